@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up everything a profile needs on a fresh Debian machine: apt packages, the .venv, pip packages.
+#   scripts/setup.sh core   what `make run` needs (the light core dependencies)
+#   scripts/setup.sh test   what `make test` needs (core + test tools: scanners, promtool, servers...)
+# Idempotent and quick when nothing changed: a stamp in .venv records what was installed.
+set -euo pipefail
+profile="${1:-core}"
+cd "$(dirname "$0")/.."
+
+apt_packages_for() {
+  # One package per line in scripts/apt-<profile>.txt; comments with '#'.
+  local file="scripts/apt-$1.txt"
+  [ -f "$file" ] && sed -e 's/#.*//' -e '/^\s*$/d' "$file" || true
+}
+
+need_apt=()
+if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+  need_apt+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  need_apt+=(python3-venv)
+fi
+profiles=(core)
+[ "$profile" = test ] && profiles+=(test)
+for p in "${profiles[@]}"; do
+  while read -r pkg; do
+    [ -n "$pkg" ] || continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+  done < <(apt_packages_for "$p")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing apt packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extras=""
+[ "$profile" = test ] && extras="[test]"
+stamp=".venv/.plinth-setup-$profile"
+digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "setup: installing Python packages ($profile)"
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q -e ".$extras" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c 'import plinth.cli' # fail loudly if the install did not work
+  echo "$digest" > "$stamp"
+fi

@@ -1,0 +1,154 @@
+"""The Argo CD app-of-apps: a root Application per environment, one AppProject per namespace, and
+one Application per component folder and per Helm release, ordered by sync waves.
+
+Waves: namespaces (-10) and Argo CD itself (-20) first, then operators whose charts bring the CRDs
+(-5), then custom resources and workloads (0 and up). Argo CD waits for each wave's Applications to
+be healthy before the next, thanks to the Application health check the argocd component installs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.render.objects import k8s_object, labels
+from plinth.spec.model import Platform
+
+ARGO_API = "argoproj.io/v1alpha1"
+IN_CLUSTER = "https://kubernetes.default.svc"
+ROOT_APP = "platform-root"
+ROOT_PROJECT = "platform"
+CLUSTER_GROUP = "cluster"
+"""Folder of components whose objects are cluster-scoped or span namespaces."""
+
+
+def env_path(platform: Platform, *parts: str) -> str:
+    """Path in Git of an environment's folder (what Argo CD syncs)."""
+    return "/".join((platform.git.rendered_path, platform.environment, *parts))
+
+
+def component_folder(component: Component) -> str:
+    """Folder of a component inside its environment's tree."""
+    return f"{component.namespace or CLUSTER_GROUP}/{component.name}"
+
+
+def project_for(namespace: str | None) -> str:
+    """AppProject of a namespace (cluster-scoped groups belong to the root project)."""
+    return namespace or ROOT_PROJECT
+
+
+def sync_policy(platform: Platform, *, server_side: bool = False) -> dict[str, Any]:
+    """The design's sync policy: automated, prune, selfHeal, with retries."""
+    cd = platform.argocd
+    policy: dict[str, Any] = {
+        "syncOptions": ["CreateNamespace=false", "PruneLast=true"] + (["ServerSideApply=true"] if server_side else []),
+        "retry": {"limit": cd.sync_retry_limit, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
+    }
+    if cd.automated_sync:
+        policy["automated"] = {"prune": cd.prune, "selfHeal": cd.self_heal}
+    return policy
+
+
+def _application(platform: Platform, name: str, project: str, namespace: str, source: dict[str, Any], wave: int,
+                 server_side: bool = False) -> KubeObject:
+    return k8s_object(
+        ARGO_API, "Application", name, platform.argocd.namespace,
+        labels=labels("gitops", name),
+        annotations={"argocd.argoproj.io/sync-wave": str(wave)},
+        finalizers=["resources-finalizer.argocd.argoproj.io"],
+        spec={
+            "project": project,
+            "source": source,
+            "destination": {"server": IN_CLUSTER, "namespace": namespace},
+            "syncPolicy": sync_policy(platform, server_side=server_side),
+            "revisionHistoryLimit": 10,
+        },
+    )
+
+
+def folder_application(platform: Platform, component: Component) -> KubeObject:
+    """Application syncing a component's rendered folder."""
+    return _application(
+        platform, component.name, project_for(component.namespace), component.namespace or platform.argocd.namespace,
+        {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision,
+         "path": env_path(platform, component_folder(component))},
+        component.sync_wave,
+    )
+
+
+def chart_application(platform: Platform, release: HelmRelease) -> KubeObject:
+    """Application installing a pinned upstream chart with values from the spec."""
+    chart = platform.charts[release.chart_key]
+    helm: dict[str, Any] = {"releaseName": release.name, "valuesObject": release.values}
+    if release.skip_crds:
+        helm["skipCrds"] = True
+    source: dict[str, Any] = {"repoURL": chart.repo_url, "chart": chart.chart, "targetRevision": chart.version, "helm": helm}
+    if chart.repo_url.startswith("oci://"):
+        # Argo CD takes OCI Helm repositories without the scheme, e.g. docker.io/envoyproxy.
+        source["repoURL"] = chart.repo_url.removeprefix("oci://")
+    return _application(platform, release.name, project_for(release.namespace), release.namespace, source,
+                        release.sync_wave, server_side=True)
+
+
+def _project(platform: Platform, name: str, description: str, namespaces: list[str], repos: list[str],
+             cluster_kinds: set[tuple[str, str]]) -> KubeObject:
+    spec: dict[str, Any] = {
+        "description": description,
+        "sourceRepos": sorted(set(repos)),
+        "destinations": [{"server": IN_CLUSTER, "namespace": ns} for ns in sorted(set(namespaces))],
+        "orphanedResources": {"warn": True},
+    }
+    spec["clusterResourceWhitelist"] = [{"group": g, "kind": k} for g, k in sorted(cluster_kinds)]
+    return k8s_object(ARGO_API, "AppProject", name, platform.argocd.namespace, labels=labels("gitops", name),
+                      annotations={"argocd.argoproj.io/sync-wave": "-30"}, spec=spec)
+
+
+def projects(platform: Platform, outputs: list[ComponentOutput]) -> list[KubeObject]:
+    """The root project (Applications, AppProjects, namespaces) and one project per namespace."""
+    by_ns: dict[str, dict[str, Any]] = {ns: {"repos": {platform.git.repo_url}, "kinds": set()} for ns in platform.namespaces}
+    root_kinds: set[tuple[str, str]] = set()
+    for out in outputs:
+        component = out.component
+        for release in out.charts:
+            by_ns[release.namespace]["repos"].add(platform.charts[release.chart_key].repo_url.removeprefix("oci://"))
+            by_ns[release.namespace]["kinds"].update(component.cluster_kinds)
+        if component.namespace is None:
+            root_kinds.update(component.cluster_kinds)
+        elif out.objects:
+            by_ns[component.namespace]["kinds"].update(component.cluster_kinds)
+    result = [_project(platform, ROOT_PROJECT, "The app-of-apps: Applications, AppProjects and namespaces",
+                       list(platform.namespaces), [platform.git.repo_url], root_kinds)]
+    for ns, info in sorted(by_ns.items()):
+        result.append(_project(platform, ns, f"Everything deployed into {ns}: {platform.namespaces[ns].purpose}",
+                               [ns], sorted(info["repos"]), info["kinds"]))
+    return result
+
+
+def root_application(platform: Platform) -> KubeObject:
+    """The environment's root app-of-apps (the design's ``platform-apps`` example, made consistent)."""
+    return _application(
+        platform, ROOT_APP, ROOT_PROJECT, platform.argocd.namespace,
+        {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision, "path": env_path(platform, "apps")},
+        -100,
+    )
+
+
+def app_of_apps(platform: Platform, outputs: list[ComponentOutput]) -> list[KubeObject]:
+    """Everything in an environment's ``apps/`` folder: root Application, AppProjects, child Applications."""
+    result = [root_application(platform), *projects(platform, outputs)]
+    for out in outputs:
+        for release in out.charts:
+            result.append(chart_application(platform, release))
+        if out.objects:
+            result.append(folder_application(platform, out.component))
+    return result
+
+
+@dataclass(frozen=True)
+class ComponentOutput:
+    """What one component rendered for one platform."""
+
+    component: Component
+    objects: list[KubeObject]
+    charts: list[HelmRelease]

@@ -1,0 +1,78 @@
+"""Render a platform: run every registered component, add the app-of-apps, lay the files out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from plinth.components import ALL_COMPONENTS, Component
+from plinth.render.gitops import ComponentOutput, app_of_apps, component_folder
+from plinth.render.objects import object_key
+from plinth.render.yamlio import dump_yaml
+from plinth.spec.model import Platform
+
+
+class RenderError(Exception):
+    """The components produced something that cannot be written (e.g. two objects at one path)."""
+
+
+@dataclass(frozen=True)
+class RenderedObject:
+    """One object and the file it is written to (relative to the output folder)."""
+
+    path: str
+    obj: dict[str, Any]
+    component: str
+    environment: str
+
+    @property
+    def key(self) -> str:
+        """``Kind/namespace/name`` of the object."""
+        return object_key(self.obj)
+
+
+def _file_name(obj: dict[str, Any], folder_namespace: str | None = None) -> str:
+    """``<kind>-<name>.yaml``; objects outside their folder's namespace get ``<kind>-<namespace>-<name>.yaml``."""
+    kind = obj["kind"].lower()
+    namespace = obj["metadata"].get("namespace")
+    if namespace and namespace != folder_namespace:
+        return f"{kind}-{namespace}-{obj['metadata']['name']}.yaml"
+    return f"{kind}-{obj['metadata']['name']}.yaml"
+
+
+def render_components(platform: Platform, components: Iterable[Component] = ALL_COMPONENTS) -> list[ComponentOutput]:
+    """Each component's objects and Helm releases for one platform."""
+    return [ComponentOutput(c, list(c.objects(platform)), list(c.charts(platform))) for c in components]
+
+
+def render_platform(platform: Platform, components: Iterable[Component] = ALL_COMPONENTS) -> list[RenderedObject]:
+    """Every object of one environment, with its path ``<env>/<folder>/<kind>-<name>.yaml``."""
+    outputs = render_components(platform, components)
+    env = platform.environment
+    placed: list[RenderedObject] = []
+    for obj in app_of_apps(platform, outputs):
+        placed.append(RenderedObject(f"{env}/apps/{_file_name(obj, platform.argocd.namespace)}", obj, "gitops", env))
+    for out in outputs:
+        folder = component_folder(out.component)
+        for obj in out.objects:
+            placed.append(RenderedObject(f"{env}/{folder}/{_file_name(obj, out.component.namespace)}", obj, out.component.name, env))
+    seen: dict[str, str] = {}
+    for item in placed:
+        if item.path in seen:
+            raise RenderError(f"{item.path}: both {seen[item.path]} and {item.key} would be written here")
+        seen[item.path] = item.key
+    return sorted(placed, key=lambda r: r.path)
+
+
+def render_all(platforms: dict[str, Platform], components: Iterable[Component] = ALL_COMPONENTS) -> list[RenderedObject]:
+    """Every object of every environment."""
+    result: list[RenderedObject] = []
+    for env in sorted(platforms):
+        result.extend(render_platform(platforms[env], tuple(components)))
+    return result
+
+
+def to_files(rendered: list[RenderedObject]) -> dict[str, str]:
+    """File contents by relative path: what the writer puts on disk."""
+    return {r.path: dump_yaml(r.obj) for r in rendered}

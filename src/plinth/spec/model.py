@@ -1,0 +1,919 @@
+"""The typed platform spec: every number and name of the design, in one validated model.
+
+Field names carry their unit (``retention_days``, ``memory_gib``, ``rto_seconds``); the docstring
+under each field is its description (pydantic ``use_attribute_docstrings``) and feeds the generated docs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from plinth.spec.types import (
+    CpuQuantity,
+    DnsLabel,
+    DurationSeconds,
+    MemoryQuantity,
+    Percent,
+    StrictModel,
+    cpu_millicores,
+    memory_bytes,
+)
+
+NamespaceName = Literal["platform-system", "platform-apps", "platform-data", "platform-monitoring"]
+"""The design's four namespaces; nothing else is rendered into the cluster."""
+
+Provider = Literal["aws", "gcp", "azure"]
+FailureDomain = Literal["pod", "node", "zone", "region"]
+
+
+# --------------------------------------------------------------------------- cluster and pools
+
+
+class GitSource(StrictModel):
+    """Where Argo CD reads the rendered tree from."""
+
+    repo_url: str = Field(pattern=r"^(https://|ssh://|git@)\S+$")
+    """Git URL of this repository, as Argo CD clones it."""
+    target_revision: str = "main"
+    """Branch or tag Argo CD follows (the design: ``main``)."""
+    rendered_path: str = Field(default="kubernetes", pattern=r"^[a-z0-9][a-z0-9_/-]*$")
+    """Folder of the rendered GitOps tree, relative to the repository root."""
+
+
+class ControlPlane(StrictModel):
+    """The Kubernetes control plane (managed by the cloud on EKS/GKE/AKS)."""
+
+    nodes: int = Field(ge=1)
+    """Control-plane nodes; 3 for etcd quorum."""
+    vcpu: int = Field(ge=1)
+    """vCPUs per control-plane node."""
+    memory_gib: int = Field(ge=1)
+    """Memory per control-plane node, GiB."""
+    disk_gib: int = Field(ge=1)
+    """Disk per control-plane node, GiB."""
+    managed: bool = True
+    """True when the cloud runs it (EKS/GKE/AKS): its nodes are not ours to size, only its fee to pay."""
+
+    @model_validator(mode="after")
+    def _quorum(self) -> "ControlPlane":
+        if self.nodes % 2 == 0:
+            raise ValueError(f"nodes: etcd needs an odd number of control-plane nodes for quorum, got {self.nodes}")
+        return self
+
+
+class Cluster(StrictModel):
+    """The Kubernetes cluster and the cloud it runs in."""
+
+    name: DnsLabel
+    """Cluster name, also the prefix of cloud resources."""
+    provider: Provider
+    """Cloud provider: aws, gcp or azure."""
+    region: str = Field(min_length=2)
+    """Primary region (the design's cost table: us-east-1 / us-central1 / eastus)."""
+    dr_region: str = Field(min_length=2)
+    """Disaster-recovery region: cross-region backups land here, and region failover goes here."""
+    zones: list[str] = Field(min_length=1)
+    """Availability zones the node pools spread over."""
+    kubernetes_version: str = Field(pattern=r"^1\.(2[5-9]|3[0-7])$")
+    """Kubernetes minor version, e.g. "1.32"; selects the OpenAPI schema objects are validated against."""
+    control_plane: ControlPlane
+    """Control-plane shape."""
+
+    @model_validator(mode="after")
+    def _regions(self) -> "Cluster":
+        if self.dr_region == self.region:
+            raise ValueError(f"dr_region: must differ from region {self.region!r}, or region loss loses the backups too")
+        if len(set(self.zones)) != len(self.zones):
+            raise ValueError("zones: each zone may appear only once")
+        return self
+
+
+class Taint(StrictModel):
+    """A node taint that keeps other workloads off a pool."""
+
+    key: str
+    """Taint key."""
+    value: str
+    """Taint value."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """Taint effect."""
+
+
+class NodePool(StrictModel):
+    """A worker node pool: its size, node shape and what runs on it."""
+
+    nodes: int = Field(ge=1)
+    """Nodes the design sizes this pool at (the planner checks this number)."""
+    min_nodes: int = Field(ge=0)
+    """Lower bound of the cluster autoscaler."""
+    max_nodes: int = Field(ge=1)
+    """Upper bound of the cluster autoscaler."""
+    vcpu: int = Field(ge=1)
+    """vCPUs per node."""
+    memory_gib: int = Field(ge=1)
+    """Memory per node, GiB."""
+    disk_gib: int = Field(ge=1)
+    """Disk per node, GiB (root volume plus local data volume)."""
+    namespaces: list[NamespaceName] = Field(min_length=1)
+    """Namespaces whose pods are scheduled on this pool."""
+    taints: list[Taint] = []
+    """Taints keeping other pods off this pool; its workloads get the matching tolerations."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "NodePool":
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) must be <= max_nodes ({self.max_nodes})")
+        if not self.min_nodes <= self.nodes <= self.max_nodes:
+            raise ValueError(
+                f"nodes ({self.nodes}) must lie between min_nodes ({self.min_nodes}) and max_nodes ({self.max_nodes})"
+            )
+        return self
+
+
+class ResourceTotals(StrictModel):
+    """The "Total" row of the design's resource table, as the design states it (checked, never used)."""
+
+    nodes: int = Field(ge=0)
+    """Total nodes as the design states."""
+    vcpu: int = Field(ge=0)
+    """Total vCPUs as the design states."""
+    memory_gib: int = Field(ge=0)
+    """Total memory as the design states, GiB."""
+    storage_gib: int = Field(ge=0)
+    """Total storage as the design states, GiB."""
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+class ResourceQuotaSpec(StrictModel):
+    """A namespace's ResourceQuota."""
+
+    requests_cpu: CpuQuantity
+    """Sum of CPU requests allowed in the namespace."""
+    requests_memory: MemoryQuantity
+    """Sum of memory requests allowed in the namespace."""
+    limits_cpu: CpuQuantity
+    """Sum of CPU limits allowed in the namespace."""
+    limits_memory: MemoryQuantity
+    """Sum of memory limits allowed in the namespace."""
+    pods: int = Field(ge=1)
+    """Pods allowed in the namespace."""
+    persistent_volume_claims: int = Field(ge=0)
+    """PersistentVolumeClaims allowed in the namespace."""
+    requests_storage: MemoryQuantity = "0"
+    """Sum of storage requested by PVCs."""
+
+
+class LimitRangeSpec(StrictModel):
+    """Container defaults of a namespace's LimitRange (applied when a container says nothing)."""
+
+    default_request_cpu: CpuQuantity
+    """CPU request of a container that sets none."""
+    default_request_memory: MemoryQuantity
+    """Memory request of a container that sets none."""
+    default_limit_cpu: CpuQuantity
+    """CPU limit of a container that sets none."""
+    default_limit_memory: MemoryQuantity
+    """Memory limit of a container that sets none."""
+    max_cpu: CpuQuantity
+    """Largest CPU limit one container may have."""
+    max_memory: MemoryQuantity
+    """Largest memory limit one container may have."""
+
+    @model_validator(mode="after")
+    def _order(self) -> "LimitRangeSpec":
+        if cpu_millicores(self.default_request_cpu) > cpu_millicores(self.default_limit_cpu):
+            raise ValueError("default_request_cpu must be <= default_limit_cpu")
+        if memory_bytes(self.default_request_memory) > memory_bytes(self.default_limit_memory):
+            raise ValueError("default_request_memory must be <= default_limit_memory")
+        if cpu_millicores(self.default_limit_cpu) > cpu_millicores(self.max_cpu):
+            raise ValueError("default_limit_cpu must be <= max_cpu")
+        if memory_bytes(self.default_limit_memory) > memory_bytes(self.max_memory):
+            raise ValueError("default_limit_memory must be <= max_memory")
+        return self
+
+
+class Namespace(StrictModel):
+    """One of the design's namespaces."""
+
+    purpose: str
+    """The design's "Purpose" column."""
+    holds: list[str] = Field(min_length=1)
+    """The design's "Services" column: what runs here."""
+    pod_security: Literal["privileged", "baseline", "restricted"]
+    """Pod Security Admission level enforced on the namespace."""
+    quota: ResourceQuotaSpec
+    """ResourceQuota of the namespace."""
+    limits: LimitRangeSpec
+    """LimitRange of the namespace."""
+
+
+# --------------------------------------------------------------------------- components (pinned upstream)
+
+
+class HelmChart(StrictModel):
+    """A pinned upstream Helm chart, installed as an Argo CD Application."""
+
+    repo_url: str = Field(pattern=r"^(https://|oci://)\S+$")
+    """Chart repository (https or oci)."""
+    chart: str
+    """Chart name."""
+    version: str = Field(pattern=r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+    """Exact chart version (pinned; no ranges)."""
+    app_version: str
+    """Version of the software the chart deploys, for the docs."""
+
+
+class ArgoCD(StrictModel):
+    """Argo CD and the sync policy of every Application it manages."""
+
+    namespace: NamespaceName = "platform-system"
+    """Namespace Argo CD runs in and where its Applications live (the design's table says platform-system)."""
+    automated_sync: bool = True
+    """Applications sync automatically when Git changes."""
+    prune: bool = True
+    """Objects removed from Git are deleted from the cluster."""
+    self_heal: bool = True
+    """Drift in the cluster is reverted to what Git says."""
+    sync_retry_limit: int = Field(default=5, ge=0)
+    """Retries of a failed sync before Argo CD gives up."""
+    controller_replicas: int = Field(default=1, ge=1)
+    """Application-controller replicas (shards)."""
+    server_replicas: int = Field(default=2, ge=1)
+    """API server replicas."""
+    repo_server_replicas: int = Field(default=2, ge=1)
+    """Repo-server replicas."""
+
+
+# --------------------------------------------------------------------------- services
+
+
+class CpuTrigger(StrictModel):
+    """Scale on average CPU utilisation of the pods (relative to their requests)."""
+
+    kind: Literal["cpu"] = "cpu"
+    target_utilization_percent: Percent
+    """Average CPU utilisation the autoscaler holds (the design: 70 %)."""
+
+
+class RequestRateTrigger(StrictModel):
+    """Scale on requests per second per replica, read from Prometheus by a KEDA Prometheus trigger."""
+
+    kind: Literal["requests_per_second"] = "requests_per_second"
+    requests_per_second_per_replica: int = Field(ge=1)
+    """Requests per second one replica should take (the design: 1000)."""
+
+
+class QueueDepthTrigger(StrictModel):
+    """Scale on Kafka consumer lag of a consumer group (KEDA Kafka trigger)."""
+
+    kind: Literal["queue_depth"] = "queue_depth"
+    topic: str
+    """Kafka topic whose lag drives scaling."""
+    consumer_group: str
+    """Consumer group of the workers."""
+    lag_per_replica: int = Field(ge=1)
+    """Messages of lag one replica should handle."""
+
+
+class ManualTrigger(StrictModel):
+    """Scaled by people, watching a signal (the design's PostgreSQL "Monitoring", ClickHouse "Storage")."""
+
+    kind: Literal["manual"] = "manual"
+    signal: str
+    """What operators watch to decide (e.g. "monitoring", "storage")."""
+
+
+Trigger = Annotated[Union[CpuTrigger, RequestRateTrigger, QueueDepthTrigger, ManualTrigger], Field(discriminator="kind")]
+
+
+class Scaling(StrictModel):
+    """One row of the design's scaling table."""
+
+    type: Literal["hpa", "keda", "manual"]
+    """Autoscaler: a HorizontalPodAutoscaler, a KEDA ScaledObject, or people."""
+    trigger: Trigger
+    """What drives scaling."""
+    min_replicas: int = Field(ge=1)
+    """Replicas never scaled below."""
+    max_replicas: int = Field(ge=1)
+    """Replicas never scaled above."""
+    scale_down_stabilization_seconds: DurationSeconds = 300
+    """How long load must stay low before scaling down, so spikes do not flap."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= max_replicas ({self.max_replicas})")
+        allowed = {"hpa": {"cpu"}, "keda": {"requests_per_second", "queue_depth", "cpu"}, "manual": {"manual"}}
+        if self.trigger.kind not in allowed[self.type]:
+            raise ValueError(
+                f"trigger.kind {self.trigger.kind!r} cannot drive a {self.type!r} autoscaler "
+                f"(expected one of {sorted(allowed[self.type])}; an HPA cannot see requests per second or queue depth by itself)"
+            )
+        return self
+
+
+class ContainerResources(StrictModel):
+    """Requests and limits of a container."""
+
+    requests_cpu: CpuQuantity
+    """CPU request (what the scheduler reserves)."""
+    requests_memory: MemoryQuantity
+    """Memory request."""
+    limits_cpu: CpuQuantity
+    """CPU limit."""
+    limits_memory: MemoryQuantity
+    """Memory limit."""
+
+    @model_validator(mode="after")
+    def _order(self) -> "ContainerResources":
+        if cpu_millicores(self.requests_cpu) > cpu_millicores(self.limits_cpu):
+            raise ValueError(f"requests_cpu ({self.requests_cpu}) must be <= limits_cpu ({self.limits_cpu})")
+        if memory_bytes(self.requests_memory) > memory_bytes(self.limits_memory):
+            raise ValueError(f"requests_memory ({self.requests_memory}) must be <= limits_memory ({self.limits_memory})")
+        return self
+
+
+class Image(StrictModel):
+    """A container image; the rendered tree references it by digest once CI has promoted one."""
+
+    repository: str
+    """Image repository, e.g. ghcr.io/org/frontend."""
+    tag: str
+    """Human-readable tag (for people; the digest is what runs)."""
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    """Immutable digest CI promoted; when set, the workload uses it."""
+
+
+class Service(StrictModel):
+    """An application service in platform-apps."""
+
+    description: str
+    """What the service does."""
+    image: Image
+    """Container image."""
+    port: int = Field(default=8080, ge=1024, le=65535)
+    """Container port serving HTTP (unprivileged)."""
+    metrics_port: int = Field(default=9090, ge=1024, le=65535)
+    """Container port serving Prometheus metrics."""
+    health_path: str = "/healthz"
+    """Liveness probe path."""
+    ready_path: str = "/readyz"
+    """Readiness probe path."""
+    resources: ContainerResources
+    """Container requests and limits."""
+    scaling: Scaling
+    """The service's row of the scaling table."""
+    public_host: str | None = None
+    """Host name prefix exposed through the public gateway (e.g. "app" → app.<domain>); None = internal only."""
+    calls: list[str] = []
+    """Other services this one calls (NetworkPolicy egress)."""
+    uses: list[Literal["postgres", "clickhouse", "redis", "kafka", "iceberg"]] = []
+    """Data stores this service connects to (NetworkPolicy egress and credentials)."""
+
+
+# --------------------------------------------------------------------------- data stores
+
+
+class HAPromise(StrictModel):
+    """A row of the design's high-availability table."""
+
+    strategy: str
+    """The design's "Strategy" column."""
+    rto_seconds: DurationSeconds
+    """Recovery time objective: longest acceptable outage."""
+    rpo_seconds: DurationSeconds
+    """Recovery point objective: most acknowledged data that may be lost (0 = none)."""
+    covers: list[FailureDomain] = ["pod", "node", "zone"]
+    """Failures the RTO/RPO is promised for; region loss is the DR plan's."""
+    note: str = ""
+    """Why the promise is what it is (e.g. where it differs from the design)."""
+
+
+class VolumeSpec(StrictModel):
+    """A persistent volume per replica."""
+
+    size_gib: int = Field(ge=1)
+    """Size of each replica's volume, GiB."""
+    storage_class: str = "plinth-ssd"
+    """StorageClass of the volume."""
+
+
+class Postgres(StrictModel):
+    """PostgreSQL run by CloudNativePG."""
+
+    managed_by: Literal["in-cluster", "cloud"] = "in-cluster"
+    """In the cluster (CloudNativePG) or a cloud-managed database (RDS / Cloud SQL / Azure Database)."""
+    version: int = Field(default=16, ge=13, le=18)
+    """PostgreSQL major version."""
+    instances: int = Field(ge=1)
+    """Instances: one primary plus streaming replicas."""
+    synchronous_standbys: int = Field(ge=0)
+    """Standbys that must confirm each commit (RPO 0 needs >= 1)."""
+    archive_timeout_seconds: DurationSeconds = 60
+    """Longest time a WAL segment waits before it is archived (bounds the RPO of a restore)."""
+    storage: VolumeSpec
+    """Data volume per instance."""
+    wal_storage: VolumeSpec
+    """WAL volume per instance."""
+    resources: ContainerResources
+    """Requests and limits of each instance."""
+    pooler_instances: int = Field(default=3, ge=1)
+    """PgBouncer pooler pods."""
+    pooler_mode: Literal["session", "transaction"] = "transaction"
+    """PgBouncer pool mode."""
+    scaling: Scaling
+    """The design's scaling row (manual)."""
+    ha: HAPromise
+    """The design's HA row."""
+
+    @model_validator(mode="after")
+    def _ha_shape(self) -> "Postgres":
+        needed = 1 + self.synchronous_standbys
+        if self.scaling.min_replicas < 3:
+            raise ValueError(
+                f"scaling.min_replicas ({self.scaling.min_replicas}) must be >= 3: the HA strategy is one primary "
+                "plus two replicas, and fewer instances break it"
+            )
+        if not self.scaling.min_replicas <= self.instances <= self.scaling.max_replicas:
+            raise ValueError(
+                f"instances ({self.instances}) must lie between scaling.min_replicas ({self.scaling.min_replicas}) "
+                f"and scaling.max_replicas ({self.scaling.max_replicas})"
+            )
+        if self.instances < needed + 1:
+            raise ValueError(
+                f"instances ({self.instances}) must be >= synchronous_standbys + 2 ({needed + 1}) so a commit can "
+                "still be confirmed while one standby is down"
+            )
+        if self.ha.rpo_seconds == 0 and self.synchronous_standbys < 1:
+            raise ValueError("synchronous_standbys must be >= 1 when ha.rpo_seconds is 0 (asynchronous replicas lose commits)")
+        return self
+
+
+class ClickHouse(StrictModel):
+    """ClickHouse run by the Altinity operator, replicated through ClickHouse Keeper."""
+
+    version: str = "25.3"
+    """ClickHouse server version (image tag)."""
+    shards: int = Field(default=1, ge=1)
+    """Shards of the cluster."""
+    replicas: int = Field(ge=1)
+    """Replicas per shard."""
+    keeper_nodes: int = Field(ge=1)
+    """ClickHouse Keeper nodes (odd, for quorum)."""
+    insert_quorum: int = Field(default=2, ge=1)
+    """Replicas that must acknowledge an insert."""
+    storage: VolumeSpec
+    """Data volume per replica."""
+    keeper_storage: VolumeSpec
+    """Volume per Keeper node."""
+    resources: ContainerResources
+    """Requests and limits of each replica."""
+    keeper_resources: ContainerResources
+    """Requests and limits of each Keeper node."""
+    scaling: Scaling
+    """The design's scaling row (manual, storage)."""
+    ha: HAPromise
+    """The design's HA row."""
+
+    @model_validator(mode="after")
+    def _ha_shape(self) -> "ClickHouse":
+        if self.keeper_nodes < 3 or self.keeper_nodes % 2 == 0:
+            raise ValueError(f"keeper_nodes ({self.keeper_nodes}) must be odd and >= 3 for a Keeper quorum that survives one loss")
+        if not self.scaling.min_replicas <= self.replicas <= self.scaling.max_replicas:
+            raise ValueError(
+                f"replicas ({self.replicas}) must lie between scaling.min_replicas ({self.scaling.min_replicas}) "
+                f"and scaling.max_replicas ({self.scaling.max_replicas})"
+            )
+        if self.insert_quorum > self.replicas:
+            raise ValueError(f"insert_quorum ({self.insert_quorum}) must be <= replicas ({self.replicas})")
+        return self
+
+
+class Redis(StrictModel):
+    """Redis: one primary, replicas, and Sentinel for automatic failover."""
+
+    managed_by: Literal["in-cluster", "cloud"] = "in-cluster"
+    """In the cluster (OT redis-operator) or cloud-managed (ElastiCache / Memorystore / Azure Cache)."""
+    version: str = "7.2"
+    """Redis version."""
+    nodes: int = Field(ge=1)
+    """Redis pods: one primary plus replicas."""
+    sentinels: int = Field(ge=1)
+    """Sentinel pods (odd, for a failover quorum)."""
+    sentinel_quorum: int = Field(ge=1)
+    """Sentinels that must agree the primary is down."""
+    down_after_seconds: DurationSeconds = 5
+    """Sentinel's down-after-milliseconds, in seconds: silence before a primary is judged down."""
+    failover_timeout_seconds: DurationSeconds = 60
+    """Sentinel's failover-timeout, in seconds."""
+    min_replicas_to_write: int = Field(default=1, ge=0)
+    """Primary refuses writes unless this many replicas are connected and recent."""
+    min_replicas_max_lag_seconds: DurationSeconds = 10
+    """Replica lag (seconds) beyond which it no longer counts for min_replicas_to_write."""
+    appendonly: bool = True
+    """AOF persistence on."""
+    appendfsync: Literal["always", "everysec", "no"] = "everysec"
+    """AOF fsync policy."""
+    storage: VolumeSpec
+    """Volume per Redis pod."""
+    resources: ContainerResources
+    """Requests and limits of each Redis pod."""
+    ha: HAPromise
+    """The design's HA row, with the RPO Redis really gives."""
+
+    @model_validator(mode="after")
+    def _ha_shape(self) -> "Redis":
+        if self.sentinels < 3 or self.sentinels % 2 == 0:
+            raise ValueError(f"sentinels ({self.sentinels}) must be odd and >= 3")
+        if not self.sentinels // 2 < self.sentinel_quorum <= self.sentinels:
+            raise ValueError(f"sentinel_quorum ({self.sentinel_quorum}) must be a majority of sentinels ({self.sentinels})")
+        if self.min_replicas_to_write > self.nodes - 1:
+            raise ValueError(f"min_replicas_to_write ({self.min_replicas_to_write}) must be <= nodes - 1 ({self.nodes - 1})")
+        if self.nodes < 3:
+            raise ValueError(f"nodes ({self.nodes}) must be >= 3: one primary and two replicas")
+        return self
+
+
+class KafkaTopic(StrictModel):
+    """A Kafka topic of the platform's pipelines."""
+
+    name: DnsLabel
+    """Topic name."""
+    partitions: int = Field(ge=1)
+    """Partitions (upper bound of consumer parallelism)."""
+    retention_hours: int = Field(ge=1)
+    """How long messages are kept, hours."""
+
+
+class Kafka(StrictModel):
+    """Kafka run by Strimzi in KRaft mode."""
+
+    version: str = "4.1.0"
+    """Kafka version (must be supported by the pinned Strimzi)."""
+    brokers: int = Field(ge=1)
+    """Broker nodes."""
+    controllers: int = Field(ge=1)
+    """KRaft controller nodes (odd)."""
+    default_replication_factor: int = Field(ge=1)
+    """Replication factor of new topics."""
+    min_insync_replicas: int = Field(ge=1)
+    """Replicas that must have a write before acks=all succeeds."""
+    unclean_leader_election: bool = False
+    """Allow an out-of-sync replica to become leader (loses acknowledged writes)."""
+    storage: VolumeSpec
+    """Volume per broker."""
+    controller_storage: VolumeSpec
+    """Volume per controller."""
+    resources: ContainerResources
+    """Requests and limits per broker."""
+    controller_resources: ContainerResources
+    """Requests and limits per controller."""
+    topics: list[KafkaTopic] = Field(min_length=1)
+    """Topics of the platform's pipelines."""
+    ha: HAPromise
+    """The design's HA row."""
+
+    @model_validator(mode="after")
+    def _ha_shape(self) -> "Kafka":
+        if self.controllers < 3 or self.controllers % 2 == 0:
+            raise ValueError(f"controllers ({self.controllers}) must be odd and >= 3 for a KRaft quorum")
+        if self.default_replication_factor > self.brokers:
+            raise ValueError(
+                f"default_replication_factor ({self.default_replication_factor}) must be <= brokers ({self.brokers})"
+            )
+        if self.min_insync_replicas > self.default_replication_factor:
+            raise ValueError(
+                f"min_insync_replicas ({self.min_insync_replicas}) must be <= default_replication_factor "
+                f"({self.default_replication_factor})"
+            )
+        return self
+
+
+class Iceberg(StrictModel):
+    """Iceberg table storage on object storage."""
+
+    warehouse_bucket: DnsLabel
+    """Bucket holding the Iceberg warehouse."""
+    catalog: Literal["rest", "glue", "nessie"] = "rest"
+    """Iceberg catalog kind."""
+
+
+class DataStores(StrictModel):
+    """The data stores of platform-data."""
+
+    postgres: Postgres
+    """PostgreSQL."""
+    clickhouse: ClickHouse
+    """ClickHouse."""
+    redis: Redis
+    """Redis."""
+    kafka: Kafka
+    """Kafka."""
+    iceberg: Iceberg
+    """Iceberg."""
+
+
+class ServicePromise(StrictModel):
+    """The design's HA row for the application services."""
+
+    ha: HAPromise
+    """The design's "API Services" row."""
+
+
+# --------------------------------------------------------------------------- observability
+
+
+class Retention(StrictModel):
+    """A telemetry store's retention and storage."""
+
+    retention_days: int = Field(ge=1)
+    """How long data is kept, days."""
+    storage_gib: int = Field(ge=1)
+    """Volume or bucket size budgeted for that retention, GiB."""
+    replicas: int = Field(default=1, ge=1)
+    """Replicas of the store."""
+
+
+class Dashboard(StrictModel):
+    """A Grafana dashboard of the design's key dashboards."""
+
+    uid: DnsLabel
+    """Stable dashboard UID."""
+    title: str
+    """Title as the design names it."""
+    per_service: bool = False
+    """Repeated once per service (a template variable)."""
+
+
+class Alerting(StrictModel):
+    """Alert routing."""
+
+    receiver: Literal["pagerduty"] = "pagerduty"
+    """Where critical alerts page."""
+    paging_severities: list[Literal["critical", "warning", "info"]] = ["critical"]
+    """Severities that page someone."""
+    alertmanager_replicas: int = Field(default=3, ge=1)
+    """Alertmanager replicas (a gossip cluster)."""
+
+
+class SLO(StrictModel):
+    """Service-level objectives of the application services."""
+
+    availability_percent: float = Field(gt=0, lt=100)
+    """Share of successful requests promised over the window."""
+    window_days: int = Field(default=30, ge=1)
+    """SLO window, days."""
+    latency_p95_ms: int = Field(ge=1)
+    """95th-percentile latency objective, milliseconds."""
+
+
+class Observability(StrictModel):
+    """The observability stack of platform-monitoring."""
+
+    prometheus: Retention
+    """Prometheus (metrics)."""
+    loki: Retention
+    """Loki (logs)."""
+    tempo: Retention
+    """Tempo (traces)."""
+    grafana_replicas: int = Field(default=2, ge=1)
+    """Grafana replicas."""
+    alerting: Alerting
+    """PagerDuty alerting."""
+    dashboards: list[Dashboard] = Field(min_length=1)
+    """The design's key dashboards."""
+    slo: SLO
+    """Application SLOs (burn-rate alerts and canary analysis read these)."""
+
+
+# --------------------------------------------------------------------------- backups and recovery
+
+
+class Backup(StrictModel):
+    """A row of the design's backup schedule."""
+
+    data: Literal["postgres", "clickhouse", "iceberg", "configs", "cluster-state"]
+    """The data set backed up."""
+    frequency: Literal["continuous", "real-time", "hourly", "daily"]
+    """How often (continuous = object replication / WAL streaming; real-time = every Git commit)."""
+    schedule: str | None = Field(default=None, pattern=r"^(\S+\s+){4,5}\S+$")
+    """Cron schedule for periodic backups (hourly/daily); None for continuous ones."""
+    retention_days: int | Literal["forever"]
+    """How long backups are kept."""
+    location: Literal["cross-region", "multi-region", "same-region", "git"]
+    """Where backups live relative to the cluster."""
+    bucket: str | None = None
+    """Object-storage bucket (None for git)."""
+
+    @property
+    def interval_seconds(self) -> int:
+        """Seconds between two backups (0 for continuous ones)."""
+        return {"continuous": 0, "real-time": 0, "hourly": 3600, "daily": 86400}[self.frequency]
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Backup":
+        periodic = self.frequency in ("hourly", "daily")
+        if periodic and self.schedule is None:
+            raise ValueError(f"schedule: a {self.frequency} backup needs a cron schedule")
+        if not periodic and self.schedule is not None:
+            raise ValueError(f"schedule: a {self.frequency} backup has no cron schedule")
+        if isinstance(self.retention_days, int) and self.retention_days < 1:
+            raise ValueError(f"retention_days must be >= 1 or 'forever', got {self.retention_days}")
+        if (self.location == "git") != (self.bucket is None):
+            raise ValueError("bucket: needed for object-storage backups, and only for them (git backups have none)")
+        return self
+
+
+class RecoveryProcedure(StrictModel):
+    """A row of the design's recovery procedures."""
+
+    failure: FailureDomain | Literal["service"]
+    """The failure."""
+    response: str
+    """What happens (the design's words)."""
+    automated: bool
+    """True when no person is needed."""
+    mechanism: str
+    """What performs it on this platform."""
+    rto_seconds: DurationSeconds | None = None
+    """Recovery time objective of the procedure, if the design states one."""
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+class PipelineStage(StrictModel):
+    """A stage of the deployment pipeline."""
+
+    name: DnsLabel
+    """Stage name."""
+    title: str
+    """As the design names it."""
+    budget_minutes: int = Field(ge=1)
+    """Time budget (the design's "~N min"); CI jobs time out after it."""
+    does: str
+    """What runs in the stage."""
+
+
+class CanaryStep(StrictModel):
+    """A step of a progressive rollout: shift traffic, then pause and analyse."""
+
+    weight_percent: Percent
+    """Share of traffic on the new version."""
+    pause_seconds: DurationSeconds
+    """How long to hold the weight (analysis runs meanwhile)."""
+
+
+class Analysis(StrictModel):
+    """Thresholds a canary must hold, read from Prometheus."""
+
+    success_rate_min_percent: float = Field(gt=0, le=100)
+    """Lowest acceptable share of non-5xx responses."""
+    latency_p95_max_ms: int = Field(ge=1)
+    """Highest acceptable p95 latency, milliseconds."""
+    interval_seconds: DurationSeconds = 60
+    """Time between measurements."""
+    failure_limit: int = Field(default=1, ge=0)
+    """Failed measurements tolerated before abort."""
+
+
+class Delivery(StrictModel):
+    """The deployment pipeline and progressive delivery."""
+
+    ci: Literal["github-actions"] = "github-actions"
+    """CI system."""
+    stages: list[PipelineStage] = Field(min_length=1)
+    """Pipeline stages, in order."""
+    canary_steps: list[CanaryStep] = Field(min_length=1)
+    """Rollout steps of this environment."""
+    analysis: Analysis
+    """Canary analysis thresholds."""
+
+    @model_validator(mode="after")
+    def _steps(self) -> "Delivery":
+        weights = [s.weight_percent for s in self.canary_steps]
+        if weights != sorted(weights):
+            raise ValueError(f"canary_steps: weights must not decrease, got {weights}")
+        return self
+
+
+# --------------------------------------------------------------------------- edge
+
+
+class Edge(StrictModel):
+    """Public entry: DNS zone, gateway, certificates."""
+
+    domain: str = Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+    """DNS zone the platform's host names live in."""
+    acme_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    """Contact address for the ACME account."""
+    acme_issuer: Literal["letsencrypt-staging", "letsencrypt-production"]
+    """ACME endpoint public certificates come from."""
+    gateway_replicas: int = Field(default=3, ge=1)
+    """Envoy proxy replicas of the public gateway."""
+    cdn: bool = True
+    """A CDN sits in front of the gateway."""
+
+
+class LoadModel(StrictModel):
+    """Per-organisation load, calibrated on the design's 1000-organisation point."""
+
+    organisations: int = Field(ge=1)
+    """Organisations the platform is sized for."""
+    calibration_organisations: int = Field(default=1000, ge=1)
+    """Organisations at which the spec's replica and storage numbers hold (the design's point)."""
+
+
+# --------------------------------------------------------------------------- the platform
+
+
+class Platform(StrictModel):
+    """A whole platform for one environment."""
+
+    name: DnsLabel
+    """Platform name."""
+    environment: DnsLabel = "base"
+    """Environment this spec was resolved for (set by the loader)."""
+    git: GitSource
+    """Where Argo CD reads the rendered tree from."""
+    cluster: Cluster
+    """The cluster and its cloud."""
+    node_pools: dict[DnsLabel, NodePool] = Field(min_length=1)
+    """Worker node pools."""
+    design_totals: ResourceTotals
+    """The design's resource-table "Total" row as written (a check compares it with the rows)."""
+    namespaces: dict[NamespaceName, Namespace]
+    """The four namespaces."""
+    charts: dict[DnsLabel, HelmChart]
+    """Pinned upstream Helm charts, by component."""
+    argocd: ArgoCD
+    """Argo CD and the sync policy."""
+    edge: Edge
+    """Public entry."""
+    services: dict[DnsLabel, Service] = Field(min_length=1)
+    """Application services of platform-apps."""
+    api_services: ServicePromise
+    """The HA promise of the application services."""
+    datastores: DataStores
+    """Data stores of platform-data."""
+    observability: Observability
+    """Observability stack."""
+    backups: list[Backup] = Field(min_length=1)
+    """Backup schedule."""
+    recovery: list[RecoveryProcedure] = Field(min_length=1)
+    """Recovery procedures."""
+    delivery: Delivery
+    """Deployment pipeline."""
+    load: LoadModel
+    """Sizing point."""
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> "Platform":
+        placed: dict[str, str] = {}
+        for pool_name, pool in self.node_pools.items():
+            for ns in pool.namespaces:
+                if ns in placed:
+                    raise ValueError(f"node_pools.{pool_name}.namespaces: {ns} is already placed on pool {placed[ns]!r}")
+                placed[ns] = pool_name
+        missing = sorted(set(self.namespaces) - set(placed))
+        if missing:
+            raise ValueError(f"node_pools: namespaces {missing} are placed on no pool")
+        for name, service in self.services.items():
+            unknown = sorted(set(service.calls) - set(self.services))
+            if unknown:
+                raise ValueError(f"services.{name}.calls: unknown services {unknown}")
+            trigger = service.scaling.trigger
+            if isinstance(trigger, QueueDepthTrigger):
+                topics = {t.name for t in self.datastores.kafka.topics}
+                if trigger.topic not in topics:
+                    raise ValueError(
+                        f"services.{name}.scaling.trigger.topic: {trigger.topic!r} is not a Kafka topic of the spec "
+                        f"(expected one of {sorted(topics)})"
+                    )
+        data_sets = [b.data for b in self.backups]
+        duplicates = sorted({d for d in data_sets if data_sets.count(d) > 1})
+        if duplicates:
+            raise ValueError(f"backups: data sets listed twice: {duplicates}")
+        for needed in ("postgres", "clickhouse"):
+            if needed not in data_sets:
+                raise ValueError(f"backups: no backup for {needed}")
+        return self
+
+    def backup_for(self, data: str) -> Backup:
+        """The backup row of one data set."""
+        for backup in self.backups:
+            if backup.data == data:
+                return backup
+        raise KeyError(data)
+
+    def pool_for_namespace(self, namespace: str) -> tuple[str, NodePool]:
+        """The node pool a namespace's pods are scheduled on."""
+        for name, pool in self.node_pools.items():
+            if namespace in pool.namespaces:
+                return name, pool
+        raise KeyError(namespace)

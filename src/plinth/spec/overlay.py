@@ -1,0 +1,199 @@
+"""Typed environment overlays: what an environment may change, and nothing else.
+
+An overlay model lists, field by field, what an environment may override. Applying one walks the
+overlay's *set* fields and replaces the base's values (recursing into nested overlays and into
+keyed maps whose keys must already exist in the base), then re-validates the whole platform so the
+base's cross-field rules hold for the result too. No untyped dict merge, no string interpolation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from plinth.spec.model import CanaryStep, ContainerResources, Platform, VolumeSpec
+from plinth.spec.types import DnsLabel, StrictModel
+
+
+class ClusterOverlay(StrictModel):
+    """What an environment may change of the cluster."""
+
+    name: DnsLabel | None = None
+    """Cluster name."""
+    region: str | None = None
+    """Primary region."""
+    dr_region: str | None = None
+    """Disaster-recovery region."""
+    zones: list[str] | None = None
+    """Availability zones."""
+
+
+class NodePoolOverlay(StrictModel):
+    """What an environment may change of a node pool."""
+
+    nodes: int | None = None
+    """Nodes."""
+    min_nodes: int | None = None
+    """Autoscaler lower bound."""
+    max_nodes: int | None = None
+    """Autoscaler upper bound."""
+
+
+class ScalingOverlay(StrictModel):
+    """What an environment may change of a scaling row."""
+
+    min_replicas: int | None = None
+    """Replicas never scaled below."""
+    max_replicas: int | None = None
+    """Replicas never scaled above."""
+
+
+class ImageOverlay(StrictModel):
+    """What an environment may change of an image (CI promotes digests per environment)."""
+
+    tag: str | None = None
+    """Tag."""
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    """Digest."""
+
+
+class ServiceOverlay(StrictModel):
+    """What an environment may change of a service."""
+
+    image: ImageOverlay | None = None
+    """Image tag/digest of this environment."""
+    scaling: ScalingOverlay | None = None
+    """Scaling bounds of this environment."""
+    resources: ContainerResources | None = None
+    """Requests and limits of this environment."""
+
+
+class PostgresOverlay(StrictModel):
+    """What an environment may change of PostgreSQL."""
+
+    storage: VolumeSpec | None = None
+    """Data volume per instance."""
+    wal_storage: VolumeSpec | None = None
+    """WAL volume per instance."""
+    resources: ContainerResources | None = None
+    """Requests and limits per instance."""
+
+
+class StoreSizeOverlay(StrictModel):
+    """What an environment may change of ClickHouse, Redis or Kafka: sizes, not shapes."""
+
+    storage: VolumeSpec | None = None
+    """Volume per replica."""
+    resources: ContainerResources | None = None
+    """Requests and limits per replica."""
+
+
+class DataStoresOverlay(StrictModel):
+    """Per-store overlays."""
+
+    postgres: PostgresOverlay | None = None
+    clickhouse: StoreSizeOverlay | None = None
+    redis: StoreSizeOverlay | None = None
+    kafka: StoreSizeOverlay | None = None
+
+
+class EdgeOverlay(StrictModel):
+    """What an environment may change of the public entry."""
+
+    domain: str | None = None
+    """DNS zone."""
+    acme_issuer: str | None = None
+    """ACME endpoint."""
+    gateway_replicas: int | None = None
+    """Gateway replicas."""
+
+
+class DeliveryOverlay(StrictModel):
+    """What an environment may change of delivery."""
+
+    canary_steps: list[CanaryStep] | None = None
+    """Rollout steps of this environment."""
+
+
+class RetentionOverlay(StrictModel):
+    """What an environment may change of a telemetry store."""
+
+    retention_days: int | None = None
+    storage_gib: int | None = None
+    replicas: int | None = None
+
+
+class ObservabilityOverlay(StrictModel):
+    """What an environment may change of observability."""
+
+    prometheus: RetentionOverlay | None = None
+    loki: RetentionOverlay | None = None
+    tempo: RetentionOverlay | None = None
+
+
+class LoadOverlay(StrictModel):
+    """What an environment may change of the sizing point."""
+
+    organisations: int | None = None
+
+
+class EnvironmentOverlay(StrictModel):
+    """Everything an environment may override of the base spec."""
+
+    cluster: ClusterOverlay | None = None
+    node_pools: dict[str, NodePoolOverlay] | None = None
+    services: dict[str, ServiceOverlay] | None = None
+    datastores: DataStoresOverlay | None = None
+    edge: EdgeOverlay | None = None
+    delivery: DeliveryOverlay | None = None
+    observability: ObservabilityOverlay | None = None
+    load: LoadOverlay | None = None
+
+
+class SpecFile(Platform):
+    """The file: a base platform plus its environments' overlays."""
+
+    environments: dict[DnsLabel, EnvironmentOverlay] = Field(min_length=1)
+    """Environments (at least staging and prod), each an overlay of the base."""
+
+
+class OverlayKeyError(ValueError):
+    """An overlay names a map key (pool, service) the base does not have."""
+
+    def __init__(self, path: tuple[str, ...], key: str, known: list[str]):
+        self.path = path + (key,)
+        super().__init__(f"no such entry {key!r} in the base spec (expected one of {known})")
+
+
+def _merge(base: Any, overlay: BaseModel, path: tuple[str, ...]) -> dict[str, Any]:
+    """Return base's data (a model) with the overlay's set fields applied, as plain data."""
+    data = base.model_dump(mode="python", round_trip=True)
+    for field in overlay.model_fields_set:
+        value = getattr(overlay, field)
+        if value is None:
+            continue
+        current = getattr(base, field)
+        if isinstance(value, dict):
+            merged = dict(data[field])
+            for key, item in value.items():
+                if key not in current:
+                    raise OverlayKeyError(path + (field,), key, sorted(current))
+                merged[key] = _merge(current[key], item, path + (field, key))
+            data[field] = merged
+        elif isinstance(value, StrictModel) and type(value).__name__.endswith("Overlay"):
+            data[field] = _merge(current, value, path + (field,))
+        elif isinstance(value, BaseModel):
+            data[field] = value.model_dump(mode="python", round_trip=True)
+        elif isinstance(value, list):
+            data[field] = [v.model_dump(mode="python", round_trip=True) if isinstance(v, BaseModel) else v for v in value]
+        else:
+            data[field] = value
+    return data
+
+
+def apply_overlay(base: Platform, environment: str, overlay: EnvironmentOverlay) -> dict[str, Any]:
+    """The plain data of ``base`` with ``overlay`` applied, ready for ``Platform.model_validate``."""
+    data = _merge(base, overlay, ())
+    data["environment"] = environment
+    return data

@@ -1,0 +1,1 @@
+"""Schema validation of rendered objects (Kubernetes OpenAPI and CRD schemas)."""

@@ -1,0 +1,82 @@
+"""Namespaces, Argo CD, AppProjects and the per-environment root app-of-apps."""
+
+from __future__ import annotations
+
+from plinth.render.gitops import ROOT_APP
+from plinth.render.pipeline import render_platform
+
+
+def _by_kind(platform, kind):
+    return {r.obj["metadata"]["name"] + ("/" + r.obj["metadata"].get("namespace", "") if r.obj["metadata"].get("namespace") else ""): r
+            for r in render_platform(platform) if r.obj["kind"] == kind}
+
+
+def test_four_namespaces_with_psa_quota_and_limits(prod) -> None:
+    rendered = render_platform(prod)
+    namespaces = {r.obj["metadata"]["name"]: r.obj for r in rendered if r.obj["kind"] == "Namespace"}
+    assert sorted(namespaces) == ["platform-apps", "platform-data", "platform-monitoring", "platform-system"]
+    for name, ns in namespaces.items():
+        labels = ns["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == prod.namespaces[name].pod_security
+        assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.32"
+    assert namespaces["platform-apps"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    quotas = {r.obj["metadata"]["namespace"]: r.obj for r in rendered if r.obj["kind"] == "ResourceQuota"}
+    assert quotas["platform-apps"]["spec"]["hard"]["pods"] == str(prod.namespaces["platform-apps"].quota.pods)
+    limits = {r.obj["metadata"]["namespace"]: r.obj for r in rendered if r.obj["kind"] == "LimitRange"}
+    assert limits["platform-data"]["spec"]["limits"][0]["max"]["memory"] == prod.namespaces["platform-data"].limits.max_memory
+
+
+def test_root_app_of_apps_per_environment_follows_the_design(platforms) -> None:
+    for env, platform in platforms.items():
+        root = _by_kind(platform, "Application")[f"{ROOT_APP}/platform-system"].obj
+        spec = root["spec"]
+        assert spec["source"]["targetRevision"] == "main"
+        assert spec["source"]["path"] == f"kubernetes/{env}/apps"
+        assert spec["source"]["repoURL"] == platform.git.repo_url
+        assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert spec["project"] == "platform"
+
+
+def test_argocd_is_a_pinned_chart_in_platform_system_managing_itself(prod) -> None:
+    app = _by_kind(prod, "Application")["argocd/platform-system"].obj
+    source = app["spec"]["source"]
+    assert source["chart"] == "argo-cd"
+    assert source["targetRevision"] == prod.charts["argocd"].version
+    assert app["spec"]["destination"]["namespace"] == "platform-system"
+    assert app["metadata"]["namespace"] == "platform-system"
+    health = source["helm"]["valuesObject"]["configs"]["cm"]["resource.customizations.health.argoproj.io_Application"]
+    assert "obj.status.health.status" in health
+
+
+def test_every_application_syncs_automatically_with_prune_and_self_heal(platforms) -> None:
+    for platform in platforms.values():
+        for app in _by_kind(platform, "Application").values():
+            assert app.obj["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}, app.path
+            assert app.obj["metadata"]["namespace"] == "platform-system"
+
+
+def test_appprojects_restrict_each_project_to_its_namespace(prod) -> None:
+    projects = _by_kind(prod, "AppProject")
+    for ns in prod.namespaces:
+        destinations = projects[f"{ns}/platform-system"].obj["spec"]["destinations"]
+        assert [d["namespace"] for d in destinations] == [ns]
+    apps = _by_kind(prod, "Application")
+    for app in apps.values():
+        project = app.obj["spec"]["project"]
+        allowed = [d["namespace"] for d in projects[f"{project}/platform-system"].obj["spec"]["destinations"]]
+        assert app.obj["spec"]["destination"]["namespace"] in allowed, app.path
+    # only the root project may create Namespaces
+    for name, project in projects.items():
+        kinds = {w["kind"] for w in project.obj["spec"].get("clusterResourceWhitelist", [])}
+        assert ("Namespace" in kinds) == name.startswith("platform/"), name
+
+
+def test_sync_waves_put_namespaces_and_operators_before_workloads(prod) -> None:
+    waves = {name.split("/")[0]: int(a.obj["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+             for name, a in _by_kind(prod, "Application").items()}
+    assert waves["namespaces"] < 0
+    assert waves["argocd"] < waves["namespaces"]
+    assert waves[ROOT_APP] == min(waves.values())
+    for name, wave in waves.items():
+        if name not in (ROOT_APP, "argocd", "namespaces"):
+            assert wave > waves["namespaces"], name

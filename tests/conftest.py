@@ -1,0 +1,63 @@
+"""Shared fixtures: the repository's default spec, the shared CRD schemas, spec mutation helpers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from plinth.spec.loader import load_all
+from plinth.spec.model import Platform
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SPEC = REPO / "platform.yaml"
+SHARED = REPO.parent / "shared"
+CRD_DIR = SHARED / "schemas" / "crds"
+
+needs_shared = pytest.mark.skipif(
+    not CRD_DIR.is_dir(),
+    reason="needs ../shared/schemas/crds (the CRD schemas; CI always has them, a user's clone may not)",
+)
+
+
+@pytest.fixture(scope="session")
+def platforms() -> dict[str, Platform]:
+    """Every environment of the default spec."""
+    return load_all(DEFAULT_SPEC)
+
+
+@pytest.fixture(scope="session")
+def prod(platforms: dict[str, Platform]) -> Platform:
+    """The default spec's prod environment."""
+    return platforms["prod"]
+
+
+def spec_with(tmp_path: Path, changes: list[tuple[str, Any]], source: Path = DEFAULT_SPEC) -> Path:
+    """Copy ``source`` with values changed at dotted paths (``a.b.0.c``; value DELETE removes the key)."""
+    yaml = YAML(typ="rt")
+    doc = yaml.load(source.read_text())
+    for dotted, value in changes:
+        parts = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+        node = doc
+        for part in parts[:-1]:
+            node = node[part]
+        if value is DELETE:
+            del node[parts[-1]]
+        else:
+            node[parts[-1]] = value
+    out = tmp_path / "platform.yaml"
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    out.write_text(buffer.getvalue())
+    return out
+
+
+class _Delete:
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
