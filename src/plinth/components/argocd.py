@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease
+from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.render.scheduling import pool_placement
 from plinth.spec.model import Platform
 
@@ -41,11 +42,34 @@ OPERATOR_CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
 """Cluster-scoped kinds an operator's chart creates (CRDs, RBAC, webhooks)."""
 
 
+POD_REQUESTS: dict[str, tuple[int, int]] = {
+    "controller": (500, 1024),
+    "server": (100, 256),
+    "repoServer": (250, 512),
+    "applicationSet": (100, 256),
+    "redis-ha": (100, 256),
+}
+"""CPU millicores and memory MiB requested by each Argo CD pod: set in the values and counted by the planner."""
+
+
+def _resources(part: str) -> dict[str, Any]:
+    cpu, mem = POD_REQUESTS[part]
+    return {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}}
+
+
+def _replicas(platform: Platform) -> dict[str, int]:
+    cd = platform.argocd
+    ha = cd.server_replicas > 1
+    return {"controller": cd.controller_replicas, "server": cd.server_replicas, "repoServer": cd.repo_server_replicas,
+            "applicationSet": 2 if ha else 1, "redis-ha": 3 if ha else 0}
+
+
 def values(platform: Platform) -> dict[str, Any]:
     """Helm values of the argo-cd chart, from the spec."""
     cd = platform.argocd
     placement = pool_placement(platform, cd.namespace)
-    ha = cd.server_replicas > 1
+    replicas = _replicas(platform)
+    ha = replicas["redis-ha"] > 0
     return {
         "global": {"domain": f"argocd.{platform.edge.domain}", **placement},
         "crds": {"keep": True},
@@ -57,19 +81,21 @@ def values(platform: Platform) -> dict[str, Any]:
             },
             "params": {"application.namespaces": cd.namespace},
         },
-        "controller": {"replicas": cd.controller_replicas, "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}},
+        "controller": {"replicas": replicas["controller"], "resources": _resources("controller"), "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}},
         "server": {
-            "replicas": cd.server_replicas,
+            "replicas": replicas["server"],
+            "resources": _resources("server"),
             "pdb": {"enabled": ha, "minAvailable": 1},
             "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
         },
         "repoServer": {
-            "replicas": cd.repo_server_replicas,
-            "pdb": {"enabled": cd.repo_server_replicas > 1, "minAvailable": 1},
+            "replicas": replicas["repoServer"],
+            "resources": _resources("repoServer"),
+            "pdb": {"enabled": replicas["repoServer"] > 1, "minAvailable": 1},
             "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
         },
-        "applicationSet": {"replicas": 2 if ha else 1},
-        "redis-ha": {"enabled": ha},
+        "applicationSet": {"replicas": replicas["applicationSet"], "resources": _resources("applicationSet")},
+        "redis-ha": {"enabled": ha, "redis": {"resources": _resources("redis-ha")}},
         "dex": {"enabled": False},
     }
 
@@ -79,9 +105,60 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease(name=NAME, chart_key="argocd", namespace=platform.argocd.namespace, values=values(platform), sync_wave=-20)]
 
 
+OUT_OF_SYNC_FOR = "15m"
+"""How long an Application may stay OutOfSync before a warning (automated sync normally fixes it in minutes)."""
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """Argo CD Applications out of sync or degraded (argocd_app_info from the application controller)."""
+    return [RuleGroup("argocd", (
+        AlertRule(
+            name="ArgoCDApplicationOutOfSync",
+            expr='max by (name, project) (argocd_app_info{sync_status="OutOfSync"}) == 1',
+            for_=OUT_OF_SYNC_FOR,
+            severity="warning",
+            summary="Argo CD Application {{ $labels.name }} is out of sync",
+            description=f"Application {{{{ $labels.name }}}} (project {{{{ $labels.project }}}}) has differed from Git for more than {OUT_OF_SYNC_FOR} although automated sync is on: a sync is failing.",
+        ),
+        AlertRule(
+            name="ArgoCDApplicationDegraded",
+            expr='max by (name, project) (argocd_app_info{health_status=~"Degraded|Missing"}) == 1',
+            for_="10m",
+            severity="critical",
+            summary="Argo CD Application {{ $labels.name }} is degraded",
+            description="Application {{ $labels.name }} (project {{ $labels.project }}) reports health Degraded or Missing for 10 minutes: part of the platform is down.",
+        ),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases for the Argo CD alerts."""
+    def info(sync: str, health: str) -> dict[str, str]:
+        return {"series": f'argocd_app_info{{name="postgres",project="platform-data",sync_status="{sync}",health_status="{health}"}}', "values": "1x30"}
+
+    return [
+        AlertTest("ArgoCDApplicationOutOfSync", (info("OutOfSync", "Healthy"),), (info("Synced", "Healthy"),), "20m",
+                  {"name": "postgres", "project": "platform-data"}),
+        AlertTest("ArgoCDApplicationDegraded", (info("Synced", "Degraded"),), (info("Synced", "Healthy"),), "15m",
+                  {"name": "postgres", "project": "platform-data"}),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """Argo CD's pods, with the replicas and requests values() sets."""
+    ns = platform.argocd.namespace
+    return [
+        PodFootprint(f"argocd-{part.lower()}", ns, count, *POD_REQUESTS[part])
+        for part, count in _replicas(platform).items() if count > 0
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace="platform-system",
     charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

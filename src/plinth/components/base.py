@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertTest, RuleGroup
 from plinth.spec.model import Platform
 
 KubeObject = dict[str, Any]
@@ -35,6 +37,28 @@ class HelmRelease:
     """Leave the chart's CRDs out (when another release owns them)."""
 
 
+@dataclass(frozen=True)
+class PodFootprint:
+    """Pods a Helm chart runs, as the chart's values set them (same numbers, read from one place)."""
+
+    name: str
+    """Workload name."""
+    namespace: str
+    """Namespace (decides the node pool)."""
+    replicas: int
+    """Replicas (ignored when ``per_node``)."""
+    cpu_millicores: int
+    """CPU request per pod, millicores."""
+    memory_mib: int
+    """Memory request per pod, MiB."""
+    per_node: bool = False
+    """A DaemonSet: one pod on every node of the pool."""
+    volume_gib: int = 0
+    """Persistent volume per pod, GiB."""
+    spread_zones: bool = True
+    """Replicas are spread over zones."""
+
+
 def _none(platform: Platform) -> list[Any]:
     return []
 
@@ -51,12 +75,14 @@ class Component:
     """Plain Kubernetes objects, synced from the rendered folder."""
     charts: Callable[[Platform], list[HelmRelease]] = _none
     """Upstream Helm charts, each synced by its own Application."""
-    alerts: Callable[[Platform], list[dict[str, Any]]] = _none
-    """Prometheus rule groups (``{name, rules}``) the component contributes."""
-    dashboards: Callable[[Platform], list[dict[str, Any]]] = _none
-    """Grafana dashboard panels or dashboards the component contributes."""
-    backups: Callable[[Platform], list[KubeObject]] = _none
-    """Backup objects (schedules, CronJobs) the component contributes, if kept apart from ``objects``."""
+    alerts: Callable[[Platform], list[RuleGroup]] = _none
+    """Alert and recording rule groups the component contributes (gathered into PrometheusRules)."""
+    alert_tests: Callable[[Platform], list[AlertTest]] = _none
+    """promtool unit tests, one per alert: fires on a broken series, silent on a healthy one."""
+    panels: Callable[[Platform], list[Panel]] = _none
+    """Dashboard panels the component contributes to the spec's dashboards."""
+    footprints: Callable[[Platform], list[PodFootprint]] = _none
+    """Pods its Helm charts run (the planner cannot render upstream charts offline; objects it can read)."""
     sync_wave: int = 0
     """Argo CD sync wave of the component's folder Application."""
     cluster_kinds: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,1 @@
+"""The cloud layer: instance catalog shared by the planner and the Pulumi programs."""
