@@ -25,3 +25,14 @@ CLUSTER_SECRET_STORE = "platform-secrets"
 
 MONITORING_NAMESPACE = "platform-monitoring"
 """Namespace Prometheus scrapes from (NetworkPolicies allow it in)."""
+
+DATASTORE_NAMES: dict[str, str] = {
+    "postgres": "plinth-pg",  # CloudNativePG Cluster (services plinth-pg-rw/-ro/-r); Pooler plinth-pg-pooler-rw
+    "postgres-objectstore": "plinth-pg-backups",  # barmancloud.cnpg.io ObjectStore
+    "clickhouse": "plinth-ch",  # ClickHouseInstallation
+    "clickhouse-keeper": "plinth-ch-keeper",  # ClickHouseKeeperInstallation
+    "redis": "plinth-redis",  # RedisReplication
+    "redis-sentinel": "plinth-redis-sentinel",  # RedisSentinel
+    "kafka": "plinth-kafka",  # Strimzi Kafka
+}
+"""Object names of the data stores, shared by the data components, drills, checks and runbooks."""
