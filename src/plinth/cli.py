@@ -218,6 +218,37 @@ def run(
     raise typer.Exit(1 if problems else 0)
 
 
+@app.command()
+def docs(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: Annotated[str, typer.Option("--env", help="Environment the documents describe.")] = "prod",
+    out: Annotated[Path, typer.Option("--out", help="Folder of the generated documents.")] = Path("docs"),
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the documents are stale.")] = False,
+) -> None:
+    """Regenerate docs/architecture.md and its SVG diagram from the spec and the rendered tree."""
+    from plinth.docs.build import generated_docs
+    from plinth.docs.diagram import DiagramError
+
+    platforms = load_platforms(spec, [env])
+    try:
+        files = generated_docs(platforms[env])
+    except DiagramError as exc:
+        _fail_bad_input([str(exc)])
+    stale = sorted(name for name, text in files.items() if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text)
+    if check:
+        for name in stale:
+            err_console.print(f"stale: {out / name} (run `plinth docs`)", markup=False)
+        if not stale:
+            out_console.print(f"{', '.join(str(out / n) for n in sorted(files))} up to date.")
+        raise typer.Exit(1 if stale else 0)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
+    out_console.print(f"Wrote {', '.join(str(out / n) for n in sorted(files))} ({len(stale)} changed).")
+
+
 def main() -> None:
     """Console entry point."""
     app()
