@@ -249,6 +249,70 @@ def docs(
     out_console.print(f"Wrote {', '.join(str(out / n) for n in sorted(files))} ({len(stale)} changed).")
 
 
+def _report_inputs(spec: Path, crd_dir: Optional[Path], platforms: dict[str, Platform], rendered: list[RenderedObject],
+                   problems: Optional[list[SchemaProblem]]):
+    """Gather what the report shows from the same functions the other commands use."""
+    from plinth.docs.diagram import DiagramError, dot_available
+    from plinth.docs.report import ReportInputs
+
+    counts = Counter(r.environment for r in rendered)
+    prod = platforms.get("prod") or next(iter(platforms.values()))
+    svg = None
+    if dot_available():
+        from plinth.docs.build import component_placements
+        from plinth.docs.diagram import architecture_svg
+        from plinth.render.pipeline import render_platform
+
+        try:
+            svg = architecture_svg(prod, component_placements(render_platform(prod)))
+        except DiagramError:
+            svg = None
+    committed = spec.parent / "docs" / "architecture.svg"
+    if svg is None and committed.is_file():
+        svg = committed.read_text(encoding="utf-8")
+    drills = []
+    drill_dir = spec.parent / "reports" / "drills"
+    if drill_dir.is_dir():
+        for path in sorted(drill_dir.glob("*.json")):
+            try:
+                drills.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, json.JSONDecodeError):
+                continue
+    return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
+                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills)
+
+
+def write_report(path: Path, inputs) -> Path:
+    """Write the HTML report atomically and return its path."""
+    from plinth.docs.report import report_html
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(report_html(inputs), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@app.command()
+def report(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    crd_dir: CrdOption = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("reports/platform.html"),
+) -> None:
+    """Write one self-contained HTML page: diagram, plan, findings, drills, environments."""
+    platforms = load_platforms(spec, None)
+    rendered = _render(platforms)
+    folder = crd_dir or default_crd_dir(spec.resolve().parent)
+    problems = None
+    if folder is not None:
+        try:
+            problems = validate_rendered(rendered, platforms, folder)
+        except SchemaSetupError as exc:
+            _fail_bad_input([str(exc)])
+    path = write_report(out, _report_inputs(spec, crd_dir, platforms, rendered, problems))
+    out_console.print(f"Report: {path}")
+
+
 def main() -> None:
     """Console entry point."""
     app()
