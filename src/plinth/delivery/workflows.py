@@ -24,7 +24,7 @@ from typing import Any
 
 from plinth.components.delivery import DISPATCH_EVENT, github_repository
 from plinth.render.yamlio import dump_yaml
-from plinth.spec.model import Platform
+from plinth.spec.model import PipelineStage, Platform
 
 WORKFLOWS_DIR = ".github/workflows"
 RUNNER = "ubuntu-24.04"
@@ -80,17 +80,21 @@ def _uses(key: str, **with_: Any) -> dict[str, Any]:
     return step
 
 
-def budget_minutes(platform: Platform, stage: str) -> int:
-    """The stage's time budget from the spec (CI jobs time out after it)."""
+def _stage(platform: Platform, stage: str) -> PipelineStage:
     for item in platform.delivery.stages:
         if item.name == stage:
-            return item.budget_minutes
+            return item
     raise WorkflowError(f"delivery.stages: no stage named {stage!r} (the workflows need "
                         f"{[STAGE_BUILD, STAGE_TEST, STAGE_STAGING, STAGE_PROD]})")
 
 
+def budget_minutes(platform: Platform, stage: str) -> int:
+    """The stage's time budget from the spec (CI jobs time out after it)."""
+    return _stage(platform, stage).budget_minutes
+
+
 def _stage_title(platform: Platform, stage: str) -> str:
-    item = next(s for s in platform.delivery.stages if s.name == stage)
+    item = _stage(platform, stage)
     return f"{item.title} ({item.does})"
 
 
