@@ -225,3 +225,29 @@ def test_github_repository_needs_a_github_url(tmp_path: Path) -> None:
     platform = load_all(spec_with(tmp_path, [("git.repo_url", "https://gitlab.example.com/a/b/c.git")]))["prod"]
     with pytest.raises(ValueError, match="expected a GitHub repository URL"):
         delivery.github_repository(platform)
+
+
+@needs_shared
+def test_notification_secret_is_a_valid_external_secret_with_the_chart_label() -> None:
+    secret = delivery.notification_secret("platform-system")
+    assert SchemaStore("1.32", CRD_DIR).check(secret, "s") == []
+    assert secret["spec"]["target"]["name"] == delivery.NOTIFICATION_SECRET
+    assert [d["secretKey"] for d in secret["spec"]["data"]] == [delivery.NOTIFICATION_SECRET_KEY]
+    assert secret["spec"]["target"]["template"]["metadata"]["labels"] == {"app.kubernetes.io/component": "rollouts-controller"}
+
+
+def test_unpinned_images_finds_tags_but_not_digests(tmp_path: Path) -> None:
+    tagged = deployment("auth")
+    assert delivery.unpinned_images(tagged) == ["containers[0]: ghcr.io/org/auth:1.0.0", "containers[1]: ghcr.io/org/sidecar:2.0.0"]
+    pinned = copy.deepcopy(tagged)
+    for container in pinned["spec"]["template"]["spec"]["containers"]:
+        container["image"] = container["image"].split(":")[0] + ":x@sha256:" + "f" * 64
+    assert delivery.unpinned_images(pinned) == []
+    cron = {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:latest"}]}}}}}}
+    assert delivery.unpinned_images(cron) == ["containers[0]: busybox:latest"]
+    assert delivery.unpinned_images({"kind": "ConfigMap", "data": {}}) == []
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(DEFAULT_SPEC.read_text())
+    promote(spec, "auth", "sha256:" + "c" * 64, "staging")
+    rollout = delivery.rollout_from_deployment(deployment("auth"), load_all(spec)["staging"])
+    assert delivery.unpinned_images(rollout) == ["containers[1]: ghcr.io/org/sidecar:2.0.0"]

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from typing import Any
 
 from plinth.components.base import Component, KubeObject
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.render.conventions import MONITORING_NAMESPACE
 from plinth.render.objects import k8s_object, labels
+from plinth.render.secrets import external_secret
 from plinth.spec.model import Image, Platform, QueueDepthTrigger, Service
 
 NAME = "delivery"
@@ -259,6 +261,32 @@ def rollout_from_deployment(deployment: KubeObject, platform: Platform, service_
                       annotations=annotations, spec=rollout_spec)
 
 
+POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Rollout"}
+
+
+def unpinned_images(obj: KubeObject) -> list[str]:
+    """Images of a workload referenced by a mutable tag instead of a digest (for ``plinth check``):
+    ``containers[0]: ghcr.io/org/auth:1.0.0``. CronJobs are looked into as well."""
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "CronJob":
+        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    elif kind in POD_TEMPLATE_KINDS:
+        template = spec.get("template") or {}
+    elif kind == "Pod":
+        template = {"spec": spec}
+    else:
+        return []
+    pod = template.get("spec") or {}
+    found = []
+    for field in ("initContainers", "containers"):
+        for index, container in enumerate(pod.get(field) or []):
+            image = container.get("image", "")
+            if not re.search(r"@sha256:[0-9a-f]{64}$", image):
+                found.append(f"{field}[{index}]: {image}")
+    return found
+
+
 def autoscaler_target(rollout: KubeObject) -> dict[str, str]:
     """The ``scaleTargetRef`` an HPA or KEDA ScaledObject needs once the Deployment became a Rollout."""
     return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "name": rollout["metadata"]["name"]}
@@ -286,6 +314,7 @@ def rollouts_chart_values(platform: Platform) -> dict[str, Any]:
         },
         "providerRBAC": {"enabled": True, "providers": {"gatewayAPI": True}},
         "notifications": {
+            "secret": {"create": False},
             "notifiers": {
                 f"service.webhook.{NOTIFIER}": (
                     "url: https://api.github.com\n"
@@ -313,6 +342,20 @@ def rollouts_chart_values(platform: Platform) -> dict[str, Any]:
             },
         },
     }
+
+
+NOTIFICATION_SECRET = "argo-rollouts-notification-secret"
+"""Secret the argo-rollouts chart's notification engine reads (chart value ``notifications.secret.create: false``)."""
+
+
+def notification_secret(namespace: str) -> KubeObject:
+    """The ExternalSecret holding the GitHub token the rollout-completed webhook sends (remote key
+    ``plinth/github-dispatch-token``: a fine-grained token with ``contents: write`` on this repository,
+    which repository_dispatch needs). Rendered by the argo-rollouts component, in its namespace."""
+    secret = external_secret(NOTIFICATION_SECRET, namespace, NAME, {NOTIFICATION_SECRET_KEY: "github-dispatch-token"})
+    # The chart's notification controller only reads a secret carrying its component label.
+    secret["spec"]["target"]["template"] = {"metadata": {"labels": {"app.kubernetes.io/component": "rollouts-controller"}}}
+    return secret
 
 
 def github_repository(platform: Platform) -> str:
