@@ -251,3 +251,21 @@ def test_unpinned_images_finds_tags_but_not_digests(tmp_path: Path) -> None:
     promote(spec, "auth", "sha256:" + "c" * 64, "staging")
     rollout = delivery.rollout_from_deployment(deployment("auth"), load_all(spec)["staging"])
     assert delivery.unpinned_images(rollout) == ["containers[1]: ghcr.io/org/sidecar:2.0.0"]
+
+
+def test_each_environment_rollout_fits_its_stage_budget(platforms, tmp_path: Path) -> None:
+    assert delivery.rollout_minutes(platforms["staging"]) == 12 and delivery.rollout_minutes(platforms["prod"]) == 17
+    assert [delivery.budget_findings(p) for p in platforms.values()] == [[], []]
+    slow = load_all(spec_with(tmp_path, [("delivery.canary_steps.0.pause_seconds", "25m")]))["prod"]
+    assert delivery.budget_findings(slow) == [
+        "delivery.canary_steps (prod): the rollout takes 37 min of pauses and analysis but stage prod-deploy has a budget of 30 min"]
+
+
+@needs_shared
+def test_http_route_backends_validate_in_an_httproute() -> None:
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "frontend", "namespace": "platform-apps"},
+             "spec": {"parentRefs": [{"name": "public", "namespace": "platform-system"}],
+                      "rules": [{"backendRefs": delivery.http_route_backends("frontend", 80)}]}}
+    assert SchemaStore("1.32", CRD_DIR).check(route, "r") == []
+    assert [(b["name"], b["weight"]) for b in delivery.http_route_backends("frontend", 80)] == [("frontend-stable", 100), ("frontend-canary", 0)]

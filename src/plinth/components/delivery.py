@@ -130,6 +130,8 @@ def _analysis_template(platform: Platform, name: str, metric: str, query: str, b
             "metrics": [{
                 "name": metric,
                 "interval": f"{analysis.interval_seconds}s",
+                # The first measurement waits one rate window, so it sees the canary's own traffic.
+                "initialDelay": _window(platform),
                 "failureLimit": analysis.failure_limit,
                 "successCondition": success,
                 "failureCondition": failure,
@@ -285,6 +287,47 @@ def unpinned_images(obj: KubeObject) -> list[str]:
             if not re.search(r"@sha256:[0-9a-f]{64}$", image):
                 found.append(f"{field}[{index}]: {image}")
     return found
+
+
+def http_route_backends(service_name: str, port: int) -> list[dict[str, Any]]:
+    """The backendRefs an HTTPRoute rule needs for a Rollout with Gateway API traffic routing: all
+    traffic on the stable Service, none on the canary, until the plugin moves the weights."""
+    return [
+        {"kind": "Service", "name": stable_service_name(service_name), "port": port, "weight": 100},
+        {"kind": "Service", "name": canary_service_name(service_name), "port": port, "weight": 0},
+    ]
+
+
+ROUTE_WEIGHTS_IGNORED: dict[str, Any] = {
+    "group": "gateway.networking.k8s.io",
+    "kind": "HTTPRoute",
+    "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
+}
+"""Argo CD ``ignoreDifferences`` entry for the Application syncing HTTPRoutes: the plugin owns the weights
+during a canary, and self-heal must not reset them."""
+
+ROLLOUT_STAGE = {"staging": "stage-deploy", "prod": "prod-deploy"}
+"""The pipeline stage whose budget an environment's rollout must fit in."""
+
+
+def rollout_minutes(platform: Platform) -> float:
+    """Time a rollout takes with no one intervening: the pauses plus the first analysis delay, minutes."""
+    pauses = sum(s.pause_seconds for s in platform.delivery.canary_steps)
+    window = max(60, 2 * platform.delivery.analysis.interval_seconds)
+    return (pauses + window) / 60
+
+
+def budget_findings(platform: Platform) -> list[str]:
+    """Problems when the environment's canary steps cannot finish within its stage's budget."""
+    stage_name = ROLLOUT_STAGE.get(platform.environment)
+    stage = next((s for s in platform.delivery.stages if s.name == stage_name), None)
+    if stage is None:
+        return []
+    minutes = rollout_minutes(platform)
+    if minutes > stage.budget_minutes:
+        return [f"delivery.canary_steps ({platform.environment}): the rollout takes {minutes:g} min of pauses and analysis "
+                f"but stage {stage.name} has a budget of {stage.budget_minutes} min"]
+    return []
 
 
 def autoscaler_target(rollout: KubeObject) -> dict[str, str]:
