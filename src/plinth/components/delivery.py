@@ -17,7 +17,6 @@ gets ``weight`` % of the replicas).
 from __future__ import annotations
 
 import copy
-import math
 import re
 from typing import Any
 
@@ -447,12 +446,6 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
         return {"series": f'rollout_info{{namespace="{NAMESPACE}",name="auth",phase="{phase}",strategy="canary"}}', "values": "1x10"}
 
     return [AlertTest("RolloutAborted", (info("Degraded"),), (info("Healthy"),), "5m", {"namespace": NAMESPACE, "name": "auth"})]
-
-
-def measurements_per_step(platform: Platform) -> list[int]:
-    """How many analysis measurements fall in each canary step's pause (for the docs and tests)."""
-    interval = platform.delivery.analysis.interval_seconds
-    return [math.floor(s.pause_seconds / interval) for s in platform.delivery.canary_steps]
 
 
 COMPONENT = Component(
