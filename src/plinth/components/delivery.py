@@ -6,7 +6,7 @@ How a rollout goes (steps from ``delivery.canary_steps`` of the environment): th
 (both templates, every ``analysis.interval_seconds``) runs from the first step to the last. When a
 measurement breaks a threshold more than ``analysis.failure_limit`` times the Rollout aborts: all
 traffic returns to the stable ReplicaSet, the canary is scaled down and the Rollout is Degraded. Git
-still names the new digest, so Argo CD shows it OutOfSync/Degraded until someone reverts or fixes it.
+still names the new digest, so Argo CD shows the Application Synced but Degraded until someone reverts or fixes it.
 
 Traffic is split by the Gateway API (Argo Rollouts' ``argoproj-labs/gatewayAPI`` traffic-router plugin
 editing the backend weights of the service's HTTPRoute) for services exposed through the gateway; for
