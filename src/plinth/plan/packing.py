@@ -77,6 +77,8 @@ def dominant_share(pod: Pod, capacity: Capacity) -> float:
 def first_fit_decreasing(pods: Iterable[Pod], capacity: Capacity) -> Packing:
     """Pack pods onto as few nodes of ``capacity`` as first-fit decreasing (dominant resource) finds.
 
+    Pods of one ``group`` must be identical (they are: one workload's replicas).
+
     Pods of one workload are identical and contiguous after sorting, so the search for the next one starts
     at the node its predecessor went to (nodes only fill up): linear in pods plus nodes per workload.
     """

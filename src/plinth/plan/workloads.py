@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from plinth.plan.quantities import gibibytes, mebibytes, millicores
+from plinth.plan.quantities import QuantityError, gibibytes, mebibytes, millicores
 from plinth.render.scheduling import POOL_LABEL
 
 Obj = dict[str, Any]
@@ -390,7 +390,10 @@ def workloads_from_objects(objects: Iterable[Obj], defaults: Callable[[str], tup
             template = ((target or {}).get("spec") or {}).get("template") or {}
             found = [_from_template(obj, template, int(obj["spec"].get("replicas", 1)), defaults)]
         else:
-            found = adapter(obj, defaults)
+            try:
+                found = adapter(obj, defaults)
+            except (QuantityError, TypeError, ValueError) as exc:
+                raise WorkloadError(f"{kind}/{ns}/{name}: {exc}") from exc
         if (ns, kind, name) in ranges:
             low, high = ranges[(ns, kind, name)]
             found = [replace(w, replicas_min=low, replicas_max=max(low, high)) for w in found]
