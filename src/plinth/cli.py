@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from plinth.plan.workloads import WorkloadError
 from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_files
 from plinth.render.writer import diff_tree, write_tree
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
@@ -253,7 +254,11 @@ def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[Ren
     environment = _plan_environments(platforms, None)[0]
     platform = platforms[environment]
     provider = platform.cluster.provider
-    point = plan_point(platform, None, (provider,), [r for r in rendered if r.environment == environment])
+    try:
+        point = plan_point(platform, None, (provider,), [r for r in rendered if r.environment == environment])
+    except WorkloadError as exc:
+        _fail_bad_input([f"plan: {exc}"])
+        raise AssertionError  # unreachable
     cloud = point.clouds[provider]
     pools = ", ".join(
         f"{p.name} {p.at_min.nodes}-{p.at_max.nodes} nodes (spec {p.spec.nodes}{'' if p.holds else ', [red]does not hold[/red]'})"
@@ -280,9 +285,7 @@ def plan(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the growth chart (self-contained HTML with SVG) here.")] = None,
 ) -> None:
     """Capacity (nodes per pool, bin-packed, with a lower bound) and monthly cost per cloud; with --orgs, how they grow."""
-    from plinth.plan import plan_curve, plan_point
     from plinth.plan.pricing import PROVIDERS
-    from plinth.plan.report import curve_html, curve_to_dict, point_to_dict, print_curve, print_point
 
     _check_format(fmt)
     if cloud not in (*PROVIDERS, "all"):
@@ -290,17 +293,28 @@ def plan(
     providers = PROVIDERS if cloud == "all" else (cloud,)
     counts = _parse_orgs(orgs)
     platforms = load_platforms(spec, env)
+    try:
+        _plan_each(platforms, env, counts, providers, fmt, html)
+    except (WorkloadError, ValueError) as exc:
+        _fail_bad_input([f"plan: {exc}"])
+
+
+def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts: list[int], providers: tuple[str, ...],
+               fmt: str, html: Optional[Path]) -> None:
+    from plinth.plan import plan_curve, plan_point
+    from plinth.plan.report import curve_html, curve_to_dict, point_to_dict, print_curve, print_point
+
     results: list[dict[str, object]] = []
     for environment in _plan_environments(platforms, env):
         platform = platforms[environment]
         if len(counts) > 1:
-            points = plan_curve(platform, counts, providers)
+            points = plan_curve(platform, counts, providers)  # type: ignore[arg-type]
             if fmt == "json":
                 results.append({"environment": environment, **curve_to_dict(points)})
             else:
                 print_curve(points, out_console)
         else:
-            point = plan_point(platform, counts[0] if counts else None, providers)
+            point = plan_point(platform, counts[0] if counts else None, providers)  # type: ignore[arg-type]
             points = [point]
             if fmt == "json":
                 results.append(point_to_dict(point))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plinth.plan.packing import Capacity, Pod, first_fit_decreasing, lower_bound
+from plinth.plan.packing import Capacity, Pod, dominant_share, first_fit_decreasing, lower_bound
 
 NODE = Capacity(cpu_millicores=1000, memory_mib=1000, pods=10)
 
@@ -65,33 +65,38 @@ def test_the_lower_bound_is_never_above_the_packing(zones: list[list[Pod]], max_
 @settings(max_examples=200, deadline=None)
 @given(pods_strategy, st.integers(1, 12))
 def test_every_node_respects_its_capacity_and_anti_affinity(pods: list[Pod], max_pods: int) -> None:
-    from plinth.plan import packing
-
-    capacity = Capacity(1000, 1000, max_pods)
-    opened: list[packing.Node] = []
-    original = packing.Node
-
-    class Spy(original):  # type: ignore[misc,valid-type]
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            opened.append(self)
-            self.placed: list[Pod] = []
-
-        def place(self, pod: Pod) -> None:
-            super().place(pod)
-            self.placed.append(pod)
-
-    packing.Node = Spy  # type: ignore[misc]
-    try:
-        result = first_fit_decreasing(_consistent(pods), capacity)
-    finally:
-        packing.Node = original  # type: ignore[misc]
-    nodes = [n for n in opened if n.placed]
-    assert len(nodes) == result.nodes
-    for node in nodes:
-        assert sum(p.cpu_millicores for p in node.placed) <= 1000
-        assert sum(p.memory_mib for p in node.placed) <= 1000
-        assert len(node.placed) <= max_pods
-        exclusive = [p.group for p in node.placed if p.one_per_node]
+    pods = _consistent(pods)
+    result = first_fit_decreasing(pods, Capacity(1000, 1000, max_pods), record=True)
+    assert len(result.placements) == result.nodes
+    for node in result.placements:
+        assert node, "a node was opened and left empty"
+        assert sum(p.cpu_millicores for p in node) <= 1000
+        assert sum(p.memory_mib for p in node) <= 1000
+        assert len(node) <= max_pods
+        exclusive = [p.group for p in node if p.one_per_node]
         assert len(exclusive) == len(set(exclusive))
-    assert sum(len(n.placed) for n in nodes) + len(result.unplaced) == len(pods)
+    assert sum(len(n) for n in result.placements) + result.unplaced_count == len(pods)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pods_strategy, st.integers(1, 12))
+def test_runs_place_pods_exactly_as_one_by_one_first_fit_would(pods: list[Pod], max_pods: int) -> None:
+    capacity = Capacity(1000, 1000, max_pods)
+    pods = _consistent(pods)
+    ordered = sorted(pods, key=lambda p: (-dominant_share(p, capacity), p.group, p.cpu_millicores, p.memory_mib))
+    free: list[list[object]] = []  # [cpu, memory, pods, groups]
+    for pod in ordered:
+        if pod.cpu_millicores > 1000 or pod.memory_mib > 1000:
+            continue
+        for node in free:
+            if (pod.cpu_millicores <= node[0] and pod.memory_mib <= node[1] and node[2] >= 1  # type: ignore[operator]
+                    and not (pod.one_per_node and pod.group in node[3])):  # type: ignore[operator]
+                break
+        else:
+            node = [1000, 1000, max_pods, set()]
+            free.append(node)
+        node[0] -= pod.cpu_millicores  # type: ignore[operator]
+        node[1] -= pod.memory_mib  # type: ignore[operator]
+        node[2] -= 1  # type: ignore[operator]
+        node[3].add(pod.group)  # type: ignore[attr-defined]
+    assert first_fit_decreasing(pods, capacity).nodes == len(free)

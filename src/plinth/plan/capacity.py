@@ -115,14 +115,19 @@ def _pools_of(workload: Workload, platform: Platform, problems: list[str]) -> li
     return tolerated
 
 
-def _zone_pods(workloads: list[Workload], zones: int, at_max: bool) -> list[list[Pod]]:
-    per_zone: list[list[Pod]] = [[] for _ in range(zones)]
+def _zone_pods(workloads: list[Workload], zones: int, at_max: bool) -> list[list[tuple[Pod, int]]]:
+    """Each workload's replicas dealt over the zones round-robin (as a maxSkew 1 zone spread places them),
+    continuing where the previous workload stopped so small workloads do not all start in the first zone."""
+    per_zone: list[list[tuple[Pod, int]]] = [[] for _ in range(zones)]
     offset = 0
     for w in workloads:
         count = w.replicas_max if at_max else w.replicas_min
-        for i in range(count):
-            per_zone[(offset + i) % zones].append(Pod(w.name, w.cpu_millicores, w.memory_mib, w.one_per_node))
-        offset += count
+        pod = Pod(w.name, w.cpu_millicores, w.memory_mib, w.one_per_node)
+        for zone in range(zones):
+            share = count // zones + (1 if (zone - offset) % zones < count % zones else 0)
+            if share:
+                per_zone[zone].append((pod, share))
+        offset = (offset + count) % zones
     return per_zone
 
 
@@ -135,8 +140,8 @@ def _scale_point(workloads: list[Workload], zones: int, at_max: bool, capacity: 
         result = first_fit_decreasing(zone_pods, capacity)
         nodes += result.nodes
         cpu, mem = cpu + result.cpu_used_millicores, mem + result.memory_used_mib
-        pods += sum(1 for _ in zone_pods) - len(result.unplaced)
-        for pod in {p.group: p for p in result.unplaced}.values():
+        pods += sum(count for _, count in zone_pods) - result.unplaced_count
+        for pod in result.unplaced:
             message = (f"{pod.group}: a pod requests {pod.cpu_millicores}m CPU / {pod.memory_mib}Mi, more than a {shape.instance.name} "
                        f"node of pool {pool_name!r} offers after DaemonSets ({capacity.cpu_millicores}m / {capacity.memory_mib}Mi)")
             if message not in problems:

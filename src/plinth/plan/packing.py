@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,21 @@ class Node:
     cpu_free: int
     memory_free: int
     pods_free: int
-    groups: set[str] = field(default_factory=set)
 
-    def fits(self, pod: Pod) -> bool:
-        """Whether ``pod`` still fits here."""
-        return (pod.cpu_millicores <= self.cpu_free and pod.memory_mib <= self.memory_free and self.pods_free >= 1
-                and not (pod.one_per_node and pod.group in self.groups))
+    def room_for(self, pod: Pod) -> int:
+        """How many more pods like ``pod`` fit here (by resources and pod count)."""
+        room = self.pods_free
+        if pod.cpu_millicores:
+            room = min(room, self.cpu_free // pod.cpu_millicores)
+        if pod.memory_mib:
+            room = min(room, self.memory_free // pod.memory_mib)
+        return max(room, 0)
 
-    def place(self, pod: Pod) -> None:
-        """Put ``pod`` on this node."""
-        self.cpu_free -= pod.cpu_millicores
-        self.memory_free -= pod.memory_mib
-        self.pods_free -= 1
-        self.groups.add(pod.group)
+    def place(self, pod: Pod, count: int = 1) -> None:
+        """Put ``count`` pods like ``pod`` on this node."""
+        self.cpu_free -= pod.cpu_millicores * count
+        self.memory_free -= pod.memory_mib * count
+        self.pods_free -= count
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,11 @@ class Packing:
     cpu_used_millicores: int
     memory_used_mib: int
     unplaced: tuple[Pod, ...] = ()
-    """Pods larger than an empty node: no node count schedules them."""
+    """Pods larger than an empty node (one entry per workload): no node count schedules them."""
+    unplaced_count: int = 0
+    """How many pods that is."""
+    placements: tuple[tuple[Pod, ...], ...] = ()
+    """Per node, the pods placed there (only when asked to ``record``: for checking the packing)."""
 
 
 def dominant_share(pod: Pod, capacity: Capacity) -> float:
@@ -74,57 +80,73 @@ def dominant_share(pod: Pod, capacity: Capacity) -> float:
     return max(pod.cpu_millicores / capacity.cpu_millicores, pod.memory_mib / capacity.memory_mib, 1 / capacity.pods)
 
 
-def first_fit_decreasing(pods: Iterable[Pod], capacity: Capacity) -> Packing:
+def group_pods(pods: Iterable[Pod]) -> list[tuple[Pod, int]]:
+    """Identical pods of a workload as (pod, count), in first-seen order."""
+    counts: dict[Pod, int] = {}
+    for pod in pods:
+        counts[pod] = counts.get(pod, 0) + 1
+    return list(counts.items())
+
+
+def first_fit_decreasing(pods: Iterable[Pod] | Sequence[tuple[Pod, int]], capacity: Capacity, record: bool = False) -> Packing:
     """Pack pods onto as few nodes of ``capacity`` as first-fit decreasing (dominant resource) finds.
 
-    Pods of one ``group`` must be identical (they are: one workload's replicas).
-
-    Pods of one workload are identical and contiguous after sorting, so the search for the next one starts
-    at the node its predecessor went to (nodes only fill up): linear in pods plus nodes per workload.
+    ``pods`` are single pods or (pod, count) pairs. Workloads go in decreasing order of dominant share;
+    each pod goes to the first node it fits. A workload's pods are identical, so they are placed as a run:
+    on each node from the first that fits, as many as fit (one if the workload is one-per-node), which is
+    exactly what placing them one by one would do, in time linear in nodes per workload instead of per pod.
     """
+    items = list(pods)
+    grouped = group_pods(items) if items and isinstance(items[0], Pod) else [(p, c) for p, c in items if c > 0]  # type: ignore[misc]
+    ordered = sorted(grouped, key=lambda pc: (-dominant_share(pc[0], capacity), pc[0].group, pc[0].cpu_millicores, pc[0].memory_mib))
     empty = Node(capacity.cpu_millicores, capacity.memory_mib, capacity.pods)
-    ordered = sorted(pods, key=lambda p: (-dominant_share(p, capacity), p.group, p.cpu_millicores, p.memory_mib))
     nodes: list[Node] = []
+    placed: list[list[Pod]] = []
     unplaced: list[Pod] = []
-    last_group, start = None, 0
-    for pod in ordered:
-        if not empty.fits(pod):
+    unplaced_count = used_cpu = used_mem = 0
+    for pod, count in ordered:
+        if empty.room_for(pod) < 1:
             unplaced.append(pod)
+            unplaced_count += count
             continue
-        if pod.group != last_group:
-            last_group, start = pod.group, 0
-        index = start
-        while index < len(nodes) and not nodes[index].fits(pod):
-            index += 1
-        if index == len(nodes):
-            nodes.append(Node(capacity.cpu_millicores, capacity.memory_mib, capacity.pods))
-        nodes[index].place(pod)
-        start = index + 1 if pod.one_per_node else index
-    used_cpu = sum(p.cpu_millicores for p in ordered) - sum(p.cpu_millicores for p in unplaced)
-    used_mem = sum(p.memory_mib for p in ordered) - sum(p.memory_mib for p in unplaced)
-    return Packing(len(nodes), used_cpu, used_mem, tuple(unplaced))
+        used_cpu += pod.cpu_millicores * count
+        used_mem += pod.memory_mib * count
+        left, at = count, 0
+        while left:
+            if at == len(nodes):
+                nodes.append(Node(capacity.cpu_millicores, capacity.memory_mib, capacity.pods))
+                placed.append([])
+            room = nodes[at].room_for(pod)
+            take = min(left, room, 1 if pod.one_per_node else left)
+            if take:
+                nodes[at].place(pod, take)
+                left -= take
+                if record:
+                    placed[at].extend([pod] * take)
+            at += 1
+    return Packing(len(nodes), used_cpu, used_mem, tuple(unplaced), unplaced_count,
+                   tuple(tuple(p) for p in placed) if record else ())
 
 
-def lower_bound(zones: Sequence[Sequence[Pod]], capacity: Capacity) -> int:
+def lower_bound(zones: Sequence[Iterable[Pod] | Sequence[tuple[Pod, int]]], capacity: Capacity) -> int:
     """Fewest nodes any placement needs: total requests / node capacity per resource, anti-affinity, zones.
 
     Per zone it is the largest of ceil(CPU / node CPU), ceil(memory / node memory), ceil(pods / max pods)
     and the replicas of the largest one-per-node workload in that zone; pods that fit no node are left out.
     """
     total = 0
-    for pods in zones:
-        placeable = [p for p in pods if p.cpu_millicores <= capacity.cpu_millicores and p.memory_mib <= capacity.memory_mib]
+    for zone in zones:
+        items = list(zone)
+        grouped = group_pods(items) if items and isinstance(items[0], Pod) else list(items)  # type: ignore[arg-type]
+        placeable = [(p, c) for p, c in grouped if c > 0 and p.cpu_millicores <= capacity.cpu_millicores
+                     and p.memory_mib <= capacity.memory_mib]
         if not placeable:
             continue
-        per_group: dict[str, int] = {}
-        for pod in placeable:
-            if pod.one_per_node:
-                per_group[pod.group] = per_group.get(pod.group, 0) + 1
         total += max(
-            math.ceil(sum(p.cpu_millicores for p in placeable) / capacity.cpu_millicores),
-            math.ceil(sum(p.memory_mib for p in placeable) / capacity.memory_mib),
-            math.ceil(len(placeable) / capacity.pods),
-            max(per_group.values(), default=0),
+            math.ceil(sum(p.cpu_millicores * c for p, c in placeable) / capacity.cpu_millicores),
+            math.ceil(sum(p.memory_mib * c for p, c in placeable) / capacity.memory_mib),
+            math.ceil(sum(c for _, c in placeable) / capacity.pods),
+            max((c for p, c in placeable if p.one_per_node), default=0),
             1,
         )
     return total
