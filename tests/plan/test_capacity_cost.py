@@ -37,7 +37,7 @@ def test_every_catalog_instance_has_a_price_and_every_price_a_source() -> None:
         assert {i.name for i in catalog(provider)} <= set(data["instances"]), provider
         assert data["basis"].startswith("public list prices") and data["taken"]
         for key in ("control_plane", "block_storage", "object_storage", "multi_region_object_storage", "cross_region_transfer",
-                    "load_balancer", "nat_gateway", "internet_egress"):
+                    "load_balancer", "nat_gateway", "internet_egress", "inter_zone_transfer"):
             assert data[key]["source"].startswith("https://"), (provider, key)
         assert data["instances_source"].startswith("https://") and data["allocatable"]["source"].startswith("https://")
 
@@ -76,12 +76,13 @@ def test_cost_of_the_hand_computable_plan(prod) -> None:
         "load balancer (gateway)": 0.0225 * 730 + 10_000 * 0.006,
         "NAT gateways": 3 * 0.045 * 730 + 5_000 * 0.045,
         "internet egress": 10_000 * 0.09,
+        "inter-zone traffic": 20_000 * 0.02,
         # monthly: 30 days of 5 % changes + one full copy, of 300 + 600 GiB
         "cross-region backup copies": ((300 + 600) * 0.05 * 30 + (300 + 600) / 30) * 0.02,
     }
     assert lines == pytest.approx(expected)
-    assert cost.total("max_replicas") == pytest.approx(5756.585)
-    assert cost.total("min_replicas") == pytest.approx(5756.585 - 3 * (0.384 * 730 + 200 * 0.08))
+    assert cost.total("max_replicas") == pytest.approx(6156.585)
+    assert cost.total("min_replicas") == pytest.approx(6156.585 - 3 * (0.384 * 730 + 200 * 0.08))
     assert cost.design_usd_per_month == 12000 and cost.region == "us-east-1"
 
 

@@ -8,9 +8,13 @@ from plinth.plan import plan_curve, plan_point, scale_platform
 from plinth.plan.growth import scaled_replicas, split_volume
 
 
-def test_the_calibration_point_is_the_spec_itself(prod) -> None:
-    same = scale_platform(prod, prod.load.calibration_organisations)
+def test_the_calibration_point_is_the_spec_itself(prod, platforms) -> None:
+    assert prod.load.organisations == prod.load.calibration_organisations == 1000
+    same = scale_platform(prod, prod.load.organisations)
     assert same.model_dump() == prod.model_dump()
+    # staging's overlay sizes it for its own 50 organisations: twice that doubles its (smaller) volumes.
+    staging = platforms["staging"]
+    assert scale_platform(staging, 100).datastores.postgres.storage.size_gib == 2 * staging.datastores.postgres.storage.size_gib
 
 
 def test_five_times_the_organisations(prod) -> None:

@@ -2,8 +2,8 @@
 
 Monthly cost = nodes (instance-hours) + node disks + persistent volumes + managed control plane +
 object storage (backups: data x (1 + retention days x daily change), Iceberg warehouse, logs, traces) +
-network basics (the gateway's load balancer, one NAT gateway per zone, internet egress, cross-region
-backup copies). Nodes are priced three ways: what minimum replicas need, what maximum replicas need,
+network basics (the gateway's load balancer, NAT gateways, internet egress, traffic between zones,
+cross-region backup copies). Nodes are priced three ways: what minimum replicas need, what maximum replicas need,
 and the pool sizes the spec states (the design's configuration).
 """
 
@@ -117,6 +117,9 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) ->
     lines.append(CostLine("network", "NAT gateways", f"{gateways} x {hours:g} h + {nat:,.0f} GiB processed",
                           gateways * nat_price["usd_per_hour"] * hours + nat * nat_price["usd_per_gib_processed"]))
     lines.append(CostLine("network", "internet egress", f"{egress:,.0f} GiB", egress * cloud.price("internet_egress", "usd_per_gib")))
+    inter_zone = platform.load.organisations * load.inter_zone_gib_per_org_month
+    lines.append(CostLine("network", "inter-zone traffic", f"{inter_zone:,.0f} GiB",
+                          inter_zone * cloud.price("inter_zone_transfer", "usd_per_gib")))
     lines.append(CostLine("network", "cross-region backup copies", f"{cross_region_gib:,.0f} GiB",
                           cross_region_gib * cloud.price("cross_region_transfer", "usd_per_gib")))
     return lines

@@ -1,7 +1,8 @@
 """Growth: the platform for N organisations, scaled from the spec's calibration point by the load model.
 
 ``scale_platform`` returns a new, fully validated ``Platform`` whose replica ranges and volumes are those
-N organisations need (rules in ``LoadModel``'s docstring). Rendering it and planning the result gives
+N organisations need (rules in ``LoadModel``'s docstring): the environment's own numbers hold at its
+``load.organisations`` (prod: the design's 1000), and grow or shrink from there. Rendering it and planning the result gives
 the nodes and cost at N, through exactly the same path as the spec's own size.
 """
 
@@ -14,8 +15,8 @@ from plinth.spec.model import Platform
 
 
 def load_factor(platform: Platform, organisations: int) -> float:
-    """f = organisations / calibration organisations."""
-    return organisations / platform.load.calibration_organisations
+    """f = organisations / the organisations the environment's numbers are sized for."""
+    return organisations / platform.load.organisations
 
 
 def _up(value: float) -> int:

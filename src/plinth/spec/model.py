@@ -834,8 +834,10 @@ class Edge(StrictModel):
 class LoadModel(StrictModel):
     """Per-organisation load, calibrated on the design's 1000-organisation point.
 
-    The spec's replica counts and volume sizes are what ``calibration_organisations`` need. ``plinth plan
-    --orgs N`` scales them by the load factor f = N / calibration_organisations (``plinth.plan.growth``):
+    An environment's replica counts and volume sizes are what its ``organisations`` need (for the base and
+    prod that is ``calibration_organisations``, the design's 1000-organisation point; staging's overlay sets
+    its own sizes for its own count). ``plinth plan --orgs N`` scales them by the load factor
+    f = N / organisations (``plinth.plan.growth``):
 
     - autoscaled services: min and max replicas x f^replica_exponent, rounded up, never below the spec's
       minimum (the HA floor of 3 replicas over 3 zones holds at any size);
@@ -871,6 +873,9 @@ class LoadModel(StrictModel):
     """Traffic to the internet per organisation per month (through the load balancer), GiB."""
     nat_gib_per_org_month: float = Field(default=5.0, ge=0)
     """Outbound traffic through NAT per organisation per month (connectors pulling customers' sources), GiB."""
+    inter_zone_gib_per_org_month: float = Field(default=20.0, ge=0)
+    """Traffic crossing zones per organisation per month (Kafka and data-store replication to the other two
+    zones, cross-zone service calls), GiB."""
 
 
 # --------------------------------------------------------------------------- the platform
