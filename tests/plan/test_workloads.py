@@ -84,3 +84,18 @@ def test_required_host_anti_affinity_is_one_pod_per_node() -> None:
 def test_a_bad_quantity_is_reported_with_its_value() -> None:
     with pytest.raises(WorkloadError, match="Deployment/platform-apps/api: .*'four'"):
         workloads_from_objects([fx.deployment("api", 1, [fx.container("four", "1Gi")])])
+
+
+def test_spec_workloads_are_planned_only_until_something_renders_them(prod) -> None:
+    from plinth.components.base import Component, PodFootprint
+    from plinth.plan.inventory import SPEC_SOURCE, inventory
+
+    bare = {w.name for w in inventory(prod, [], components=()) if w.source == SPEC_SOURCE}
+    assert {"Spec/platform-apps/frontend", "Spec/platform-data/postgres", "Spec/platform-monitoring/loki"} <= bare
+    loki_chart = Component("loki", "platform-monitoring", footprints=lambda p: [PodFootprint("write", "platform-monitoring", 3, 500, 1024)])
+    objects = [fx.deployment("frontend", 3, [fx.container("250m", "256Mi")]), fx.cnpg_cluster()]
+    found = {w.name: w for w in inventory(prod, objects, components=(loki_chart,))}
+    assert "Spec/platform-apps/frontend" not in found and "Deployment/platform-apps/frontend" in found
+    assert "Spec/platform-data/postgres" not in found and "Cluster/platform-data/postgres" in found
+    assert "Spec/platform-monitoring/loki" not in found and "Chart/platform-monitoring/loki/write" in found
+    assert "Spec/platform-apps/auth" in found  # still declared, still unrendered

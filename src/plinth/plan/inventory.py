@@ -73,11 +73,11 @@ def _kind_is(*kinds: str) -> Callable[[Workload], bool]:
 
 def _named(namespace: str, word: str, *, kinds: tuple[str, ...] = (), unless: tuple[str, ...] = ("exporter", "operator")) -> Callable[[Workload], bool]:
     def match(w: Workload) -> bool:
-        kind, rest = w.name.split("/", 1)
-        last = rest.rsplit("/", 1)[-1].lower()
+        kind, _, rest = w.name.split("/", 2)
+        name = rest.lower()  # object name, or "<component>/<footprint>" for chart footprints
         if kinds and kind in kinds:
             return True
-        return w.namespace == namespace and word in last and not any(u in last for u in unless)
+        return w.namespace == namespace and word in name and not any(u in name for u in unless)
     return match
 
 
