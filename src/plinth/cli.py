@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
+from plinth.plan.workloads import WorkloadError
 from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_files
 from plinth.render.writer import diff_tree, write_tree
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
@@ -240,6 +241,7 @@ def run(
         out_console.print(f"validate: [red]{len(problems)} schema problem(s)[/red]")
     else:
         out_console.print(f"validate: [green]all {len(rendered)} objects valid[/green] (Kubernetes + CRD schemas)")
+    _plan_summary(spec, platforms, rendered)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -362,6 +364,113 @@ def promote(
                           markup=False, highlight=False, soft_wrap=True)
     else:
         out_console.print(f"{spec}: {env} already runs {service}@{digest}; nothing changed", markup=False, highlight=False, soft_wrap=True)
+# --------------------------------------------------------------------------- plan
+
+PLAN_REPORT = Path("reports") / "plan.html"
+"""Where ``plinth run`` writes the growth chart, relative to the spec's folder (``reports/`` is gitignored)."""
+RUN_CURVE_ORGS = (100, 300, 1000, 3000, 10000, 30000, 100000)
+"""Organisation counts of the chart ``plinth run`` writes."""
+
+
+def _parse_orgs(text: Optional[str]) -> list[int]:
+    if text is None:
+        return []
+    values = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if not part.isdigit() or int(part) < 1:
+            _fail_bad_input([f"--orgs: expected a positive whole number or a comma-separated list of them (e.g. 5000 or 100,1000,10000), got {text!r}"])
+        values.append(int(part))
+    return sorted(set(values))
+
+
+def _plan_environments(platforms: dict[str, Platform], env: Optional[list[str]]) -> list[str]:
+    if env:
+        return list(env)
+    return ["prod"] if "prod" in platforms else sorted(platforms)
+
+
+def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]) -> None:
+    """One line of plan for ``plinth run`` (the default environment, default cloud) and the growth chart."""
+    from plinth.plan import plan_curve, plan_point
+    from plinth.plan.report import curve_html
+
+    environment = _plan_environments(platforms, None)[0]
+    platform = platforms[environment]
+    provider = platform.cluster.provider
+    try:
+        point = plan_point(platform, None, (provider,), [r for r in rendered if r.environment == environment])
+    except WorkloadError as exc:
+        _fail_bad_input([f"plan: {exc}"])
+        raise AssertionError  # unreachable
+    cloud = point.clouds[provider]
+    pools = ", ".join(
+        f"{p.name} {p.at_min.nodes}-{p.at_max.nodes} nodes (spec {p.spec.nodes}{'' if p.holds else ', [red]does not hold[/red]'})"
+        for p in cloud.capacity.pools)
+    design = cloud.cost.design_usd_per_month
+    curve = plan_curve(platform, RUN_CURVE_ORGS)
+    target = spec.resolve().parent / PLAN_REPORT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(curve_html(curve))
+    out_console.print(
+        f"plan: {environment}, {point.organisations:,} orgs on {provider} {cloud.cost.region}: {pools}; "
+        f"${cloud.cost.total('max_replicas'):,.0f}/month at max replicas"
+        + (f" (design ~${design:,})" if design is not None else "")
+        + f"; growth chart {PLAN_REPORT}", soft_wrap=True)
+
+
+@app.command()
+def plan(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: EnvOption = None,
+    orgs: Annotated[Optional[str], typer.Option("--orgs", help="Organisations: N, or N,N,... for a growth curve; default: the spec's load.organisations.")] = None,
+    fmt: FormatOption = "table",
+    cloud: Annotated[str, typer.Option("--cloud", help="aws, gcp, azure or all.")] = "all",
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the growth chart (self-contained HTML with SVG) here.")] = None,
+) -> None:
+    """Capacity (nodes per pool, bin-packed, with a lower bound) and monthly cost per cloud; with --orgs, how they grow."""
+    from plinth.plan.pricing import PROVIDERS
+
+    _check_format(fmt)
+    if cloud not in (*PROVIDERS, "all"):
+        _fail_bad_input([f"--cloud: expected one of aws, gcp, azure, all, got {cloud!r}"])
+    providers = PROVIDERS if cloud == "all" else (cloud,)
+    counts = _parse_orgs(orgs)
+    platforms = load_platforms(spec, env)
+    try:
+        _plan_each(platforms, env, counts, providers, fmt, html)
+    except (WorkloadError, ValueError) as exc:
+        _fail_bad_input([f"plan: {exc}"])
+
+
+def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts: list[int], providers: tuple[str, ...],
+               fmt: str, html: Optional[Path]) -> None:
+    from plinth.plan import plan_curve, plan_point
+    from plinth.plan.report import curve_html, curve_to_dict, point_to_dict, print_curve, print_point
+
+    results: list[dict[str, object]] = []
+    for environment in _plan_environments(platforms, env):
+        platform = platforms[environment]
+        if len(counts) > 1:
+            points = plan_curve(platform, counts, providers)  # type: ignore[arg-type]
+            if fmt == "json":
+                results.append({"environment": environment, **curve_to_dict(points)})
+            else:
+                print_curve(points, out_console)
+        else:
+            point = plan_point(platform, counts[0] if counts else None, providers)  # type: ignore[arg-type]
+            points = [point]
+            if fmt == "json":
+                results.append(point_to_dict(point))
+            else:
+                print_point(point, out_console)
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(curve_html(points))
+            if fmt != "json":
+                out_console.print(f"growth chart written to {html}")
+    if fmt == "json":
+        out_console.print_json(json.dumps(results[0] if len(results) == 1 else results))
 
 
 def main() -> None:

@@ -145,6 +145,17 @@ class ResourceTotals(StrictModel):
     """Total storage as the design states, GiB."""
 
 
+class DesignCost(StrictModel):
+    """A row of the design's monthly cost estimate (for 1000 organisations), compared by ``plinth plan``."""
+
+    provider: Provider
+    """Cloud of the estimate."""
+    region: str = Field(min_length=2)
+    """Region the design prices it in (the planner prices this cloud there)."""
+    usd_per_month: int = Field(ge=0)
+    """The design's estimate, USD per month ("~$12,000")."""
+
+
 # --------------------------------------------------------------------------- namespaces
 
 
@@ -821,12 +832,50 @@ class Edge(StrictModel):
 
 
 class LoadModel(StrictModel):
-    """Per-organisation load, calibrated on the design's 1000-organisation point."""
+    """Per-organisation load, calibrated on the design's 1000-organisation point.
+
+    An environment's replica counts and volume sizes are what its ``organisations`` need (for the base and
+    prod that is ``calibration_organisations``, the design's 1000-organisation point; staging's overlay sets
+    its own sizes for its own count). ``plinth plan --orgs N`` scales them by the load factor
+    f = N / organisations (``plinth.plan.growth``):
+
+    - autoscaled services: min and max replicas x f^replica_exponent, rounded up, never below the spec's
+      minimum (the HA floor of 3 replicas over 3 zones holds at any size);
+    - data volumes (PostgreSQL, ClickHouse, Kafka) and telemetry storage (Prometheus, Loki, Tempo)
+      x f^storage_exponent; a volume never exceeds max_volume_gib: ClickHouse then adds shards and
+      Kafka adds brokers (PostgreSQL cannot, and is reported);
+    - Redis, Keeper, KRaft controllers, operators and the control plane do not grow;
+    - object storage and network traffic follow the per-organisation figures below.
+
+    Assumptions: every organisation brings the same average request rate, ingest volume and data
+    (load is linear in organisations unless an exponent says otherwise); node shapes stay as the spec
+    says and pools grow in node count only.
+    """
 
     organisations: int = Field(ge=1)
     """Organisations the platform is sized for."""
     calibration_organisations: int = Field(default=1000, ge=1)
     """Organisations at which the spec's replica and storage numbers hold (the design's point)."""
+    # ---- growth model (plinth plan); defaults are the assumptions stated above
+    replica_exponent: float = Field(default=1.0, gt=0, le=2)
+    """Replicas grow as f^replica_exponent; 1.0 = linear (each organisation brings the same requests per second)."""
+    storage_exponent: float = Field(default=1.0, gt=0, le=2)
+    """Data and telemetry volumes grow as f^storage_exponent; 1.0 = linear (same data per organisation)."""
+    max_volume_gib: int = Field(default=16384, ge=1)
+    """Largest single persistent volume, GiB (16 TiB: the EBS gp3 maximum); stores shard or add brokers beyond it."""
+    data_fill_percent: int = Field(default=60, ge=1, le=100)
+    """Share of a provisioned data volume that holds data (what a full backup copies), percent."""
+    daily_change_percent: float = Field(default=5.0, ge=0, le=100)
+    """Share of the data written or rewritten per day (WAL, incremental backups, replication), percent."""
+    iceberg_gib_per_org: float = Field(default=5.0, ge=0)
+    """Iceberg warehouse data per organisation on object storage, GiB."""
+    egress_gib_per_org_month: float = Field(default=10.0, ge=0)
+    """Traffic to the internet per organisation per month (through the load balancer), GiB."""
+    nat_gib_per_org_month: float = Field(default=5.0, ge=0)
+    """Outbound traffic through NAT per organisation per month (connectors pulling customers' sources), GiB."""
+    inter_zone_gib_per_org_month: float = Field(default=20.0, ge=0)
+    """Traffic crossing zones per organisation per month (Kafka and data-store replication to the other two
+    zones, cross-zone service calls), GiB."""
 
 
 # --------------------------------------------------------------------------- the platform
@@ -871,6 +920,8 @@ class Platform(StrictModel):
     """Deployment pipeline."""
     load: LoadModel
     """Sizing point."""
+    design_costs: list[DesignCost] = []
+    """The design's monthly cost estimates per cloud (checked by ``plinth plan``, never used to compute)."""
 
     @model_validator(mode="after")
     def _cross_refs(self) -> "Platform":

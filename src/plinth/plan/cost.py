@@ -1,0 +1,140 @@
+"""Monthly cost of a capacity plan on one cloud, from the list prices in ``plan/data/<cloud>.yaml``.
+
+Monthly cost = nodes (instance-hours) + node disks + persistent volumes + managed control plane +
+object storage (backups: data x (1 + retention days x daily change), Iceberg warehouse, logs, traces) +
+network basics (the gateway's load balancer, NAT gateways, internet egress, traffic between zones,
+cross-region backup copies). Nodes are priced three ways: what minimum replicas need, what maximum replicas need,
+and the pool sizes the spec states (the design's configuration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plinth.plan.capacity import CapacityPlan
+from plinth.plan.pricing import Pricing, pricing
+from plinth.spec.model import Platform
+
+NODE_SCENARIOS = ("min_replicas", "max_replicas", "spec_pools")
+"""How many nodes are priced: needed at minimum replicas, at maximum replicas, or the spec's pool sizes."""
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One line of the breakdown."""
+
+    group: str
+    """nodes, disks, control plane, object storage or network."""
+    item: str
+    """What is paid for."""
+    quantity: str
+    """How much of it, in words (e.g. "9 x m6i.2xlarge x 730 h")."""
+    usd_per_month: float
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """Monthly cost of one platform on one cloud."""
+
+    provider: str
+    region: str
+    priced_region: str
+    """Region the price file is for (a different ``region`` is priced at these prices, and said so)."""
+    lines_by_scenario: dict[str, tuple[CostLine, ...]]
+    design_usd_per_month: int | None
+    taken: str
+    basis: str
+
+    def total(self, scenario: str = "max_replicas") -> float:
+        """Monthly total of a node scenario."""
+        return sum(line.usd_per_month for line in self.lines_by_scenario[scenario])
+
+    def by_group(self, scenario: str = "max_replicas") -> dict[str, float]:
+        """Monthly cost per group (nodes, disks, control plane, object storage, network)."""
+        groups: dict[str, float] = {}
+        for line in self.lines_by_scenario[scenario]:
+            groups[line.group] = groups.get(line.group, 0.0) + line.usd_per_month
+        return groups
+
+
+def _node_lines(capacity: CapacityPlan, cloud: Pricing, scenario: str) -> list[CostLine]:
+    hours = cloud.hours_per_month
+    lines = []
+    for pool in capacity.pools:
+        count = {"min_replicas": pool.at_min.nodes, "max_replicas": pool.at_max.nodes, "spec_pools": pool.spec.nodes}[scenario]
+        name = pool.shape.instance.name
+        lines.append(CostLine("nodes", f"pool {pool.name}", f"{count} x {name} x {hours:g} h",
+                              count * cloud.instance_usd_per_hour(name) * hours))
+        lines.append(CostLine("disks", f"pool {pool.name} node disks", f"{count} x {pool.spec.disk_gib} GiB",
+                              count * pool.spec.disk_gib * cloud.price("block_storage", "usd_per_gib_month")))
+    return lines
+
+
+def backup_stored_gib(data_gib: float, retention_days: int, daily_change_percent: float) -> float:
+    """Object storage a backup set occupies: one full copy plus every day's changes kept for the retention."""
+    return data_gib * (1 + retention_days * daily_change_percent / 100)
+
+
+def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) -> list[CostLine]:
+    load = platform.load
+    hours = cloud.hours_per_month
+    block = cloud.price("block_storage", "usd_per_gib_month")
+    obj = cloud.price("object_storage", "usd_per_gib_month")
+    lines = []
+    volumes = sum(p.volume_gib for p in capacity.pools)
+    lines.append(CostLine("disks", "persistent volumes (data stores, telemetry)", f"{volumes:,} GiB", volumes * block))
+    lines.append(CostLine("control plane", f"{cloud.data['managed_kubernetes']} control plane", f"1 cluster x {hours:g} h",
+                          cloud.price("control_plane", "usd_per_hour") * hours))
+    fill = load.data_fill_percent / 100
+    change = load.daily_change_percent
+    cross_region_gib = 0.0
+    ds = platform.datastores
+    backed_up = {
+        "postgres": ds.postgres.storage.size_gib * fill if ds.postgres.managed_by == "in-cluster" else 0.0,
+        "clickhouse": ds.clickhouse.storage.size_gib * ds.clickhouse.shards * fill,
+    }
+    for data, data_gib in backed_up.items():
+        backup = platform.backup_for(data)
+        days = backup.retention_days if isinstance(backup.retention_days, int) else 3650
+        stored = backup_stored_gib(data_gib, days, change)
+        lines.append(CostLine("object storage", f"{data} backups ({backup.location}, {days} d)", f"{stored:,.0f} GiB", stored * obj))
+        if backup.location in ("cross-region", "multi-region"):
+            cross_region_gib += data_gib * change / 100 * 30 + data_gib / 30  # daily changes + a monthly full copy
+    iceberg = platform.load.organisations * load.iceberg_gib_per_org
+    lines.append(CostLine("object storage", "Iceberg warehouse (multi-region)", f"{iceberg:,.0f} GiB",
+                          iceberg * cloud.price("multi_region_object_storage", "usd_per_gib_month")))
+    for store, label in (("loki", "logs (Loki)"), ("tempo", "traces (Tempo)")):
+        retention = getattr(platform.observability, store)
+        lines.append(CostLine("object storage", f"{label}, {retention.retention_days} d", f"{retention.storage_gib:,} GiB",
+                              retention.storage_gib * obj))
+    egress = platform.load.organisations * load.egress_gib_per_org_month
+    nat = platform.load.organisations * load.nat_gib_per_org_month
+    nat_price = cloud.data["nat_gateway"]
+    gateways = len(platform.cluster.zones) if nat_price["per_zone"] else 1
+    lb = cloud.data["load_balancer"]
+    lines.append(CostLine("network", "load balancer (gateway)", f"1 x {hours:g} h + {egress:,.0f} GiB processed",
+                          lb["usd_per_hour"] * hours + egress * lb["usd_per_gib_processed"]))
+    lines.append(CostLine("network", "NAT gateways", f"{gateways} x {hours:g} h + {nat:,.0f} GiB processed",
+                          gateways * nat_price["usd_per_hour"] * hours + nat * nat_price["usd_per_gib_processed"]))
+    lines.append(CostLine("network", "internet egress", f"{egress:,.0f} GiB", egress * cloud.price("internet_egress", "usd_per_gib")))
+    inter_zone = platform.load.organisations * load.inter_zone_gib_per_org_month
+    lines.append(CostLine("network", "inter-zone traffic", f"{inter_zone:,.0f} GiB",
+                          inter_zone * cloud.price("inter_zone_transfer", "usd_per_gib")))
+    lines.append(CostLine("network", "cross-region backup copies", f"{cross_region_gib:,.0f} GiB",
+                          cross_region_gib * cloud.price("cross_region_transfer", "usd_per_gib")))
+    return lines
+
+
+def plan_cost(platform: Platform, capacity: CapacityPlan) -> CostPlan:
+    """Monthly cost of ``capacity`` (one cloud) with the platform's storage, backups and traffic."""
+    provider = capacity.provider
+    cloud = pricing(provider)
+    design = next((d for d in platform.design_costs if d.provider == provider), None)
+    if provider == platform.cluster.provider:
+        region = platform.cluster.region
+    else:
+        region = design.region if design else cloud.region
+    shared = _shared_lines(platform, capacity, cloud)
+    scenarios = {s: tuple(_node_lines(capacity, cloud, s) + shared) for s in NODE_SCENARIOS}
+    return CostPlan(provider, region, cloud.region, scenarios, design.usd_per_month if design else None,
+                    str(cloud.data["taken"]), str(cloud.data["basis"]))

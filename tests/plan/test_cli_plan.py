@@ -1,0 +1,72 @@
+"""`plinth plan` and the plan summary of `plinth run`, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from tests.conftest import CRD_DIR, DEFAULT_SPEC, REPO, needs_shared
+
+
+def plinth(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "plinth.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_plan_json_has_every_cloud_and_pool() -> None:
+    result = plinth("plan", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["environment"] == "prod" and plan["organisations"] == 1000
+    assert set(plan["clouds"]) == {"aws", "gcp", "azure"}
+    aws = plan["clouds"]["aws"]
+    assert [p["name"] for p in aws["pools"]] == ["apps", "data"]
+    for pool in aws["pools"]:
+        assert pool["at_max_replicas"]["lower_bound"] <= pool["at_max_replicas"]["nodes"]
+    assert aws["cost"]["design_usd_per_month"] == 12000
+    lines = aws["cost"]["max_replicas"]["lines"]
+    assert abs(aws["cost"]["max_replicas"]["total_usd_per_month"] - sum(line["usd_per_month"] for line in lines)) < 0.1
+    assert {line["group"] for line in lines} == {"nodes", "disks", "control plane", "object storage", "network"}
+
+
+def test_plan_for_5000_organisations_scales_nodes() -> None:
+    base = json.loads(plinth("plan", "--format", "json", "--cloud", "aws").stdout)
+    big = json.loads(plinth("plan", "--format", "json", "--cloud", "aws", "--orgs", "5000").stdout)
+    assert big["organisations"] == 5000 and set(big["clouds"]) == {"aws"}
+    apps = lambda plan: plan["clouds"]["aws"]["pools"][0]["at_max_replicas"]["nodes"]  # noqa: E731
+    assert apps(big) > apps(base)
+
+
+def test_plan_curve_table_and_html(tmp_path: Path) -> None:
+    page = tmp_path / "curve.html"
+    result = plinth("plan", "--orgs", "100,1000,10000,100000", "--html", str(page))
+    assert result.returncode == 0, result.stderr
+    assert "100,000" in result.stdout and "Growth" in result.stdout
+    svgs = re.findall(r"<svg.*?</svg>", page.read_text(), flags=re.S)
+    assert len(svgs) == 2
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == 6  # 3 clouds x min/max
+
+
+def test_bad_flags_exit_2_with_a_message() -> None:
+    for args, message in ((["--orgs", "many"], "--orgs"), (["--orgs", "0"], "--orgs"), (["--cloud", "ibm"], "--cloud"),
+                          (["--format", "yaml"], "--format"), (["--env", "qa"], "no environment qa")):
+        result = plinth("plan", *args)
+        assert result.returncode == 2, args
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_shared
+def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    shutil.copy(DEFAULT_SPEC, spec)
+    result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"plan: prod, 1,000 orgs on aws us-east-1: apps \d+-\d+ nodes \(spec 10\)", result.stdout)
+    assert "(design ~$12,000)" in result.stdout
+    assert (tmp_path / "reports" / "plan.html").read_text().startswith("<!DOCTYPE html>")
