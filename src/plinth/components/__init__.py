@@ -7,11 +7,19 @@ when a module of this package is not registered.
 from __future__ import annotations
 
 from plinth.components import argocd, namespaces
+# --- platform-data (issue 4)
+from plinth.components import clickhouse, kafka, postgres, redis, velero
 from plinth.components.base import Component, HelmRelease, KubeObject
 
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     argocd.COMPONENT,
+    # --- platform-data (issue 4)
+    postgres.COMPONENT,
+    clickhouse.COMPONENT,
+    redis.COMPONENT,
+    kafka.COMPONENT,
+    velero.COMPONENT,
 )
 """Every component, in render order."""
 

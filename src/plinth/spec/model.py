@@ -426,6 +426,8 @@ class Postgres(StrictModel):
     """PgBouncer pooler pods."""
     pooler_mode: Literal["session", "transaction"] = "transaction"
     """PgBouncer pool mode."""
+    replication_lag_alert_seconds: DurationSeconds = 30
+    """Standby replay lag (seconds) above which an alert warns: a lagging standby slows failover (RTO)."""
     scaling: Scaling
     """The design's scaling row (manual)."""
     ha: HAPromise
@@ -475,6 +477,8 @@ class ClickHouse(StrictModel):
     """Requests and limits of each replica."""
     keeper_resources: ContainerResources
     """Requests and limits of each Keeper node."""
+    backup_image: str = "altinity/clickhouse-backup:2.6.39"
+    """Altinity's clickhouse-backup image (the sidecar serving the backup API and the daily job's client)."""
     scaling: Scaling
     """The design's scaling row (manual, storage)."""
     ha: HAPromise
@@ -501,6 +505,10 @@ class Redis(StrictModel):
     """In the cluster (OT redis-operator) or cloud-managed (ElastiCache / Memorystore / Azure Cache)."""
     version: str = "7.2"
     """Redis version."""
+    image_tag: str = "v7.2.7"
+    """Tag of the OT redis-operator's Redis and Sentinel images (quay.io/opstree/redis, redis-sentinel)."""
+    exporter_image: str = "quay.io/opstree/redis-exporter:v1.44.0"
+    """redis_exporter sidecar image (metrics for the Redis alerts)."""
     nodes: int = Field(ge=1)
     """Redis pods: one primary plus replicas."""
     sentinels: int = Field(ge=1)
