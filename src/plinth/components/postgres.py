@@ -46,10 +46,10 @@ def _credentials(platform: Platform) -> dict[str, Any]:
     """barman-cloud credentials read from the ExternalSecret, per cloud."""
     provider = platform.cluster.provider
     if provider == "aws":
-        return {"s3Credentials": {
+        region = ds.backup_region(platform, _backup(platform))
+        return {"endpointURL": f"https://s3.{region}.amazonaws.com", "s3Credentials": {
             "accessKeyId": {"name": CREDENTIALS, "key": "ACCESS_KEY_ID"},
             "secretAccessKey": {"name": CREDENTIALS, "key": "ACCESS_SECRET_KEY"},
-            "region": {"name": CREDENTIALS, "key": "REGION"},
         }}
     if provider == "gcp":
         return {"googleCredentials": {"applicationCredentials": {"name": CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}
@@ -59,7 +59,7 @@ def _credentials(platform: Platform) -> dict[str, Any]:
 
 def credentials_secret(platform: Platform) -> KubeObject:
     """ExternalSecret with the object-store keys of the backup bucket (never a rendered value)."""
-    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY", "REGION"), "gcp": ("APPLICATION_CREDENTIALS",),
+    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
             "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
     return external_secret(CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/postgres:{k}" for k in keys})
 
@@ -242,17 +242,14 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
         {"series": f'cnpg_pg_stat_archiver_last_failed_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{failed}x30"},
         {"series": f'cnpg_pg_stat_archiver_last_archived_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{ok}x30"},
     )
-    # Backup timestamp series: evaluated at 3h; a backup at t=0 is 3h old, one at t=2h is 1h old.
-    old_at = 0
-    fresh_at = 2 * 3600
-    horizon = 3 * 3600 + stale  # evaluate after the staleness window
+    horizon = stale + 3600  # evaluated an hour after a backup taken at t=0 became stale
     backup_ts = lambda ts: {"series": f'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ns}",pod="{pod}"}}',
                             "values": f"{ts}x{horizon // 60 + 30}"}
     return [
         AlertTest("PostgresReplicationLagHigh", (lag(pg.replication_lag_alert_seconds + 5),), (lag(max(0, pg.replication_lag_alert_seconds - 5)),),
                   "10m", {"namespace": ns, "pod": pod}),
         AlertTest("PostgresWALArchivingFailing", arch(200, 100), arch(100, 200), "10m", {"namespace": ns, "pod": pod}),
-        AlertTest("PostgresBackupTooOld", (backup_ts(old_at),), (backup_ts(horizon - 600),),
+        AlertTest("PostgresBackupTooOld", (backup_ts(0),), (backup_ts(horizon - 600),),
                   f"{horizon // 60}m", {"namespace": ns}),
     ]
 

@@ -1,0 +1,1 @@
+"""Documents generated from the spec (committed, with tests that they are fresh)."""
