@@ -251,3 +251,17 @@ def test_cli_reports_a_weak_spec_as_bad_input_without_traceback(tmp_path) -> Non
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "instances" in result.stderr
+
+
+def test_every_scheduled_backup_has_a_paging_freshness_alert_at_twice_its_interval(prod) -> None:
+    from plinth.monitoring.rules import AlertRule
+
+    by_data = {"postgres": "PostgresBackupTooOld", "clickhouse": "ClickHouseBackupTooOld", "cluster-state": "ClusterStateBackupTooOld"}
+    rules = {r.name: r for c in (postgres, clickhouse, velero) for g in c.alerts(prod) for r in g.rules if isinstance(r, AlertRule)}
+    scheduled = [b for b in prod.backups if b.schedule is not None]
+    assert {b.data for b in scheduled} == set(by_data)
+    for backup in scheduled:
+        rule = rules[by_data[backup.data]]
+        threshold = str(2 * backup.interval_seconds)
+        assert rule.severity == "critical"
+        assert rule.expr.endswith(f"> {threshold}") and threshold in rule.description, rule.name

@@ -166,7 +166,11 @@ PLUGIN_GRPC_PORT = 9090
 def network_policies(platform: Platform) -> list[KubeObject]:
     """App access on 5432, replication between instances, operator/plugin access, object-store and API egress."""
     policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True, api_server_egress=True)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,)))
+    operator = ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,))
+    # The operator calls the Barman Cloud Plugin (same operator label) over gRPC.
+    operator["spec"]["egress"].append({"to": [{"podSelector": {"matchLabels": {ds.OPERATOR_LABEL: OPERATOR}}}],
+                                       "ports": [{"protocol": "TCP", "port": PLUGIN_GRPC_PORT}]})
+    policies.append(operator)
     policies.append(ds.webhook_ingress_policy(OPERATOR, NAME, (OPERATOR_WEBHOOK_PORT, PLUGIN_GRPC_PORT)))
     return policies
 
