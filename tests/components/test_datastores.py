@@ -32,7 +32,8 @@ def test_postgres_instances_and_synchronous_standbys(prod, prod_objects) -> None
     pg = prod.datastores.postgres
     cluster = prod_objects[("Cluster", DATASTORE_NAMES["postgres"])]["spec"]
     assert cluster["instances"] == pg.instances == 3
-    assert cluster["postgresql"]["synchronous"] == {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required"}
+    assert cluster["postgresql"]["synchronous"] == {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required",
+                                                    "failoverQuorum": True}
     assert cluster["postgresql"]["parameters"]["archive_timeout"] == f"{pg.archive_timeout_seconds}s"
     assert cluster["walStorage"]["size"] == f"{pg.wal_storage.size_gib}Gi"
     assert "backup" not in cluster, "in-tree barmanObjectStore is deprecated: backups go through the plugin"

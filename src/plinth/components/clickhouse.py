@@ -135,7 +135,6 @@ def installation(platform: Platform) -> KubeObject:
             "users": {
                 f"{BACKUP_USER}/k8s_secret_password": f"{ds.DATA_NAMESPACE}/{CREDENTIALS}/backup_password",
                 f"{BACKUP_USER}/networks/ip": ["0.0.0.0/0"],
-                f"{BACKUP_USER}/access_management": 1,
             },
             "profiles": {
                 "default/insert_quorum": str(ch.insert_quorum),

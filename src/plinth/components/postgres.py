@@ -90,7 +90,9 @@ def cluster(platform: Platform) -> KubeObject:
         "primaryUpdateStrategy": "unsupervised",
         "enablePDB": True,
         "postgresql": {
-            "synchronous": {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required"},
+            "synchronous": {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required",
+                            # Promote only a standby a quorum proves has every synchronously committed transaction.
+                            "failoverQuorum": True},
             "parameters": {"archive_timeout": f"{pg.archive_timeout_seconds}s"},
         },
         "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},

@@ -26,9 +26,9 @@ BSL = "dr-region"
 SCHEDULE = "platform-cluster-state"
 CREDENTIALS = "velero-credentials"
 VELERO_API = "velero.io/v1"
-AWS_PLUGIN_IMAGE = "velero/velero-plugin-for-aws:v1.14.1"
-GCP_PLUGIN_IMAGE = "velero/velero-plugin-for-gcp:v1.14.1"
-AZURE_PLUGIN_IMAGE = "velero/velero-plugin-for-microsoft-azure:v1.14.1"
+AWS_PLUGIN_IMAGE = "velero/velero-plugin-for-aws:v1.14.0"
+GCP_PLUGIN_IMAGE = "velero/velero-plugin-for-gcp:v1.14.0"
+AZURE_PLUGIN_IMAGE = "velero/velero-plugin-for-microsoft-azure:v1.14.0"
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {"velero": (200, 256)}
 """CPU millicores and memory MiB of the Velero server pod, set in the chart values."""
