@@ -266,3 +266,17 @@ def test_every_scheduled_backup_has_a_paging_freshness_alert_at_twice_its_interv
         threshold = str(2 * backup.interval_seconds)
         assert rule.severity == "critical"
         assert rule.expr.endswith(f"> {threshold}") and threshold in rule.description, rule.name
+        missing = rules[by_data[backup.data].replace("TooOld", "Missing")]
+        assert missing.expr.startswith("absent(") and missing.for_ == f"{threshold}s" and missing.severity == "critical"
+
+
+def test_data_panels_are_valid_promql_on_the_platform_health_dashboard(prod) -> None:
+    from plinth.monitoring.promtool import check_expressions, promtool_path
+
+    if promtool_path() is None:
+        pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
+    panels = [p for c in (postgres, clickhouse, redis, kafka, velero) for p in c.panels(prod)]
+    assert {p.dashboard_uid for p in panels} == {"platform-health"}
+    assert {p.dashboard_uid for p in panels} <= {d.uid for d in prod.observability.dashboards}
+    result = check_expressions([q for p in panels for q in p.queries])
+    assert result.ok, result.output

@@ -277,6 +277,8 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             summary="ClickHouse backup is stale",
             description=f"The last successful ClickHouse backup job ran more than {stale} s ago, twice the {backup.frequency} schedule: after a region loss more than {stale} s of inserts would be gone.",
         ),
+        ds.backup_missing_alert("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
+                                f'namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"', backup, STORE),
     ))]
 
 
@@ -295,6 +297,8 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
                   {"namespace": ns, "chi": CHI, "hostname": host}),
         AlertTest("ClickHouseBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m",
                   {"namespace": ns, "cronjob": BACKUP_JOB}),
+        ds.backup_missing_test("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
+                               {"namespace": ns, "cronjob": BACKUP_JOB}, _backup(platform)),
     ]
 
 

@@ -34,6 +34,9 @@ BARMAN_VERSION = "v0.14.0"
 WAL_RESTORE_PARALLEL = 8
 """WAL segments fetched in parallel on restore: barman-cloud restores one 16 MB segment per ~1-1.7 s (dr-facts), so parallelism bounds the RTO."""
 
+BACKUP_METRIC = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
+"""Barman Cloud Plugin metric: UNIX time of the newest available base backup."""
+
 POD_REQUESTS: dict[str, tuple[int, int]] = {"cnpg-operator": (100, 256), "barman-cloud-plugin": (50, 128)}
 """CPU millicores and memory MiB of the operator pods, set in the chart values and counted by the planner."""
 
@@ -234,6 +237,7 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             summary="PostgreSQL base backup is stale",
             description=f"The newest PostgreSQL base backup is older than {stale} s, twice the {backup.frequency} schedule: restores replay more WAL than planned, or fail.",
         ),
+        ds.backup_missing_alert("PostgresBackupMissing", BACKUP_METRIC, f'namespace="{ds.DATA_NAMESPACE}"', backup, STORE),
     ))]
 
 
@@ -257,6 +261,7 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
         AlertTest("PostgresWALArchivingFailing", arch(200, 100), arch(100, 200), "10m", {"namespace": ns, "pod": pod}),
         AlertTest("PostgresBackupTooOld", (backup_ts(0),), (backup_ts(horizon - 600),),
                   f"{horizon // 60}m", {"namespace": ns}),
+        ds.backup_missing_test("PostgresBackupMissing", BACKUP_METRIC, {"namespace": ns}, _backup(platform)),
     ]
 
 

@@ -117,6 +117,7 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             summary="Velero cluster-state backup is stale",
             description=f"The last successful backup of schedule {SCHEDULE} is older than {stale} s, twice the {backup.frequency} schedule.",
         ),
+        ds.backup_missing_alert("ClusterStateBackupMissing", "velero_backup_last_successful_timestamp", f'schedule="{SCHEDULE}"', backup, "cluster-state"),
     ))]
 
 
@@ -125,7 +126,8 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     stale = 2 * _backup(platform).interval_seconds
     horizon = stale + 3600
     last = lambda ts: {"series": f'velero_backup_last_successful_timestamp{{schedule="{SCHEDULE}"}}', "values": f"{ts}x{horizon // 60 + 30}"}
-    return [AlertTest("ClusterStateBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m", {"schedule": SCHEDULE})]
+    return [AlertTest("ClusterStateBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m", {"schedule": SCHEDULE}),
+            ds.backup_missing_test("ClusterStateBackupMissing", "velero_backup_last_successful_timestamp", {"schedule": SCHEDULE}, _backup(platform))]
 
 
 def panels(platform: Platform) -> list[Panel]:

@@ -146,3 +146,35 @@ def webhook_ingress_policy(operator: str, component: str, webhook_ports: tuple[i
 __all__ = ["DATA_NAMESPACE", "ZONE_KEY", "datastore_labels", "placement", "zone_spread", "required_anti_affinity",
            "resources", "chart_resources", "bucket_url", "backup_region", "retention_count", "store_policies",
            "operator_policy", "webhook_ingress_policy", "OPERATOR_LABEL"]
+
+
+def backup_missing_alert(name: str, metric: str, selector: str, backup: Backup, store: str):
+    """An alert paging when a scheduled backup's success metric has not existed for twice its interval.
+
+    The freshness alerts compare a last-success timestamp with now; a backup that never succeeded
+    (or whose exporter vanished) has no timestamp, so this one covers that case.
+    """
+    from plinth.monitoring.rules import AlertRule
+
+    stale = 2 * backup.interval_seconds
+    return AlertRule(
+        name=name,
+        expr=f"absent({metric}{{{selector}}})",
+        for_=f"{stale}s",
+        severity="critical",
+        labels={"datastore": store},
+        summary=f"No successful {backup.data} backup is recorded",
+        description=f"{metric} has been missing for {stale} s, twice the {backup.frequency} schedule: no {backup.data} backup has succeeded, or its metrics are not scraped.",
+    )
+
+
+def backup_missing_test(name: str, metric: str, labels: dict[str, str], backup: Backup):
+    """promtool case for ``backup_missing_alert``: fires with no series, silent once the metric exists."""
+    from plinth.monitoring.rules import AlertTest
+
+    stale = 2 * backup.interval_seconds
+    steps = stale // 600 + 6
+    present = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    other = {"series": 'up{job="unrelated"}', "values": f"1x{steps}"}
+    mine = {"series": f"{metric}{{{present}}}", "values": f"0x{steps}"}
+    return AlertTest(name, (other,), (other, mine), f"{(steps - 1) * 10}m", dict(labels), interval="10m")
