@@ -159,7 +159,7 @@ BACKUP_SCRIPT = """set -eu
 name="{prefix}-$(date -u +%Y%m%dT%H%M%S)"
 for shard in $(seq 0 $((SHARDS - 1))); do
   host="chi-{chi}-{cluster}-${{shard}}-0"
-  q() {{ clickhouse-client --host "$host" --user {user} --password "$CLICKHOUSE_PASSWORD" --query "$1"; }}
+  q() {{ clickhouse-client --host "$host" --user {user} --password "$(cat /credentials/backup_password)" --query "$1"; }}
   q "INSERT INTO system.backup_actions(command) VALUES('create_remote ${{name}}')"
   while [ "$(q "SELECT status FROM system.backup_actions WHERE command='create_remote ${{name}}' ORDER BY start DESC LIMIT 1")" = "in progress" ]; do
     sleep 30
@@ -190,19 +190,22 @@ def backup_cronjob(platform: Platform) -> KubeObject:
                     **ds.placement(platform),
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 101, "runAsGroup": 101, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10101, "runAsGroup": 10101, "fsGroup": 10101,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "backup",
                         "image": f"clickhouse/clickhouse-server:{ch.version}",
                         "command": ["/bin/sh", "-c", script],
-                        "env": [{"name": "SHARDS", "value": str(ch.shards)}, {"name": "HOME", "value": "/tmp"},
-                                {"name": "CLICKHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": CREDENTIALS, "key": "backup_password"}}}],
+                        "imagePullPolicy": "Always",
+                        "env": [{"name": "SHARDS", "value": str(ch.shards)}, {"name": "HOME", "value": "/tmp"}],
                         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}},
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                                         {"name": "credentials", "mountPath": "/credentials", "readOnly": True}],
                     }],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                                {"name": "credentials", "secret": {"secretName": CREDENTIALS, "items": [{"key": "backup_password", "path": "backup_password"}]}}],
                 },
             },
         }},
