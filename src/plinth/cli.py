@@ -471,6 +471,29 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
                 out_console.print(f"growth chart written to {html}")
     if fmt == "json":
         out_console.print_json(json.dumps(results[0] if len(results) == 1 else results))
+# --- platform-data (issue 4): generated data-store promises page
+@app.command("datastore-docs")
+def datastore_docs(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: Annotated[str, typer.Option("--env", help="Environment whose numbers the page shows.")] = "prod",
+    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("docs/datastores.md"),
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the file differs from a fresh render.")] = False,
+) -> None:
+    """Write docs/datastores.md: per data store, failures covered and the real RTO/RPO."""
+    from plinth.docs.datastores import render_markdown
+
+    platforms = load_platforms(spec, [env])
+    text = render_markdown(platforms[env])
+    if check:
+        current = out.read_text() if out.exists() else None
+        if current != text:
+            err_console.print(f"{out} is stale: run `plinth datastore-docs`", markup=False)
+            raise typer.Exit(1)
+        out_console.print(f"{out} is up to date.")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out_console.print(f"Wrote {out}.")
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from plinth.components import argocd, namespaces
 from plinth.components import delivery
+# --- platform-data (issue 4)
+from plinth.components import clickhouse, kafka, postgres, redis, velero
 from plinth.components.base import Component, HelmRelease, KubeObject
 
 ALL_COMPONENTS: tuple[Component, ...] = (
@@ -15,6 +17,12 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     argocd.COMPONENT,
     # delivery (issue 8): AnalysisTemplates for the services' Rollouts
     delivery.COMPONENT,
+    # --- platform-data (issue 4)
+    postgres.COMPONENT,
+    clickhouse.COMPONENT,
+    redis.COMPONENT,
+    kafka.COMPONENT,
+    velero.COMPONENT,
 )
 """Every component, in render order."""
 

@@ -1,1 +1,1 @@
-"""Documents generated from the spec and the rendered tree (architecture, diagram, report)."""
+"""Documents generated from the spec and the rendered tree (architecture, data stores, diagram, report), committed with freshness tests."""

@@ -437,6 +437,8 @@ class Postgres(StrictModel):
     """PgBouncer pooler pods."""
     pooler_mode: Literal["session", "transaction"] = "transaction"
     """PgBouncer pool mode."""
+    replication_lag_alert_seconds: DurationSeconds = 30
+    """Standby replay lag (seconds) above which an alert warns: a lagging standby slows failover (RTO)."""
     scaling: Scaling
     """The design's scaling row (manual)."""
     ha: HAPromise
@@ -486,6 +488,8 @@ class ClickHouse(StrictModel):
     """Requests and limits of each replica."""
     keeper_resources: ContainerResources
     """Requests and limits of each Keeper node."""
+    backup_image: str = "altinity/clickhouse-backup:2.6.39"
+    """Altinity's clickhouse-backup image (the sidecar serving the backup API and the daily job's client)."""
     scaling: Scaling
     """The design's scaling row (manual, storage)."""
     ha: HAPromise
@@ -502,6 +506,13 @@ class ClickHouse(StrictModel):
             )
         if self.insert_quorum > self.replicas:
             raise ValueError(f"insert_quorum ({self.insert_quorum}) must be <= replicas ({self.replicas})")
+        if self.replicas < 2 and set(self.ha.covers) & {"node", "zone"}:
+            raise ValueError(f"replicas ({self.replicas}) must be >= 2: ha.covers {self.ha.covers} promises surviving a node loss")
+        if self.insert_quorum < 2 and self.ha.rpo_seconds < 24 * 3600:
+            raise ValueError(
+                f"insert_quorum ({self.insert_quorum}) must be >= 2 for ha.rpo_seconds {self.ha.rpo_seconds}: an insert "
+                "acknowledged by one replica is lost with that replica"
+            )
         return self
 
 
@@ -512,6 +523,10 @@ class Redis(StrictModel):
     """In the cluster (OT redis-operator) or cloud-managed (ElastiCache / Memorystore / Azure Cache)."""
     version: str = "7.2"
     """Redis version."""
+    image_tag: str = "v7.2.7"
+    """Tag of the OT redis-operator's Redis and Sentinel images (quay.io/opstree/redis, redis-sentinel)."""
+    exporter_image: str = "quay.io/opstree/redis-exporter:v1.44.0"
+    """redis_exporter sidecar image (metrics for the Redis alerts)."""
     nodes: int = Field(ge=1)
     """Redis pods: one primary plus replicas."""
     sentinels: int = Field(ge=1)
@@ -547,6 +562,15 @@ class Redis(StrictModel):
             raise ValueError(f"min_replicas_to_write ({self.min_replicas_to_write}) must be <= nodes - 1 ({self.nodes - 1})")
         if self.nodes < 3:
             raise ValueError(f"nodes ({self.nodes}) must be >= 3: one primary and two replicas")
+        if self.min_replicas_to_write < 1 and self.ha.rpo_seconds > 0:
+            raise ValueError("min_replicas_to_write must be >= 1: without it a primary cut off from its replicas keeps "
+                             "acknowledging writes that a failover then discards, so no RPO holds")
+        if self.ha.rpo_seconds < self.min_replicas_max_lag_seconds:
+            raise ValueError(
+                f"ha.rpo_seconds ({self.ha.rpo_seconds}) cannot be below min_replicas_max_lag_seconds "
+                f"({self.min_replicas_max_lag_seconds}): Redis replicates asynchronously, so a failover can lose up to "
+                "that much acknowledged writes"
+            )
         return self
 
 
@@ -602,6 +626,15 @@ class Kafka(StrictModel):
                 f"min_insync_replicas ({self.min_insync_replicas}) must be <= default_replication_factor "
                 f"({self.default_replication_factor})"
             )
+        if self.ha.rpo_seconds == 0:
+            if self.min_insync_replicas < 2:
+                raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) must be >= 2 for ha.rpo_seconds 0: "
+                                 "an acks=all write held by one broker is lost with it")
+            if self.default_replication_factor < self.min_insync_replicas + 1:
+                raise ValueError(f"default_replication_factor ({self.default_replication_factor}) must be >= "
+                                 f"min_insync_replicas + 1 ({self.min_insync_replicas + 1}) so writes continue while one broker is down")
+            if self.unclean_leader_election:
+                raise ValueError("unclean_leader_election must be false for ha.rpo_seconds 0: an out-of-sync leader drops acknowledged writes")
         return self
 
 

@@ -1,0 +1,336 @@
+"""ClickHouse: the Altinity operator, a ClickHouseKeeperInstallation (Keeper quorum) and a
+ClickHouseInstallation replicated through it, with daily clickhouse-backup to the DR region.
+
+Backups follow Altinity's documented Kubernetes pattern: a ``clickhouse-backup server`` sidecar in
+every ClickHouse pod (it needs the data volume) and a CronJob that asks one replica per shard to
+``create_remote`` through the sidecar's ``system.backup_actions`` integration table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render import datastores as ds
+from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.render.objects import k8s_object, labels
+from plinth.render.secrets import external_secret
+from plinth.spec.model import Platform
+
+NAME = "clickhouse"
+STORE = "clickhouse"
+CHI = DATASTORE_NAMES["clickhouse"]
+CHK = DATASTORE_NAMES["clickhouse-keeper"]
+CLUSTER = "main"
+"""Name of the ClickHouse cluster inside the installation (remote_servers)."""
+KEEPER_PORT = 2181
+KEEPER_RAFT_PORT = 9444
+BACKUP_API_PORT = 7171
+CREDENTIALS = f"{CHI}-credentials"
+BACKUP_CREDENTIALS = f"{CHI}-backup-credentials"
+BACKUP_JOB = f"{CHI}-backup"
+BACKUP_USER = "backup"
+CHI_API = "clickhouse.altinity.com/v1"
+CHK_API = "clickhouse-keeper.altinity.com/v1"
+OPERATOR = "clickhouse"
+
+POD_REQUESTS: dict[str, tuple[int, int]] = {"clickhouse-operator": (100, 256), "clickhouse-operator-metrics": (50, 128)}
+"""CPU millicores and memory MiB of the operator's two containers, set in the chart values (one pod)."""
+
+
+def _backup(platform: Platform):
+    return platform.backup_for("clickhouse")
+
+
+def _chi_selector() -> dict[str, str]:
+    return {"clickhouse.altinity.com/chi": CHI}
+
+
+def _chk_selector() -> dict[str, str]:
+    return {"clickhouse-keeper.altinity.com/chk": CHK}
+
+
+def _pod_spec(platform: Platform, selector: dict[str, str], containers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        **ds.placement(platform),
+        "affinity": ds.required_anti_affinity(selector),
+        "topologySpreadConstraints": ds.zone_spread(selector),
+        "securityContext": {"runAsUser": 101, "runAsGroup": 101, "fsGroup": 101},
+        "containers": containers,
+    }
+
+
+def _volume_claim(name: str, size_gib: int, storage_class: str) -> dict[str, Any]:
+    return {"name": name, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
+                                   "resources": {"requests": {"storage": f"{size_gib}Gi"}}}}
+
+
+def keeper(platform: Platform) -> KubeObject:
+    """ClickHouse Keeper: ``keeper_nodes`` Raft members spread over the zones."""
+    ch = platform.datastores.clickhouse
+    return k8s_object(CHK_API, "ClickHouseKeeperInstallation", CHK, ds.DATA_NAMESPACE, labels=labels(NAME, CHK, ch.version), spec={
+        "configuration": {
+            "clusters": [{"name": "keeper", "layout": {"replicasCount": ch.keeper_nodes}, "pdbMaxUnavailable": 1}],
+            "settings": {"keeper_server/tcp_port": str(KEEPER_PORT),
+                         "keeper_server/raft_configuration/server/port": str(KEEPER_RAFT_PORT),
+                         "prometheus/endpoint": "/metrics", "prometheus/port": "7000", "prometheus/metrics": "true"},
+        },
+        "defaults": {"templates": {"podTemplate": "keeper", "dataVolumeClaimTemplate": "keeper-data"}},
+        "templates": {
+            "podTemplates": [{"name": "keeper", "metadata": {"labels": ds.datastore_labels(STORE)},
+                              "spec": _pod_spec(platform, _chk_selector(), [{
+                                  "name": "clickhouse-keeper", "image": f"clickhouse/clickhouse-keeper:{ch.version}",
+                                  "resources": ds.resources(ch.keeper_resources)}])}],
+            "volumeClaimTemplates": [_volume_claim("keeper-data", ch.keeper_storage.size_gib, ch.keeper_storage.storage_class)],
+        },
+    })
+
+
+def _backup_env(platform: Platform) -> list[dict[str, Any]]:
+    """clickhouse-backup settings: the DR-region bucket, retention as a count of daily backups."""
+    backup = _backup(platform)
+    provider = platform.cluster.provider
+    remote = {"aws": "s3", "gcp": "gcs", "azure": "azblob"}[provider]
+    env: list[dict[str, Any]] = [
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "ALLOW_EMPTY_BACKUPS", "value": "true"},
+        {"name": "API_LISTEN", "value": f"0.0.0.0:{BACKUP_API_PORT}"},
+        {"name": "API_CREATE_INTEGRATION_TABLES", "value": "true"},
+        {"name": "API_ENABLE_METRICS", "value": "true"},
+        {"name": "CLICKHOUSE_USERNAME", "value": BACKUP_USER},
+        {"name": "CLICKHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": CREDENTIALS, "key": "backup_password"}}},
+        {"name": "REMOTE_STORAGE", "value": remote},
+        {"name": "BACKUPS_TO_KEEP_LOCAL", "value": "-1"},
+        {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(ds.retention_count(backup))},
+    ]
+    path = f"{platform.cluster.name}/clickhouse/{{shard}}"
+    if remote == "s3":
+        env += [{"name": "S3_BUCKET", "value": backup.bucket}, {"name": "S3_REGION", "value": ds.backup_region(platform, backup)},
+                {"name": "S3_PATH", "value": path},
+                {"name": "S3_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_KEY_ID"}}},
+                {"name": "S3_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_SECRET_KEY"}}}]
+    elif remote == "gcs":
+        env += [{"name": "GCS_BUCKET", "value": backup.bucket}, {"name": "GCS_PATH", "value": path},
+                {"name": "GCS_CREDENTIALS_JSON", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}]
+    else:
+        env += [{"name": "AZBLOB_CONTAINER", "value": backup.bucket}, {"name": "AZBLOB_PATH", "value": path},
+                {"name": "AZBLOB_ACCOUNT_NAME", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "AZURE_STORAGE_ACCOUNT"}}},
+                {"name": "AZBLOB_ACCOUNT_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "AZURE_STORAGE_KEY"}}}]
+    return env
+
+
+def installation(platform: Platform) -> KubeObject:
+    """The ClickHouseInstallation: shards x replicas from the spec, Keeper for replication, insert_quorum."""
+    ch = platform.datastores.clickhouse
+    server = {"name": "clickhouse", "image": f"clickhouse/clickhouse-server:{ch.version}", "resources": ds.resources(ch.resources)}
+    sidecar = {"name": "clickhouse-backup", "image": ch.backup_image, "args": ["server"], "env": _backup_env(platform),
+               "ports": [{"name": "backup-api", "containerPort": BACKUP_API_PORT}],
+               "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}}
+    return k8s_object(CHI_API, "ClickHouseInstallation", CHI, ds.DATA_NAMESPACE, labels=labels(NAME, CHI, ch.version), spec={
+        "configuration": {
+            "zookeeper": {"nodes": [{"host": f"keeper-{CHK}", "port": KEEPER_PORT}]},
+            "users": {
+                f"{BACKUP_USER}/k8s_secret_password": f"{ds.DATA_NAMESPACE}/{CREDENTIALS}/backup_password",
+                f"{BACKUP_USER}/networks/ip": ["0.0.0.0/0"],
+            },
+            "profiles": {
+                "default/insert_quorum": str(ch.insert_quorum),
+                "default/insert_quorum_timeout": "60000",
+            },
+            "clusters": [{
+                "name": CLUSTER,
+                "layout": {"shardsCount": ch.shards, "replicasCount": ch.replicas},
+                "pdbMaxUnavailable": 1,
+            }],
+        },
+        "defaults": {"templates": {"podTemplate": "clickhouse", "dataVolumeClaimTemplate": "data"}},
+        "templates": {
+            "podTemplates": [{"name": "clickhouse", "metadata": {"labels": ds.datastore_labels(STORE)},
+                              "spec": _pod_spec(platform, _chi_selector(), [server, sidecar])}],
+            "volumeClaimTemplates": [_volume_claim("data", ch.storage.size_gib, ch.storage.storage_class)],
+        },
+    })
+
+
+BACKUP_SCRIPT = """set -eu
+name="{prefix}-$(date -u +%Y%m%dT%H%M%S)"
+for shard in $(seq 0 $((SHARDS - 1))); do
+  host="chi-{chi}-{cluster}-${{shard}}-0"
+  q() {{ clickhouse-client --host "$host" --user {user} --password "$(cat /credentials/backup_password)" --query "$1"; }}
+  q "INSERT INTO system.backup_actions(command) VALUES('create_remote ${{name}}')"
+  while [ "$(q "SELECT status FROM system.backup_actions WHERE command='create_remote ${{name}}' ORDER BY start DESC LIMIT 1")" = "in progress" ]; do
+    sleep 30
+  done
+  status="$(q "SELECT status FROM system.backup_actions WHERE command='create_remote ${{name}}' ORDER BY start DESC LIMIT 1")"
+  [ "$status" = "success" ] || {{ echo "shard $shard: backup $name ended with status $status" >&2; exit 1; }}
+done
+"""
+
+
+def backup_cronjob(platform: Platform) -> KubeObject:
+    """Daily job (the backup row's cron) asking one replica per shard to back up to the DR bucket."""
+    ch = platform.datastores.clickhouse
+    backup = _backup(platform)
+    script = BACKUP_SCRIPT.format(prefix=CHI, chi=CHI, cluster=CLUSTER, user=BACKUP_USER)
+    return k8s_object("batch/v1", "CronJob", BACKUP_JOB, ds.DATA_NAMESPACE, labels=labels(NAME, BACKUP_JOB), spec={
+        "schedule": backup.schedule,
+        "timeZone": "Etc/UTC",
+        "concurrencyPolicy": "Forbid",
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {"spec": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": backup.interval_seconds // 2,
+            "template": {
+                "metadata": {"labels": {**ds.datastore_labels(STORE), "app.kubernetes.io/name": BACKUP_JOB}},
+                "spec": {
+                    **ds.placement(platform),
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10101, "runAsGroup": 10101, "fsGroup": 10101,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "backup",
+                        "image": f"clickhouse/clickhouse-server:{ch.version}",
+                        "command": ["/bin/sh", "-c", script],
+                        "imagePullPolicy": "Always",
+                        "env": [{"name": "SHARDS", "value": str(ch.shards)}, {"name": "HOME", "value": "/tmp"}],
+                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                                         {"name": "credentials", "mountPath": "/credentials", "readOnly": True}],
+                    }],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                                {"name": "credentials", "secret": {"secretName": CREDENTIALS, "items": [{"key": "backup_password", "path": "backup_password"}]}}],
+                },
+            },
+        }},
+    })
+
+
+def secrets(platform: Platform) -> list[KubeObject]:
+    """ExternalSecrets: the backup user's password, the bucket keys, the operator's own account."""
+    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
+            "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
+    return [
+        external_secret(CREDENTIALS, ds.DATA_NAMESPACE, NAME, {"backup_password": "clickhouse/users:backup_password"}),
+        external_secret(BACKUP_CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/clickhouse:{k}" for k in keys}),
+        external_secret("clickhouse-operator", ds.DATA_NAMESPACE, NAME,
+                        {"username": "clickhouse/operator:username", "password": "clickhouse/operator:password"}),
+    ]
+
+
+def service_monitor(platform: Platform) -> KubeObject:
+    """Scrapes the backup sidecars (clickhouse-backup's /metrics)."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", BACKUP_JOB, ds.DATA_NAMESPACE, labels=labels(NAME, BACKUP_JOB), spec={
+        "selector": {"matchLabels": _chi_selector()},
+        "podMetricsEndpoints": [{"port": "backup-api", "path": "/metrics"}],
+    })
+
+
+def network_policies(platform: Platform) -> list[KubeObject]:
+    """App access on 8123/9000, replication and Keeper traffic inside the store, operator access, backup egress."""
+    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True)
+    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (KEEPER_PORT,)))
+    return policies
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """Every ClickHouse object of platform-data."""
+    return [*secrets(platform), keeper(platform), installation(platform), backup_cronjob(platform),
+            service_monitor(platform), *network_policies(platform)]
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """Altinity's clickhouse-operator chart, watching platform-data, credentials from the ExternalSecret."""
+    return [HelmRelease("clickhouse-operator", "clickhouse-operator", ds.DATA_NAMESPACE, {
+        "fullnameOverride": "clickhouse-operator",
+        "operator": {"resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator"])},
+        "metrics": {"enabled": True, "resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator-metrics"])},
+        "podLabels": {ds.OPERATOR_LABEL: OPERATOR},
+        "secret": {"create": False},
+        "serviceMonitor": {"enabled": True},
+        "rbac": {"create": True, "namespaceScoped": True},
+        **ds.operator_placement(platform),
+    }, sync_wave=-5)]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """Replica lag beyond the in-region RPO, and daily backup freshness (kube-state-metrics CronJob status)."""
+    ch = platform.datastores.clickhouse
+    backup = _backup(platform)
+    lag = ch.ha.rpo_seconds
+    stale = 2 * backup.interval_seconds
+    return [RuleGroup("clickhouse", (
+        AlertRule(
+            name="ClickHouseReplicaLagHigh",
+            expr=f'max by (namespace, chi, hostname) (chi_clickhouse_metric_ReplicasMaxAbsoluteDelay{{namespace="{ds.DATA_NAMESPACE}"}}) > {lag}',
+            for_="5m", severity="warning", labels={"datastore": STORE},
+            summary="ClickHouse replica {{ $labels.hostname }} lags behind",
+            description=f"Replica {{{{ $labels.hostname }}}} is more than {lag} s behind the other replicas (the in-region RPO is {lag} s): losing the others now would lose that much.",
+        ),
+        AlertRule(
+            name="ClickHouseBackupTooOld",
+            expr=f'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"}}) > {stale}',
+            for_="10m", severity="critical", labels={"datastore": STORE},
+            summary="ClickHouse backup is stale",
+            description=f"The last successful ClickHouse backup job ran more than {stale} s ago, twice the {backup.frequency} schedule: after a region loss more than {stale} s of inserts would be gone.",
+        ),
+        ds.backup_missing_alert("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
+                                f'namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"', backup, STORE),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases for the ClickHouse alerts."""
+    lag = platform.datastores.clickhouse.ha.rpo_seconds
+    stale = 2 * _backup(platform).interval_seconds
+    ns = ds.DATA_NAMESPACE
+    host = f"chi-{CHI}-{CLUSTER}-0-1"
+    delay = lambda v: {"series": f'chi_clickhouse_metric_ReplicasMaxAbsoluteDelay{{namespace="{ns}",chi="{CHI}",hostname="{host}"}}', "values": f"{v}x30"}
+    horizon = stale + 3600
+    last = lambda ts: {"series": f'kube_cronjob_status_last_successful_time{{namespace="{ns}",cronjob="{BACKUP_JOB}"}}',
+                       "values": f"{ts}x{horizon // 60 + 30}"}
+    return [
+        AlertTest("ClickHouseReplicaLagHigh", (delay(lag + 30),), (delay(max(0, lag - 30)),), "10m",
+                  {"namespace": ns, "chi": CHI, "hostname": host}),
+        AlertTest("ClickHouseBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m",
+                  {"namespace": ns, "cronjob": BACKUP_JOB}),
+        ds.backup_missing_test("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
+                               {"namespace": ns, "cronjob": BACKUP_JOB}, _backup(platform)),
+    ]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """Platform-health panels: replica delay and backup age."""
+    return [
+        Panel("platform-health", "ClickHouse replica delay",
+              (f'max by (hostname) (chi_clickhouse_metric_ReplicasMaxAbsoluteDelay{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s"),
+        Panel("platform-health", "ClickHouse newest backup age",
+              (f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"}})',), unit="s", kind="stat"),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The operator pod (operator + metrics-exporter containers summed)."""
+    cpu = sum(c for c, _ in POD_REQUESTS.values())
+    mem = sum(m for _, m in POD_REQUESTS.values())
+    return [PodFootprint("clickhouse-operator", ds.DATA_NAMESPACE, 1, cpu, mem)]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=ds.DATA_NAMESPACE,
+    objects=objects,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=0,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS,
+)

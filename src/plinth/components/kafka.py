@@ -1,0 +1,218 @@
+"""Kafka: the Strimzi operator in KRaft mode, a Kafka cluster (``kafka.strimzi.io/v1``) with two
+KafkaNodePools (controllers, brokers), rack awareness by zone, and the pipelines' KafkaTopics.
+
+RPO 0 for acknowledged writes needs producers with ``acks=all`` plus replication factor 3,
+``min.insync.replicas`` 2 and unclean leader election off; the broker side is set here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render import datastores as ds
+from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.render.objects import k8s_object, labels
+from plinth.render.scheduling import POOL_LABEL
+from plinth.spec.model import Platform, VolumeSpec
+
+NAME = "kafka"
+STORE = "kafka"
+CLUSTER = DATASTORE_NAMES["kafka"]
+STRIMZI_API = "kafka.strimzi.io/v1"
+BROKERS = "brokers"
+CONTROLLERS = "controllers"
+OPERATOR = "strimzi"
+CONTROL_PLANE_PORT = 9090
+REPLICATION_PORT = 9091
+METRICS_PORT = 9404
+
+POD_REQUESTS: dict[str, tuple[int, int]] = {"strimzi-cluster-operator": (200, 384)}
+"""CPU millicores and memory MiB of the operator pod, set in the chart values."""
+
+METRICS_ALLOW_LIST = (
+    "kafka_server_replicamanager_.*",
+    "kafka_controller_kafkacontroller_.*",
+    "kafka_server_brokertopicmetrics_.*",
+    "kafka_network_requestmetrics_.*",
+    "kafka_log_logmanager_.*",
+)
+"""Metrics the Strimzi Metrics Reporter exposes (the alerts and panels use the first two)."""
+
+
+def broker_config(platform: Platform) -> dict[str, Any]:
+    """Broker settings from the spec: replication, ISR and leader election."""
+    k = platform.datastores.kafka
+    return {
+        "default.replication.factor": k.default_replication_factor,
+        "min.insync.replicas": k.min_insync_replicas,
+        "unclean.leader.election.enable": k.unclean_leader_election,
+        "offsets.topic.replication.factor": k.default_replication_factor,
+        "transaction.state.log.replication.factor": k.default_replication_factor,
+        "transaction.state.log.min.isr": k.min_insync_replicas,
+        "auto.create.topics.enable": False,
+    }
+
+
+def kafka(platform: Platform) -> KubeObject:
+    """The Kafka cluster: listeners, broker config, rack awareness by zone, metrics, operators."""
+    k = platform.datastores.kafka
+    return k8s_object(STRIMZI_API, "Kafka", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER, k.version), spec={
+        "kafka": {
+            "version": k.version,
+            "listeners": [
+                {"name": "plain", "port": 9092, "type": "internal", "tls": False},
+                {"name": "tls", "port": 9093, "type": "internal", "tls": True},
+            ],
+            "config": broker_config(platform),
+            "rack": {"topologyKey": ds.ZONE_KEY},
+            "metricsConfig": {"type": "strimziMetricsReporter", "values": {"allowList": list(METRICS_ALLOW_LIST)}},
+        },
+        "entityOperator": {
+            "topicOperator": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}},
+            "template": {"pod": _pod_template(platform, {"strimzi.io/name": f"{CLUSTER}-entity-operator"}, anti_affinity=False)},
+        },
+    })
+
+
+def _pod_template(platform: Platform, selector: dict[str, str], anti_affinity: bool = True) -> dict[str, Any]:
+    """Strimzi pod template: data pool (node affinity + tolerations), zone spread, one per node."""
+    place = ds.placement(platform)
+    affinity: dict[str, Any] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": [place["nodeSelector"][POOL_LABEL]]}]}]}}}
+    if anti_affinity:
+        affinity.update(ds.required_anti_affinity(selector))
+    template: dict[str, Any] = {"metadata": {"labels": ds.datastore_labels(STORE)}, "affinity": affinity}
+    if "tolerations" in place:
+        template["tolerations"] = place["tolerations"]
+    if anti_affinity:
+        template["topologySpreadConstraints"] = ds.zone_spread(selector)
+    return template
+
+
+def _storage(volume: VolumeSpec) -> dict[str, Any]:
+    return {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": f"{volume.size_gib}Gi",
+                                          "class": volume.storage_class, "deleteClaim": False, "kraftMetadata": "shared"}]}
+
+
+def node_pool(platform: Platform, name: str) -> KubeObject:
+    """A KafkaNodePool: brokers or KRaft controllers, sized from the spec."""
+    k = platform.datastores.kafka
+    is_broker = name == BROKERS
+    spec = {
+        "replicas": k.brokers if is_broker else k.controllers,
+        "roles": ["broker"] if is_broker else ["controller"],
+        "storage": _storage(k.storage if is_broker else k.controller_storage),
+        "resources": ds.resources(k.resources if is_broker else k.controller_resources),
+        "template": {"pod": _pod_template(platform, {"strimzi.io/pool-name": name})},
+    }
+    return k8s_object(STRIMZI_API, "KafkaNodePool", name, ds.DATA_NAMESPACE,
+                      labels=labels(NAME, name, k.version, **{"strimzi.io/cluster": CLUSTER}), spec=spec)
+
+
+def topics(platform: Platform) -> list[KubeObject]:
+    """KafkaTopics of the pipelines: partitions and retention from the spec, replication from the cluster."""
+    k = platform.datastores.kafka
+    return [k8s_object(STRIMZI_API, "KafkaTopic", t.name, ds.DATA_NAMESPACE,
+                       labels=labels(NAME, t.name, **{"strimzi.io/cluster": CLUSTER}), spec={
+        "topicName": t.name,
+        "partitions": t.partitions,
+        "replicas": k.default_replication_factor,
+        "config": {"retention.ms": t.retention_hours * 3600 * 1000, "min.insync.replicas": k.min_insync_replicas},
+    }) for t in k.topics]
+
+
+def pod_monitor(platform: Platform) -> KubeObject:
+    """Scrapes the Strimzi Metrics Reporter on every Kafka node."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER), spec={
+        "selector": {"matchLabels": {"strimzi.io/cluster": CLUSTER, "strimzi.io/kind": "Kafka"}},
+        "podMetricsEndpoints": [{"port": "tcp-prometheus"}],
+    })
+
+
+def network_policies(platform: Platform) -> list[KubeObject]:
+    """App access on 9092/9093, controller quorum and replication inside the store, operator access."""
+    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, api_server_egress=True)
+    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (CONTROL_PLANE_PORT, REPLICATION_PORT)))
+    return policies
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """Every Kafka object of platform-data."""
+    return [kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS), *topics(platform),
+            pod_monitor(platform), *network_policies(platform)]
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The Strimzi cluster operator chart, watching its own namespace."""
+    return [HelmRelease("strimzi-kafka-operator", "strimzi", ds.DATA_NAMESPACE, {
+        "replicas": 1,
+        "resources": ds.chart_resources(*POD_REQUESTS["strimzi-cluster-operator"]),
+        "labels": {ds.OPERATOR_LABEL: OPERATOR},
+        **ds.operator_placement(platform),
+    }, sync_wave=-5)]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """Under-replicated and offline partitions (acknowledged writes at risk / unavailable)."""
+    k = platform.datastores.kafka
+    return [RuleGroup("kafka", (
+        AlertRule(
+            name="KafkaUnderReplicatedPartitions",
+            expr=f'sum by (namespace, pod) (kafka_server_replicamanager_underreplicatedpartitions{{namespace="{ds.DATA_NAMESPACE}"}}) > 0',
+            for_="10m", severity="warning", labels={"datastore": STORE},
+            summary="Kafka broker {{ $labels.pod }} leads under-replicated partitions",
+            description=f"Partitions led by {{{{ $labels.pod }}}} have fewer than {k.default_replication_factor} in-sync replicas for 10 minutes; one more loss drops them below min.insync.replicas {k.min_insync_replicas} and acks=all writes fail.",
+        ),
+        AlertRule(
+            name="KafkaOfflinePartitions",
+            expr=f'sum by (namespace) (kafka_controller_kafkacontroller_offlinepartitionscount{{namespace="{ds.DATA_NAMESPACE}"}}) > 0',
+            for_="1m", severity="critical", labels={"datastore": STORE},
+            summary="Kafka has offline partitions",
+            description="Some partitions have no leader: producers and consumers of those partitions are down (unclean leader election is off, so no out-of-sync replica takes over).",
+        ),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases for the Kafka alerts."""
+    ns = ds.DATA_NAMESPACE
+    pod = f"{CLUSTER}-{BROKERS}-0"
+    urp = lambda v: {"series": f'kafka_server_replicamanager_underreplicatedpartitions{{namespace="{ns}",pod="{pod}"}}', "values": f"{v}x30"}
+    off = lambda v: {"series": f'kafka_controller_kafkacontroller_offlinepartitionscount{{namespace="{ns}",pod="{CLUSTER}-{CONTROLLERS}-3"}}', "values": f"{v}x30"}
+    return [
+        AlertTest("KafkaUnderReplicatedPartitions", (urp(4),), (urp(0),), "15m", {"namespace": ns, "pod": pod}),
+        AlertTest("KafkaOfflinePartitions", (off(2),), (off(0),), "5m", {"namespace": ns}),
+    ]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """Platform-health panels: under-replicated and offline partitions."""
+    return [
+        Panel("platform-health", "Kafka under-replicated partitions",
+              (f'sum(kafka_server_replicamanager_underreplicatedpartitions{{namespace="{ds.DATA_NAMESPACE}"}})',), kind="stat"),
+        Panel("platform-health", "Kafka offline partitions",
+              (f'sum(kafka_controller_kafkacontroller_offlinepartitionscount{{namespace="{ds.DATA_NAMESPACE}"}})',), kind="stat"),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The Strimzi cluster operator pod."""
+    return [PodFootprint("strimzi-cluster-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["strimzi-cluster-operator"])]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=ds.DATA_NAMESPACE,
+    objects=objects,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=0,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS,
+)

@@ -1,0 +1,293 @@
+"""PostgreSQL: CloudNativePG operator + Barman Cloud Plugin, one Cluster with synchronous
+replication, a PgBouncer Pooler, WAL archiving and hourly base backups to the DR region.
+
+RPO 0 within the region comes from ``.spec.postgresql.synchronous`` (method any, ``number`` standbys,
+dataDurability required: a commit returns only once a standby has it). After region loss the
+restore is from the WAL archive: RPO about ``archive_timeout`` (docs/datastores.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render import datastores as ds
+from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.render.objects import k8s_object, labels
+from plinth.render.secrets import external_secret
+from plinth.spec.model import Platform
+
+NAME = "postgres"
+STORE = "postgres"
+CLUSTER = DATASTORE_NAMES["postgres"]
+OBJECT_STORE = DATASTORE_NAMES["postgres-objectstore"]
+POOLER = f"{CLUSTER}-pooler-rw"
+CREDENTIALS = f"{CLUSTER}-backup-credentials"
+CNPG_API = "postgresql.cnpg.io/v1"
+BARMAN_API = "barmancloud.cnpg.io/v1"
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+BARMAN_VERSION = "v0.14.0"
+"""Plugin and sidecar image tag (the plugin's install docs set both explicitly)."""
+WAL_RESTORE_PARALLEL = 8
+"""WAL segments fetched in parallel on restore: barman-cloud restores one 16 MB segment per ~1-1.7 s (dr-facts), so parallelism bounds the RTO."""
+
+BACKUP_METRIC = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
+"""Barman Cloud Plugin metric: UNIX time of the newest available base backup."""
+
+POD_REQUESTS: dict[str, tuple[int, int]] = {"cnpg-operator": (100, 256), "barman-cloud-plugin": (50, 128)}
+"""CPU millicores and memory MiB of the operator pods, set in the chart values and counted by the planner."""
+
+
+def _backup(platform: Platform):
+    return platform.backup_for("postgres")
+
+
+def _credentials(platform: Platform) -> dict[str, Any]:
+    """barman-cloud credentials read from the ExternalSecret, per cloud."""
+    provider = platform.cluster.provider
+    if provider == "aws":
+        region = ds.backup_region(platform, _backup(platform))
+        return {"endpointURL": f"https://s3.{region}.amazonaws.com", "s3Credentials": {
+            "accessKeyId": {"name": CREDENTIALS, "key": "ACCESS_KEY_ID"},
+            "secretAccessKey": {"name": CREDENTIALS, "key": "ACCESS_SECRET_KEY"},
+        }}
+    if provider == "gcp":
+        return {"googleCredentials": {"applicationCredentials": {"name": CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}
+    return {"azureCredentials": {"storageAccount": {"name": CREDENTIALS, "key": "AZURE_STORAGE_ACCOUNT"},
+                                 "storageKey": {"name": CREDENTIALS, "key": "AZURE_STORAGE_KEY"}}}
+
+
+def credentials_secret(platform: Platform) -> KubeObject:
+    """ExternalSecret with the object-store keys of the backup bucket (never a rendered value)."""
+    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
+            "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
+    return external_secret(CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/postgres:{k}" for k in keys})
+
+
+def object_store(platform: Platform) -> KubeObject:
+    """Barman Cloud Plugin ObjectStore: the DR-region bucket, retention from the backup row."""
+    backup = _backup(platform)
+    return k8s_object(BARMAN_API, "ObjectStore", OBJECT_STORE, ds.DATA_NAMESPACE, labels=labels(NAME, OBJECT_STORE), spec={
+        "retentionPolicy": f"{backup.retention_days}d",
+        "configuration": {
+            "destinationPath": ds.bucket_url(platform, backup, "postgres"),
+            **_credentials(platform),
+            "wal": {"compression": "zstd", "maxParallel": WAL_RESTORE_PARALLEL},
+            "data": {"compression": "snappy", "jobs": 2},
+        },
+    })
+
+
+def cluster(platform: Platform) -> KubeObject:
+    """The CloudNativePG Cluster: instances, synchronous standbys, storage and placement from the spec."""
+    pg = platform.datastores.postgres
+    pod_labels = ds.datastore_labels(STORE)
+    place = ds.placement(platform)
+    return k8s_object(CNPG_API, "Cluster", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER, str(pg.version)), spec={
+        "instances": pg.instances,
+        "imageName": f"ghcr.io/cloudnative-pg/postgresql:{pg.version}",
+        "inheritedMetadata": {"labels": pod_labels},
+        "primaryUpdateStrategy": "unsupervised",
+        "enablePDB": True,
+        "postgresql": {
+            "synchronous": {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required",
+                            # Promote only a standby a quorum proves has every synchronously committed transaction.
+                            "failoverQuorum": True},
+            "parameters": {"archive_timeout": f"{pg.archive_timeout_seconds}s"},
+        },
+        "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},
+        "walStorage": {"size": f"{pg.wal_storage.size_gib}Gi", "storageClass": pg.wal_storage.storage_class},
+        "resources": ds.resources(pg.resources),
+        "affinity": {
+            "enablePodAntiAffinity": True,
+            "podAntiAffinityType": "required",
+            "topologyKey": ds.ZONE_KEY if pg.instances <= len(platform.cluster.zones) else "kubernetes.io/hostname",
+            "nodeSelector": place["nodeSelector"],
+            **({"tolerations": place["tolerations"]} if "tolerations" in place else {}),
+        },
+        "topologySpreadConstraints": ds.zone_spread({"cnpg.io/cluster": CLUSTER}),
+        "plugins": [{"name": BARMAN_PLUGIN, "isWALArchiver": True, "parameters": {"barmanObjectName": OBJECT_STORE}}],
+    })
+
+
+def pooler(platform: Platform) -> KubeObject:
+    """PgBouncer in front of the primary (instances and pool mode from the spec)."""
+    pg = platform.datastores.postgres
+    pod_labels = {**ds.datastore_labels(STORE), "cnpg.io/poolerName": POOLER}
+    return k8s_object(CNPG_API, "Pooler", POOLER, ds.DATA_NAMESPACE, labels=labels(NAME, POOLER), spec={
+        "cluster": {"name": CLUSTER},
+        "instances": pg.pooler_instances,
+        "type": "rw",
+        "pgbouncer": {"poolMode": pg.pooler_mode, "parameters": {"max_client_conn": "1000", "default_pool_size": "50"}},
+        "template": {
+            "metadata": {"labels": pod_labels},
+            "spec": {
+                "containers": [],
+                **ds.placement(platform),
+                "topologySpreadConstraints": ds.zone_spread({"cnpg.io/poolerName": POOLER}),
+            },
+        },
+    })
+
+
+def scheduled_backup(platform: Platform) -> KubeObject:
+    """Base backups on the backup row's cron (six fields, seconds first), through the plugin."""
+    backup = _backup(platform)
+    return k8s_object(CNPG_API, "ScheduledBackup", f"{CLUSTER}-{backup.frequency}", ds.DATA_NAMESPACE,
+                      labels=labels(NAME, f"{CLUSTER}-{backup.frequency}"), spec={
+        "schedule": backup.schedule,
+        "cluster": {"name": CLUSTER},
+        "method": "plugin",
+        "pluginConfiguration": {"name": BARMAN_PLUGIN},
+        "backupOwnerReference": "self",
+        "target": "prefer-standby",
+        "immediate": True,
+    })
+
+
+def pod_monitors(platform: Platform) -> list[KubeObject]:
+    """PodMonitors for the instances and the pooler (CloudNativePG 1.30 deprecates enablePodMonitor)."""
+    return [
+        k8s_object("monitoring.coreos.com/v1", "PodMonitor", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER), spec={
+            "selector": {"matchLabels": {"cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance"}},
+            "podMetricsEndpoints": [{"port": "metrics"}],
+        }),
+        k8s_object("monitoring.coreos.com/v1", "PodMonitor", POOLER, ds.DATA_NAMESPACE, labels=labels(NAME, POOLER), spec={
+            "selector": {"matchLabels": {"cnpg.io/poolerName": POOLER}},
+            "podMetricsEndpoints": [{"port": "metrics"}],
+        }),
+    ]
+
+
+OPERATOR = "cnpg"
+OPERATOR_WEBHOOK_PORT = 9443
+INSTANCE_STATUS_PORT = 8000
+PLUGIN_GRPC_PORT = 9090
+
+
+def network_policies(platform: Platform) -> list[KubeObject]:
+    """App access on 5432, replication between instances, operator/plugin access, object-store and API egress."""
+    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True, api_server_egress=True)
+    operator = ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,))
+    # The operator calls the Barman Cloud Plugin (same operator label) over gRPC.
+    operator["spec"]["egress"].append({"to": [{"podSelector": {"matchLabels": {ds.OPERATOR_LABEL: OPERATOR}}}],
+                                       "ports": [{"protocol": "TCP", "port": PLUGIN_GRPC_PORT}]})
+    policies.append(operator)
+    policies.append(ds.webhook_ingress_policy(OPERATOR, NAME, (OPERATOR_WEBHOOK_PORT, PLUGIN_GRPC_PORT)))
+    return policies
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """Every PostgreSQL object of platform-data."""
+    return [credentials_secret(platform), object_store(platform), cluster(platform), pooler(platform),
+            scheduled_backup(platform), *pod_monitors(platform), *network_policies(platform)]
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The CloudNativePG operator and the Barman Cloud Plugin (same namespace, as the plugin requires)."""
+    place = ds.operator_placement(platform)
+    operator_labels = {ds.OPERATOR_LABEL: OPERATOR}
+    return [
+        HelmRelease("cloudnative-pg", "cloudnative-pg", ds.DATA_NAMESPACE, {
+            "replicaCount": 1,
+            "resources": ds.chart_resources(*POD_REQUESTS["cnpg-operator"]),
+            "podLabels": operator_labels,
+            "monitoring": {"podMonitorEnabled": True},
+            "crds": {"create": True},
+            **place,
+        }, sync_wave=-6),
+        HelmRelease("plugin-barman-cloud", "barman-cloud", ds.DATA_NAMESPACE, {
+            "image": {"tag": BARMAN_VERSION},
+            "sidecarImage": {"tag": BARMAN_VERSION},
+            "resources": ds.chart_resources(*POD_REQUESTS["barman-cloud-plugin"]),
+            "podLabels": operator_labels,
+            **place,
+        }, sync_wave=-5),
+    ]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """Replication lag, failed WAL archiving, base-backup freshness (CloudNativePG and plugin metrics)."""
+    pg = platform.datastores.postgres
+    backup = _backup(platform)
+    lag = pg.replication_lag_alert_seconds
+    stale = 2 * backup.interval_seconds
+    return [RuleGroup("postgres", (
+        AlertRule(
+            name="PostgresReplicationLagHigh",
+            expr=f'max by (namespace, pod) (cnpg_pg_replication_lag{{namespace="{ds.DATA_NAMESPACE}"}}) > {lag}',
+            for_="5m", severity="warning", labels={"datastore": STORE},
+            summary="PostgreSQL standby {{ $labels.pod }} lags behind the primary",
+            description=f"Standby {{{{ $labels.pod }}}} has been more than {lag} s behind the primary for 5 minutes: a failover now would take longer (RTO {pg.ha.rto_seconds} s).",
+        ),
+        AlertRule(
+            name="PostgresWALArchivingFailing",
+            expr=f'max by (namespace, pod) (cnpg_pg_stat_archiver_last_failed_time{{namespace="{ds.DATA_NAMESPACE}"}} - cnpg_pg_stat_archiver_last_archived_time{{namespace="{ds.DATA_NAMESPACE}"}}) > 0',
+            for_="5m", severity="critical", labels={"datastore": STORE},
+            summary="PostgreSQL WAL archiving to the DR region fails on {{ $labels.pod }}",
+            description=f"The last WAL archive attempt of {{{{ $labels.pod }}}} failed after the last success: after a region loss the restore would miss every commit since (RPO promised after region loss: ~{pg.archive_timeout_seconds} s).",
+        ),
+        AlertRule(
+            name="PostgresBackupTooOld",
+            expr=f'time() - max by (namespace) (barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ds.DATA_NAMESPACE}"}}) > {stale}',
+            for_="10m", severity="critical", labels={"datastore": STORE},
+            summary="PostgreSQL base backup is stale",
+            description=f"The newest PostgreSQL base backup is older than {stale} s, twice the {backup.frequency} schedule: restores replay more WAL than planned, or fail.",
+        ),
+        ds.backup_missing_alert("PostgresBackupMissing", BACKUP_METRIC, f'namespace="{ds.DATA_NAMESPACE}"', backup, STORE),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases for the PostgreSQL alerts."""
+    pg = platform.datastores.postgres
+    stale = 2 * _backup(platform).interval_seconds
+    ns = ds.DATA_NAMESPACE
+    pod = f"{CLUSTER}-2"
+    lag = lambda v: {"series": f'cnpg_pg_replication_lag{{namespace="{ns}",pod="{pod}"}}', "values": f"{v}x30"}
+    arch = lambda failed, ok: (
+        {"series": f'cnpg_pg_stat_archiver_last_failed_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{failed}x30"},
+        {"series": f'cnpg_pg_stat_archiver_last_archived_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{ok}x30"},
+    )
+    horizon = stale + 3600  # evaluated an hour after a backup taken at t=0 became stale
+    backup_ts = lambda ts: {"series": f'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ns}",pod="{pod}"}}',
+                            "values": f"{ts}x{horizon // 60 + 30}"}
+    return [
+        AlertTest("PostgresReplicationLagHigh", (lag(pg.replication_lag_alert_seconds + 5),), (lag(max(0, pg.replication_lag_alert_seconds - 5)),),
+                  "10m", {"namespace": ns, "pod": pod}),
+        AlertTest("PostgresWALArchivingFailing", arch(200, 100), arch(100, 200), "10m", {"namespace": ns, "pod": pod}),
+        AlertTest("PostgresBackupTooOld", (backup_ts(0),), (backup_ts(horizon - 600),),
+                  f"{horizon // 60}m", {"namespace": ns}),
+        ds.backup_missing_test("PostgresBackupMissing", BACKUP_METRIC, {"namespace": ns}, _backup(platform)),
+    ]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """Platform-health panels: standby lag and age of the newest base backup."""
+    return [
+        Panel("platform-health", "PostgreSQL standby lag", (f'max by (pod) (cnpg_pg_replication_lag{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s"),
+        Panel("platform-health", "PostgreSQL newest backup age",
+              (f'time() - max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s", kind="stat"),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The operator and plugin pods (the Cluster and Pooler pods are objects the planner reads)."""
+    return [PodFootprint(name, ds.DATA_NAMESPACE, 1, *POD_REQUESTS[name]) for name in POD_REQUESTS]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=ds.DATA_NAMESPACE,
+    objects=objects,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=0,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS,
+)

@@ -1,0 +1,207 @@
+"""Redis: the OT redis-operator, a RedisReplication (one primary, replicas) and a RedisSentinel
+quorum for automatic failover, configured for the strongest guarantee Redis offers.
+
+Redis replicates asynchronously. ``min-replicas-to-write`` / ``min-replicas-max-lag`` make the
+primary refuse writes unless a replica acknowledged its stream within the lag, and AOF with
+``appendfsync`` bounds loss on restart; acknowledged writes can still be lost in a failover, so the
+spec records RPO = min-replicas-max-lag (docs/datastores.md), not the design's 0.
+"""
+
+from __future__ import annotations
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render import datastores as ds
+from plinth.render.conventions import DATASTORE_NAMES
+from plinth.render.objects import k8s_object, labels
+from plinth.render.secrets import external_secret
+from plinth.spec.model import Platform
+
+NAME = "redis"
+STORE = "redis"
+REPLICATION = DATASTORE_NAMES["redis"]
+SENTINEL = DATASTORE_NAMES["redis-sentinel"]
+PASSWORD_SECRET = f"{REPLICATION}-password"
+REDIS_API = "redis.redis.opstreelabs.in/v1beta2"
+OPERATOR = "redis"
+EXPORTER_PORT = 9121
+FAILOVER_WINDOW = "10m"
+"""How long after a failover the RedisFailoverHappened warning keeps firing."""
+
+POD_REQUESTS: dict[str, tuple[int, int]] = {"redis-operator": (100, 256)}
+"""CPU millicores and memory MiB of the operator pod, set in the chart values."""
+
+
+def redis_config(platform: Platform) -> str:
+    """redis.conf lines from the spec: write guard, AOF persistence."""
+    r = platform.datastores.redis
+    lines = [
+        f"min-replicas-to-write {r.min_replicas_to_write}",
+        f"min-replicas-max-lag {r.min_replicas_max_lag_seconds}",
+        f"appendonly {'yes' if r.appendonly else 'no'}",
+        f"appendfsync {r.appendfsync}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _common(platform: Platform, app: str) -> dict:
+    selector = {"app": app}
+    place = ds.placement(platform)
+    return {
+        **place,
+        "affinity": ds.required_anti_affinity(selector),
+        "topologySpreadConstraints": ds.zone_spread(selector),
+        "podSecurityContext": {"runAsUser": 1000, "fsGroup": 1000},
+        "pdb": {"enabled": True, "maxUnavailable": 1},
+    }
+
+
+def _exporter(platform: Platform) -> dict:
+    return {"enabled": True, "image": platform.datastores.redis.exporter_image, "port": EXPORTER_PORT,
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}}
+
+
+def replication(platform: Platform) -> KubeObject:
+    """RedisReplication: ``nodes`` pods (one primary), AOF and the write guard from the spec."""
+    r = platform.datastores.redis
+    return k8s_object(REDIS_API, "RedisReplication", REPLICATION, ds.DATA_NAMESPACE,
+                      labels=labels(NAME, REPLICATION, r.version, **ds.datastore_labels(STORE)), spec={
+        "clusterSize": r.nodes,
+        "kubernetesConfig": {
+            "image": f"quay.io/opstree/redis:{r.image_tag}",
+            "imagePullPolicy": "IfNotPresent",
+            "resources": ds.resources(r.resources),
+            "redisSecret": {"name": PASSWORD_SECRET, "key": "password"},
+        },
+        "redisConfig": {"additionalRedisConfig": redis_config(platform)},
+        "redisExporter": _exporter(platform),
+        "storage": {"volumeClaimTemplate": {"spec": {
+            "accessModes": ["ReadWriteOnce"], "storageClassName": r.storage.storage_class,
+            "resources": {"requests": {"storage": f"{r.storage.size_gib}Gi"}}}}},
+        **_common(platform, REPLICATION),
+    })
+
+
+def sentinel(platform: Platform) -> KubeObject:
+    """RedisSentinel: ``sentinels`` pods, quorum, down-after and failover timeout from the spec."""
+    r = platform.datastores.redis
+    return k8s_object(REDIS_API, "RedisSentinel", SENTINEL, ds.DATA_NAMESPACE,
+                      labels=labels(NAME, SENTINEL, r.version, **ds.datastore_labels(STORE)), spec={
+        "clusterSize": r.sentinels,
+        "kubernetesConfig": {
+            "image": f"quay.io/opstree/redis-sentinel:{r.image_tag}",
+            "imagePullPolicy": "IfNotPresent",
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            "redisSecret": {"name": PASSWORD_SECRET, "key": "password"},
+        },
+        "redisSentinelConfig": {
+            "redisReplicationName": REPLICATION,
+            "redisReplicationPassword": {"secretKeyRef": {"name": PASSWORD_SECRET, "key": "password"}},
+            "masterGroupName": "mymaster",
+            "quorum": str(r.sentinel_quorum),
+            "downAfterMilliseconds": str(r.down_after_seconds * 1000),
+            "failoverTimeout": str(r.failover_timeout_seconds * 1000),
+            "parallelSyncs": "1",
+        },
+        "redisExporter": _exporter(platform),
+        **_common(platform, SENTINEL),
+    })
+
+
+def pod_monitor(platform: Platform) -> KubeObject:
+    """Scrapes redis_exporter on the Redis pods."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", REPLICATION, ds.DATA_NAMESPACE, labels=labels(NAME, REPLICATION), spec={
+        "selector": {"matchLabels": {"app": REPLICATION}},
+        "podMetricsEndpoints": [{"port": "redis-exporter"}],
+    })
+
+
+def network_policies(platform: Platform) -> list[KubeObject]:
+    """App access to Redis and Sentinel, replication and Sentinel gossip inside the store, operator access."""
+    policies = ds.store_policies(STORE, NAME, operator=OPERATOR)
+    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, (6379, 26379)))
+    return policies
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """Every Redis object of platform-data."""
+    return [external_secret(PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
+            replication(platform), sentinel(platform), pod_monitor(platform), *network_policies(platform)]
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """OT redis-operator chart (not Bitnami: maintained, and its CRDs are what the schemas check)."""
+    return [HelmRelease("redis-operator", "redis-operator", ds.DATA_NAMESPACE, {
+        "redisOperator": {"podLabels": {ds.OPERATOR_LABEL: OPERATOR}},
+        "resources": ds.chart_resources(*POD_REQUESTS["redis-operator"]),
+        "replicas": 1,
+        **ds.operator_placement(platform),
+    }, sync_wave=-5)]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """No primary for longer than Sentinel's failover should take; a failover happened (possible loss)."""
+    r = platform.datastores.redis
+    no_primary_after = r.down_after_seconds + r.failover_timeout_seconds
+    return [RuleGroup("redis", (
+        AlertRule(
+            name="RedisNoPrimary",
+            expr=f'(sum(redis_instance_info{{namespace="{ds.DATA_NAMESPACE}",role="master"}}) or vector(0)) < 1',
+            for_=f"{no_primary_after}s", severity="critical", labels={"datastore": STORE},
+            summary="Redis has no primary",
+            description=f"No Redis pod has been primary for {no_primary_after} s (down-after {r.down_after_seconds} s + failover timeout {r.failover_timeout_seconds} s): Sentinel did not fail over and writes fail (RTO {r.ha.rto_seconds} s).",
+        ),
+        AlertRule(
+            name="RedisFailoverHappened",
+            expr=(f'max by (namespace, pod) (max_over_time(redis_instance_info{{namespace="{ds.DATA_NAMESPACE}",role="master"}}[{FAILOVER_WINDOW}])) '
+                  f'unless on (namespace, pod) redis_instance_info{{namespace="{ds.DATA_NAMESPACE}",role="master"}}'),
+            for_="0m", severity="warning", labels={"datastore": STORE},
+            summary="Redis primary {{ $labels.pod }} was replaced",
+            description=f"{{{{ $labels.pod }}}} was primary within the last {FAILOVER_WINDOW} and is not any more: Sentinel failed over. Writes acknowledged in the last {r.min_replicas_max_lag_seconds} s before it may be lost (replication is asynchronous).",
+        ),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases for the Redis alerts."""
+    ns = ds.DATA_NAMESPACE
+    info = lambda pod, role, values: {"series": f'redis_instance_info{{namespace="{ns}",pod="{pod}",role="{role}"}}', "values": values}
+    p0, p1 = f"{REPLICATION}-0", f"{REPLICATION}-1"
+    return [
+        AlertTest("RedisNoPrimary", (info(p0, "slave", "1x30"), info(p1, "slave", "1x30")),
+                  (info(p0, "master", "1x30"), info(p1, "slave", "1x30")), "20m", {}),
+        # p0 was primary for 10 min, then p1 took over; evaluated 2 min after the switch.
+        AlertTest("RedisFailoverHappened",
+                  (info(p0, "master", "1x10 stale"), info(p1, "slave", "1x10 stale"), info(p1, "master", "_x10 1x10")),
+                  (info(p0, "master", "1x20"), info(p1, "slave", "1x20")),
+                  "12m", {"namespace": ns, "pod": p0}),
+    ]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """Platform-health panels: primaries (must be 1) and connected replicas."""
+    return [
+        Panel("platform-health", "Redis primaries", (f'sum(redis_instance_info{{namespace="{ds.DATA_NAMESPACE}",role="master"}})',), kind="stat"),
+        Panel("platform-health", "Redis connected replicas", (f'max(redis_connected_slaves{{namespace="{ds.DATA_NAMESPACE}"}})',)),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The operator pod."""
+    return [PodFootprint("redis-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["redis-operator"])]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=ds.DATA_NAMESPACE,
+    objects=objects,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=0,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS,
+)

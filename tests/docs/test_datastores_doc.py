@@ -1,0 +1,27 @@
+"""docs/datastores.md is generated from the spec and committed fresh."""
+
+from __future__ import annotations
+
+from plinth.docs.datastores import render_markdown, reports
+from tests.conftest import REPO
+
+
+def test_committed_page_is_fresh(prod) -> None:
+    committed = (REPO / "docs" / "datastores.md").read_text()
+    assert committed == render_markdown(prod), "docs/datastores.md is stale: run `plinth datastore-docs`"
+
+
+def test_every_store_says_what_each_failure_does(prod) -> None:
+    for report in reports(prod):
+        assert [o.failure for o in report.outcomes] == ["pod", "node", "zone", "region"], report.title
+        assert all(o.rto and o.rpo for o in report.outcomes), report.title
+
+
+def test_numbers_come_from_the_spec(prod) -> None:
+    text = render_markdown(prod)
+    assert "~1m (archive_timeout)" in text  # PostgreSQL after region loss: archive_timeout 60 s
+    assert "up to 1d of inserts" in text  # ClickHouse after region loss: the daily backup
+    assert "up to 10s of acknowledged writes" in text  # Redis: asynchronous, bounded by min-replicas-max-lag
+    changed = prod.model_copy(update={"datastores": prod.datastores.model_copy(update={
+        "postgres": prod.datastores.postgres.model_copy(update={"archive_timeout_seconds": 300})})})
+    assert "~5m (archive_timeout)" in render_markdown(changed)
