@@ -227,8 +227,8 @@ def _chart(title: str, points: Sequence[PlanPoint], series: dict[str, list[float
     return "\n".join(parts)
 
 
-def curve_html(points: Sequence[PlanPoint]) -> str:
-    """A self-contained HTML page: nodes and monthly cost against organisations, per cloud, and the numbers."""
+def curve_fragment(points: Sequence[PlanPoint]) -> str:
+    """The growth charts and their numbers as an HTML fragment (for the plan page and ``plinth report``)."""
     providers = list(points[0].clouds)
     nodes: dict[str, list[float]] = {}
     cost: dict[str, list[float]] = {}
@@ -237,13 +237,21 @@ def curve_html(points: Sequence[PlanPoint]) -> str:
         nodes[f"{provider} min replicas"] = [sum(p.at_min.nodes for p in pt.clouds[provider].capacity.pools) for pt in points]
         cost[f"{provider} max replicas"] = [pt.clouds[provider].cost.total("max_replicas") for pt in points]
         cost[f"{provider} min replicas"] = [pt.clouds[provider].cost.total("min_replicas") for pt in points]
-    platform = points[0].platform
     rows = "\n".join(
         "<tr><td>{:,}</td>{}</tr>".format(pt.organisations, "".join(
             f"<td>{sum(p.at_min.nodes for p in pt.clouds[c].capacity.pools)} / {sum(p.at_max.nodes for p in pt.clouds[c].capacity.pools)}</td>"
             f"<td>{_usd(pt.clouds[c].cost.total('min_replicas'))} / {_usd(pt.clouds[c].cost.total('max_replicas'))}</td>" for c in providers))
         for pt in points)
     head = "".join(f"<th>{c} nodes (min / max)</th><th>{c} USD/month (min / max)</th>" for c in providers)
+    return (f'<div class="charts">{_chart("Worker nodes", points, nodes, "nodes", lambda v: f"{v:,.0f}")}\n'
+            f'{_chart("Monthly cost (USD)", points, cost, "USD per month", lambda v: f"${v:,.0f}")}</div>\n'
+            f'<table class="curve"><tr><th>organisations</th>{head}</tr>\n{rows}\n</table>')
+
+
+def curve_html(points: Sequence[PlanPoint]) -> str:
+    """A self-contained HTML page: nodes and monthly cost against organisations, per cloud, and the numbers."""
+    providers = list(points[0].clouds)
+    platform = points[0].platform
     design = ", ".join(f"{d.provider} ~{_usd(d.usd_per_month)} ({d.region})" for d in platform.design_costs)
     taken = ", ".join(sorted({f"{c}: {points[0].clouds[c].cost.taken}" for c in providers}))
     return f"""<!DOCTYPE html>
@@ -254,10 +262,6 @@ def curve_html(points: Sequence[PlanPoint]) -> str:
 <p>Worker nodes and monthly cost against organisations, computed by <code>plinth plan</code> from the rendered workloads and the
 spec's load model (calibrated at {platform.load.calibration_organisations:,} organisations). Solid: maximum replicas; dashed: minimum
 replicas. On-demand list prices ({html.escape(taken)}). The design's estimate at 1,000 organisations: {html.escape(design) or "none"}.</p>
-{_chart("Worker nodes", points, nodes, "nodes", lambda v: f"{v:,.0f}")}
-{_chart("Monthly cost (USD)", points, cost, "USD per month", lambda v: f"${v:,.0f}")}
-<table><tr><th>organisations</th>{head}</tr>
-{rows}
-</table>
+{curve_fragment(points)}
 </body></html>
 """
