@@ -1,0 +1,153 @@
+"""Run the cloud programs under Pulumi mocks: a fresh event loop and mocks per test (pulumi/pulumi#6561)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+import pytest
+
+from plinth.cloud.options import CloudOptions
+from plinth.spec.loader import load_platform
+from plinth.spec.model import Platform
+from tests.conftest import spec_with
+
+CLOUD_SITES: dict[str, list[tuple[str, Any]]] = {
+    "aws": [],
+    "gcp": [
+        ("cluster.provider", "gcp"),
+        ("cluster.region", "us-central1"),
+        ("cluster.dr_region", "us-east1"),
+        ("cluster.zones", ["us-central1-a", "us-central1-b", "us-central1-c"]),
+    ],
+    "azure": [
+        ("cluster.provider", "azure"),
+        ("cluster.region", "eastus"),
+        ("cluster.dr_region", "westus2"),
+        ("cluster.zones", ["1", "2", "3"]),
+    ],
+}
+"""The default spec moved to each cloud (the regions of the design's cost table, and a DR region)."""
+
+MANAGED_STORES = [("datastores.postgres.managed_by", "cloud"), ("datastores.redis.managed_by", "cloud")]
+
+
+@dataclass
+class Registered:
+    """One resource the program registered, as the engine would have seen it."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Deployment:
+    """Everything one program run registered."""
+
+    resources: list[Registered] = field(default_factory=list)
+    built: Any = None
+
+    def of_type(self, type_: str) -> list[Registered]:
+        """Resources of one Pulumi type token, e.g. ``aws:eks/nodeGroup:NodeGroup``."""
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, type_: str, name: str) -> Registered:
+        """The resource of a type with a logical name."""
+        matches = [r for r in self.of_type(type_) if r.name == name]
+        assert len(matches) == 1, f"{type_} {name}: {len(matches)} registered"
+        return matches[0]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs as state, add the computed outputs the programs read, and record every resource."""
+
+    def __init__(self, deployment: Deployment):
+        self.deployment = deployment
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.deployment.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
+        state = dict(args.inputs)
+        state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        state.setdefault("name", args.name)
+        extra = _COMPUTED.get(args.typ)
+        if extra:
+            state.update(extra(args))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+_COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": lambda a: {
+        "identities": [{"oidcs": [{"issuer": "https://oidc.eks.mock.amazonaws.com/id/MOCK"}]}],
+        "endpoint": "https://mock.eks.amazonaws.com",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1},
+    "aws:route53/zone:Zone": lambda a: {"zoneId": "ZMOCK", "nameServers": ["ns-1.mock"]},
+    "aws:route53/record:Record": lambda a: {"fqdn": str(a.inputs.get("name"))},
+    "aws:acm/certificate:Certificate": lambda a: {
+        "domainValidationOptions": [
+            {"domainName": a.inputs["domainName"], "resourceRecordName": "_x." + a.inputs["domainName"], "resourceRecordType": "CNAME", "resourceRecordValue": "_y.acm"}
+        ]
+    },
+    "aws:cloudfront/distribution:Distribution": lambda a: {"domainName": "d111.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"},
+    "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com"},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda a: {"primaryEndpointAddress": "redis.mock.cache.amazonaws.com"},
+}
+
+
+@pytest.fixture
+def deploy() -> Callable[[Platform], Deployment]:
+    """Run a cloud program for a platform under fresh mocks and return what it registered."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    def run(platform: Platform, options: CloudOptions | None = None) -> Deployment:
+        from plinth.cloud.program import build
+
+        deployment = Deployment()
+        pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
+
+        def program() -> None:
+            deployment.built = build(platform, options or CloudOptions())
+
+        pulumi.runtime.test(program)()
+        return deployment
+
+    yield run
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def deploy_stack() -> Callable[[dict[str, str]], Deployment]:
+    """Run the Pulumi entry point (``deploy/__main__.py``'s ``main``) with stack config, under fresh mocks."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    def run(config: dict[str, str]) -> Deployment:
+        from plinth.cloud.program import main
+
+        deployment = Deployment()
+        pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
+        pulumi.runtime.set_all_config(config)
+        try:
+            pulumi.runtime.test(main)()
+        finally:
+            pulumi.runtime.set_all_config({})
+        return deployment
+
+    yield run
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def platform_on(tmp_path: Path, cloud: str, extra: list[tuple[str, Any]] | None = None, environment: str = "prod") -> Platform:
+    """The default spec moved to ``cloud`` (plus ``extra`` changes), resolved for ``environment``."""
+    changes = CLOUD_SITES[cloud] + (extra or [])
+    return load_platform(spec_with(tmp_path, changes), environment)
