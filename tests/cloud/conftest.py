@@ -78,8 +78,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(extra(args))
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token not in _CALLS:
+            raise AssertionError(f"the program invoked {args.token}, which these mocks do not answer")
+        return _CALLS[args.token]
+
+
+_CALLS: dict[str, dict[str, Any]] = {
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
+        "emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"
+    },
+    "azure-native:authorization:getClientConfig": {
+        "subscriptionId": "00000000-0000-0000-0000-000000000001", "tenantId": "t", "clientId": "c", "objectId": "o"
+    },
+}
 
 
 _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
@@ -96,6 +108,10 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
         ]
     },
     "aws:cloudfront/distribution:Distribution": lambda a: {"domainName": "d111.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"},
+    "gcp:container/cluster:Cluster": lambda a: {"endpoint": "10.0.0.2"},
+    "gcp:dns/managedZone:ManagedZone": lambda a: {"nameServers": ["ns-cloud-a1.googledomains.com."]},
+    "gcp:compute/globalAddress:GlobalAddress": lambda a: {"address": "203.0.113.10"},
+    "gcp:serviceaccount/account:Account": lambda a: {"email": f"{a.inputs['accountId']}@project.iam.gserviceaccount.com"},
     "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com"},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda a: {"primaryEndpointAddress": "redis.mock.cache.amazonaws.com"},
 }

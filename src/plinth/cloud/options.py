@@ -15,3 +15,5 @@ class CloudOptions:
     """Spec file, relative to the repository root (``plinth:spec``)."""
     api_public_cidrs: tuple[str, ...] = field(default_factory=tuple)
     """CIDRs allowed to reach the Kubernetes API from the internet (``plinth:apiPublicCidrs``); empty = private only."""
+    gcp_project: str | None = None
+    """GCP project the platform is built in (``gcp:project``, the provider's own setting); GCP only."""

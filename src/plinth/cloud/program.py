@@ -21,6 +21,7 @@ def options_from_config() -> CloudOptions:
         environment=config.get("environment") or "prod",
         spec_path=config.get("spec") or "platform.yaml",
         api_public_cidrs=tuple(config.get_object("apiPublicCidrs") or ()),
+        gcp_project=pulumi.Config("gcp").get("project"),
     )
 
 
