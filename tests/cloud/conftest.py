@@ -112,6 +112,16 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
     "gcp:dns/managedZone:ManagedZone": lambda a: {"nameServers": ["ns-cloud-a1.googledomains.com."]},
     "gcp:compute/globalAddress:GlobalAddress": lambda a: {"address": "203.0.113.10"},
     "gcp:serviceaccount/account:Account": lambda a: {"email": f"{a.inputs['accountId']}@project.iam.gserviceaccount.com"},
+    "azure-native:containerservice:ManagedCluster": lambda a: {
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": "https://eastus.oic.prod-aks.azure.com/tenant/uuid/"}
+    },
+    "azure-native:storage:ObjectReplicationPolicy": lambda a: {
+        "policyId": "policy-1",
+        "rules": [dict(r, ruleId=f"rule-{i}") for i, r in enumerate(a.inputs.get("rules", []))],
+    },
+    "azure-native:managedidentity:UserAssignedIdentity": lambda a: {"principalId": f"principal-{a.name}", "clientId": f"client-{a.name}"},
+    "azure-native:cdn:AFDEndpoint": lambda a: {"hostName": "plinth-prod.z01.azurefd.net"},
+    "azure-native:cdn:AFDCustomDomain": lambda a: {"validationProperties": {"validationToken": "token"}},
     "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com"},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda a: {"primaryEndpointAddress": "redis.mock.cache.amazonaws.com"},
 }
