@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pulumi
 import pytest
@@ -127,50 +128,65 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
 }
 
 
-@pytest.fixture
-def deploy() -> Callable[[Platform], Deployment]:
-    """Run a cloud program for a platform under fresh mocks and return what it registered."""
+_RUNS: dict[tuple[str, CloudOptions], Deployment] = {}
+"""Program runs already done in this session, by (resolved spec, options): a run is pure, and each takes
+seconds, so tests that read the same deployment share one run."""
+
+
+@contextmanager
+def _fresh_loop() -> Iterator[None]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def deploy() -> Callable[..., Deployment]:
+    """Run a cloud program for a platform under fresh mocks and a fresh event loop; return what it registered."""
 
     def run(platform: Platform, options: CloudOptions | None = None) -> Deployment:
         from plinth.cloud.program import build
 
+        options = options or CloudOptions()
+        key = (platform.model_dump_json(), options)
+        if key in _RUNS:
+            return _RUNS[key]
         deployment = Deployment()
-        pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
+        with _fresh_loop():
+            pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
 
-        def program() -> None:
-            deployment.built = build(platform, options or CloudOptions())
+            def program() -> None:
+                deployment.built = build(platform, options)
 
-        pulumi.runtime.test(program)()
+            pulumi.runtime.test(program)()
+        _RUNS[key] = deployment
         return deployment
 
-    yield run
-    loop.close()
-    asyncio.set_event_loop(None)
+    return run
 
 
 @pytest.fixture
 def deploy_stack() -> Callable[[dict[str, str]], Deployment]:
     """Run the Pulumi entry point (``deploy/__main__.py``'s ``main``) with stack config, under fresh mocks."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
 
     def run(config: dict[str, str]) -> Deployment:
         from plinth.cloud.program import main
 
         deployment = Deployment()
-        pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
-        pulumi.runtime.set_all_config(config)
-        try:
-            pulumi.runtime.test(main)()
-        finally:
-            pulumi.runtime.set_all_config({})
+        with _fresh_loop():
+            pulumi.runtime.set_mocks(RecordingMocks(deployment), preview=False)
+            pulumi.runtime.set_all_config(config)
+            try:
+                pulumi.runtime.test(main)()
+            finally:
+                pulumi.runtime.set_all_config({})
         return deployment
 
-    yield run
-    loop.close()
-    asyncio.set_event_loop(None)
+    return run
 
 
 def platform_on(tmp_path: Path, cloud: str, extra: list[tuple[str, Any]] | None = None, environment: str = "prod") -> Platform:
