@@ -55,11 +55,21 @@ def test_each_pool_has_its_spec_shape_bounds_labels_and_taints(prod_run):
 
 
 def test_no_node_gets_a_public_address(prod_run):
-    _, run = prod_run
-    templates = run.of_type(LAUNCH_TEMPLATE)
-    assert templates
-    for template in templates:
-        assert [i["associatePublicIpAddress"] for i in template.inputs["networkInterfaces"]] == ["false"]
+    platform, run = prod_run
+    subnets = {f"{s.name}-id": s for s in run.of_type(SUBNET)}
+    routes = {r.name: r for r in run.of_type("aws:ec2/routeTable:RouteTable")}
+    groups = run.of_type(NODE_GROUP)
+    assert groups
+    for group in groups:
+        for subnet_id in group.inputs["subnetIds"]:
+            subnet = subnets[subnet_id]
+            assert subnet.inputs["mapPublicIpOnLaunch"] is False
+            # The node subnet's default route is a NAT gateway, never the internet gateway.
+            (route,) = routes[subnet.name].inputs["routes"]
+            assert "natGatewayId" in route and "gatewayId" not in route
+    for template in run.of_type(LAUNCH_TEMPLATE):
+        for interface in template.inputs.get("networkInterfaces", []):
+            assert interface.get("associatePublicIpAddress") != "true"
         assert template.inputs["metadataOptions"]["httpTokens"] == "required"
 
 

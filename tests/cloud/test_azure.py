@@ -27,8 +27,13 @@ def azure_run(deploy, azure_platform):
 
 
 def _profiles(run):
+    """The cluster and every node pool's settings: the system pool inline, the others as AgentPool resources."""
     (cluster,) = run.of_type(CLUSTER)
-    return cluster, {p["name"]: p for p in cluster.inputs["agentPoolProfiles"]}
+    profiles = {p["name"]: p for p in cluster.inputs["agentPoolProfiles"]}
+    for pool in run.of_type("azure-native:containerservice:AgentPool"):
+        assert pool.inputs["resourceName"] == cluster.inputs["resourceName"]
+        profiles[pool.inputs["agentPoolName"]] = pool.inputs
+    return cluster, profiles
 
 
 def test_cluster_is_private_at_the_spec_version_with_workload_identity(azure_run):
@@ -65,6 +70,8 @@ def test_each_pool_spans_three_zones_with_its_spec_shape_bounds_labels_and_taint
         assert profile.get("nodeTaints", []) == [f"{t.key}={t.value}:{t.effect}" for t in pool.taints]
         assert profile["enableNodePublicIP"] is False
     assert profiles["apps"]["mode"] == "System" and profiles["data"]["mode"] == "User"
+    (cluster, _) = _profiles(run)
+    assert [p["name"] for p in cluster.inputs["agentPoolProfiles"]] == ["apps"]
 
 
 @pytest.mark.parametrize("environment", ["prod", "staging"])

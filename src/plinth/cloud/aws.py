@@ -137,7 +137,7 @@ class AwsPlatform:
                 "endpoint_public_access": bool(public_cidrs),
                 **({"public_access_cidrs": public_cidrs} if public_cidrs else {}),
             },
-            access_config={"authentication_mode": "API"},
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": self.secrets_key.arn}},
             enabled_cluster_log_types=["api", "audit", "authenticator"],
             tags=self.tags,
@@ -163,7 +163,8 @@ class AwsPlatform:
                 block_device_mappings=[
                     {"device_name": "/dev/xvda", "ebs": {"volume_size": pool.disk_gib, "volume_type": "gp3", "encrypted": "true"}}
                 ],
-                network_interfaces=[{"associate_public_ip_address": "false"}],
+                # No network interface block: a custom ENI would drop the cluster security group. Nodes get no
+                # public address because their subnets never map one (EKS follows MapPublicIpOnLaunch).
                 metadata_options={"http_tokens": "required", "http_put_response_hop_limit": 1},
                 tags=self.tags,
             )

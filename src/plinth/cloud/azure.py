@@ -110,30 +110,27 @@ class AzurePlatform:
         cluster = self.platform.cluster
         public_cidrs = list(self.options.api_public_cidrs)
         system_pool = self.platform.pool_for_namespace("platform-system")[0]
-        profiles = []
+        profiles: dict[str, dict[str, Any]] = {}
         for pool in layout.node_pools(self.platform):
-            profiles.append(
-                {
-                    "name": pool.name,
-                    "mode": "System" if pool.name == system_pool else "User",
-                    "vm_size": pool.instance.name,
-                    "os_disk_size_gb": pool.disk_gib,
-                    "os_disk_type": "Managed",
-                    "os_type": "Linux",
-                    "type": "VirtualMachineScaleSets",
-                    "availability_zones": list(cluster.zones),
-                    "enable_auto_scaling": True,
-                    "min_count": pool.min_nodes,
-                    "max_count": pool.max_nodes,
-                    "count": pool.desired_nodes,
-                    "node_labels": pool.labels,
-                    "node_taints": [_taint(t) for t in pool.taints],
-                    "enable_node_public_ip": False,
-                    "enable_encryption_at_host": True,
-                    "vnet_subnet_id": self.subnet.id,
-                    "orchestrator_version": cluster.kubernetes_version,
-                }
-            )
+            profiles[pool.name] = {
+                "mode": "System" if pool.name == system_pool else "User",
+                "vm_size": pool.instance.name,
+                "os_disk_size_gb": pool.disk_gib,
+                "os_disk_type": "Managed",
+                "os_type": "Linux",
+                "type": "VirtualMachineScaleSets",
+                "availability_zones": list(cluster.zones),
+                "enable_auto_scaling": True,
+                "min_count": pool.min_nodes,
+                "max_count": pool.max_nodes,
+                "count": pool.desired_nodes,
+                "node_labels": pool.labels,
+                "node_taints": [_taint(t) for t in pool.taints],
+                "enable_node_public_ip": False,
+                "enable_encryption_at_host": True,
+                "vnet_subnet_id": self.subnet.id,
+                "orchestrator_version": cluster.kubernetes_version,
+            }
         self.cluster = azure.containerservice.ManagedCluster(
             self.prefix,
             resource_name_=self.prefix,
@@ -146,7 +143,9 @@ class AzurePlatform:
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile={"managed": True, "enable_azure_rbac": True},
-            agent_pool_profiles=profiles,
+            # AKS creates the system pool with the cluster; the other pools are AgentPool resources below, so
+            # they can change without replacing the cluster.
+            agent_pool_profiles=[{"name": system_pool, **profiles[system_pool]}],
             api_server_access_profile={
                 "enable_private_cluster": not public_cidrs,
                 **({"authorized_ip_ranges": public_cidrs} if public_cidrs else {}),
@@ -168,6 +167,18 @@ class AzurePlatform:
             # The cluster autoscaler moves each pool's count between its bounds.
             opts=pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[*].count"]),
         )
+        self.agent_pools: dict[str, azure.containerservice.AgentPool] = {}
+        for name, profile in profiles.items():
+            if name == system_pool:
+                continue
+            self.agent_pools[name] = azure.containerservice.AgentPool(
+                f"{self.prefix}-{name}",
+                agent_pool_name=name,
+                resource_name_=self.cluster.name,
+                resource_group_name=self._rg(),
+                **profile,
+                opts=pulumi.ResourceOptions(ignore_changes=["count"]),
+            )
 
     # ------------------------------------------------------------------ storage
 
