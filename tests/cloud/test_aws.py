@@ -7,6 +7,7 @@ import json
 import pytest
 
 from plinth.cloud import layout
+from plinth.cloud.aws import elasticache_engine
 from plinth.cloud.instances import instance_for
 from plinth.cloud.options import CloudOptions
 from plinth.render.scheduling import POOL_LABEL
@@ -212,6 +213,8 @@ def test_cloud_managed_postgres_and_redis(deploy, tmp_path):
     assert db.inputs["backupRetentionPeriod"] == min(platform.backup_for("postgres").retention_days, 35)
     (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     assert cache.inputs["numCacheClusters"] == platform.datastores.redis.nodes
+    assert cache.inputs["engineVersion"] == platform.datastores.redis.version
+    assert cache.inputs["engine"] == elasticache_engine(platform.datastores.redis.version)
     assert cache.inputs["automaticFailoverEnabled"] is True and cache.inputs["transitEncryptionEnabled"] is True
 
 
@@ -234,3 +237,10 @@ def test_pulumi_entry_point_builds_the_stack_environment(deploy_stack):
 def test_pulumi_entry_point_reports_spec_problems(deploy_stack):
     with pytest.raises(Exception, match=r"environment|staging-typo"):
         deploy_stack({"plinth:environment": "staging-typo"})
+
+
+def test_elasticache_engine_follows_the_redis_version():
+    assert elasticache_engine("7.0") == "redis"
+    assert elasticache_engine("7.1") == "redis"
+    assert elasticache_engine("7.2") == "valkey"
+    assert elasticache_engine("8.0") == "valkey"

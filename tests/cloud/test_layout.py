@@ -46,3 +46,13 @@ def test_subnets_are_disjoint_per_zone():
     cidrs = [c for pair in subnets.values() for c in pair]
     assert len(set(cidrs)) == 6
     assert subnets["a"] == ("10.0.0.0/20", "10.0.48.0/20")
+
+
+def test_make_run_path_does_not_import_pulumi():
+    """`make run` installs no Pulumi: the CLI and the cloud layout must import without it."""
+    import subprocess
+    import sys
+
+    code = "import sys, plinth.cli, plinth.cloud.layout, plinth.cloud.instances; print([m for m in sys.modules if m.startswith('pulumi')])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

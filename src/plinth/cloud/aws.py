@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec.model import Platform
+from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
@@ -368,8 +369,6 @@ class AwsPlatform:
         self.cache = None
         if stores.postgres.managed_by != "cloud" and stores.redis.managed_by != "cloud":
             return
-        from plinth.spec.types import cpu_millicores, memory_bytes
-
         data_sg = aws.ec2.SecurityGroup(
             f"{self.prefix}-managed-stores",
             vpc_id=self.vpc.id,
@@ -418,7 +417,8 @@ class AwsPlatform:
             self.cache = aws.elasticache.ReplicationGroup(
                 f"{self.prefix}-redis",
                 description=f"{self.prefix} Redis",
-                engine="redis",
+                # ElastiCache's Redis OSS line ends at 7.1; from 7.2 on it offers Valkey, the protocol-compatible fork.
+                engine=elasticache_engine(redis.version),
                 engine_version=redis.version,
                 node_type=node_type,
                 num_cache_clusters=redis.nodes,
@@ -430,6 +430,12 @@ class AwsPlatform:
                 security_group_ids=[data_sg.id],
                 tags=self.tags,
             )
+
+
+def elasticache_engine(version: str) -> str:
+    """ElastiCache engine for a Redis version: "redis" up to 7.1, "valkey" from 7.2 (AWS has no Redis OSS 7.2)."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return "valkey" if (major, minor) >= (7, 2) else "redis"
 
 
 def _replication_policy(source_arn: str, replica_arn: str) -> dict[str, Any]:
