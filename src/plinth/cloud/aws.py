@@ -1,0 +1,505 @@
+"""The AWS program: VPC, EKS, managed node groups, IRSA, S3 with replication, Route 53, CloudFront, RDS, ElastiCache.
+
+Plain ``pulumi_aws`` resources only, so unit tests under mocks see every node group, bucket and rule.
+Every number comes from the spec (through :mod:`plinth.cloud.layout`); nothing is retyped here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from plinth.cloud import layout
+from plinth.cloud.options import CloudOptions
+from plinth.spec.model import Platform
+from plinth.spec.types import cpu_millicores, memory_bytes
+
+_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+
+CLOUDFRONT_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+"""AWS managed cache policy "Managed-CachingDisabled": the API and app are dynamic; nothing is cached by default."""
+CLOUDFRONT_ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+"""AWS managed origin request policy "Managed-AllViewer": headers, cookies and query strings reach the gateway."""
+
+_RDS_CLASSES = (("db.m6i.large", 2, 8), ("db.m6i.xlarge", 4, 16), ("db.m6i.2xlarge", 8, 32), ("db.m6i.4xlarge", 16, 64), ("db.r6i.4xlarge", 16, 128))
+_CACHE_CLASSES = (("cache.r7g.large", 2, 13), ("cache.r7g.xlarge", 4, 26), ("cache.r7g.2xlarge", 8, 52), ("cache.r7g.4xlarge", 16, 105))
+
+
+def _assume_role(service: str) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    )
+
+
+def _smallest_class(classes: tuple[tuple[str, int, int], ...], vcpu: float, memory_gib: float, what: str) -> str:
+    for name, cores, memory in classes:
+        if cores >= vcpu and memory >= memory_gib:
+            return name
+    raise ValueError(f"{what}: no instance class has {vcpu} vCPU and {memory_gib} GiB")
+
+
+class AwsPlatform:
+    """Builds the AWS resources of one platform environment; attributes keep the main resources for outputs."""
+
+    def __init__(self, platform: Platform, options: CloudOptions):
+        self.platform = platform
+        self.options = options
+        self.prefix = platform.cluster.name
+        self.tags = {"plinth.dev/platform": platform.name, "plinth.dev/environment": platform.environment}
+        self._network()
+        self._cluster()
+        self._node_pools()
+        self._buckets()
+        self._dns_and_cdn()
+        self._identities()
+        self._managed_stores()
+
+    def outputs(self) -> dict[str, Any]:
+        """Values the stack exports: what the Argo CD bootstrap and the charts need to know."""
+        out: dict[str, Any] = {
+            "kubeconfigCommand": pulumi.Output.concat(
+                "aws eks update-kubeconfig --region ", self.platform.cluster.region, " --name ", self.cluster.name
+            ),
+            "clusterEndpoint": self.cluster.endpoint,
+            "dnsZoneNameServers": self.zone.name_servers,
+            "buckets": {key: bucket.bucket for key, bucket in self.buckets.items()},
+            "replicaBuckets": {key: bucket.bucket for key, bucket in self.replicas.items()},
+            "workloadIdentityRoles": {name: role.arn for name, role in self.identity_roles.items()},
+        }
+        if self.distribution is not None:
+            out["cdnDomain"] = self.distribution.domain_name
+        if self.database is not None:
+            out["postgresEndpoint"] = self.database.address
+        if self.cache is not None:
+            out["redisEndpoint"] = self.cache.primary_endpoint_address
+        return out
+
+    # ------------------------------------------------------------------ network
+
+    def _network(self) -> None:
+        """One VPC; per zone a private node subnet and a public subnet holding only the NAT gateway and load balancers."""
+        cluster = self.platform.cluster
+        self.vpc = aws.ec2.Vpc(
+            f"{self.prefix}-vpc", cidr_block=layout.NETWORK_CIDR, enable_dns_hostnames=True, enable_dns_support=True,
+            tags={**self.tags, "Name": self.prefix},
+        )
+        igw = aws.ec2.InternetGateway(f"{self.prefix}-igw", vpc_id=self.vpc.id, tags=self.tags)
+        public_routes = aws.ec2.RouteTable(
+            f"{self.prefix}-public", vpc_id=self.vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}], tags=self.tags
+        )
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        owned = {f"kubernetes.io/cluster/{self.prefix}": "shared"}
+        for zone, (private_cidr, public_cidr) in layout.subnets(cluster.zones).items():
+            public = aws.ec2.Subnet(
+                f"{self.prefix}-public-{zone}", vpc_id=self.vpc.id, cidr_block=public_cidr, availability_zone=zone,
+                map_public_ip_on_launch=False, tags={**self.tags, **owned, "kubernetes.io/role/elb": "1"},
+            )
+            aws.ec2.RouteTableAssociation(f"{self.prefix}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id)
+            nat_ip = aws.ec2.Eip(f"{self.prefix}-nat-{zone}", domain="vpc", tags=self.tags)
+            nat = aws.ec2.NatGateway(f"{self.prefix}-nat-{zone}", subnet_id=public.id, allocation_id=nat_ip.id, tags=self.tags)
+            private = aws.ec2.Subnet(
+                f"{self.prefix}-nodes-{zone}", vpc_id=self.vpc.id, cidr_block=private_cidr, availability_zone=zone,
+                map_public_ip_on_launch=False, tags={**self.tags, **owned, "kubernetes.io/role/internal-elb": "1"},
+            )
+            # One NAT gateway per zone: losing a zone does not cut the others' egress.
+            routes = aws.ec2.RouteTable(
+                f"{self.prefix}-nodes-{zone}", vpc_id=self.vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags=self.tags,
+            )
+            aws.ec2.RouteTableAssociation(f"{self.prefix}-nodes-{zone}", subnet_id=private.id, route_table_id=routes.id)
+            self.private_subnets.append(private)
+            self.public_subnets.append(public)
+
+    # ------------------------------------------------------------------ cluster
+
+    def _cluster(self) -> None:
+        """EKS at the spec's version; the API is reachable privately, publicly only from the configured CIDRs."""
+        cluster = self.platform.cluster
+        role = aws.iam.Role(f"{self.prefix}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), tags=self.tags)
+        aws.iam.RolePolicyAttachment(
+            f"{self.prefix}-cluster-policy", role=role.name, policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+        )
+        self.secrets_key = aws.kms.Key(
+            f"{self.prefix}-secrets", description=f"{self.prefix} Kubernetes secrets", enable_key_rotation=True, tags=self.tags
+        )
+        public_cidrs = list(self.options.api_public_cidrs)
+        self.cluster = aws.eks.Cluster(
+            self.prefix,
+            name=self.prefix,
+            version=cluster.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config={
+                "subnet_ids": [s.id for s in self.private_subnets],
+                "endpoint_private_access": True,
+                "endpoint_public_access": bool(public_cidrs),
+                **({"public_access_cidrs": public_cidrs} if public_cidrs else {}),
+            },
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": self.secrets_key.arn}},
+            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            tags=self.tags,
+        )
+        issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
+        self.oidc = aws.iam.OpenIdConnectProvider(
+            f"{self.prefix}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=self.tags
+        )
+        self.oidc_issuer = issuer
+
+    def _node_pools(self) -> None:
+        """A managed node group per spec pool, over every zone's private subnet, nodes without public addresses."""
+        node_role = aws.iam.Role(f"{self.prefix}-nodes", assume_role_policy=_assume_role("ec2.amazonaws.com"), tags=self.tags)
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{self.prefix}-nodes-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}")
+            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+        ]
+        self.node_groups: dict[str, aws.eks.NodeGroup] = {}
+        self.launch_templates: dict[str, aws.ec2.LaunchTemplate] = {}
+        for pool in layout.node_pools(self.platform):
+            template = aws.ec2.LaunchTemplate(
+                f"{self.prefix}-{pool.name}",
+                block_device_mappings=[
+                    {"device_name": "/dev/xvda", "ebs": {"volume_size": pool.disk_gib, "volume_type": "gp3", "encrypted": "true"}}
+                ],
+                # No network interface block: a custom ENI would drop the cluster security group. Nodes get no
+                # public address because their subnets never map one (EKS follows MapPublicIpOnLaunch).
+                metadata_options={"http_tokens": "required", "http_put_response_hop_limit": 1},
+                tags=self.tags,
+            )
+            self.launch_templates[pool.name] = template
+            self.node_groups[pool.name] = aws.eks.NodeGroup(
+                f"{self.prefix}-{pool.name}",
+                cluster_name=self.cluster.name,
+                node_group_name=pool.name,
+                node_role_arn=node_role.arn,
+                subnet_ids=[s.id for s in self.private_subnets],
+                instance_types=[pool.instance.name],
+                launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+                scaling_config={"min_size": pool.min_nodes, "max_size": pool.max_nodes, "desired_size": pool.desired_nodes},
+                labels=pool.labels,
+                taints=[{"key": t.key, "value": t.value, "effect": _TAINT_EFFECTS[t.effect]} for t in pool.taints],
+                update_config={"max_unavailable": 1},
+                tags={**self.tags, "k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{self.prefix}": "owned"},
+                # The cluster autoscaler moves the desired size between the bounds; Pulumi must not undo it.
+                opts=pulumi.ResourceOptions(depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]),
+            )
+
+    # ------------------------------------------------------------------ object storage
+
+    def _bucket_key(self, region: str) -> aws.kms.Key:
+        """The KMS key encrypting the buckets of one region (replication re-encrypts with the replica region's key)."""
+        if region not in self.bucket_keys:
+            self.bucket_keys[region] = aws.kms.Key(
+                f"{self.prefix}-buckets-{region}", region=region, description=f"{self.prefix} object storage in {region}",
+                enable_key_rotation=True, tags=self.tags,
+            )
+        return self.bucket_keys[region]
+
+    def _bucket(self, name: str, plan: layout.BucketPlan, region: str) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+        """A private, versioned, KMS-encrypted bucket whose lifecycle keeps data exactly the plan's retention."""
+        key = self._bucket_key(region)
+        bucket = aws.s3.Bucket(name, bucket=name, region=region, tags={**self.tags, "plinth.dev/holds": plan.key})
+        aws.s3.BucketPublicAccessBlock(
+            name, bucket=bucket.id, region=region, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True,
+        )
+        versioning = aws.s3.BucketVersioning(name, bucket=bucket.id, region=region, versioning_configuration={"status": "Enabled"})
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name, bucket=bucket.id, region=region,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
+                    "bucket_key_enabled": True,
+                }
+            ],
+        )
+        if plan.retention_days is not None:
+            rule: dict[str, Any] = {"id": f"retention-{plan.retention_days}d", "status": "Enabled", "filter": {}}
+            rule["noncurrent_version_expiration"] = {"noncurrent_days": plan.retention_days}
+            if plan.expire == "objects":
+                rule["expiration"] = {"days": plan.retention_days}
+            rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": 7}
+            aws.s3.BucketLifecycleConfiguration(
+                name, bucket=bucket.id, region=region, rules=[rule], opts=pulumi.ResourceOptions(depends_on=[versioning])
+            )
+        return bucket, versioning
+
+    def _buckets(self) -> None:
+        """The spec's buckets, and for cross/multi-region ones a replica in ``dr_region`` fed by S3 replication."""
+        cluster = self.platform.cluster
+        self.bucket_keys: dict[str, aws.kms.Key] = {}
+        self.buckets: dict[str, aws.s3.Bucket] = {}
+        self.replicas: dict[str, aws.s3.Bucket] = {}
+        replication_role = None
+        for plan in layout.buckets(self.platform):
+            bucket, versioning = self._bucket(plan.name, plan, cluster.region)
+            self.buckets[plan.key] = bucket
+            if not plan.replicated:
+                continue
+            replica, replica_versioning = self._bucket(plan.replica_name(cluster.dr_region), plan, cluster.dr_region)
+            self.replicas[plan.key] = replica
+            if replication_role is None:
+                replication_role = aws.iam.Role(
+                    f"{self.prefix}-s3-replication", assume_role_policy=_assume_role("s3.amazonaws.com"), tags=self.tags
+                )
+            aws.iam.RolePolicy(
+                f"{plan.name}-replication",
+                role=replication_role.id,
+                policy=pulumi.Output.all(bucket.arn, replica.arn).apply(lambda arns: json.dumps(_replication_policy(*arns))),
+            )
+            aws.s3.BucketReplicationConfig(
+                f"{plan.name}-replication",
+                bucket=bucket.id,
+                region=cluster.region,
+                role=replication_role.arn,
+                rules=[
+                    {
+                        "id": f"to-{cluster.dr_region}",
+                        "status": "Enabled",
+                        "filter": {},
+                        "delete_marker_replication": {"status": "Enabled"},
+                        "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                        "destination": {
+                            "bucket": replica.arn,
+                            "storage_class": "STANDARD",
+                            "encryption_configuration": {"replica_kms_key_id": self.bucket_keys[cluster.dr_region].arn},
+                        },
+                    }
+                ],
+                opts=pulumi.ResourceOptions(depends_on=[versioning, replica_versioning]),
+            )
+
+    # ------------------------------------------------------------------ DNS and CDN
+
+    def _dns_and_cdn(self) -> None:
+        """The Route 53 zone of ``edge.domain`` and, when ``edge.cdn``, CloudFront in front of the gateway."""
+        edge = self.platform.edge
+        self.zone = aws.route53.Zone(f"{self.prefix}-zone", name=edge.domain, force_destroy=False, tags=self.tags)
+        self.distribution = None
+        if not edge.cdn:
+            return
+        hosts = layout.public_hosts(self.platform)
+        # CloudFront only takes certificates from us-east-1.
+        certificate = aws.acm.Certificate(
+            f"{self.prefix}-cdn", region="us-east-1", domain_name=edge.domain, subject_alternative_names=[f"*.{edge.domain}"],
+            validation_method="DNS", tags=self.tags,
+        )
+        validation_records = certificate.domain_validation_options.apply(
+            lambda options: sorted({(o["resource_record_name"], o["resource_record_type"], o["resource_record_value"]) for o in options})
+        )
+        record = aws.route53.Record(
+            f"{self.prefix}-cdn-validation",
+            zone_id=self.zone.zone_id,
+            name=validation_records.apply(lambda r: r[0][0]),
+            type=validation_records.apply(lambda r: r[0][1]),
+            records=[validation_records.apply(lambda r: r[0][2])],
+            ttl=300,
+            allow_overwrite=True,
+        )
+        validated = aws.acm.CertificateValidation(
+            f"{self.prefix}-cdn", region="us-east-1", certificate_arn=certificate.arn, validation_record_fqdns=[record.fqdn]
+        )
+        origin_id = "gateway"
+        self.distribution = aws.cloudfront.Distribution(
+            f"{self.prefix}-cdn",
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class="PriceClass_100",
+            aliases=hosts,
+            origins=[
+                {
+                    "origin_id": origin_id,
+                    "domain_name": layout.origin_host(self.platform),
+                    "custom_origin_config": {
+                        "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only", "origin_ssl_protocols": ["TLSv1.2"],
+                    },
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": origin_id,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                "cached_methods": ["GET", "HEAD"],
+                "cache_policy_id": CLOUDFRONT_CACHING_DISABLED,
+                "origin_request_policy_id": CLOUDFRONT_ALL_VIEWER,
+                "compress": True,
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={
+                "acm_certificate_arn": validated.certificate_arn, "ssl_support_method": "sni-only", "minimum_protocol_version": "TLSv1.2_2021",
+            },
+            tags=self.tags,
+        )
+        for host in hosts:
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{host}-{record_type.lower()}",
+                    zone_id=self.zone.zone_id,
+                    name=host,
+                    type=record_type,
+                    aliases=[{"name": self.distribution.domain_name, "zone_id": self.distribution.hosted_zone_id, "evaluate_target_health": False}],
+                )
+
+    # ------------------------------------------------------------------ workload identity
+
+    def _identities(self) -> None:
+        """IRSA: an IAM role per service account, trusted only by that account through the cluster's OIDC issuer."""
+        self.identity_roles: dict[str, aws.iam.Role] = {}
+        for identity in layout.WORKLOAD_IDENTITIES:
+            subject = f"system:serviceaccount:{identity.namespace}:{identity.service_account}"
+            trust = pulumi.Output.all(self.oidc.arn, self.oidc_issuer).apply(lambda args, subject=subject: json.dumps(_irsa_trust(*args, subject)))
+            role = aws.iam.Role(f"{self.prefix}-{identity.name}", assume_role_policy=trust, tags=self.tags)
+            self.identity_roles[identity.name] = role
+            arns = [self.buckets[key].arn for key in identity.buckets]
+            policy = pulumi.Output.all(self.zone.arn, *arns).apply(
+                lambda args, identity=identity: json.dumps(_identity_policy(identity, args[0], args[1:], self.prefix))
+            )
+            aws.iam.RolePolicy(f"{self.prefix}-{identity.name}", role=role.id, policy=policy)
+
+    # ------------------------------------------------------------------ managed data stores
+
+    def _managed_stores(self) -> None:
+        """RDS PostgreSQL and ElastiCache Redis, only for the stores the spec hands to the cloud."""
+        stores = self.platform.datastores
+        self.database = None
+        self.cache = None
+        if stores.postgres.managed_by != "cloud" and stores.redis.managed_by != "cloud":
+            return
+        data_sg = aws.ec2.SecurityGroup(
+            f"{self.prefix}-managed-stores",
+            vpc_id=self.vpc.id,
+            description="Managed data stores: reachable from the cluster's network only",
+            ingress=[
+                {"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": [layout.NETWORK_CIDR]}
+                for port in (5432, 6379)
+            ],
+            tags=self.tags,
+        )
+        subnet_ids = [s.id for s in self.private_subnets]
+        if stores.postgres.managed_by == "cloud":
+            pg = stores.postgres
+            backup = self.platform.backup_for("postgres")
+            instance_class = _smallest_class(
+                _RDS_CLASSES, cpu_millicores(pg.resources.limits_cpu) / 1000, memory_bytes(pg.resources.limits_memory) / 2**30, "datastores.postgres"
+            )
+            subnet_group = aws.rds.SubnetGroup(f"{self.prefix}-postgres", subnet_ids=subnet_ids, tags=self.tags)
+            self.database = aws.rds.Instance(
+                f"{self.prefix}-postgres",
+                engine="postgres",
+                engine_version=str(pg.version),
+                instance_class=instance_class,
+                allocated_storage=pg.storage.size_gib,
+                storage_type="gp3",
+                storage_encrypted=True,
+                multi_az=True,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[data_sg.id],
+                publicly_accessible=False,
+                username="plinth",
+                manage_master_user_password=True,
+                # RDS keeps automated backups at most 35 days.
+                backup_retention_period=min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                deletion_protection=True,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=f"{self.prefix}-postgres-final",
+                tags=self.tags,
+            )
+        if stores.redis.managed_by == "cloud":
+            redis = stores.redis
+            node_type = _smallest_class(
+                _CACHE_CLASSES, cpu_millicores(redis.resources.limits_cpu) / 1000, memory_bytes(redis.resources.limits_memory) / 2**30, "datastores.redis"
+            )
+            subnet_group = aws.elasticache.SubnetGroup(f"{self.prefix}-redis", subnet_ids=subnet_ids, tags=self.tags)
+            self.cache = aws.elasticache.ReplicationGroup(
+                f"{self.prefix}-redis",
+                description=f"{self.prefix} Redis",
+                # ElastiCache's Redis OSS line ends at 7.1; from 7.2 on it offers Valkey, the protocol-compatible fork.
+                engine=elasticache_engine(redis.version),
+                engine_version=redis.version,
+                node_type=node_type,
+                num_cache_clusters=redis.nodes,
+                automatic_failover_enabled=True,
+                multi_az_enabled=True,
+                at_rest_encryption_enabled="true",
+                transit_encryption_enabled=True,
+                subnet_group_name=subnet_group.name,
+                security_group_ids=[data_sg.id],
+                tags=self.tags,
+            )
+
+
+def elasticache_engine(version: str) -> str:
+    """ElastiCache engine for a Redis version: "redis" up to 7.1, "valkey" from 7.2 (AWS has no Redis OSS 7.2)."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return "valkey" if (major, minor) >= (7, 2) else "redis"
+
+
+def _replication_policy(source_arn: str, replica_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": source_arn},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                "Resource": f"{source_arn}/*",
+            },
+            {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": f"{replica_arn}/*"},
+            {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"},
+        ],
+    }
+
+
+def _irsa_trust(provider_arn: str, issuer: str, subject: str) -> dict[str, Any]:
+    host = issuer.removeprefix("https://")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {f"{host}:sub": subject, f"{host}:aud": "sts.amazonaws.com"}},
+            }
+        ],
+    }
+
+
+def _identity_policy(identity: layout.WorkloadIdentity, zone_arn: str, bucket_arns: tuple[str, ...], prefix: str) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = []
+    if bucket_arns:
+        statements.append({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": list(bucket_arns)})
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Resource": [f"{arn}/*" for arn in bucket_arns],
+            }
+        )
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"})
+    if identity.manages_dns:
+        statements.append({"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"], "Resource": zone_arn})
+        statements.append(
+            {"Effect": "Allow", "Action": ["route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResources"], "Resource": "*"}
+        )
+    if identity.reads_secrets:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": f"arn:aws:secretsmanager:*:*:secret:{prefix}/*",
+            }
+        )
+    if identity.snapshots_volumes:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:CreateTags", "ec2:CreateVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot"],
+                "Resource": "*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

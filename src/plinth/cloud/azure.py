@@ -1,0 +1,415 @@
+"""The Azure program: VNet with a NAT gateway, private AKS, agent pools, Azure workload identity, Blob storage
+with object replication, Azure DNS, Front Door, Azure Database for PostgreSQL and Azure Managed Redis.
+
+Plain ``pulumi_azure_native`` resources; every number comes from the spec through :mod:`plinth.cloud.layout`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure
+
+from plinth.cloud import layout
+from plinth.cloud.options import CloudOptions
+from plinth.spec.model import Platform
+from plinth.spec.types import cpu_millicores
+
+ROLE_IDS = {
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "DNS Zone Contributor": "befefa01-2a29-4197-83a8-272ff33ce314",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Disk Snapshot Contributor": "7efff54f-a5b4-42b5-a1c5-5411624893ce",
+}
+"""Azure built-in role definition IDs (the same in every tenant)."""
+WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
+SERVICE_CIDR = "10.96.0.0/16"
+DNS_SERVICE_IP = "10.96.0.10"
+POD_CIDR = "10.244.0.0/16"
+_PG_SKUS = (2, 4, 8, 16, 32, 48, 64)
+
+
+def storage_account_name(cluster_name: str, region: str) -> str:
+    """A storage account name (3-24 lowercase letters and digits) for the cluster's data in ``region``."""
+    base = re.sub(r"[^a-z0-9]", "", cluster_name.lower())
+    suffix = re.sub(r"[^a-z0-9]", "", region.lower())
+    return (base[: 24 - len(suffix)] + suffix)[:24]
+
+
+def _taint(t: Any) -> str:
+    return f"{t.key}={t.value}:{t.effect}"
+
+
+class AzurePlatform:
+    """Builds the Azure resources of one platform environment."""
+
+    def __init__(self, platform: Platform, options: CloudOptions):
+        self.platform = platform
+        self.options = options
+        self.prefix = platform.cluster.name
+        self.tags = {"plinth.dev/platform": platform.name, "plinth.dev/environment": platform.environment}
+        self.client = azure.authorization.get_client_config_output()
+        self.group = azure.resources.ResourceGroup(self.prefix, resource_group_name=self.prefix, location=platform.cluster.region, tags=self.tags)
+        self.dr_group = azure.resources.ResourceGroup(
+            f"{self.prefix}-dr", resource_group_name=f"{self.prefix}-dr", location=platform.cluster.dr_region, tags=self.tags
+        )
+        self._network()
+        self._cluster()
+        self._storage()
+        self._dns_and_cdn()
+        self._identities()
+        self._managed_stores()
+
+    def outputs(self) -> dict[str, Any]:
+        """Values the stack exports."""
+        out: dict[str, Any] = {
+            "kubeconfigCommand": pulumi.Output.concat(
+                "az aks get-credentials --resource-group ", self.group.name, " --name ", self.cluster.name
+            ),
+            "oidcIssuer": self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None),
+            "dnsZoneNameServers": self.zone.name_servers,
+            "storageAccount": self.account.name,
+            "containers": {key: c.name for key, c in self.containers.items()},
+            "workloadIdentityClientIds": {name: i.client_id for name, i in self.identities.items()},
+        }
+        if self.endpoint is not None:
+            out["frontDoorHost"] = self.endpoint.host_name
+        return out
+
+    def _rg(self) -> pulumi.Output[str]:
+        return self.group.name
+
+    # ------------------------------------------------------------------ network and cluster
+
+    def _network(self) -> None:
+        """A VNet with one node subnet (Azure subnets span zones) whose egress goes through a NAT gateway."""
+        region = self.platform.cluster.region
+        nat_ip = azure.network.PublicIPAddress(
+            f"{self.prefix}-nat", resource_group_name=self._rg(), location=region, sku={"name": "Standard"},
+            public_ip_allocation_method="Static", tags=self.tags,
+        )
+        nat = azure.network.NatGateway(
+            f"{self.prefix}-nat", resource_group_name=self._rg(), location=region, sku={"name": "Standard"},
+            public_ip_addresses=[{"id": nat_ip.id}], tags=self.tags,
+        )
+        self.vnet = azure.network.VirtualNetwork(
+            f"{self.prefix}-vnet", resource_group_name=self._rg(), location=region,
+            address_space={"address_prefixes": [layout.NETWORK_CIDR]}, tags=self.tags,
+        )
+        node_cidr = next(iter(layout.subnets(self.platform.cluster.zones).values()))[0]
+        self.subnet = azure.network.Subnet(
+            f"{self.prefix}-nodes", resource_group_name=self._rg(), virtual_network_name=self.vnet.name,
+            address_prefix=node_cidr, nat_gateway={"id": nat.id}, default_outbound_access=False,
+        )
+
+    def _cluster(self) -> None:
+        """AKS at the spec's version: a private API server (public only from configured CIDRs), OIDC issuer and
+        workload identity on, one agent pool per spec pool over the spec's zones, no node public IPs."""
+        cluster = self.platform.cluster
+        public_cidrs = list(self.options.api_public_cidrs)
+        system_pool = self.platform.pool_for_namespace("platform-system")[0]
+        profiles: dict[str, dict[str, Any]] = {}
+        for pool in layout.node_pools(self.platform):
+            profiles[pool.name] = {
+                "mode": "System" if pool.name == system_pool else "User",
+                "vm_size": pool.instance.name,
+                "os_disk_size_gb": pool.disk_gib,
+                "os_disk_type": "Managed",
+                "os_type": "Linux",
+                "type": "VirtualMachineScaleSets",
+                "availability_zones": list(cluster.zones),
+                "enable_auto_scaling": True,
+                "min_count": pool.min_nodes,
+                "max_count": pool.max_nodes,
+                "count": pool.desired_nodes,
+                "node_labels": pool.labels,
+                "node_taints": [_taint(t) for t in pool.taints],
+                "enable_node_public_ip": False,
+                "enable_encryption_at_host": True,
+                "vnet_subnet_id": self.subnet.id,
+                "orchestrator_version": cluster.kubernetes_version,
+            }
+        self.cluster = azure.containerservice.ManagedCluster(
+            self.prefix,
+            resource_name_=self.prefix,
+            resource_group_name=self._rg(),
+            location=cluster.region,
+            dns_prefix=self.prefix,
+            kubernetes_version=cluster.kubernetes_version,
+            identity={"type": "SystemAssigned"},
+            sku={"name": "Base", "tier": "Standard"},
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile={"managed": True, "enable_azure_rbac": True},
+            # AKS creates the system pool with the cluster; the other pools are AgentPool resources below, so
+            # they can change without replacing the cluster.
+            agent_pool_profiles=[{"name": system_pool, **profiles[system_pool]}],
+            api_server_access_profile={
+                "enable_private_cluster": not public_cidrs,
+                **({"authorized_ip_ranges": public_cidrs} if public_cidrs else {}),
+            },
+            network_profile={
+                "network_plugin": "azure",
+                "network_plugin_mode": "overlay",
+                "network_dataplane": "cilium",
+                "network_policy": "cilium",
+                "pod_cidr": POD_CIDR,
+                "service_cidr": SERVICE_CIDR,
+                "dns_service_ip": DNS_SERVICE_IP,
+                "outbound_type": "userAssignedNATGateway",
+            },
+            oidc_issuer_profile={"enabled": True},
+            security_profile={"workload_identity": {"enabled": True}},
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            tags=self.tags,
+            # The cluster autoscaler moves each pool's count between its bounds.
+            opts=pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[*].count"]),
+        )
+        self.agent_pools: dict[str, azure.containerservice.AgentPool] = {}
+        for name, profile in profiles.items():
+            if name == system_pool:
+                continue
+            self.agent_pools[name] = azure.containerservice.AgentPool(
+                f"{self.prefix}-{name}",
+                agent_pool_name=name,
+                resource_name_=self.cluster.name,
+                resource_group_name=self._rg(),
+                **profile,
+                opts=pulumi.ResourceOptions(ignore_changes=["count"]),
+            )
+
+    # ------------------------------------------------------------------ storage
+
+    def _account(self, name: str, region: str, group: azure.resources.ResourceGroup) -> tuple[azure.storage.StorageAccount, Any]:
+        account = azure.storage.StorageAccount(
+            name,
+            account_name=name,
+            resource_group_name=group.name,
+            location=region,
+            kind="StorageV2",
+            sku={"name": "Standard_ZRS"},
+            allow_blob_public_access=False,
+            allow_shared_key_access=False,
+            minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True,
+            encryption={
+                "key_source": "Microsoft.Storage",
+                "require_infrastructure_encryption": True,
+                "services": {"blob": {"enabled": True, "key_type": "Account"}},
+            },
+            tags=self.tags,
+        )
+        # Object replication needs versioning and the change feed on both accounts.
+        properties = azure.storage.BlobServiceProperties(
+            name, account_name=account.name, resource_group_name=group.name, blob_services_name="default",
+            is_versioning_enabled=True, change_feed={"enabled": True},
+        )
+        return account, properties
+
+    def _lifecycle(self, name: str, account: azure.storage.StorageAccount, group: azure.resources.ResourceGroup, plans: list[layout.BucketPlan]) -> None:
+        rules = []
+        for plan in plans:
+            if plan.retention_days is None:
+                continue
+            actions: dict[str, Any] = {"version": {"delete": {"days_after_creation_greater_than": plan.retention_days}}}
+            if plan.expire == "objects":
+                actions["base_blob"] = {"delete": {"days_after_modification_greater_than": plan.retention_days}}
+            rules.append(
+                {
+                    "name": f"{plan.key}-retention-{plan.retention_days}d",
+                    "enabled": True,
+                    "type": "Lifecycle",
+                    "definition": {"filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{plan.name}/"]}, "actions": actions},
+                }
+            )
+        azure.storage.ManagementPolicy(
+            name, account_name=account.name, resource_group_name=group.name, management_policy_name="default", policy={"rules": rules}
+        )
+
+    def _storage(self) -> None:
+        """One storage account in the region (a container per bucket) and one in ``dr_region`` holding the
+        copies of cross/multi-region containers, fed by object replication; lifecycle rules per retention."""
+        cluster = self.platform.cluster
+        plans = layout.buckets(self.platform)
+        self.account, primary_props = self._account(storage_account_name(self.prefix, cluster.region), cluster.region, self.group)
+        self.dr_account, dr_props = self._account(storage_account_name(self.prefix, cluster.dr_region), cluster.dr_region, self.dr_group)
+        self.containers: dict[str, azure.storage.BlobContainer] = {}
+        self.replica_containers: dict[str, azure.storage.BlobContainer] = {}
+        for plan in plans:
+            self.containers[plan.key] = azure.storage.BlobContainer(
+                plan.name, container_name=plan.name, account_name=self.account.name, resource_group_name=self._rg(), public_access="None"
+            )
+            if plan.replicated:
+                self.replica_containers[plan.key] = azure.storage.BlobContainer(
+                    plan.replica_name(cluster.dr_region), container_name=plan.name, account_name=self.dr_account.name,
+                    resource_group_name=self.dr_group.name, public_access="None",
+                )
+        self._lifecycle(f"{self.prefix}-lifecycle", self.account, self.group, plans)
+        self._lifecycle(f"{self.prefix}-dr-lifecycle", self.dr_account, self.dr_group, [p for p in plans if p.replicated])
+        replicated = [p for p in plans if p.replicated]
+        self.replication = None
+        if not replicated:
+            return
+        rules = [{"source_container": p.name, "destination_container": p.name} for p in replicated]
+        depends = [primary_props, dr_props, *self.containers.values(), *self.replica_containers.values()]
+        # Azure's order: the policy is created on the destination account first, then mirrored on the source
+        # with the id and rule ids the destination assigned.
+        destination = azure.storage.ObjectReplicationPolicy(
+            f"{self.prefix}-replication-destination",
+            account_name=self.dr_account.name, resource_group_name=self.dr_group.name, object_replication_policy_id="default",
+            source_account=self.account.name, destination_account=self.dr_account.name, rules=rules,
+            opts=pulumi.ResourceOptions(depends_on=depends),
+        )
+        self.replication = azure.storage.ObjectReplicationPolicy(
+            f"{self.prefix}-replication-source",
+            account_name=self.account.name, resource_group_name=self._rg(), object_replication_policy_id=destination.policy_id,
+            source_account=self.account.name, destination_account=self.dr_account.name,
+            rules=destination.rules.apply(
+                lambda assigned: [
+                    {"rule_id": r.rule_id, "source_container": r.source_container, "destination_container": r.destination_container}
+                    for r in (assigned or [])
+                ]
+            ),
+        )
+
+    # ------------------------------------------------------------------ DNS and CDN
+
+    def _dns_and_cdn(self) -> None:
+        """Azure DNS for ``edge.domain``; with ``edge.cdn``, Front Door serving the public hosts from the gateway."""
+        edge = self.platform.edge
+        self.zone = azure.dns.Zone(f"{self.prefix}-zone", zone_name=edge.domain, resource_group_name=self._rg(), location="global", tags=self.tags)
+        self.endpoint = None
+        if not edge.cdn:
+            return
+        profile = azure.cdn.Profile(
+            f"{self.prefix}-cdn", profile_name=f"{self.prefix}-cdn", resource_group_name=self._rg(), location="global",
+            sku={"name": "Standard_AzureFrontDoor"}, tags=self.tags,
+        )
+        self.endpoint = azure.cdn.AFDEndpoint(
+            f"{self.prefix}-cdn", endpoint_name=self.prefix, profile_name=profile.name, resource_group_name=self._rg(),
+            location="global", enabled_state="Enabled",
+        )
+        group = azure.cdn.AFDOriginGroup(
+            f"{self.prefix}-gateway", origin_group_name="gateway", profile_name=profile.name, resource_group_name=self._rg(),
+            load_balancing_settings={"sample_size": 4, "successful_samples_required": 3, "additional_latency_in_milliseconds": 50},
+            health_probe_settings={"probe_path": "/", "probe_protocol": "Https", "probe_request_type": "HEAD", "probe_interval_in_seconds": 60},
+        )
+        origin = azure.cdn.AFDOrigin(
+            f"{self.prefix}-gateway", origin_name="gateway", origin_group_name=group.name, profile_name=profile.name,
+            resource_group_name=self._rg(), host_name=layout.origin_host(self.platform), origin_host_header=layout.origin_host(self.platform),
+            https_port=443, http_port=80, enabled_state="Enabled", enforce_certificate_name_check=True,
+        )
+        domains = []
+        for host in layout.public_hosts(self.platform):
+            label = host.removesuffix(f".{edge.domain}")
+            domain = azure.cdn.AFDCustomDomain(
+                f"{host}", custom_domain_name=host.replace(".", "-"), profile_name=profile.name, resource_group_name=self._rg(),
+                host_name=host, azure_dns_zone={"id": self.zone.id},
+                tls_settings={"certificate_type": "ManagedCertificate", "minimum_tls_version": "TLS12"},
+            )
+            domains.append(domain)
+            azure.dns.RecordSet(
+                f"{host}-cname", zone_name=self.zone.name, resource_group_name=self._rg(), relative_record_set_name=label,
+                record_type="CNAME", ttl=300, cname_record={"cname": self.endpoint.host_name},
+            )
+            azure.dns.RecordSet(
+                f"{host}-validation", zone_name=self.zone.name, resource_group_name=self._rg(),
+                relative_record_set_name=f"_dnsauth.{label}", record_type="TXT", ttl=300,
+                txt_records=[{"value": [domain.validation_properties.apply(lambda v: v.validation_token if v else "")]}],
+            )
+        azure.cdn.Route(
+            f"{self.prefix}-cdn", route_name="gateway", endpoint_name=self.endpoint.name, profile_name=profile.name,
+            resource_group_name=self._rg(), origin_group={"id": group.id}, custom_domains=[{"id": d.id} for d in domains],
+            patterns_to_match=["/*"], supported_protocols=["Https", "Http"], https_redirect="Enabled",
+            forwarding_protocol="HttpsOnly", link_to_default_domain="Disabled",
+            opts=pulumi.ResourceOptions(depends_on=[origin]),
+        )
+
+    # ------------------------------------------------------------------ workload identity
+
+    def _identities(self) -> None:
+        """Azure workload identity: a user-assigned identity per service account, federated with the AKS OIDC
+        issuer for exactly that subject, with role assignments scoped to what it needs."""
+        cluster = self.platform.cluster
+        issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
+        self.vault = azure.keyvault.Vault(
+            f"{self.prefix}-secrets", vault_name=f"{self.prefix}-kv"[:24], resource_group_name=self._rg(), location=cluster.region,
+            properties={
+                "tenant_id": self.client.tenant_id, "sku": {"family": "A", "name": "standard"}, "enable_rbac_authorization": True,
+                "enable_purge_protection": True, "public_network_access": "Disabled",
+            },
+            tags=self.tags,
+        )
+        self.identities: dict[str, azure.managedidentity.UserAssignedIdentity] = {}
+        for identity in layout.WORKLOAD_IDENTITIES:
+            uai = azure.managedidentity.UserAssignedIdentity(
+                f"{self.prefix}-{identity.name}", resource_name_=f"{self.prefix}-{identity.name}", resource_group_name=self._rg(),
+                location=cluster.region, tags=self.tags,
+            )
+            self.identities[identity.name] = uai
+            azure.managedidentity.FederatedIdentityCredential(
+                f"{self.prefix}-{identity.name}", resource_name_=uai.name, resource_group_name=self._rg(),
+                federated_identity_credential_resource_name=f"{identity.namespace}-{identity.service_account}",
+                issuer=issuer, subject=f"system:serviceaccount:{identity.namespace}:{identity.service_account}",
+                audiences=[WORKLOAD_IDENTITY_AUDIENCE],
+            )
+            scopes: list[tuple[str, str, Any]] = [(f"blob-{key}", "Storage Blob Data Contributor", self.containers[key].id) for key in identity.buckets]
+            if identity.manages_dns:
+                scopes.append(("dns", "DNS Zone Contributor", self.zone.id))
+            if identity.reads_secrets:
+                scopes.append(("secrets", "Key Vault Secrets User", self.vault.id))
+            if identity.snapshots_volumes:
+                scopes.append(("snapshots", "Disk Snapshot Contributor", self.group.id))
+            for suffix, role, scope in scopes:
+                azure.authorization.RoleAssignment(
+                    f"{self.prefix}-{identity.name}-{suffix}",
+                    principal_id=uai.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=self.client.subscription_id.apply(
+                        lambda sub, role=role: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}"
+                    ),
+                    scope=scope,
+                )
+
+    # ------------------------------------------------------------------ managed data stores
+
+    def _managed_stores(self) -> None:
+        """Azure Database for PostgreSQL (zone-redundant HA) and Azure Managed Redis, only for stores handed to the cloud."""
+        stores = self.platform.datastores
+        cluster = self.platform.cluster
+        self.database = None
+        self.cache = None
+        if stores.postgres.managed_by == "cloud":
+            pg = stores.postgres
+            backup = self.platform.backup_for("postgres")
+            cores = next((c for c in _PG_SKUS if c >= cpu_millicores(pg.resources.limits_cpu) / 1000), None)
+            if cores is None:
+                raise ValueError(f"datastores.postgres.resources.limits_cpu: no Azure PostgreSQL SKU has {pg.resources.limits_cpu} vCPU")
+            self.database = azure.dbforpostgresql.Server(
+                f"{self.prefix}-postgres", server_name=f"{self.prefix}-postgres", resource_group_name=self._rg(), location=cluster.region,
+                version=str(pg.version),
+                sku={"name": f"Standard_D{cores}ds_v5", "tier": "GeneralPurpose"},
+                storage={"storage_size_gb": pg.storage.size_gib, "auto_grow": "Enabled"},
+                backup={
+                    "backup_retention_days": min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                    "geo_redundant_backup": "Enabled" if backup.location in ("cross-region", "multi-region") else "Disabled",
+                },
+                high_availability={"mode": "ZoneRedundant"},
+                network={"public_network_access": "Disabled"},
+                auth_config={"active_directory_auth": "Enabled", "password_auth": "Disabled", "tenant_id": self.client.tenant_id},
+                tags=self.tags,
+            )
+        if stores.redis.managed_by == "cloud":
+            redis = stores.redis
+            self.cache = azure.redisenterprise.RedisEnterprise(
+                f"{self.prefix}-redis", cluster_name=f"{self.prefix}-redis", resource_group_name=self._rg(), location=cluster.region,
+                sku={"name": "Balanced_B5"}, high_availability="Enabled", minimum_tls_version="1.2", public_network_access="Disabled",
+                tags=self.tags,
+            )
+            azure.redisenterprise.Database(
+                f"{self.prefix}-redis", cluster_name=self.cache.name, resource_group_name=self._rg(), database_name="default",
+                client_protocol="Encrypted", clustering_policy="EnterpriseCluster", eviction_policy="NoEviction",
+                persistence={"aof_enabled": redis.appendonly, **({"aof_frequency": "1s"} if redis.appendonly else {})},
+            )
