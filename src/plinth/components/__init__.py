@@ -9,9 +9,32 @@ from __future__ import annotations
 from plinth.components import argocd, namespaces
 from plinth.components.base import Component, HelmRelease, KubeObject
 
+# sys-apps: platform-system controllers, the network baseline and the application services
+from plinth.components import (  # noqa: E402
+    app_services,
+    argo_rollouts,
+    cert_manager,
+    envoy_gateway,
+    external_dns,
+    external_secrets,
+    keda,
+    network_baseline,
+    system_network,
+)
+
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     argocd.COMPONENT,
+    # sys-apps
+    network_baseline.COMPONENT,
+    system_network.COMPONENT,
+    envoy_gateway.COMPONENT,
+    cert_manager.COMPONENT,
+    external_dns.COMPONENT,
+    external_secrets.COMPONENT,
+    keda.COMPONENT,
+    argo_rollouts.COMPONENT,
+    app_services.COMPONENT,
 )
 """Every component, in render order."""
 
