@@ -262,7 +262,6 @@ def autoscaler(platform: Platform, name: str) -> KubeObject | None:
             "minReplicaCount": scaling.min_replicas,
             "maxReplicaCount": scaling.max_replicas,
             "pollingInterval": 15,
-            "cooldownPeriod": scaling.scale_down_stabilization_seconds,
             "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior(svc)}},
             "triggers": [_keda_trigger(platform, name)],
         })
@@ -312,8 +311,11 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     return result
 
 
-def network_policy(platform: Platform, name: str) -> KubeObject:
-    """The service's flows: in from the gateway (if public) and from its callers; out to what it calls and uses."""
+def network_policy(platform: Platform, name: str) -> KubeObject | None:
+    """The service's flows: in from the gateway (if public) and from its callers; out to what it calls and uses.
+
+    None when the service has no flow beyond the namespace baseline (DNS out, scrapes in).
+    """
     svc = platform.services[name]
     ingress: list[dict[str, Any]] = []
     if svc.public_host:
@@ -329,17 +331,19 @@ def network_policy(platform: Platform, name: str) -> KubeObject:
             egress.append({"to": [peer(DATA_NAMESPACE, {DATASTORE_LABEL: store})], "ports": ports(DATASTORE_PORTS[store])})
         elif store == "iceberg":
             egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports([OBJECT_STORE_PORT])})
+    if not ingress and not egress:
+        return None
     return allow(f"{name}-flows", NAMESPACE, selector_labels(name), component=NAME,
-                 ingress=ingress, egress=egress)
+                 ingress=ingress or None, egress=egress or None)
 
 
 def service_objects(platform: Platform, name: str) -> list[KubeObject]:
     """Every object one service gets."""
     result = [_service_account(name), service_deployment(platform, name), _service(platform, name), _pdb(platform, name),
-              _service_monitor(name), network_policy(platform, name), *_credentials(platform, name)]
-    scaler = autoscaler(platform, name)
-    if scaler is not None:
-        result.append(scaler)
+              _service_monitor(name), *_credentials(platform, name)]
+    for optional in (network_policy(platform, name), autoscaler(platform, name)):
+        if optional is not None:
+            result.append(optional)
     if platform.services[name].public_host:
         result.append(http_route(platform, name, NAME))
     return result
