@@ -40,6 +40,8 @@ PROXY_CONTAINER_PORTS = (10080, 10443)
 PROXY_METRICS_PORT = 19001
 CONTROLLER_XDS_PORT = 18000
 CONTROLLER_METRICS_PORT = 19001
+CONTROLLER_WEBHOOK_PORT = 9443
+"""The controller's admission webhook (the topology injector that labels proxy pods with their zone)."""
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {"controller": (100, 256), "proxy": (500, 512)}
 """CPU millicores and memory MiB per pod: set in values/EnvoyProxy and counted by the planner."""

@@ -37,7 +37,7 @@ RELEASES: dict[str, dict[str, Any]] = {
     external_secrets.NAME: {"egress_ports": API_PORTS, "webhook_ports": (external_secrets.WEBHOOK_PORT,)},
     keda.NAME: {"egress_ports": API_PORTS, "webhook_ports": (keda.METRICS_SERVER_PORT, keda.WEBHOOK_PORT)},
     argo_rollouts.NAME: {"egress_ports": API_PORTS, "webhook_ports": ()},
-    envoy_gateway.NAME: {"egress_ports": API_PORTS, "webhook_ports": ()},
+    envoy_gateway.NAME: {"egress_ports": API_PORTS, "webhook_ports": (envoy_gateway.CONTROLLER_WEBHOOK_PORT,)},
 }
 """Every Helm release in platform-system: ports it calls out on (API server, cloud APIs, ACME, Git)
 and ports the API server calls it on (admission webhooks, the external metrics API).
