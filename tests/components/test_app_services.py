@@ -220,3 +220,19 @@ def test_burn_rates_scale_with_the_slo_window(tmp_path) -> None:
     platforms = load_all(spec_with(tmp_path, [("observability.slo.window_days", 28), ("observability.slo.availability_percent", 99.5)]))
     assert app_services.burn_rate(platforms["prod"], "1h", 0.02) == pytest.approx(13.44)
     assert app_services.error_budget(platforms["prod"]) == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ([("services.auth.scaling.min_replicas", 4)],
+     "services.auth.scaling.min_replicas: with 3 zones, losing one leaves 2 of 4 replicas"),
+    ([("services.auth.scaling.min_replicas", 2)],
+     "services.auth.scaling.min_replicas: with 3 zones, losing one leaves 1 of 2 replicas"),
+    ([("edge.gateway_replicas", 2)], "edge.gateway_replicas (2) must be >= 3"),
+])
+def test_specs_breaking_the_zone_failure_promise_are_rejected(tmp_path, changes, message) -> None:
+    from plinth.spec.loader import SpecError
+
+    with pytest.raises(SpecError) as err:
+        load_all(spec_with(tmp_path, changes))
+    assert message in str(err.value)
+    assert str(err.value).startswith(str(tmp_path / "platform.yaml") + ":")

@@ -198,3 +198,11 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
         pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
     result = check_expressions([q for p in panels for q in p.queries])
     assert result.ok, result.output
+
+
+def test_flows_sync_before_the_default_deny() -> None:
+    """If default-deny landed first, Argo CD would lose the API server before it could apply its own flows."""
+    assert system_network.COMPONENT.sync_wave < network_baseline.COMPONENT.sync_wave
+    argocd_flows = system_network.release_policy("argocd", system_network.API_PORTS, ())
+    egress_ports = {p["port"] for rule in argocd_flows["spec"]["egress"] for p in rule.get("ports", [])}
+    assert {443, 6443} <= egress_ports

@@ -30,4 +30,7 @@ def objects(platform: Platform) -> list[KubeObject]:
     return result
 
 
-COMPONENT = Component(name=NAME, namespace=None, objects=objects, sync_wave=-9)
+BASELINE_WAVE = -8
+"""After the platform-system flows (wave -9): Argo CD must keep its way to the API server when the deny lands."""
+
+COMPONENT = Component(name=NAME, namespace=None, objects=objects, sync_wave=BASELINE_WAVE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components import argo_rollouts, cert_manager, envoy_gateway, external_dns, external_secrets, keda
+from plinth.components import argo_rollouts, argocd, cert_manager, envoy_gateway, external_dns, external_secrets, keda
 from plinth.components.app_services import selector_labels
 from plinth.components.base import Component, KubeObject
 from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_PORTS, MONITORING_NAMESPACE
@@ -31,7 +31,7 @@ ACME_SOLVER_LABELS: dict[str, str] = {"acme.cert-manager.io/http01-solver": "tru
 ACME_SOLVER_PORT = 8089
 
 RELEASES: dict[str, dict[str, Any]] = {
-    "argocd": {"egress_ports": API_PORTS + (22,), "webhook_ports": ()},
+    argocd.NAME: {"egress_ports": API_PORTS + (22,), "webhook_ports": ()},
     cert_manager.NAME: {"egress_ports": API_PORTS + (80,), "webhook_ports": (cert_manager.WEBHOOK_PORT,)},
     external_dns.NAME: {"egress_ports": API_PORTS, "webhook_ports": ()},
     external_secrets.NAME: {"egress_ports": API_PORTS, "webhook_ports": (external_secrets.WEBHOOK_PORT,)},

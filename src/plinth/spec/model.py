@@ -946,6 +946,23 @@ class Platform(StrictModel):
             raise ValueError("secrets.azure_key_vault_url: needed when cluster.provider is azure (the Key Vault to read)")
         return self
 
+    @model_validator(mode="after")
+    def _zone_failure_promise(self) -> "Platform":
+        zones = len(self.cluster.zones)
+        if "zone" in self.api_services.ha.covers:
+            for name, service in self.services.items():
+                low = service.scaling.min_replicas
+                left = low - -(-low // zones)  # spread with skew 1: the fullest zone holds ceil(low / zones)
+                if left * 3 < low * 2:
+                    raise ValueError(
+                        f"services.{name}.scaling.min_replicas: with {zones} zones, losing one leaves {left} of {low} "
+                        f"replicas, less than the 2/3 api_services.ha promises for a zone failure "
+                        f"(use a multiple of {zones}, at least {zones})")
+        if self.edge.gateway_replicas < max(3, zones):
+            raise ValueError(f"edge.gateway_replicas ({self.edge.gateway_replicas}) must be >= 3 and >= the zone count "
+                             f"({zones}): one proxy per zone, two left after a zone failure")
+        return self
+
     def backup_for(self, data: str) -> Backup:
         """The backup row of one data set."""
         for backup in self.backups:
