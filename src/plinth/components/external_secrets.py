@@ -42,7 +42,6 @@ def _part(platform: Platform, part: str) -> dict[str, Any]:
         "replicaCount": REPLICAS[part],
         "resources": requests_and_limits(*POD_REQUESTS[part]),
         "nodeSelector": placement["nodeSelector"],
-        "serviceMonitor": {"enabled": True},
     }
     if REPLICAS[part] > 1:
         result["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}
@@ -57,6 +56,7 @@ def values(platform: Platform) -> dict[str, Any]:
     return {
         "installCRDs": True,
         "leaderElect": True,
+        "serviceMonitor": {"enabled": True},  # one switch: ServiceMonitors for controller, webhook and cert controller
         **_part(platform, "controller"),
         "webhook": _part(platform, "webhook"),
         "certController": _part(platform, "certController"),
