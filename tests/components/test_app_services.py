@@ -41,6 +41,9 @@ def test_every_service_gets_the_full_set_of_objects(platforms, rendered) -> None
         objs = rendered[env]
         for kind in ("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ServiceMonitor"):
             assert (kind, name) in objs, (env, name, kind)
+        cert = objs[("Certificate", f"{name}-tls")]["spec"]
+        assert cert["issuerRef"]["name"] == "platform-internal-ca"
+        assert f"{name}.platform-apps.svc" in cert["dnsNames"]
         scaler_kind = {"hpa": "HorizontalPodAutoscaler", "keda": "ScaledObject"}[svc.scaling.type]
         assert (scaler_kind, name) in objs
         assert (("HTTPRoute", name) in objs) == bool(svc.public_host)

@@ -37,7 +37,7 @@ def test_extra_service_gets_the_full_set_of_objects() -> None:
     for env, platform in platforms.items():
         kinds = _kinds_of(platform, EXTRA)
         assert {"ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ServiceMonitor",
-                "HorizontalPodAutoscaler"} <= set(kinds), (env, sorted(kinds))
+                "HorizontalPodAutoscaler", "Certificate"} <= set(kinds), (env, sorted(kinds))
         hpa = kinds["HorizontalPodAutoscaler"]["spec"]
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
         pod = kinds["Deployment"]["spec"]["template"]["spec"]

@@ -83,9 +83,10 @@ def test_every_external_secret_reads_the_cluster_secret_store_and_holds_no_value
     assert found >= 10
 
 
-def test_workloads_read_credentials_from_the_external_secret_secrets() -> None:
+def test_workloads_mount_only_secrets_that_external_secrets_or_cert_manager_write() -> None:
     rendered = render_all(load_all(DEFAULT_SPEC))
     made = {(r.obj["metadata"]["namespace"], r.obj["spec"]["target"]["name"]) for r in rendered if r.obj["kind"] == "ExternalSecret"}
+    made |= {(r.obj["metadata"]["namespace"], r.obj["spec"]["secretName"]) for r in rendered if r.obj["kind"] == "Certificate"}
     for item in rendered:
         if item.obj["kind"] != "Deployment":
             continue

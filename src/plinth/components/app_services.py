@@ -4,7 +4,7 @@ Per service: a ServiceAccount (no token), a Deployment (``service_deployment``: 
 promoted, requests/limits, startup/liveness/readiness probes, the restricted security context, the
 apps pool, spread over zones and nodes), a Service, a PodDisruptionBudget, a ServiceMonitor, the
 autoscaler of its scaling row (HPA on CPU, or a KEDA ScaledObject on request rate / Kafka lag /
-CPU), an ExternalSecret per data store it uses, an HTTPRoute when it is public, and a NetworkPolicy
+CPU), a Certificate from the internal CA (service-to-service TLS), an ExternalSecret per data store it uses, an HTTPRoute when it is public, and a NetworkPolicy
 with exactly its flows (gateway and callers in; called services and its data stores out).
 
 Alerts: multi-window multi-burn-rate SLO alerts on the request-serving services and saturation at
@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from plinth.components.base import Component, KubeObject
+from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
 from plinth.components.external_secrets import refresh_interval
@@ -63,6 +64,11 @@ STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
 OBJECT_STORE_PORT = 443
 """Iceberg lives in the cloud's object storage, reached over HTTPS."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
+TLS_PATH = "/var/run/secrets/plinth/tls"
+"""Where a service finds its internal-CA certificate (tls.crt, tls.key, ca.crt) for service-to-service TLS."""
+TLS_DURATION = "2160h"
+TLS_RENEW_BEFORE = "720h"
+"""90-day workload certificates, renewed 30 days before expiry."""
 TMP_SIZE_LIMIT = "64Mi"
 SCALE_UP_STABILIZATION_SECONDS = 0
 """Scale up at once; only scale-down is damped (the spec's window)."""
@@ -97,6 +103,11 @@ def image_reference(svc: Service) -> str:
     if svc.image.digest:
         return f"{svc.image.repository}@{svc.image.digest}"
     return f"{svc.image.repository}:{svc.image.tag}"
+
+
+def tls_secret(name: str) -> str:
+    """Name of the Secret cert-manager writes with a service's internal TLS certificate."""
+    return f"{name}-tls"
 
 
 def credentials_secret(name: str, store: str) -> str:
@@ -156,8 +167,9 @@ def service_deployment(platform: Platform, name: str) -> KubeObject:
     """The service's Deployment, from the spec alone (the delivery helper may wrap its template into a Rollout)."""
     svc = platform.services[name]
     res = svc.resources
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
-    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}]
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "tls", "mountPath": TLS_PATH, "readOnly": True}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
+                                     {"name": "tls", "secret": {"secretName": tls_secret(name), "defaultMode": 0o440}}]
     for store in sorted(svc.uses):
         volume = f"{store}-credentials"
         mounts.append({"name": volume, "mountPath": f"{CREDENTIALS_PATH}/{store}", "readOnly": True})
@@ -297,6 +309,20 @@ def _service_monitor(name: str) -> KubeObject:
     })
 
 
+def tls_certificate(platform: Platform, name: str) -> KubeObject:
+    """The service's certificate from the internal CA, for its in-cluster names (server and client auth)."""
+    dns = [name, f"{name}.{NAMESPACE}", f"{name}.{NAMESPACE}.svc", f"{name}.{NAMESPACE}.svc.cluster.local"]
+    return k8s_object("cert-manager.io/v1", "Certificate", tls_secret(name), NAMESPACE, labels=labels(NAME, name), spec={
+        "secretName": tls_secret(name),
+        "dnsNames": dns,
+        "duration": TLS_DURATION,
+        "renewBefore": TLS_RENEW_BEFORE,
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "usages": ["server auth", "client auth"],
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": INTERNAL_CA},
+    })
+
+
 def _service_account(name: str) -> KubeObject:
     return k8s_object("v1", "ServiceAccount", name, NAMESPACE, labels=labels(NAME, name), automountServiceAccountToken=False)
 
@@ -340,7 +366,7 @@ def network_policy(platform: Platform, name: str) -> KubeObject | None:
 def service_objects(platform: Platform, name: str) -> list[KubeObject]:
     """Every object one service gets."""
     result = [_service_account(name), service_deployment(platform, name), _service(platform, name), _pdb(platform, name),
-              _service_monitor(name), *_credentials(platform, name)]
+              _service_monitor(name), tls_certificate(platform, name), *_credentials(platform, name)]
     for optional in (network_policy(platform, name), autoscaler(platform, name)):
         if optional is not None:
             result.append(optional)
