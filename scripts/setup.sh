@@ -34,6 +34,11 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
+quiet_pip() {
+  # pip's output minus the noise of this machine's extra index locations; pip's exit status is kept.
+  "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
+}
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""
 [ "$profile" = test ] && extras="[test,cloud]"  # cloud: the Pulumi SDKs the cloud layer's tests run under mocks
@@ -41,8 +46,21 @@ stamp=".venv/.plinth-setup-$profile"
 digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "setup: installing Python packages ($profile)"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e ".$extras" 2>&1 | grep -v "^WARNING: Location" || true
+  quiet_pip .venv/bin/python -m pip install -q --upgrade pip
+  quiet_pip .venv/bin/python -m pip install -q -e ".$extras"
   .venv/bin/python -c 'import plinth.cli' # fail loudly if the install did not work
   echo "$digest" > "$stamp"
+fi
+
+if [ "$profile" = test ]; then
+  # checkov and trivy in their own venv: checkov's pins conflict with the Pulumi SDK's.
+  scan_stamp=".venv-scan/.plinth-setup"
+  scan_digest="$(sha256sum scripts/scan-requirements.txt | cut -d' ' -f1)"
+  if [ ! -f "$scan_stamp" ] || [ "$(cat "$scan_stamp")" != "$scan_digest" ]; then
+    echo "setup: installing the scanners (.venv-scan)"
+    [ -x .venv-scan/bin/python ] || python3 -m venv .venv-scan
+    quiet_pip .venv-scan/bin/python -m pip install -q -r scripts/scan-requirements.txt
+    .venv-scan/bin/checkov --version >/dev/null
+    echo "$scan_digest" > "$scan_stamp"
+  fi
 fi

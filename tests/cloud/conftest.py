@@ -23,12 +23,14 @@ CLOUD_SITES: dict[str, list[tuple[str, Any]]] = {
         ("cluster.region", "us-central1"),
         ("cluster.dr_region", "us-east1"),
         ("cluster.zones", ["us-central1-a", "us-central1-b", "us-central1-c"]),
+        ("secrets.gcp_project_id", "plinth-prod"),
     ],
     "azure": [
         ("cluster.provider", "azure"),
         ("cluster.region", "eastus"),
         ("cluster.dr_region", "westus2"),
         ("cluster.zones", ["1", "2", "3"]),
+        ("secrets.azure_key_vault_url", "https://plinth-prod.vault.azure.net"),
     ],
 }
 """The default spec moved to each cloud (the regions of the design's cost table, and a DR region)."""

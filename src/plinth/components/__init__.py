@@ -12,6 +12,19 @@ from plinth.components import delivery
 from plinth.components import clickhouse, kafka, postgres, redis, velero
 from plinth.components.base import Component, HelmRelease, KubeObject
 
+# sys-apps: platform-system controllers, the network baseline and the application services
+from plinth.components import (  # noqa: E402
+    app_services,
+    argo_rollouts,
+    cert_manager,
+    envoy_gateway,
+    external_dns,
+    external_secrets,
+    keda,
+    network_baseline,
+    system_network,
+)
+
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     argocd.COMPONENT,
@@ -23,6 +36,16 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     redis.COMPONENT,
     kafka.COMPONENT,
     velero.COMPONENT,
+    # sys-apps
+    network_baseline.COMPONENT,
+    system_network.COMPONENT,
+    envoy_gateway.COMPONENT,
+    cert_manager.COMPONENT,
+    external_dns.COMPONENT,
+    external_secrets.COMPONENT,
+    keda.COMPONENT,
+    argo_rollouts.COMPONENT,
+    app_services.COMPONENT,
 )
 """Every component, in render order."""
 

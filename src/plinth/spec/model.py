@@ -911,6 +911,34 @@ class LoadModel(StrictModel):
     zones, cross-zone service calls), GiB."""
 
 
+
+# --------------------------------------------------------------------------- platform-system and platform-apps (sys-apps)
+
+
+class SecretManager(StrictModel):
+    """The cloud secret manager behind the ClusterSecretStore (External Secrets Operator)."""
+
+    remote_prefix: str = Field(default="plinth", pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+    """Prefix of every remote secret name the platform reads (``<prefix>/<name>``)."""
+    refresh_interval_seconds: DurationSeconds = 3600
+    """How often ExternalSecrets re-read the secret manager (rotation reaches pods within this)."""
+    gcp_project_id: str | None = None
+    """GCP project holding Secret Manager secrets (needed when cluster.provider is gcp)."""
+    azure_key_vault_url: str | None = Field(default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/?$")
+    """Azure Key Vault URL (needed when cluster.provider is azure)."""
+
+
+class PlatformAlertThresholds(StrictModel):
+    """Thresholds of the platform's own alerts (autoscaling, certificates); formatted into expr and text."""
+
+    saturation_at_max_minutes: int = Field(default=15, ge=1)
+    """Minutes an autoscaler may sit at its max replicas before the service is called saturated."""
+    certificate_expiry_warning_days: int = Field(default=14, ge=1)
+    """Days before expiry a certificate not yet renewed raises an alert (cert-manager renews at 2/3 of lifetime)."""
+    keda_scaler_error_minutes: int = Field(default=5, ge=1)
+    """Minutes a KEDA scaler may keep failing before an alert (the HPA then holds its last size)."""
+
+
 # --------------------------------------------------------------------------- the platform
 
 
@@ -955,6 +983,11 @@ class Platform(StrictModel):
     """Sizing point."""
     design_costs: list[DesignCost] = []
     """The design's monthly cost estimates per cloud (checked by ``plinth plan``, never used to compute)."""
+    # sys-apps: secret manager and platform alert thresholds (defaults keep older specs loading)
+    secrets: SecretManager = SecretManager()
+    """The cloud secret manager every credential comes from."""
+    platform_alerts: PlatformAlertThresholds = PlatformAlertThresholds()
+    """Thresholds of the autoscaling and certificate alerts."""
 
     @model_validator(mode="after")
     def _cross_refs(self) -> "Platform":
@@ -986,6 +1019,32 @@ class Platform(StrictModel):
         for needed in ("postgres", "clickhouse"):
             if needed not in data_sets:
                 raise ValueError(f"backups: no backup for {needed}")
+        return self
+
+    @model_validator(mode="after")
+    def _secret_manager_for_provider(self) -> "Platform":
+        provider = self.cluster.provider
+        if provider == "gcp" and not self.secrets.gcp_project_id:
+            raise ValueError("secrets.gcp_project_id: needed when cluster.provider is gcp (Secret Manager is per project)")
+        if provider == "azure" and not self.secrets.azure_key_vault_url:
+            raise ValueError("secrets.azure_key_vault_url: needed when cluster.provider is azure (the Key Vault to read)")
+        return self
+
+    @model_validator(mode="after")
+    def _zone_failure_promise(self) -> "Platform":
+        zones = len(self.cluster.zones)
+        if "zone" in self.api_services.ha.covers:
+            for name, service in self.services.items():
+                low = service.scaling.min_replicas
+                left = low - -(-low // zones)  # spread with skew 1: the fullest zone holds ceil(low / zones)
+                if left * 3 < low * 2:
+                    raise ValueError(
+                        f"services.{name}.scaling.min_replicas: with {zones} zones, losing one leaves {left} of {low} "
+                        f"replicas, less than the 2/3 api_services.ha promises for a zone failure "
+                        f"(use a multiple of {zones}, at least {zones})")
+        if self.edge.gateway_replicas < max(3, zones):
+            raise ValueError(f"edge.gateway_replicas ({self.edge.gateway_replicas}) must be >= 3 and >= the zone count "
+                             f"({zones}): one proxy per zone, two left after a zone failure")
         return self
 
     def backup_for(self, data: str) -> Backup:

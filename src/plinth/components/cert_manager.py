@@ -1,0 +1,177 @@
+"""TLS: cert-manager with public ACME issuers and an internal CA.
+
+Public certificates: Let's Encrypt staging and production ClusterIssuers solving HTTP-01 through
+the Gateway API (cert-manager adds a temporary HTTPRoute to the public Gateway's HTTP listener; no
+cloud DNS credentials needed). The spec's ``edge.acme_issuer`` picks which one signs the gateway's
+certificate. Service-to-service TLS: a self-signed root signs one CA Certificate, and the CA
+ClusterIssuer ``platform-internal-ca`` issues workload certificates from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.envoy_gateway import GATEWAY_NAME, HTTP_LISTENER, TLS_SECRET, public_hosts
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render.objects import k8s_object, labels
+from plinth.render.scheduling import pool_placement, spread_constraints
+from plinth.render.workloads import requests_and_limits
+from plinth.spec.model import Platform
+
+COMPONENT_NAME = "certificates"
+"""Component (folder and Application) name; the Helm release keeps the upstream name below."""
+NAME = "cert-manager"
+NAMESPACE = "platform-system"
+CERT_API = "cert-manager.io/v1"
+ACME_SERVERS: dict[str, str] = {
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
+}
+"""The two ACME endpoints; ``edge.acme_issuer`` names one of them."""
+SELF_SIGNED_ISSUER = "selfsigned-root"
+INTERNAL_CA = "platform-internal-ca"
+"""Name of the internal CA Certificate, its Secret and the CA ClusterIssuer workloads use."""
+INTERNAL_CA_DURATION = "87600h"
+"""Ten years: the root of service-to-service trust is rotated deliberately, not by expiry."""
+
+POD_REQUESTS: dict[str, tuple[int, int]] = {"controller": (100, 256), "webhook": (50, 64), "cainjector": (50, 256)}
+"""CPU millicores and memory MiB per cert-manager pod (values and planner read this one table)."""
+REPLICAS: dict[str, int] = {"controller": 2, "webhook": 3, "cainjector": 2}
+"""Replicas per cert-manager part: the webhook gates every Certificate write, so it gets a PDB-safe 3."""
+POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
+"""Labels every pod of the cert-manager release carries."""
+WEBHOOK_PORT = 10250
+
+
+def _part_values(platform: Platform, part: str, name: str) -> dict[str, Any]:
+    placement = pool_placement(platform, NAMESPACE)
+    result: dict[str, Any] = {
+        "replicaCount": REPLICAS[part],
+        "resources": requests_and_limits(*POD_REQUESTS[part]),
+        "nodeSelector": placement["nodeSelector"],
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "topologySpreadConstraints": spread_constraints({"app.kubernetes.io/instance": NAME, "app.kubernetes.io/component": name}, hard_zone=False),
+    }
+    if "tolerations" in placement:
+        result["tolerations"] = placement["tolerations"]
+    return result
+
+
+def values(platform: Platform) -> dict[str, Any]:
+    """Helm values of the cert-manager chart: CRDs, Gateway API support, replicas, requests, metrics."""
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration", "enableGatewayAPI": True},
+        **_part_values(platform, "controller", "controller"),
+        "webhook": _part_values(platform, "webhook", "webhook"),
+        "cainjector": _part_values(platform, "cainjector", "cainjector"),
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": True}},
+    }
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The cert-manager chart with its CRDs."""
+    return [HelmRelease(name=NAME, chart_key="cert-manager", namespace=NAMESPACE, values=values(platform), sync_wave=-5)]
+
+
+def acme_issuer(platform: Platform, name: str) -> KubeObject:
+    """An ACME ClusterIssuer solving HTTP-01 through the public Gateway's HTTP listener."""
+    return k8s_object(CERT_API, "ClusterIssuer", name, labels=labels(COMPONENT_NAME, name), spec={"acme": {
+        "server": ACME_SERVERS[name],
+        "email": platform.edge.acme_email,
+        "privateKeySecretRef": {"name": f"{name}-account-key"},
+        "solvers": [{"http01": {"gatewayHTTPRoute": {
+            "parentRefs": [{"name": GATEWAY_NAME, "namespace": NAMESPACE, "kind": "Gateway", "sectionName": HTTP_LISTENER}],
+        }}}],
+    }})
+
+
+def internal_ca(platform: Platform) -> list[KubeObject]:
+    """Self-signed root → CA Certificate → CA ClusterIssuer for service-to-service TLS."""
+    return [
+        k8s_object(CERT_API, "ClusterIssuer", SELF_SIGNED_ISSUER, labels=labels(COMPONENT_NAME, SELF_SIGNED_ISSUER), spec={"selfSigned": {}}),
+        k8s_object(CERT_API, "Certificate", INTERNAL_CA, NAMESPACE, labels=labels(COMPONENT_NAME, INTERNAL_CA), spec={
+            "isCA": True,
+            "commonName": f"{platform.name} internal CA ({platform.environment})",
+            "secretName": INTERNAL_CA,
+            "duration": INTERNAL_CA_DURATION,
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": SELF_SIGNED_ISSUER},
+        }),
+        k8s_object(CERT_API, "ClusterIssuer", INTERNAL_CA, labels=labels(COMPONENT_NAME, INTERNAL_CA), spec={"ca": {"secretName": INTERNAL_CA}}),
+    ]
+
+
+def gateway_certificate(platform: Platform) -> KubeObject:
+    """The public Gateway's certificate: every public host, from the spec's ACME issuer."""
+    return k8s_object(CERT_API, "Certificate", TLS_SECRET, NAMESPACE, labels=labels(COMPONENT_NAME, TLS_SECRET), spec={
+        "secretName": TLS_SECRET,
+        "dnsNames": list(public_hosts(platform).values()),
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": platform.edge.acme_issuer},
+    })
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """ACME issuers (staging and production), the internal CA chain, the gateway's certificate."""
+    return [*(acme_issuer(platform, n) for n in sorted(ACME_SERVERS)), *internal_ca(platform), gateway_certificate(platform)]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """A certificate close to expiry has not been renewed (cert-manager renews at 2/3 of its lifetime)."""
+    days = platform.platform_alerts.certificate_expiry_warning_days
+    return [RuleGroup("cert-manager", (
+        AlertRule(
+            name="CertificateExpiringSoon",
+            expr=f"min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time()) < {days} * 86400",
+            for_="1h",
+            severity="critical",
+            summary="Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than " + f"{days} days",
+            description=("Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than "
+                         f"{days} days and cert-manager has not renewed it: check its CertificateRequest and the ACME order."),
+        ),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """Fires for a certificate expiring inside the window, silent for one renewed far ahead."""
+    days = platform.platform_alerts.certificate_expiry_warning_days
+    soon = (days - 1) * 86400
+    later = (days + 30) * 86400
+
+    def series(seconds_left: int) -> dict[str, str]:
+        # promtool's time() starts at 0, so the expiry timestamp is the seconds left at t=0.
+        return {"series": f'certmanager_certificate_expiration_timestamp_seconds{{namespace="platform-system",name="{TLS_SECRET}"}}',
+                "values": f"{seconds_left}x120"}
+
+    return [AlertTest("CertificateExpiringSoon", (series(soon),), (series(later),), "90m",
+                      {"namespace": "platform-system", "name": TLS_SECRET})]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """Days until each certificate expires, on the platform-health dashboard."""
+    return [Panel("platform-health", "Certificate expiry (days)",
+                  ("min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time()) / 86400",),
+                  unit="d", legend=("{{namespace}}/{{name}}",))]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """cert-manager's controller, webhook and cainjector pods."""
+    return [PodFootprint(f"cert-manager-{part}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
+
+
+COMPONENT = Component(
+    name=COMPONENT_NAME,
+    namespace=NAMESPACE,
+    objects=objects,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=1,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS + (("cert-manager.io", "ClusterIssuer"),),
+)

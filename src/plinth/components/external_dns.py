@@ -1,0 +1,67 @@
+"""DNS: external-dns (the maintained kubernetes-sigs chart) keeps the public hosts' records in the
+cloud's DNS zone (``edge.domain``), reading host names from the Gateway API HTTPRoutes.
+
+Credentials come from the cloud's workload identity (IRSA / GKE Workload Identity / Azure workload
+identity) bound to the chart's ServiceAccount, so no key is ever rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.render.scheduling import pool_placement
+from plinth.render.workloads import requests_and_limits
+from plinth.spec.model import Platform
+
+NAME = "external-dns"
+NAMESPACE = "platform-system"
+POD_REQUESTS = (50, 128)
+"""CPU millicores and memory MiB of the one external-dns pod."""
+REPLICAS = 1
+"""external-dns has no leader election: exactly one pod writes the zone."""
+PROVIDERS: dict[str, str] = {"aws": "aws", "gcp": "google", "azure": "azure"}
+"""external-dns provider name of each cloud's DNS service (Route 53, Cloud DNS, Azure DNS)."""
+POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
+
+
+def values(platform: Platform) -> dict[str, Any]:
+    """Helm values: provider and zone from the spec, Gateway API sources, TXT ownership, metrics."""
+    placement = pool_placement(platform, NAMESPACE)
+    result: dict[str, Any] = {
+        "provider": {"name": PROVIDERS[platform.cluster.provider]},
+        "sources": ["gateway-httproute"],
+        "domainFilters": [platform.edge.domain],
+        "policy": "sync",
+        "registry": "txt",
+        "txtOwnerId": platform.cluster.name,
+        "interval": "1m",
+        "resources": requests_and_limits(*POD_REQUESTS),
+        "nodeSelector": placement["nodeSelector"],
+        "serviceMonitor": {"enabled": True},
+    }
+    if platform.cluster.provider == "aws":
+        result["env"] = [{"name": "AWS_DEFAULT_REGION", "value": platform.cluster.region}]
+    if "tolerations" in placement:
+        result["tolerations"] = placement["tolerations"]
+    return result
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The external-dns chart."""
+    return [HelmRelease(name=NAME, chart_key="external-dns", namespace=NAMESPACE, values=values(platform), sync_wave=-4)]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The single external-dns pod."""
+    return [PodFootprint(NAME, NAMESPACE, REPLICAS, *POD_REQUESTS, spread_zones=False)]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=NAMESPACE,
+    charts=charts,
+    footprints=footprints,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS,
+)

@@ -1,0 +1,120 @@
+"""Secrets: External Secrets Operator and the ClusterSecretStore every credential comes through.
+
+The store (named in ``render/conventions.py``) reads the cloud's secret manager, picked by
+``cluster.provider``: AWS Secrets Manager, GCP Secret Manager or Azure Key Vault. The operator
+authenticates with the cloud's workload identity bound to its ServiceAccount, so neither the store
+nor anything else in the tree holds a key. Components ask for credentials with
+``render/secrets.external_secret``; the tree never contains a Secret object or a secret value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.render.conventions import CLUSTER_SECRET_STORE
+from plinth.render.objects import k8s_object, labels
+from plinth.render.scheduling import pool_placement, spread_constraints
+from plinth.render.secrets import EXTERNAL_SECRETS_API
+from plinth.render.workloads import requests_and_limits
+from plinth.spec.model import Platform
+from plinth.spec.types import format_duration
+
+COMPONENT_NAME = "secret-store"
+"""Component (folder and Application) name; the Helm release keeps the upstream name below."""
+NAME = "external-secrets"
+NAMESPACE = "platform-system"
+SERVICE_ACCOUNT = "external-secrets"
+"""ServiceAccount of the operator (the chart's default), bound to the cloud identity that reads secrets."""
+POD_REQUESTS: dict[str, tuple[int, int]] = {"controller": (100, 256), "webhook": (50, 128), "certController": (50, 128)}
+"""CPU millicores and memory MiB per pod of the release."""
+REPLICAS: dict[str, int] = {"controller": 2, "webhook": 2, "certController": 1}
+"""Replicas: controller leader-elected, webhook behind a PDB, cert controller needs one."""
+POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
+WEBHOOK_PORT = 10250
+
+
+def _part(platform: Platform, part: str) -> dict[str, Any]:
+    placement = pool_placement(platform, NAMESPACE)
+    result: dict[str, Any] = {
+        "replicaCount": REPLICAS[part],
+        "resources": requests_and_limits(*POD_REQUESTS[part]),
+        "nodeSelector": placement["nodeSelector"],
+    }
+    if REPLICAS[part] > 1:
+        result["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}
+        result["topologySpreadConstraints"] = spread_constraints(POD_LABELS, hard_zone=False)
+    if "tolerations" in placement:
+        result["tolerations"] = placement["tolerations"]
+    return result
+
+
+def values(platform: Platform) -> dict[str, Any]:
+    """Helm values of the external-secrets chart: CRDs, replicas, requests, placement, metrics."""
+    return {
+        "installCRDs": True,
+        "leaderElect": True,
+        "serviceMonitor": {"enabled": True},  # one switch: ServiceMonitors for controller, webhook and cert controller
+        **_part(platform, "controller"),
+        "webhook": _part(platform, "webhook"),
+        "certController": _part(platform, "certController"),
+    }
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The external-secrets chart with its CRDs."""
+    return [HelmRelease(name=NAME, chart_key="external-secrets", namespace=NAMESPACE, values=values(platform), sync_wave=-5)]
+
+
+def provider(platform: Platform) -> dict[str, Any]:
+    """The store's provider block for the spec's cloud (workload identity, no static keys)."""
+    cloud = platform.cluster.provider
+    if cloud == "aws":
+        return {"aws": {"service": "SecretsManager", "region": platform.cluster.region}}
+    if cloud == "gcp":
+        return {"gcpsm": {"projectID": platform.secrets.gcp_project_id}}
+    return {"azurekv": {"vaultUrl": platform.secrets.azure_key_vault_url, "authType": "WorkloadIdentity",
+                        "serviceAccountRef": {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE}}}
+
+
+def cluster_secret_store(platform: Platform) -> KubeObject:
+    """ClusterSecretStore ``platform-secrets`` over the cloud's secret manager."""
+    return k8s_object(EXTERNAL_SECRETS_API, "ClusterSecretStore", CLUSTER_SECRET_STORE, labels=labels(COMPONENT_NAME, CLUSTER_SECRET_STORE), spec={
+        "provider": provider(platform),
+        "refreshInterval": platform.secrets.refresh_interval_seconds,
+    })
+
+
+def refresh_interval(platform: Platform) -> str:
+    """The ExternalSecret refresh interval as a duration string (``1h``)."""
+    return format_duration(platform.secrets.refresh_interval_seconds)
+
+
+def objects(platform: Platform) -> list[KubeObject]:
+    """The ClusterSecretStore."""
+    return [cluster_secret_store(platform)]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """ExternalSecrets failing to sync, on the platform-health dashboard."""
+    return [Panel("platform-health", "ExternalSecret sync errors",
+                  ("sum by (namespace, name) (increase(externalsecret_sync_calls_error[15m]))",), legend=("{{namespace}}/{{name}}",))]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """The operator's controller, webhook and cert-controller pods."""
+    return [PodFootprint(f"external-secrets-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
+
+
+COMPONENT = Component(
+    name=COMPONENT_NAME,
+    namespace=NAMESPACE,
+    objects=objects,
+    charts=charts,
+    panels=panels,
+    footprints=footprints,
+    sync_wave=1,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS + (("external-secrets.io", "ClusterSecretStore"),),
+)

@@ -1,0 +1,112 @@
+"""KEDA: event-driven autoscaling for the services whose signal an HPA cannot see by itself
+(api-gateway's request rate from Prometheus, data-workers' Kafka consumer lag).
+
+The operator reads Prometheus and Kafka, so its pods carry the ``uses-kafka`` label the data side's
+NetworkPolicies admit; the metrics API server answers the HPAs KEDA creates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.render.conventions import uses_label
+from plinth.render.scheduling import pool_placement
+from plinth.render.workloads import requests_and_limits
+from plinth.spec.model import Platform
+
+NAME = "keda"
+NAMESPACE = "platform-system"
+POD_REQUESTS: dict[str, tuple[int, int]] = {"operator": (100, 256), "metricServer": (100, 256), "webhooks": (50, 128)}
+"""CPU millicores and memory MiB per KEDA pod."""
+REPLICAS: dict[str, int] = {"operator": 2, "metricServer": 2, "webhooks": 2}
+"""Replicas per KEDA part (operator leader-elected; metrics server and webhooks behind PDBs)."""
+OPERATOR_POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
+OPERATOR_EXTRA_LABELS: dict[str, str] = {uses_label("kafka"): "true"}
+"""The operator reads consumer lag from Kafka, so the data side's policies must let it in."""
+METRICS_SERVER_PORT = 6443
+WEBHOOK_PORT = 9443
+
+
+def values(platform: Platform) -> dict[str, Any]:
+    """Helm values of the keda chart: replicas, requests per part, placement, PDBs, Prometheus metrics."""
+    placement = pool_placement(platform, NAMESPACE)
+    result: dict[str, Any] = {
+        "operator": {"replicaCount": REPLICAS["operator"]},
+        "metricsServer": {"replicaCount": REPLICAS["metricServer"]},
+        "webhooks": {"replicaCount": REPLICAS["webhooks"]},
+        "resources": {part: requests_and_limits(*POD_REQUESTS[part]) for part in sorted(POD_REQUESTS)},
+        "podLabels": {"keda": dict(OPERATOR_EXTRA_LABELS)},
+        "nodeSelector": placement["nodeSelector"],
+        "podDisruptionBudget": {"operator": {"minAvailable": 1}, "metricServer": {"minAvailable": 1}, "webhooks": {"minAvailable": 1}},
+        "prometheus": {
+            "operator": {"enabled": True, "serviceMonitor": {"enabled": True}},
+            "metricServer": {"enabled": True, "serviceMonitor": {"enabled": True}},
+            "webhooks": {"enabled": True, "serviceMonitor": {"enabled": True}},
+        },
+    }
+    if "tolerations" in placement:
+        result["tolerations"] = placement["tolerations"]
+    return result
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The keda chart with its CRDs."""
+    return [HelmRelease(name=NAME, chart_key="keda", namespace=NAMESPACE, values=values(platform), sync_wave=-5)]
+
+
+def alerts(platform: Platform) -> list[RuleGroup]:
+    """A KEDA scaler keeps failing: its HPA is blind and holds the last size."""
+    minutes = platform.platform_alerts.keda_scaler_error_minutes
+    return [RuleGroup("keda", (
+        AlertRule(
+            name="KedaScalerErrors",
+            expr="sum by (namespace, scaledObject, scaler) (rate(keda_scaler_detail_errors_total[5m])) > 0",
+            for_=f"{minutes}m",
+            severity="warning",
+            summary="KEDA scaler {{ $labels.scaler }} of {{ $labels.namespace }}/{{ $labels.scaledObject }} is failing",
+            description=(f"The {{{{ $labels.scaler }}}} scaler of ScaledObject {{{{ $labels.namespace }}}}/{{{{ $labels.scaledObject }}}} "
+                         f"has reported errors for {minutes} minutes: the autoscaler cannot read its metric and will not scale."),
+        ),
+    ))]
+
+
+def alert_tests(platform: Platform) -> list[AlertTest]:
+    """Fires on a steadily growing error counter; silent on a flat one."""
+    minutes = platform.platform_alerts.keda_scaler_error_minutes
+    base = 'keda_scaler_detail_errors_total{namespace="platform-apps",scaledObject="data-workers",scaler="kafkaScaler",triggerIndex="0"}'
+    labels = {"namespace": "platform-apps", "scaledObject": "data-workers", "scaler": "kafkaScaler"}
+    return [AlertTest("KedaScalerErrors", ({"series": base, "values": "0+2x60"},), ({"series": base, "values": "3x60"},),
+                      f"{minutes + 15}m", labels)]
+
+
+def panels(platform: Platform) -> list[Panel]:
+    """KEDA scaler errors and each scaler's current metric, on the platform-health dashboard."""
+    return [
+        Panel("platform-health", "KEDA scaler errors",
+              ("sum by (namespace, scaledObject, scaler) (rate(keda_scaler_detail_errors_total[5m]))",),
+              unit="short", legend=("{{namespace}}/{{scaledObject}} {{scaler}}",)),
+        Panel("platform-health", "KEDA scaler metric value",
+              ("max by (namespace, scaledObject, metric) (keda_scaler_metrics_value)",),
+              legend=("{{namespace}}/{{scaledObject}} {{metric}}",)),
+    ]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """KEDA's operator, metrics API server and admission webhook pods."""
+    return [PodFootprint(f"keda-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=NAMESPACE,
+    charts=charts,
+    alerts=alerts,
+    alert_tests=alert_tests,
+    panels=panels,
+    footprints=footprints,
+    cluster_kinds=OPERATOR_CLUSTER_KINDS + (("apiregistration.k8s.io", "APIService"),),
+)

@@ -1,0 +1,98 @@
+"""No Secret object and no secret value anywhere in the rendered tree: credentials arrive as
+ExternalSecrets from the ClusterSecretStore, and workloads mount the Secrets they create."""
+
+from __future__ import annotations
+
+import re
+
+from plinth.render.conventions import CLUSTER_SECRET_STORE
+from plinth.render.pipeline import render_all
+from plinth.spec.loader import load_all
+from tests.conftest import DEFAULT_SPEC, REPO
+
+SECRETISH_NAME = re.compile(r"(password|passwd|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credential)", re.I)
+FILE_SUFFIXES = ("_DIR", "_PATH", "_FILE")
+"""Env vars naming where credentials are mounted, not holding them."""
+SECRET_REFERENCE = re.compile(r"^(existingSecret|.*[sS]ecretName|.*[sS]ecretRef)$")
+"""Helm values naming the Secret an ExternalSecret creates, not holding its value."""
+PEM = re.compile(r"-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----")
+
+
+def _walk(value, path=""):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _walk(child, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _walk(child, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def _rendered():
+    return render_all(load_all(DEFAULT_SPEC)) + render_all(load_all(REPO / "examples" / "extra-service.yaml"))
+
+
+def secret_problems(items: list[tuple[str, dict]]) -> list[str]:
+    """Every Secret object, PEM block, literal credential env var or credential-like Helm value in ``items``."""
+    problems = []
+    for where, obj in items:
+        if obj["kind"] == "Secret":
+            problems.append(f"{where}: a Secret object")
+        leaves = dict(_walk(obj))
+        for path, value in leaves.items():
+            if isinstance(value, str) and PEM.search(value):
+                problems.append(f"{where}: {path} holds a PEM block")
+            env_name = str(leaves.get(path[:-len(".value")] + ".name", ""))
+            if ".env[" in path and path.endswith(".value") and SECRETISH_NAME.search(env_name) and not env_name.endswith(FILE_SUFFIXES):
+                problems.append(f"{where}: {path} sets a credential as a literal env value")
+        if obj["kind"] == "Application":
+            values = obj["spec"].get("source", {}).get("helm", {}).get("valuesObject", {})
+            for path, value in _walk(values):
+                key = path.rsplit(".", 1)[-1]
+                if SECRETISH_NAME.search(key) and not SECRET_REFERENCE.match(key) and isinstance(value, str) and value:
+                    problems.append(f"{where}: helm value {path} looks like a credential")
+    return problems
+
+
+def test_no_secret_objects_or_values_anywhere() -> None:
+    rendered = _rendered()
+    assert len(rendered) > 200
+    assert secret_problems([(r.path, r.obj) for r in rendered]) == []
+
+
+def test_the_check_catches_planted_secrets() -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"tls.key": "-----BEGIN PRIVATE KEY-----\n"}}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+        "containers": [{"name": "c", "env": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "PORT", "value": "8080"}]}]}}}}
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
+           "spec": {"source": {"helm": {"valuesObject": {"grafana": {"adminPassword": "admin"}}}}}}
+    found = secret_problems([("s.yaml", secret), ("d.yaml", deployment), ("a.yaml", app)])
+    assert [p.split(":")[0] for p in found] == ["s.yaml", "s.yaml", "d.yaml", "a.yaml"], found
+
+
+def test_every_external_secret_reads_the_cluster_secret_store_and_holds_no_value() -> None:
+    found = 0
+    for item in _rendered():
+        if item.obj["kind"] != "ExternalSecret":
+            continue
+        found += 1
+        spec = item.obj["spec"]
+        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": CLUSTER_SECRET_STORE}
+        assert "template" not in spec.get("target", {}), "a template could carry literal secret data"
+        for entry in spec["data"]:
+            assert set(entry) == {"secretKey", "remoteRef"}
+            assert set(entry["remoteRef"]) <= {"key", "property"}
+    assert found >= 10
+
+
+def test_workloads_mount_only_secrets_that_external_secrets_or_cert_manager_write() -> None:
+    rendered = render_all(load_all(DEFAULT_SPEC))
+    made = {(r.obj["metadata"]["namespace"], r.obj["spec"]["target"]["name"]) for r in rendered if r.obj["kind"] == "ExternalSecret"}
+    made |= {(r.obj["metadata"]["namespace"], r.obj["spec"]["secretName"]) for r in rendered if r.obj["kind"] == "Certificate"}
+    for item in rendered:
+        if item.obj["kind"] != "Deployment":
+            continue
+        for volume in item.obj["spec"]["template"]["spec"].get("volumes", []):
+            if "secret" in volume:
+                assert (item.obj["metadata"]["namespace"], volume["secret"]["secretName"]) in made, item.path

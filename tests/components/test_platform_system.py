@@ -1,0 +1,208 @@
+"""platform-system: Envoy Gateway, cert-manager, external-dns, External Secrets, KEDA, Argo Rollouts,
+and the network baseline of all four namespaces."""
+
+from __future__ import annotations
+
+import pytest
+
+from plinth.components import (
+    argo_rollouts,
+    cert_manager,
+    envoy_gateway,
+    external_dns,
+    external_secrets,
+    keda,
+    network_baseline,
+    system_network,
+)
+from plinth.render.pipeline import render_platform
+from plinth.spec.loader import SpecError, load_all
+from tests.conftest import spec_with
+
+
+def _by_kind(objects, kind):
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def _applications(platform):
+    return {r.obj["metadata"]["name"]: r.obj for r in render_platform(platform) if r.obj["kind"] == "Application"}
+
+
+def test_every_controller_is_a_pinned_chart_application(platforms) -> None:
+    releases = {"envoy-gateway": "gateway-helm", "cert-manager": "cert-manager", "external-dns": "external-dns",
+                "external-secrets": "external-secrets", "keda": "keda", "argo-rollouts": "argo-rollouts"}
+    for platform in platforms.values():
+        apps = _applications(platform)
+        for release, chart in releases.items():
+            source = apps[release]["spec"]["source"]
+            assert source["chart"] == chart
+            assert source["targetRevision"] == platform.charts[release].version
+            assert apps[release]["spec"]["destination"]["namespace"] == "platform-system"
+    assert _applications(platforms["prod"])["envoy-gateway"]["spec"]["source"]["repoURL"] == "docker.io/envoyproxy"
+
+
+def test_app_versions_match_the_crd_schemas_provenance(prod) -> None:
+    """The CRD schemas in ../shared were generated from these releases (PROVENANCE.md)."""
+    expected = {"envoy-gateway": "v1.9.0", "cert-manager": "v1.21.1", "external-dns": "v0.22.0",
+                "external-secrets": "v2.9.0", "keda": "v2.20.2", "argo-rollouts": "v1.9.1"}
+    assert {k: prod.charts[k].app_version for k in expected} == expected
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_gateway_has_https_listeners_for_every_public_host(platforms, env) -> None:
+    platform = platforms[env]
+    objs = envoy_gateway.objects(platform)
+    gateway = _by_kind(objs, "Gateway")["public"]["spec"]
+    hosts = {f"{s.public_host}.{platform.edge.domain}" for s in platform.services.values() if s.public_host}
+    https = [l for l in gateway["listeners"] if l["protocol"] == "HTTPS"]
+    assert {l["hostname"] for l in https} == hosts
+    assert all(l["tls"]["certificateRefs"] == [{"kind": "Secret", "name": envoy_gateway.TLS_SECRET}] for l in https)
+    assert [l["port"] for l in gateway["listeners"] if l["protocol"] == "HTTP"] == [80]
+    assert gateway["gatewayClassName"] == "envoy"
+    gateway_class = _by_kind(objs, "GatewayClass")["envoy"]["spec"]
+    assert gateway_class["parametersRef"]["name"] == envoy_gateway.ENVOY_PROXY_NAME
+
+
+def test_envoy_proxy_replicas_spread_pdb_and_metrics(prod, tmp_path) -> None:
+    proxy = _by_kind(envoy_gateway.objects(prod), "EnvoyProxy")[envoy_gateway.ENVOY_PROXY_NAME]["spec"]
+    deployment = proxy["provider"]["kubernetes"]["envoyDeployment"]
+    assert deployment["replicas"] == prod.edge.gateway_replicas >= 3
+    zone = next(c for c in deployment["pod"]["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone")
+    assert zone["whenUnsatisfiable"] == "DoNotSchedule"
+    assert zone["labelSelector"]["matchLabels"] == envoy_gateway.PROXY_POD_LABELS
+    assert proxy["provider"]["kubernetes"]["envoyPDB"] == {"maxUnavailable": 1}
+    assert proxy["telemetry"]["metrics"]["prometheus"] == {"disable": False}
+    platforms = load_all(spec_with(tmp_path, [("edge.gateway_replicas", 5)]))
+    assert _by_kind(envoy_gateway.objects(platforms["prod"]), "EnvoyProxy")[envoy_gateway.ENVOY_PROXY_NAME][
+        "spec"]["provider"]["kubernetes"]["envoyDeployment"]["replicas"] == 5
+
+
+def test_cert_manager_issuers_ca_chain_and_gateway_certificate(platforms) -> None:
+    for env, platform in platforms.items():
+        objs = cert_manager.objects(platform)
+        issuers = _by_kind(objs, "ClusterIssuer")
+        assert issuers["letsencrypt-staging"]["spec"]["acme"]["server"] == "https://acme-staging-v02.api.letsencrypt.org/directory"
+        assert issuers["letsencrypt-production"]["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+        solver = issuers["letsencrypt-production"]["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]
+        assert solver["parentRefs"][0]["name"] == "public"
+        assert issuers["selfsigned-root"]["spec"] == {"selfSigned": {}}
+        certs = _by_kind(objs, "Certificate")
+        ca = certs["platform-internal-ca"]["spec"]
+        assert ca["isCA"] is True and ca["issuerRef"]["name"] == "selfsigned-root"
+        assert issuers["platform-internal-ca"]["spec"] == {"ca": {"secretName": ca["secretName"]}}
+        public = certs[envoy_gateway.TLS_SECRET]["spec"]
+        assert public["issuerRef"]["name"] == platform.edge.acme_issuer
+        assert sorted(public["dnsNames"]) == sorted(envoy_gateway.public_hosts(platform).values())
+    assert platforms["staging"].edge.acme_issuer == "letsencrypt-staging"
+
+
+def test_external_dns_points_at_the_spec_zone_and_provider(platforms, tmp_path) -> None:
+    values = external_dns.values(platforms["staging"])
+    assert values["provider"] == {"name": "aws"}
+    assert values["domainFilters"] == ["staging.plinth.example.com"]
+    assert values["sources"] == ["gateway-httproute"]
+    assert values["txtOwnerId"] == "plinth-staging"
+    gcp = load_all(spec_with(tmp_path, [("cluster.provider", "gcp"), ("secrets.gcp_project_id", "plinth-prod")]))
+    assert external_dns.values(gcp["prod"])["provider"] == {"name": "google"}
+
+
+@pytest.mark.parametrize(("provider", "extra", "key"), [
+    ("aws", [], "aws"),
+    ("gcp", [("secrets.gcp_project_id", "plinth-prod")], "gcpsm"),
+    ("azure", [("secrets.azure_key_vault_url", "https://plinth-kv.vault.azure.net/")], "azurekv"),
+])
+def test_cluster_secret_store_uses_the_cloud_secret_manager(tmp_path, provider, extra, key) -> None:
+    platform = load_all(spec_with(tmp_path, [("cluster.provider", provider), *extra]))["prod"]
+    (store,) = external_secrets.objects(platform)
+    assert store["kind"] == "ClusterSecretStore" and store["metadata"]["name"] == "platform-secrets"
+    assert list(store["spec"]["provider"]) == [key]
+
+
+def test_gcp_without_a_project_is_a_located_error(tmp_path) -> None:
+    with pytest.raises(SpecError) as err:
+        load_all(spec_with(tmp_path, [("cluster.provider", "gcp")]))
+    assert "secrets.gcp_project_id: needed when cluster.provider is gcp" in str(err.value)
+
+
+def test_keda_and_rollouts_values(prod) -> None:
+    values = keda.values(prod)
+    assert values["podLabels"]["keda"] == {"plinth.dev/uses-kafka": "true"}
+    assert values["prometheus"]["operator"]["serviceMonitor"]["enabled"] is True
+    rollouts = argo_rollouts.argo_rollouts_values(prod)
+    assert rollouts["controller"]["replicas"] == argo_rollouts.REPLICAS
+    assert rollouts["controller"]["metrics"]["enabled"] is True
+
+
+def test_footprints_are_the_numbers_the_values_set(prod) -> None:
+    """Requests declared to the planner are the requests in the chart values (one table feeds both)."""
+    def req(resources):
+        cpu = int(resources["requests"]["cpu"].removesuffix("m"))
+        mem = int(resources["requests"]["memory"].removesuffix("Mi"))
+        return cpu, mem
+
+    cm = cert_manager.values(prod)
+    cm_fp = {f.name: f for f in cert_manager.footprints(prod)}
+    assert req(cm["resources"]) == (cm_fp["cert-manager-controller"].cpu_millicores, cm_fp["cert-manager-controller"].memory_mib)
+    assert req(cm["webhook"]["resources"]) == (cm_fp["cert-manager-webhook"].cpu_millicores, cm_fp["cert-manager-webhook"].memory_mib)
+    assert cm["webhook"]["replicaCount"] == cm_fp["cert-manager-webhook"].replicas
+    kd = keda.values(prod)
+    kd_fp = {f.name: f for f in keda.footprints(prod)}
+    assert req(kd["resources"]["operator"]) == (kd_fp["keda-operator"].cpu_millicores, kd_fp["keda-operator"].memory_mib)
+    eg = envoy_gateway.values(prod)
+    eg_fp = {f.name: f for f in envoy_gateway.footprints(prod)}
+    assert req(eg["deployment"]["envoyGateway"]["resources"]) == (eg_fp["envoy-gateway"].cpu_millicores, eg_fp["envoy-gateway"].memory_mib)
+    proxy = _by_kind(envoy_gateway.objects(prod), "EnvoyProxy")[envoy_gateway.ENVOY_PROXY_NAME]["spec"]
+    assert req(proxy["provider"]["kubernetes"]["envoyDeployment"]["container"]["resources"]) == (
+        eg_fp["envoy-proxy-public"].cpu_millicores, eg_fp["envoy-proxy-public"].memory_mib)
+    assert eg_fp["envoy-proxy-public"].replicas == prod.edge.gateway_replicas
+    for module in (external_dns, external_secrets, argo_rollouts):
+        assert module.footprints(prod), module.__name__
+
+
+def test_every_namespace_denies_by_default_and_allows_dns_and_scrapes(prod) -> None:
+    objs = network_baseline.objects(prod)
+    for namespace in prod.namespaces:
+        mine = {o["metadata"]["name"]: o["spec"] for o in objs if o["metadata"]["namespace"] == namespace}
+        assert mine["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        assert mine["allow-dns-egress"]["egress"][0]["ports"][0]["port"] == 53
+        scrape = mine["allow-monitoring-scrape"]["ingress"][0]["from"][0]
+        assert scrape["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "platform-monitoring"}}
+
+
+def test_gateway_flows_reach_only_public_services(prod) -> None:
+    policy = {o["metadata"]["name"]: o for o in system_network.objects(prod)}["envoy-proxy-public-flows"]["spec"]
+    assert policy["podSelector"] == {"matchLabels": envoy_gateway.PROXY_POD_LABELS}
+    assert policy["ingress"] == [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                                  "ports": [{"protocol": "TCP", "port": 10080}, {"protocol": "TCP", "port": 10443}]}]
+    reached = {r["to"][0]["podSelector"]["matchLabels"].get("app.kubernetes.io/name") for r in policy["egress"]
+               if r["to"][0].get("namespaceSelector")}
+    assert reached == {n for n, s in prod.services.items() if s.public_host}
+
+
+def test_every_platform_system_release_has_its_flows(prod) -> None:
+    names = {o["metadata"]["name"] for o in system_network.objects(prod)}
+    for release in system_network.RELEASES:
+        assert f"{release}-flows" in names
+    charts = {r.name for c in (envoy_gateway, cert_manager, external_dns, external_secrets, keda, argo_rollouts) for r in c.charts(prod)}
+    assert charts | {"argocd"} == set(system_network.RELEASES)
+
+
+def test_panels_parse_and_target_spec_dashboards(prod) -> None:
+    from plinth.components import app_services
+    from plinth.monitoring.promtool import check_expressions, promtool_path
+
+    panels = [p for m in (app_services, cert_manager, external_secrets, keda) for p in m.panels(prod)]
+    dashboards = {d.uid for d in prod.observability.dashboards}
+    assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health"} <= dashboards
+    if promtool_path() is None:
+        pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
+    result = check_expressions([q for p in panels for q in p.queries])
+    assert result.ok, result.output
+
+
+def test_flows_sync_before_the_default_deny() -> None:
+    """If default-deny landed first, Argo CD would lose the API server before it could apply its own flows."""
+    assert system_network.COMPONENT.sync_wave < network_baseline.COMPONENT.sync_wave
+    argocd_flows = system_network.release_policy("argocd", system_network.API_PORTS, ())
+    egress_ports = {p["port"] for rule in argocd_flows["spec"]["egress"] for p in rule.get("ports", [])}
+    assert {443, 6443} <= egress_ports
