@@ -7,11 +7,31 @@ when a module of this package is not registered.
 from __future__ import annotations
 
 from plinth.components import argocd, namespaces
+# --- platform-monitoring (issue #5)
+from plinth.components import (
+    alloy,
+    grafana_dashboards,
+    loki,
+    monitoring_network,
+    opencost,
+    prometheus_rules,
+    prometheus_stack,
+    tempo,
+)
 from plinth.components.base import Component, HelmRelease, KubeObject
 
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     argocd.COMPONENT,
+    # --- platform-monitoring (issue #5)
+    prometheus_stack.COMPONENT,
+    loki.COMPONENT,
+    tempo.COMPONENT,
+    alloy.COMPONENT,
+    opencost.COMPONENT,
+    monitoring_network.COMPONENT,
+    prometheus_rules.COMPONENT,
+    grafana_dashboards.COMPONENT,
 )
 """Every component, in render order."""
 

@@ -637,6 +637,8 @@ class Retention(StrictModel):
     """Volume or bucket size budgeted for that retention, GiB."""
     replicas: int = Field(default=1, ge=1)
     """Replicas of the store."""
+    bucket: DnsLabel | None = None
+    """Object-storage bucket the store keeps its data in (Loki, Tempo); None for a local volume (Prometheus)."""
 
 
 class Dashboard(StrictModel):
@@ -659,6 +661,8 @@ class Alerting(StrictModel):
     """Severities that page someone."""
     alertmanager_replicas: int = Field(default=3, ge=1)
     """Alertmanager replicas (a gossip cluster)."""
+    warning_channel: str = Field(default="#platform-alerts", pattern=r"^[#@]?[a-z0-9._-]+$")
+    """Chat channel that receives non-paging (warning) alerts; the webhook URL comes from the secret manager."""
 
 
 class SLO(StrictModel):
