@@ -659,8 +659,8 @@ class Alerting(StrictModel):
     """Where critical alerts page."""
     paging_severities: list[Literal["critical", "warning", "info"]] = ["critical"]
     """Severities that page someone."""
-    alertmanager_replicas: int = Field(default=3, ge=1)
-    """Alertmanager replicas (a gossip cluster)."""
+    alertmanager_replicas: int = Field(default=3, ge=2)
+    """Alertmanager replicas (a gossip cluster; at least 2, or one pod restart silences every page)."""
     warning_channel: str = Field(default="#platform-alerts", pattern=r"^[#@]?[a-z0-9._-]+$")
     """Chat channel that receives non-paging (warning) alerts; the webhook URL comes from the secret manager."""
 
