@@ -2,7 +2,7 @@
 
 Promtail (end of life March 2026) and Grafana Agent (November 2025) are not used. The pipeline is
 Alloy's own configuration language, held as one string in the chart's ConfigMap: discover pods
-on this node through the Kubernetes API, tail their log files, label by namespace/pod/container/app,
+on this node through the Kubernetes API (the chart sets ``HOSTNAME`` to the node name), tail their log files, label by namespace/pod/container/app,
 send to the Loki gateway.
 """
 
@@ -87,8 +87,9 @@ def values(platform: Platform) -> dict[str, Any]:
             "configMap": {"create": True, "content": PIPELINE},
             "mounts": {"varlog": True},
             "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}},
-            "extraEnv": [{"name": "HOSTNAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+            "enableReporting": False,
         },
+        "crds": {"create": False},  # PodLogs CRD: this pipeline discovers pods itself
         "controller": {"type": "daemonset", "tolerations": tolerations},
         "serviceMonitor": {"enabled": True},
     }

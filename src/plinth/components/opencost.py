@@ -35,7 +35,8 @@ def values(platform: Platform) -> dict[str, Any]:
                 "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}},
             },
             "prometheus": {"internal": {"enabled": True, "serviceName": f"{RELEASE}-prometheus",
-                                        "namespaceName": MONITORING_NAMESPACE, "port": 9090}},
+                                        "namespaceName": MONITORING_NAMESPACE, "port": 9090},
+                           "thanos": {"enabled": False}},  # the chart defaults to querying a Thanos this platform does not run
             "metrics": {"serviceMonitor": {"enabled": True}},
             "ui": {"enabled": False},
             **pool_placement(platform, MONITORING_NAMESPACE),
