@@ -112,3 +112,17 @@ def test_panels_come_from_several_components(prod) -> None:
     contributors = {c.name for c in ALL_COMPONENTS if c.panels(prod)}
     assert {"kube-prometheus-stack", "opencost", "grafana-dashboards"} <= contributors
     assert len(collect_panels(prod)) == sum(len(c.panels(prod)) for c in ALL_COMPONENTS)
+
+
+MONITORING_COMPONENTS = ("kube-prometheus-stack", "loki", "tempo", "alloy", "opencost", "grafana-dashboards")
+
+
+def test_monitoring_stack_alerts_reference_exported_metrics(prod) -> None:
+    known = all_exported() | _recorded(prod)
+    for component in ALL_COMPONENTS:
+        if component.name not in MONITORING_COMPONENTS:
+            continue
+        for group in component.alerts(prod):
+            for rule in group.rules:
+                unknown = metric_names(rule.expr) - known
+                assert not unknown, f"{component.name}: {rule.expr!r} uses {sorted(unknown)}"

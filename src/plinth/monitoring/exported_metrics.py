@@ -107,6 +107,39 @@ EXPORTED_METRICS: dict[str, frozenset[str]] = {
         "kafka_consumergroup_lag", "kafka_consumergroup_current_offset", "kafka_topic_partition_current_offset",
         "kafka_topic_partition_under_replicated_partition", "kafka_brokers",
     }),
+    # Upstream exporters other components enable; listed so their panels can be checked the same way.
+    "cert-manager": frozenset({
+        "certmanager_certificate_expiration_timestamp_seconds", "certmanager_certificate_ready_status",
+        "certmanager_certificate_renewal_timestamp_seconds",
+    }),
+    "cloudnative-pg": frozenset({
+        "cnpg_collector_up", "cnpg_pg_replication_lag", "cnpg_pg_replication_streaming_replicas",
+        "cnpg_pg_stat_archiver_failed_count", "cnpg_pg_stat_archiver_archived_count",
+        "cnpg_pg_stat_archiver_last_archived_time", "cnpg_pg_stat_archiver_last_failed_time",
+        "cnpg_collector_last_available_backup_timestamp", "cnpg_collector_first_recoverability_point",
+        "cnpg_backends_total", "cnpg_pg_database_size_bytes",
+    }),
+    "redis-exporter": frozenset({
+        "redis_up", "redis_instance_info", "redis_connected_slaves", "redis_master_link_up", "redis_connected_clients",
+        "redis_memory_used_bytes", "redis_commands_processed_total", "redis_sentinel_masters",
+        "redis_sentinel_master_status", "redis_sentinel_master_ok_slaves",
+    }),
+    "strimzi-kafka": frozenset({
+        "kafka_server_replicamanager_underreplicatedpartitions", "kafka_controller_kafkacontroller_offlinepartitionscount",
+        "kafka_controller_kafkacontroller_activecontrollercount", "kafka_server_brokertopicmetrics_messagesin_total",
+        "kafka_server_brokertopicmetrics_bytesin_total", "kafka_server_brokertopicmetrics_bytesout_total",
+    }),
+    "clickhouse": frozenset({
+        "ClickHouseAsyncMetrics_ReplicasMaxAbsoluteDelay", "ClickHouseMetrics_ReadonlyReplica",
+        "ClickHouseProfileEvents_Query", "ClickHouseProfileEvents_InsertedRows", "ClickHouseMetrics_Query",
+    }),
+    "envoy-gateway": frozenset({
+        "envoy_http_downstream_rq_total", "envoy_http_downstream_rq_xx", "envoy_cluster_upstream_rq_total",
+        "envoy_cluster_upstream_rq_xx", "envoy_http_downstream_rq_time_bucket",
+    }),
+    "velero": frozenset({"velero_backup_last_successful_timestamp", "velero_backup_failure_total", "velero_backup_success_total"}),
+    "external-secrets": frozenset({"externalsecret_status_condition", "externalsecret_sync_calls_error", "externalsecret_sync_calls_total"}),
+    "argo-rollouts": frozenset({"rollout_info", "analysis_run_info", "rollout_phase"}),
 }
 """Metric names by exporter (the platform component or upstream exporter that serves them)."""
 
