@@ -14,6 +14,7 @@ from plinth.monitoring.exported_metrics import all_exported, expand_grafana_vari
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.promtool import check_expressions, promtool_path
 from plinth.monitoring.rules import RecordingRule
+from plinth.render.pipeline import RenderError
 
 DESIGN_DASHBOARDS = ["Platform Health Overview", "Service Performance", "Pipeline Execution Status", "Cost Tracking", "User Activity"]
 
@@ -104,7 +105,7 @@ def test_metric_name_extraction() -> None:
 
 
 def test_a_panel_on_an_unknown_dashboard_is_a_clear_error(prod) -> None:
-    with pytest.raises(ValueError, match="not one of the spec's dashboards"):
+    with pytest.raises(RenderError, match="not one of the spec's observability.dashboards"):
         panels_by_dashboard(prod, [Panel("no-such-dashboard", "x", ("up",))])
 
 

@@ -114,3 +114,16 @@ def test_footprint_volumes_follow_the_spec(prod) -> None:
     (prom,) = [f for f in prometheus_stack.footprints(prod) if f.name == "prometheus"]
     assert prom.volume_gib == prod.observability.prometheus.storage_gib
     assert prom.replicas == prod.observability.prometheus.replicas
+
+
+def test_a_spec_without_a_loki_bucket_is_a_located_error(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import DELETE, REPO, spec_with
+
+    spec = spec_with(tmp_path, [("observability.loki.bucket", DELETE)])
+    proc = subprocess.run([sys.executable, "-m", "plinth.cli", "render", "--spec", str(spec), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2, proc.stderr
+    assert "loki.bucket" in proc.stderr and "Traceback" not in proc.stderr

@@ -75,11 +75,14 @@ def build_dashboard(platform: Platform, spec: Dashboard, panels: list[Panel]) ->
 
 def panels_by_dashboard(platform: Platform, all_panels: list[Panel]) -> dict[str, list[Panel]]:
     """Panels grouped by the spec dashboard they belong to; a panel naming an unknown dashboard is an error."""
+    from plinth.render.pipeline import RenderError  # the pipeline imports the registry, which imports this module
+
     known = {d.uid for d in platform.observability.dashboards}
     grouped: dict[str, list[Panel]] = {uid: [] for uid in known}
     for panel in all_panels:
         if panel.dashboard_uid not in known:
-            raise ValueError(f"panel {panel.title!r}: dashboard_uid {panel.dashboard_uid!r} is not one of the spec's dashboards {sorted(known)}")
+            raise RenderError(f"panel {panel.title!r}: dashboard_uid {panel.dashboard_uid!r} is not one of the spec's "
+                              f"observability.dashboards {sorted(known)}")
         grouped[panel.dashboard_uid].append(panel)
     return grouped
 

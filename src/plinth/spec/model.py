@@ -694,6 +694,18 @@ class Observability(StrictModel):
     slo: SLO
     """Application SLOs (burn-rate alerts and canary analysis read these)."""
 
+    @model_validator(mode="after")
+    def _stores(self) -> "Observability":
+        for store in ("loki", "tempo"):
+            if getattr(self, store).bucket is None:
+                raise ValueError(f"{store}.bucket: {store} keeps its data in object storage and needs a bucket")
+        if self.prometheus.bucket is not None:
+            raise ValueError("prometheus.bucket: Prometheus keeps its data on its volume (storage_gib), not in a bucket")
+        uids = [d.uid for d in self.dashboards]
+        if len(uids) != len(set(uids)):
+            raise ValueError(f"dashboards: uids must be unique, got {uids}")
+        return self
+
 
 # --------------------------------------------------------------------------- backups and recovery
 
