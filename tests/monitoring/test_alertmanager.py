@@ -108,3 +108,11 @@ def test_alertmanager_runs_at_least_two_replicas_from_the_spec(platforms) -> Non
         replicas = values["alertmanager"]["alertmanagerSpec"]["replicas"]
         assert replicas == platform.observability.alerting.alertmanager_replicas
         assert replicas >= 2
+
+
+def test_alert_thresholds_follow_the_spec(tmp_path: Path) -> None:
+    """One number feeds expression and text: changing the spec's Alertmanager replicas changes both."""
+    spec = spec_with(tmp_path, [("observability.alerting.alertmanager_replicas", 5)])
+    platform = load_all(spec)["prod"]
+    (rule,) = [r for g in prometheus_stack.alerts(platform) for r in g.rules if r.name == "AlertmanagerClusterDegraded"]
+    assert rule.expr.endswith("< 5") and "fewer than 5" in rule.description and "fewer than 5" in rule.summary

@@ -127,3 +127,30 @@ def test_a_spec_without_a_loki_bucket_is_a_located_error(tmp_path) -> None:
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2, proc.stderr
     assert "loki.bucket" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_monitoring_footprints_fit_the_namespace_quota(platforms) -> None:
+    """Requests, pods, volumes and PVCs of every monitoring pod stay within platform-monitoring's ResourceQuota
+    (DaemonSets counted on every node of every pool at the autoscalers' maximum)."""
+    from plinth.spec.types import cpu_millicores, memory_bytes
+
+    for env, platform in platforms.items():
+        quota = platform.namespaces[MONITORING].quota
+        max_nodes = sum(pool.max_nodes for pool in platform.node_pools.values())
+        pods = cpu = mem = volumes = storage = 0
+        for component in ALL_COMPONENTS:
+            for f in component.footprints(platform):
+                if f.namespace != MONITORING:
+                    continue
+                count = max_nodes if f.per_node else f.replicas
+                pods += count
+                cpu += count * f.cpu_millicores
+                mem += count * f.memory_mib * 1024 * 1024
+                if f.volume_gib:
+                    volumes += count
+                    storage += count * f.volume_gib * 1024 ** 3
+        assert pods <= quota.pods, (env, pods)
+        assert cpu <= cpu_millicores(quota.requests_cpu), (env, cpu)
+        assert mem <= memory_bytes(quota.requests_memory), (env, mem)
+        assert volumes <= quota.persistent_volume_claims, (env, volumes)
+        assert storage <= memory_bytes(quota.requests_storage), (env, storage)

@@ -144,9 +144,12 @@ def values(platform: Platform) -> dict[str, Any]:
         "kubeScheduler": {"enabled": False},
         "kubeControllerManager": {"enabled": False},
         "kubeProxy": {"enabled": False},
+        # Upstream kubernetes-mixin rules stay on, except the control-plane groups (not scrapable on a
+        # managed control plane) and the Prometheus/Alertmanager groups, which alerts() below replaces
+        # with unit-tested rules routed by the platform's severities (no duplicate pages).
         "defaultRules": {"create": True, "rules": {"etcd": False, "kubeSchedulerAlerting": False,
                                                    "kubeSchedulerRecording": False, "kubeControllerManager": False,
-                                                   "kubeProxy": False}},
+                                                   "kubeProxy": False, "prometheus": False, "alertmanager": False}},
         "prometheusOperator": {"resources": _resources("operator"), **placement},
         "prometheus": {"prometheusSpec": prometheus_spec(platform)},
         "alertmanager": {
@@ -234,6 +237,22 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             description=f"Alertmanager {{{{ $labels.service }}}} sees fewer than {am_replicas} cluster members for 15 minutes: duplicate or lost notifications are possible.",
         ),
         AlertRule(
+            name="PrometheusNotConnectedToAlertmanager",
+            expr='max by (namespace, service) (prometheus_notifications_alertmanagers_discovered) < 1',
+            for_="10m",
+            severity="critical",
+            summary="Prometheus has discovered no Alertmanager",
+            description="Prometheus {{ $labels.service }} has had no Alertmanager to send alerts to for 10 minutes: no alert reaches anyone.",
+        ),
+        AlertRule(
+            name="PrometheusTSDBCompactionsFailing",
+            expr='sum by (namespace, service) (increase(prometheus_tsdb_compactions_failed_total[3h])) > 0',
+            for_="30m",
+            severity="warning",
+            summary="Prometheus fails to compact its TSDB",
+            description=f"Prometheus {{{{ $labels.service }}}} has failed to compact blocks: its volume ({platform.observability.prometheus.storage_gib} GiB) fills faster than {platform.observability.prometheus.retention_days} days of retention allow.",
+        ),
+        AlertRule(
             name="PrometheusConfigReloadFailed",
             expr='max by (namespace, service) (prometheus_config_last_reload_successful) == 0',
             for_="10m",
@@ -266,6 +285,14 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
                   ({"series": f'alertmanager_cluster_members{{{am},pod="a-0"}}', "values": f"{members - 1}x30"},),
                   ({"series": f'alertmanager_cluster_members{{{am},pod="a-0"}}', "values": f"{members}x30"},),
                   "20m", {"namespace": "platform-monitoring", "service": "kps-alertmanager"}),
+        AlertTest("PrometheusNotConnectedToAlertmanager",
+                  ({"series": f'prometheus_notifications_alertmanagers_discovered{{{prom},pod="p-0"}}', "values": "0x30"},),
+                  ({"series": f'prometheus_notifications_alertmanagers_discovered{{{prom},pod="p-0"}}', "values": f"{members}x30"},),
+                  "15m", {"namespace": "platform-monitoring", "service": "kps-prometheus"}),
+        AlertTest("PrometheusTSDBCompactionsFailing",
+                  ({"series": f'prometheus_tsdb_compactions_failed_total{{{prom},pod="p-0"}}', "values": "0+1x60"},),
+                  ({"series": f'prometheus_tsdb_compactions_failed_total{{{prom},pod="p-0"}}', "values": "0x60"},),
+                  "45m", {"namespace": "platform-monitoring", "service": "kps-prometheus"}),
         AlertTest("PrometheusConfigReloadFailed",
                   ({"series": f'prometheus_config_last_reload_successful{{{prom},pod="p-0"}}', "values": "0x30"},),
                   ({"series": f'prometheus_config_last_reload_successful{{{prom},pod="p-0"}}', "values": "1x30"},),
