@@ -90,14 +90,40 @@ def _pod_specs_with_resources(values, path=()):
             yield from _pod_specs_with_resources(value, path + (key,))
 
 
+def _requests(values) -> dict[tuple[str, ...], tuple[int, int]]:
+    return {path: (int(r["requests"]["cpu"].rstrip("m")), int(r["requests"]["memory"].rstrip("Mi")))
+            for path, r in _pod_specs_with_resources(values)}
+
+
 def test_footprints_match_the_requests_in_the_values(prod) -> None:
+    """Each footprint is the sum of the requests its pod's containers get from the values (one table feeds both)."""
     monitoring = [c for c in ALL_COMPONENTS if c.namespace == MONITORING and c.charts(prod)]
     assert {c.name for c in monitoring} == {"kube-prometheus-stack", "loki", "tempo", "alloy", "opencost"}
+    kps = _requests(prometheus_stack.values(prod))
+    reloader = kps[("prometheusOperator", "prometheusConfigReloader", "resources")]
+    sidecar = kps[("grafana", "sidecar", "resources")]
+    main = {"prometheus": ("prometheus", "prometheusSpec", "resources"), "alertmanager": ("alertmanager", "alertmanagerSpec", "resources"),
+            "grafana": ("grafana", "resources"), "prometheus-operator": ("prometheusOperator", "resources"),
+            "kube-state-metrics": ("kube-state-metrics", "resources"), "node-exporter": ("prometheus-node-exporter", "resources")}
+    extra = {"prometheus": [reloader], "alertmanager": [reloader], "grafana": [sidecar, sidecar]}
+    footprints = {f.name: f for f in prometheus_stack.footprints(prod)}
+    assert set(footprints) == set(main)
+    for name, path in main.items():
+        parts = [kps[path], *extra.get(name, [])]
+        assert (footprints[name].cpu_millicores, footprints[name].memory_mib) == tuple(map(sum, zip(*parts))), name
+    al = _requests(alloy.values(prod))
+    (alloy_pod,) = alloy.footprints(prod)
+    assert (alloy_pod.cpu_millicores, alloy_pod.memory_mib) == tuple(map(sum, zip(al[("alloy", "resources")], al[("configReloader", "resources")])))
+    for component, values, prefix in ((loki, loki.values(prod), "loki-"), (tempo, tempo.values(prod), "tempo-")):
+        requests = _requests(values)
+        for f in component.footprints(prod):
+            part = next(k for k in requests if k[0].lower() == f.name.removeprefix(prefix))
+            assert (f.cpu_millicores, f.memory_mib) == requests[part], f.name
+            assert f.replicas == values[part[0]]["replicas"], f.name
+    oc = _requests(opencost.values(prod))
+    (oc_pod,) = opencost.footprints(prod)
+    assert (oc_pod.cpu_millicores, oc_pod.memory_mib) == oc[("opencost", "exporter", "resources")]
     for component in monitoring:
-        requested = sorted((int(r["requests"]["cpu"].rstrip("m")), int(r["requests"]["memory"].rstrip("Mi")))
-                           for release in component.charts(prod) for _, r in _pod_specs_with_resources(release.values))
-        footprints = sorted((f.cpu_millicores, f.memory_mib) for f in component.footprints(prod))
-        assert requested == footprints, component.name
         assert all(f.namespace == MONITORING for f in component.footprints(prod))
 
 

@@ -17,7 +17,9 @@ from plinth.spec.model import Platform
 
 NAME = "alloy"
 POD_REQUESTS: tuple[int, int] = (100, 256)
-"""CPU millicores and memory MiB requested by each Alloy pod."""
+"""CPU millicores and memory MiB requested by the Alloy container."""
+RELOADER_REQUESTS: tuple[int, int] = (10, 16)
+"""Requests of the chart's config-reloader sidecar."""
 
 PIPELINE = f"""discovery.kubernetes "pods" {{
   role = "pod"
@@ -90,6 +92,8 @@ def values(platform: Platform) -> dict[str, Any]:
             "enableReporting": False,
         },
         "crds": {"create": False},  # PodLogs CRD: this pipeline discovers pods itself
+        "configReloader": {"resources": {"requests": {"cpu": f"{RELOADER_REQUESTS[0]}m", "memory": f"{RELOADER_REQUESTS[1]}Mi"},
+                                         "limits": {"memory": f"{RELOADER_REQUESTS[1] * 2}Mi"}}},
         "controller": {"type": "daemonset", "tolerations": tolerations},
         "serviceMonitor": {"enabled": True},
     }
@@ -102,7 +106,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
 
 def footprints(platform: Platform) -> list[PodFootprint]:
     """One Alloy pod per node."""
-    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, *POD_REQUESTS, per_node=True)]
+    cpu, mem = (a + b for a, b in zip(POD_REQUESTS, RELOADER_REQUESTS))
+    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, cpu, mem, per_node=True)]
 
 
 COMPONENT = Component(

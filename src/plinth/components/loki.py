@@ -93,6 +93,7 @@ def values(platform: Platform) -> dict[str, Any]:
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
         "lokiCanary": {"enabled": False},
+        "sidecar": {"rules": {"enabled": False}},  # no Loki ruler rules from ConfigMaps: one container per pod
         "test": {"enabled": False},
         "monitoring": {"serviceMonitor": {"enabled": True}, "selfMonitoring": {"enabled": False}},
     }

@@ -38,7 +38,21 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {
     "kube-state-metrics": (100, 256),
     "node-exporter": (50, 64),
 }
-"""CPU millicores and memory MiB requested by each pod of the chart: set in the values, counted by the planner."""
+"""CPU millicores and memory MiB requested by the main container of each pod: set in the values, counted by the planner."""
+
+SIDECAR_REQUESTS: dict[str, tuple[int, int]] = {
+    "config-reloader": (10, 32),
+    "grafana-sidecar": (50, 96),
+}
+"""Requests of the sidecars: the operator's config reloader (in Prometheus and Alertmanager pods) and
+Grafana's two k8s-sidecars (dashboards, data sources)."""
+
+POD_SIDECARS: dict[str, tuple[str, ...]] = {
+    "prometheus": ("config-reloader",),
+    "alertmanager": ("config-reloader",),
+    "grafana": ("grafana-sidecar", "grafana-sidecar"),
+}
+"""Sidecars in each pod, counted into its footprint."""
 
 ALERTMANAGER_VOLUME_GIB = 10
 """Alertmanager's volume (silences and notification log)."""
@@ -70,6 +84,21 @@ POD_LABELS = {
 def _resources(part: str) -> dict[str, Any]:
     cpu, mem = POD_REQUESTS[part]
     return {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}}
+
+
+def _sidecar_resources(sidecar: str) -> dict[str, Any]:
+    # The chart passes the reloader's CPU limit to the operator as a flag: it must be set.
+    cpu, mem = SIDECAR_REQUESTS[sidecar]
+    return {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"cpu": f"{cpu * 10}m", "memory": f"{mem * 2}Mi"}}
+
+
+def pod_requests(part: str) -> tuple[int, int]:
+    """CPU millicores and memory MiB of a whole pod: main container plus its sidecars."""
+    cpu, mem = POD_REQUESTS[part]
+    for sidecar in POD_SIDECARS.get(part, ()):
+        cpu += SIDECAR_REQUESTS[sidecar][0]
+        mem += SIDECAR_REQUESTS[sidecar][1]
+    return cpu, mem
 
 
 def _replicas(platform: Platform) -> dict[str, int]:
@@ -115,6 +144,7 @@ def grafana_values(platform: Platform) -> dict[str, Any]:
         "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
         "podDisruptionBudget": {"minAvailable": 1},
         "sidecar": {
+            "resources": _sidecar_resources("grafana-sidecar"),
             "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": MONITORING_NAMESPACE},
             "datasources": {"enabled": True, "defaultDatasourceEnabled": True, "uid": DATASOURCE_UIDS["prometheus"],
                             "alertmanager": {"enabled": True, "uid": DATASOURCE_UIDS["alertmanager"]}},
@@ -150,7 +180,12 @@ def values(platform: Platform) -> dict[str, Any]:
         "defaultRules": {"create": True, "rules": {"etcd": False, "kubeSchedulerAlerting": False,
                                                    "kubeSchedulerRecording": False, "kubeControllerManager": False,
                                                    "kubeProxy": False, "prometheus": False, "alertmanager": False}},
-        "prometheusOperator": {"resources": _resources("operator"), **placement},
+        "prometheusOperator": {
+            "resources": _resources("operator"),
+            "prometheusConfigReloader": {"resources": _sidecar_resources("config-reloader")},
+            "admissionWebhooks": {"patch": dict(placement)},
+            **placement,
+        },
         "prometheus": {"prometheusSpec": prometheus_spec(platform)},
         "alertmanager": {
             "config": alertmanager.alertmanager_config(platform),
@@ -329,10 +364,10 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     replicas = _replicas(platform)
     prom = platform.observability.prometheus
     result = [
-        PodFootprint("prometheus", MONITORING_NAMESPACE, replicas["prometheus"], *POD_REQUESTS["prometheus"], volume_gib=prom.storage_gib),
-        PodFootprint("alertmanager", MONITORING_NAMESPACE, replicas["alertmanager"], *POD_REQUESTS["alertmanager"],
+        PodFootprint("prometheus", MONITORING_NAMESPACE, replicas["prometheus"], *pod_requests("prometheus"), volume_gib=prom.storage_gib),
+        PodFootprint("alertmanager", MONITORING_NAMESPACE, replicas["alertmanager"], *pod_requests("alertmanager"),
                      volume_gib=ALERTMANAGER_VOLUME_GIB),
-        PodFootprint("grafana", MONITORING_NAMESPACE, replicas["grafana"], *POD_REQUESTS["grafana"]),
+        PodFootprint("grafana", MONITORING_NAMESPACE, replicas["grafana"], *pod_requests("grafana")),
         PodFootprint("prometheus-operator", MONITORING_NAMESPACE, replicas["operator"], *POD_REQUESTS["operator"], spread_zones=False),
         PodFootprint("kube-state-metrics", MONITORING_NAMESPACE, replicas["kube-state-metrics"], *POD_REQUESTS["kube-state-metrics"],
                      spread_zones=False),
