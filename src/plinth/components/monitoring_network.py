@@ -116,6 +116,9 @@ def policies(platform: Platform) -> list[KubeObject]:
         allow("opencost", ns, OPENCOST, component=NAME,
               egress=[_to([peer(ns, prometheus)], (PORTS["prometheus"],)), _to_anywhere(HTTPS + API_SERVER_PORTS[1:])]),
         allow("kube-state-metrics", ns, POD_LABELS["kube-state-metrics"], component=NAME, egress=[_to_anywhere(API_SERVER_PORTS)]),
+        *[allow(f"webhook-{job}-job", ns, {"app": f"kube-prometheus-stack-admission-{job}"}, component=NAME,
+                egress=[_to_anywhere(API_SERVER_PORTS)])  # the chart's jobs that create and patch the webhook certificate
+          for job in ("create", "patch")],
         allow("prometheus-operator", ns, POD_LABELS["operator"], component=NAME,
               ingress=[_from(_anywhere(), (PORTS["operator-webhook"],))],  # admission webhook calls from the API server
               egress=[_to_anywhere(API_SERVER_PORTS)]),
