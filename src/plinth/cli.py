@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
 from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_files
 from plinth.render.writer import diff_tree, write_tree
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
@@ -82,12 +83,16 @@ def render(
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder; default: the spec's git.rendered_path.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the folder differs from a fresh render.")] = False,
     fmt: FormatOption = "table",
+    workflows_out: Annotated[Optional[Path], typer.Option("--workflows-out", help="Folder of the rendered GitHub Actions workflows; default: .github/workflows next to the spec.")] = None,
 ) -> None:
-    """Render the GitOps tree (one YAML file per object) for every environment, atomically."""
+    """Render the GitOps tree (one YAML file per object) for every environment, and the CI/CD
+    workflows into .github/workflows, atomically."""
     _check_format(fmt)
     platforms = load_platforms(spec, env)
     rendered = _render(platforms)
     out_dir = _out_dir(spec, platforms, out)
+    workflow_dir = workflows_out or spec.parent / WORKFLOWS_DIR
+    workflow_files = _render_workflows(platforms)
     by_env: dict[str, dict[str, str]] = {}
     for path, text in to_files(rendered).items():
         environment, rel = path.split("/", 1)
@@ -102,6 +107,8 @@ def render(
         else:
             d = diff_tree({f"{e}/{r}": t for e, fs in by_env.items() for r, t in fs.items()}, out_dir)
             problems += [f"{kind} {p}" for kind, paths in (("added", d.added), ("removed", d.removed), ("changed", d.changed)) for p in paths]
+        d = diff_tree(workflow_files, workflow_dir)
+        problems += [f"{kind} {WORKFLOWS_DIR}/{p}" for kind, paths in (("added", d.added), ("removed", d.removed), ("changed", d.changed)) for p in paths]
         if fmt == "json":
             out_console.print_json(json.dumps({"stale": bool(problems), "differences": problems}))
         elif problems:
@@ -116,10 +123,28 @@ def render(
             write_tree(files, out_dir / environment)
     else:
         write_tree({f"{e}/{r}": t for e, fs in by_env.items() for r, t in fs.items()}, out_dir)
+    write_tree(workflow_files, workflow_dir)
     if fmt == "json":
-        out_console.print_json(json.dumps({"out": str(out_dir), "objects": len(rendered), "environments": sorted(by_env)}))
+        out_console.print_json(json.dumps({"out": str(out_dir), "objects": len(rendered), "environments": sorted(by_env),
+                                           "workflows": sorted(workflow_files)}))
     else:
-        out_console.print(f"Rendered {len(rendered)} objects for {', '.join(sorted(by_env))} into {out_dir}/")
+        out_console.print(f"Rendered {len(rendered)} objects for {', '.join(sorted(by_env))} into {out_dir}/ "
+                          f"and {len(workflow_files)} workflows into {workflow_dir}/")
+
+
+def cli_commands() -> set[str]:
+    """Names of the ``plinth`` subcommands (the CI workflow runs only commands that exist)."""
+    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+
+
+def _render_workflows(platforms: dict[str, Platform]) -> dict[str, str]:
+    """The CI/CD workflows; delivery stages are not overlaid, so any environment gives the same files."""
+    platform = platforms.get("prod") or next(iter(platforms.values()))
+    try:
+        return render_workflows(platform, cli_commands())
+    except WorkflowError as exc:
+        _fail_bad_input([f"render error: {exc}"])
+        raise AssertionError  # unreachable
 
 
 def validate_rendered(rendered: list[RenderedObject], platforms: dict[str, Platform], crd_dir: Optional[Path]) -> list[SchemaProblem]:
@@ -246,6 +271,127 @@ def monitoring(
                 err_console.print(result.detail, markup=False, highlight=False, soft_wrap=True)
         out_console.print(f"monitoring checks: {len(results) - len(failed)} ok, {len(failed)} failing")
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def docs(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: Annotated[str, typer.Option("--env", help="Environment the documents describe.")] = "prod",
+    out: Annotated[Path, typer.Option("--out", help="Folder of the generated documents.")] = Path("docs"),
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the documents are stale.")] = False,
+) -> None:
+    """Regenerate docs/architecture.md and its SVG diagram from the spec and the rendered tree."""
+    from plinth.docs.build import generated_docs
+    from plinth.docs.diagram import DiagramError
+
+    platforms = load_platforms(spec, [env])
+    try:
+        files = generated_docs(platforms[env])
+    except DiagramError as exc:
+        _fail_bad_input([str(exc)])
+    stale = sorted(name for name, text in files.items() if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text)
+    if check:
+        for name in stale:
+            err_console.print(f"stale: {out / name} (run `plinth docs`)", markup=False)
+        if not stale:
+            out_console.print(f"{', '.join(str(out / n) for n in sorted(files))} up to date.")
+        raise typer.Exit(1 if stale else 0)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
+    out_console.print(f"Wrote {', '.join(str(out / n) for n in sorted(files))} ({len(stale)} changed).")
+
+
+def _report_inputs(spec: Path, crd_dir: Optional[Path], platforms: dict[str, Platform], rendered: list[RenderedObject],
+                   problems: Optional[list[SchemaProblem]]):
+    """Gather what the report shows from the same functions the other commands use."""
+    from plinth.docs.diagram import DiagramError, dot_available
+    from plinth.docs.report import ReportInputs
+
+    counts = Counter(r.environment for r in rendered)
+    prod = platforms.get("prod") or next(iter(platforms.values()))
+    svg = None
+    if dot_available():
+        from plinth.docs.build import component_placements
+        from plinth.docs.diagram import architecture_svg
+        from plinth.render.pipeline import render_platform
+
+        try:
+            svg = architecture_svg(prod, component_placements(render_platform(prod)))
+        except DiagramError:
+            svg = None
+    committed = spec.parent / "docs" / "architecture.svg"
+    if svg is None and committed.is_file():
+        svg = committed.read_text(encoding="utf-8")
+    drills = []
+    drill_dir = spec.parent / "reports" / "drills"
+    if drill_dir.is_dir():
+        for path in sorted(drill_dir.glob("*.json")):
+            try:
+                drills.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, json.JSONDecodeError):
+                continue
+    return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
+                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills)
+
+
+def write_report(path: Path, inputs) -> Path:
+    """Write the HTML report atomically and return its path."""
+    from plinth.docs.report import report_html
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(report_html(inputs), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@app.command()
+def report(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    crd_dir: CrdOption = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("reports/platform.html"),
+) -> None:
+    """Write one self-contained HTML page: diagram, plan, findings, drills, environments."""
+    platforms = load_platforms(spec, None)
+    rendered = _render(platforms)
+    folder = crd_dir or default_crd_dir(spec.resolve().parent)
+    problems = None
+    if folder is not None:
+        try:
+            problems = validate_rendered(rendered, platforms, folder)
+        except SchemaSetupError as exc:
+            _fail_bad_input([str(exc)])
+    path = write_report(out, _report_inputs(spec, crd_dir, platforms, rendered, problems))
+    out_console.print(f"Report: {path}")
+
+
+# --------------------------------------------------------------------------- delivery (issue 8)
+
+
+@app.command()
+def promote(
+    service: Annotated[str, typer.Option("--service", help="Service whose image is promoted.")],
+    digest: Annotated[str, typer.Option("--digest", help="Image digest, sha256:<64 hex>.")],
+    env: Annotated[str, typer.Option("--env", help="Environment to promote into: staging or prod.")],
+    spec: SpecOption = Path(DEFAULT_SPEC),
+) -> None:
+    """Set a service's image digest for an environment in the spec (comments kept; prod only takes a
+    digest staging already runs). CI calls this, then `plinth render`, then commits; never kubectl."""
+    from plinth.delivery.promote import PromotionError, promote as promote_digest
+
+    try:
+        result = promote_digest(spec, service, digest, env)
+    except PromotionError as exc:
+        err_console.print(f"promote: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code)
+    if result.changed:
+        out_console.print(f"{spec}: environments.{env}.services.{service}.image.digest = {digest} (was {result.previous or 'the tag'})",
+                          markup=False, highlight=False, soft_wrap=True)
+    else:
+        out_console.print(f"{spec}: {env} already runs {service}@{digest}; nothing changed", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

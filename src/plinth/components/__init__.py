@@ -7,6 +7,7 @@ when a module of this package is not registered.
 from __future__ import annotations
 
 from plinth.components import argocd, namespaces
+from plinth.components import delivery
 # --- platform-monitoring (issue #5)
 from plinth.components import (
     alloy,
@@ -23,6 +24,8 @@ from plinth.components.base import Component, HelmRelease, KubeObject
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     argocd.COMPONENT,
+    # delivery (issue 8): AnalysisTemplates for the services' Rollouts
+    delivery.COMPONENT,
     # --- platform-monitoring (issue #5)
     prometheus_stack.COMPONENT,
     loki.COMPONENT,

@@ -37,7 +37,24 @@ def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str_representer)
 
 
-def dump_yaml(obj: Any, *, canonical_order: bool = True) -> str:
-    """YAML text of one object (or any plain data), byte-stable across runs."""
+def dump_yaml(obj: Any, *, canonical_order: bool = True, header: str = "", value_comments: dict[str, str] | None = None) -> str:
+    """YAML text of one object (or any plain data), byte-stable across runs.
+
+    ``header`` becomes leading ``#`` comment lines; ``value_comments`` maps a plain scalar value to a
+    comment appended to every line that ends with that value (e.g. a pinned action SHA and its tag).
+    """
     data = canonical(obj) if canonical_order and isinstance(obj, dict) else _sorted(obj)
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    if value_comments:
+        lines = []
+        for line in text.splitlines(keepends=True):
+            body = line.rstrip("\n")
+            for value, comment in value_comments.items():
+                if body.endswith((f": {value}", f"- {value}")):
+                    line = f"{body} # {comment}\n"
+                    break
+            lines.append(line)
+        text = "".join(lines)
+    if header:
+        text = "".join(f"# {h}\n" if h else "#\n" for h in header.splitlines()) + text
+    return text

@@ -1,0 +1,1 @@
+"""Documents generated from the spec and the rendered tree (architecture, diagram, report)."""
