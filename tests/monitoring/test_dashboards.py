@@ -127,3 +127,18 @@ def test_monitoring_stack_alerts_reference_exported_metrics(prod) -> None:
             for rule in group.rules:
                 unknown = metric_names(rule.expr) - known
                 assert not unknown, f"{component.name}: {rule.expr!r} uses {sorted(unknown)}"
+
+
+def test_kube_state_metrics_exports_the_object_labels_dashboards_group_by(prod) -> None:
+    """A ``label_x`` on kube_pod_labels/kube_node_labels exists only if kube-state-metrics allow-lists it."""
+    import re
+
+    from plinth.components import prometheus_stack
+
+    allow = prometheus_stack.values(prod)["kube-state-metrics"]["metricLabelsAllowlist"]
+    exported = {"label_" + re.sub(r"[^a-zA-Z0-9]", "_", label)
+                for entry in allow for label in entry.split("=", 1)[1].strip("[]").split(",")}
+    used = {m for model in build_dashboards(prod).values() for _, q in dashboard_queries(model)
+            for m in re.findall(r"\blabel_[a-z0-9_]+", q)} - {"label_replace", "label_join"}
+    assert used, "the dashboards group by object labels"
+    assert used <= exported, sorted(used - exported)

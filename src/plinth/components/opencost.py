@@ -63,8 +63,8 @@ def panels(platform: Platform) -> list[Panel]:
         Panel("cost-tracking", "Cluster cost per month (nodes + volumes)",
               (f"(sum(node_total_hourly_cost) + sum(pv_hourly_cost)) * {HOURS_PER_MONTH}",), unit="currencyUSD", kind="stat"),
         Panel("cost-tracking", "Node cost per hour by pool",
-              ('sum by (label_plinth_dev_pool) (node_total_hourly_cost * on (node) group_left (label_plinth_dev_pool) '
-               'label_replace(kube_node_labels, "node", "$1", "node", "(.*)"))',),
+              ("sum by (label_plinth_dev_pool) (node_total_hourly_cost * on (node) group_left (label_plinth_dev_pool) "
+               "max by (node, label_plinth_dev_pool) (kube_node_labels))",),
               unit="currencyUSD", legend=("{{label_plinth_dev_pool}}",)),
         Panel("cost-tracking", "Cost per hour by namespace", (NAMESPACE_HOURLY_COST,), unit="currencyUSD", legend=("{{namespace}}",)),
         Panel("cost-tracking", "Volume cost per hour", ("sum(pv_hourly_cost)",), unit="currencyUSD"),

@@ -202,7 +202,9 @@ def values(platform: Platform) -> dict[str, Any]:
             "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         },
         "grafana": grafana_values(platform),
-        "kube-state-metrics": {"resources": _resources("kube-state-metrics"), **placement},
+        # Pod and node labels dashboards group by (service name on pods, pool on nodes).
+        "kube-state-metrics": {"resources": _resources("kube-state-metrics"), **placement,
+                               "metricLabelsAllowlist": ["pods=[app.kubernetes.io/name]", "nodes=[plinth.dev/pool]"]},
         # node-exporter runs on every node of every pool: it tolerates every pool's taints.
         "prometheus-node-exporter": {"resources": _resources("node-exporter"), "tolerations": _all_pool_tolerations(platform)},
     }

@@ -16,10 +16,12 @@ def _histogram(name: str) -> tuple[str, ...]:
 
 
 APP_REQUESTS_TOTAL = "http_requests_total"
-"""Counter every application service exports on its metrics port: labels ``code``, ``method``, ``route``
-(Prometheus adds ``namespace``, ``service``, ``pod`` from the ServiceMonitor target)."""
+"""Counter every application service exports on its metrics port, with a ``code`` label (status code)."""
 APP_REQUEST_DURATION = "http_request_duration_seconds"
-"""Histogram of request latency every application service exports (same labels as the counter)."""
+"""Histogram of request latency every application service exports."""
+APP_SERVICE_LABEL = "app_kubernetes_io_name"
+"""Series label naming the service: the pod label ``app.kubernetes.io/name`` the scrape config copies
+(``podTargetLabels``); the same label the delivery component's canary analysis selects on."""
 
 EXPORTED_METRICS: dict[str, frozenset[str]] = {
     # Application services (platform-apps): the convention above, scraped through their ServiceMonitors.
