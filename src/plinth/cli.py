@@ -246,6 +246,36 @@ def run(
 
 
 @app.command()
+def monitoring(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: EnvOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Check alert rules, alert unit tests, dashboards and Alertmanager routing with the real promtool and amtool."""
+    from plinth.monitoring.check import MissingTool, check_platform
+
+    _check_format(fmt)
+    platforms = load_platforms(spec, env)
+    try:
+        results = [r for name in sorted(platforms) for r in check_platform(platforms[name])]
+    except MissingTool as exc:
+        _fail_bad_input([f"missing tool(s): {exc} (Debian packages prometheus and prometheus-alertmanager; `make test` installs them)"])
+    except RenderError as exc:
+        _fail_bad_input([f"render error: {exc}"])
+    failed = [r for r in results if not r.ok]
+    if fmt == "json":
+        out_console.print_json(json.dumps({"ok": not failed, "checks": [r.__dict__ for r in results]}))
+    else:
+        for result in results:
+            mark = "[green]ok[/green]  " if result.ok else "[red]FAIL[/red]"
+            out_console.print(f"{mark} {result.environment}: {result.check}", highlight=False)
+            if result.detail:
+                err_console.print(result.detail, markup=False, highlight=False, soft_wrap=True)
+        out_console.print(f"monitoring checks: {len(results) - len(failed)} ok, {len(failed)} failing")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
 def docs(
     spec: SpecOption = Path(DEFAULT_SPEC),
     env: Annotated[str, typer.Option("--env", help="Environment the documents describe.")] = "prod",

@@ -10,6 +10,17 @@ from plinth.components import argocd, namespaces
 from plinth.components import delivery
 # --- platform-data (issue 4)
 from plinth.components import clickhouse, kafka, postgres, redis, velero
+# --- platform-monitoring (issue #5)
+from plinth.components import (
+    alloy,
+    grafana_dashboards,
+    loki,
+    monitoring_network,
+    opencost,
+    prometheus_rules,
+    prometheus_stack,
+    tempo,
+)
 from plinth.components.base import Component, HelmRelease, KubeObject
 
 # sys-apps: platform-system controllers, the network baseline and the application services
@@ -46,6 +57,15 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     keda.COMPONENT,
     argo_rollouts.COMPONENT,
     app_services.COMPONENT,
+    # --- platform-monitoring (issue #5)
+    prometheus_stack.COMPONENT,
+    loki.COMPONENT,
+    tempo.COMPONENT,
+    alloy.COMPONENT,
+    opencost.COMPONENT,
+    monitoring_network.COMPONENT,
+    prometheus_rules.COMPONENT,
+    grafana_dashboards.COMPONENT,
 )
 """Every component, in render order."""
 

@@ -500,18 +500,19 @@ def panels(platform: Platform) -> list[Panel]:
     sel = f'namespace="{NAMESPACE}"'
     slo = platform.observability.slo
     return [
-        Panel("service-performance", "Requests per second", (f"sum by (service) (rate({REQUESTS_METRIC}{{{sel}}}[5m]))",),
+        # Service Performance repeats per service: every query filters on the dashboard's $service variable.
+        Panel("service-performance", "Requests per second", (f'sum by (service) (rate({REQUESTS_METRIC}{{{sel},service="$service"}}[5m]))',),
               unit="reqps", legend=("{{service}}",)),
-        Panel("service-performance", "5xx ratio", (f"{_ratio_record('5m')}",), unit="percentunit", legend=("{{service}}",)),
+        Panel("service-performance", "5xx ratio", (f'{_ratio_record("5m")}{{service="$service"}}',), unit="percentunit", legend=("{{service}}",)),
         Panel("service-performance", f"p95 latency (SLO {slo.latency_p95_ms} ms)",
-              (f"histogram_quantile(0.95, sum by (service, le) (rate({DURATION_METRIC}_bucket{{{sel}}}[5m])))",),
+              (f'histogram_quantile(0.95, sum by (service, le) (rate({DURATION_METRIC}_bucket{{{sel},service="$service"}}[5m])))',),
               unit="s", legend=("{{service}}",)),
         Panel("service-performance", "Replicas vs max",
-              (f"max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{sel}}})",
-               f"max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel}}})"),
+              (f'max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{sel},horizontalpodautoscaler=~"(keda-hpa-)?$service"}})',
+               f'max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel},horizontalpodautoscaler=~"(keda-hpa-)?$service"}})'),
               legend=("{{horizontalpodautoscaler}} current", "{{horizontalpodautoscaler}} max")),
         Panel("service-performance", "Kafka consumer lag (KEDA)",
-              (f'max by (scaledObject) (keda_scaler_metrics_value{{{sel},scaler="kafkaScaler"}})',), legend=("{{scaledObject}}",)),
+              (f'max by (scaledObject) (keda_scaler_metrics_value{{{sel},scaler="kafkaScaler",scaledObject="$service"}})',), legend=("{{scaledObject}}",)),
         Panel("platform-health", "Autoscalers at max replicas",
               (f"count(max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{sel}}}) "
                f">= max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel}}}))",),

@@ -681,6 +681,8 @@ class Retention(StrictModel):
     """Volume or bucket size budgeted for that retention, GiB."""
     replicas: int = Field(default=1, ge=1)
     """Replicas of the store."""
+    bucket: DnsLabel | None = None
+    """Object-storage bucket the store keeps its data in (Loki, Tempo); None for a local volume (Prometheus)."""
 
 
 class Dashboard(StrictModel):
@@ -701,8 +703,10 @@ class Alerting(StrictModel):
     """Where critical alerts page."""
     paging_severities: list[Literal["critical", "warning", "info"]] = ["critical"]
     """Severities that page someone."""
-    alertmanager_replicas: int = Field(default=3, ge=1)
-    """Alertmanager replicas (a gossip cluster)."""
+    alertmanager_replicas: int = Field(default=3, ge=2)
+    """Alertmanager replicas (a gossip cluster; at least 2, or one pod restart silences every page)."""
+    warning_channel: str = Field(default="#platform-alerts", pattern=r"^[#@]?[a-z0-9._-]+$")
+    """Chat channel that receives non-paging (warning) alerts; the webhook URL comes from the secret manager."""
 
 
 class SLO(StrictModel):
@@ -733,6 +737,18 @@ class Observability(StrictModel):
     """The design's key dashboards."""
     slo: SLO
     """Application SLOs (burn-rate alerts and canary analysis read these)."""
+
+    @model_validator(mode="after")
+    def _stores(self) -> "Observability":
+        for store in ("loki", "tempo"):
+            if getattr(self, store).bucket is None:
+                raise ValueError(f"{store}.bucket: {store} keeps its data in object storage and needs a bucket")
+        if self.prometheus.bucket is not None:
+            raise ValueError("prometheus.bucket: Prometheus keeps its data on its volume (storage_gib), not in a bucket")
+        uids = [d.uid for d in self.dashboards]
+        if len(uids) != len(set(uids)):
+            raise ValueError(f"dashboards: uids must be unique, got {uids}")
+        return self
 
 
 # --------------------------------------------------------------------------- backups and recovery

@@ -122,6 +122,8 @@ class RetentionOverlay(StrictModel):
     retention_days: int | None = None
     storage_gib: int | None = None
     replicas: int | None = None
+    bucket: str | None = None
+    """Object-storage bucket of this environment (bucket names are global: each environment needs its own)."""
 
 
 class ObservabilityOverlay(StrictModel):

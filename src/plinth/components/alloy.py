@@ -1,0 +1,118 @@
+"""Grafana Alloy: the log collector (a DaemonSet on every node of every pool) shipping pod logs to Loki.
+
+Promtail (end of life March 2026) and Grafana Agent (November 2025) are not used. The pipeline is
+Alloy's own configuration language, held as one string in the chart's ConfigMap: discover pods
+on this node through the Kubernetes API (the chart sets ``HOSTNAME`` to the node name), tail their log files, label by namespace/pod/container/app,
+send to the Loki gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.prometheus_stack import LOKI_URL
+from plinth.render.conventions import MONITORING_NAMESPACE
+from plinth.spec.model import Platform
+
+NAME = "alloy"
+POD_REQUESTS: tuple[int, int] = (100, 256)
+"""CPU millicores and memory MiB requested by the Alloy container."""
+RELOADER_REQUESTS: tuple[int, int] = (10, 16)
+"""Requests of the chart's config-reloader sidecar."""
+
+PIPELINE = f"""discovery.kubernetes "pods" {{
+  role = "pod"
+  selectors {{
+    role  = "pod"
+    field = "spec.nodeName=" + sys.env("HOSTNAME")
+  }}
+}}
+
+discovery.relabel "pod_logs" {{
+  targets = discovery.kubernetes.pods.targets
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "app"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+    separator     = "/"
+    target_label  = "__path__"
+    replacement   = "/var/log/pods/*$1/*.log"
+  }}
+}}
+
+local.file_match "pod_logs" {{
+  path_targets = discovery.relabel.pod_logs.output
+}}
+
+loki.source.file "pod_logs" {{
+  targets    = local.file_match.pod_logs.targets
+  forward_to = [loki.process.pod_logs.receiver]
+}}
+
+loki.process "pod_logs" {{
+  stage.cri {{}}
+  forward_to = [loki.write.default.receiver]
+}}
+
+loki.write "default" {{
+  endpoint {{
+    url = "{LOKI_URL}/loki/api/v1/push"
+  }}
+}}
+"""
+"""Alloy configuration: pod logs of this node to Loki."""
+
+
+def values(platform: Platform) -> dict[str, Any]:
+    """Helm values of the alloy chart: a DaemonSet reading /var/log on every node, tolerating every pool's taints."""
+    cpu, mem = POD_REQUESTS
+    tolerations = [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
+                   for pool in platform.node_pools.values() for t in pool.taints]
+    return {
+        "fullnameOverride": NAME,
+        "alloy": {
+            "configMap": {"create": True, "content": PIPELINE},
+            "mounts": {"varlog": True},
+            "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}},
+            "enableReporting": False,
+        },
+        "crds": {"create": False},  # PodLogs CRD: this pipeline discovers pods itself
+        "configReloader": {"resources": {"requests": {"cpu": f"{RELOADER_REQUESTS[0]}m", "memory": f"{RELOADER_REQUESTS[1]}Mi"},
+                                         "limits": {"memory": f"{RELOADER_REQUESTS[1] * 2}Mi"}}},
+        "controller": {"type": "daemonset", "tolerations": tolerations},
+        "serviceMonitor": {"enabled": True},
+    }
+
+
+def charts(platform: Platform) -> list[HelmRelease]:
+    """The alloy chart in platform-monitoring."""
+    return [HelmRelease(name=NAME, chart_key="alloy", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
+
+
+def footprints(platform: Platform) -> list[PodFootprint]:
+    """One Alloy pod per node."""
+    cpu, mem = (a + b for a, b in zip(POD_REQUESTS, RELOADER_REQUESTS))
+    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, cpu, mem, per_node=True)]
+
+
+COMPONENT = Component(
+    name=NAME,
+    namespace=MONITORING_NAMESPACE,
+    charts=charts,
+    footprints=footprints,
+)

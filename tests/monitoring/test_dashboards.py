@@ -1,0 +1,144 @@
+"""The spec's dashboards exist as code with stable UIDs, at least one panel each, every query parses
+in promtool and references only metrics the platform exports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from plinth.components import ALL_COMPONENTS, grafana_dashboards
+from plinth.components.prometheus_stack import DASHBOARD_LABEL, grafana_values
+from plinth.monitoring.dashboards import SERVICE_VARIABLE, build_dashboards, collect_panels, dashboard_queries, panels_by_dashboard
+from plinth.monitoring.exported_metrics import all_exported, expand_grafana_variables, metric_names
+from plinth.monitoring.panels import Panel
+from plinth.monitoring.promtool import check_expressions, promtool_path
+from plinth.monitoring.rules import RecordingRule
+from plinth.render.pipeline import RenderError
+
+DESIGN_DASHBOARDS = ["Platform Health Overview", "Service Performance", "Pipeline Execution Status", "Cost Tracking", "User Activity"]
+
+
+def _configmaps(platform) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in grafana_dashboards.objects(platform)}
+
+
+def test_the_five_design_dashboards_exist_with_spec_uids_and_panels(platforms) -> None:
+    for platform in platforms.values():
+        built = build_dashboards(platform)
+        assert sorted(d.title for d in platform.observability.dashboards) == sorted(DESIGN_DASHBOARDS)
+        for spec in platform.observability.dashboards:
+            model = built[spec.uid]
+            assert model["uid"] == spec.uid and model["title"] == spec.title
+            panels = [p for p in model["panels"] if p["type"] != "row"]
+            assert len(panels) >= 1, spec.title
+            assert all(p["targets"] for p in panels), spec.title
+
+
+def test_dashboards_are_provisioned_as_sidecar_configmaps(prod) -> None:
+    maps = _configmaps(prod)
+    sidecar = grafana_values(prod)["sidecar"]["dashboards"]
+    assert sidecar["enabled"] and sidecar["label"] == DASHBOARD_LABEL
+    for spec in prod.observability.dashboards:
+        cm = maps[f"dashboard-{spec.uid}"]
+        assert cm["metadata"]["labels"][DASHBOARD_LABEL] == sidecar["labelValue"]
+        assert cm["metadata"]["namespace"] == sidecar["searchNamespace"]
+        model = json.loads(cm["data"][f"{spec.uid}.json"])
+        assert model["uid"] == spec.uid
+
+
+def test_dashboard_json_is_stable_across_renders(prod) -> None:
+    assert grafana_dashboards.objects(prod) == grafana_dashboards.objects(prod)
+
+
+def test_service_performance_repeats_per_service(prod) -> None:
+    spec = next(d for d in prod.observability.dashboards if d.per_service)
+    model = build_dashboards(prod)[spec.uid]
+    (variable,) = [v for v in model["templating"]["list"] if v["name"] == SERVICE_VARIABLE]
+    assert variable["query"].split(",") == sorted(prod.services)
+    rows = [p for p in model["panels"] if p["type"] == "row"]
+    assert rows and rows[0]["repeat"] == SERVICE_VARIABLE
+    for panel in model["panels"]:
+        if panel["type"] != "row":
+            assert all(f"${SERVICE_VARIABLE}" in t["expr"] for t in panel["targets"] if "vector(" not in t["expr"]), panel["title"]
+
+
+def _sample_variables(platform) -> dict[str, str]:
+    return {SERVICE_VARIABLE: next(iter(sorted(platform.services)))}
+
+
+@pytest.mark.skipif(promtool_path() is None, reason="promtool missing: `make test` installs Debian's prometheus package")
+def test_every_dashboard_query_parses_in_promtool(platforms) -> None:
+    for platform in platforms.values():
+        queries = [expand_grafana_variables(q, _sample_variables(platform))
+                   for model in build_dashboards(platform).values() for kind, q in dashboard_queries(model) if kind == "prometheus"]
+        assert queries
+        result = check_expressions(queries)
+        assert result.ok, result.output
+
+
+@pytest.mark.skipif(promtool_path() is None, reason="promtool missing")
+def test_a_broken_dashboard_query_fails_promtool() -> None:
+    assert not check_expressions(["sum(rate(http_requests_total[5m])"]).ok
+
+
+def _recorded(platform) -> set[str]:
+    return {r.record for c in ALL_COMPONENTS for g in c.alerts(platform) for r in g.rules if isinstance(r, RecordingRule)}
+
+
+def test_every_dashboard_query_references_exported_metrics(platforms) -> None:
+    for platform in platforms.values():
+        known = all_exported() | _recorded(platform)
+        for uid, model in build_dashboards(platform).items():
+            for _, query in dashboard_queries(model):
+                names = metric_names(expand_grafana_variables(query, _sample_variables(platform)))
+                unknown = names - known
+                assert not unknown, (f"dashboard {uid}: query {query!r} uses {sorted(unknown)}, which no exporter in "
+                                     "plinth.monitoring.exported_metrics.EXPORTED_METRICS serves")
+
+
+def test_metric_name_extraction() -> None:
+    assert metric_names('sum by (service, le) (rate(http_request_duration_seconds_bucket{service=~"a|b"}[5m]))') == {"http_request_duration_seconds_bucket"}
+    assert metric_names("a / on (node) group_left (pool) b * 3 > bool 1e3") == {"a", "b"}
+    assert metric_names('label_replace(kube_node_labels, "node", "$1", "node", "(.*)")') == {"kube_node_labels"}
+    assert metric_names("time() - max(x:y:z offset 5m)") == {"x:y:z"}
+
+
+def test_a_panel_on_an_unknown_dashboard_is_a_clear_error(prod) -> None:
+    with pytest.raises(RenderError, match="not one of the spec's observability.dashboards"):
+        panels_by_dashboard(prod, [Panel("no-such-dashboard", "x", ("up",))])
+
+
+def test_panels_come_from_several_components(prod) -> None:
+    contributors = {c.name for c in ALL_COMPONENTS if c.panels(prod)}
+    assert {"kube-prometheus-stack", "opencost", "grafana-dashboards"} <= contributors
+    assert len(collect_panels(prod)) == sum(len(c.panels(prod)) for c in ALL_COMPONENTS)
+
+
+MONITORING_COMPONENTS = ("kube-prometheus-stack", "loki", "tempo", "alloy", "opencost", "grafana-dashboards")
+
+
+def test_monitoring_stack_alerts_reference_exported_metrics(prod) -> None:
+    known = all_exported() | _recorded(prod)
+    for component in ALL_COMPONENTS:
+        if component.name not in MONITORING_COMPONENTS:
+            continue
+        for group in component.alerts(prod):
+            for rule in group.rules:
+                unknown = metric_names(rule.expr) - known
+                assert not unknown, f"{component.name}: {rule.expr!r} uses {sorted(unknown)}"
+
+
+def test_kube_state_metrics_exports_the_object_labels_dashboards_group_by(prod) -> None:
+    """A ``label_x`` on kube_pod_labels/kube_node_labels exists only if kube-state-metrics allow-lists it."""
+    import re
+
+    from plinth.components import prometheus_stack
+
+    allow = prometheus_stack.values(prod)["kube-state-metrics"]["metricLabelsAllowlist"]
+    exported = {"label_" + re.sub(r"[^a-zA-Z0-9]", "_", label)
+                for entry in allow for label in entry.split("=", 1)[1].strip("[]").split(",")}
+    used = {m for model in build_dashboards(prod).values() for _, q in dashboard_queries(model)
+            for m in re.findall(r"\blabel_[a-z0-9_]+", q)} - {"label_replace", "label_join"}
+    assert used, "the dashboards group by object labels"
+    assert used <= exported, sorted(used - exported)
