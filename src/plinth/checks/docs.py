@@ -28,7 +28,7 @@ def checks_markdown() -> str:
         "finding is not waived (2 on bad input). Scopes: " + "; ".join(f"**{k}**: {v}" for k, v in SCOPES.items()) + ".",
         "",
         "Waivers live in `check-waivers.yaml` (`waivers: [{check, object, environments?, reason, expires}]`), keyed by",
-        "check ID and object (`Kind/namespace/name`, `Spec/<section>` for findings about the spec itself).",
+        "check ID and object (`Kind/namespace/name`; `Spec/<dotted parent>` for findings about the spec itself).",
         "",
         "| ID | Severity | Scope | Check | Remediation | Params |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -108,8 +108,9 @@ class CheckContext:
         return ObjectRef(kind, namespace, name, self.spec_file)
 
     def spec_ref(self, dotted: str) -> ObjectRef:
-        """Reference to a part of the spec (findings about the spec's own numbers)."""
-        return ObjectRef(SPEC_KIND, None, dotted.split(".")[0], self.spec_file)
+        """Reference to a part of the spec (findings about its own numbers): ``Spec/<path of the field's parent>``."""
+        parts = dotted.split(".")
+        return ObjectRef(SPEC_KIND, None, ".".join(parts[:-1]) or parts[0], self.spec_file)
 
     def chart_applications(self) -> list[RenderedObject]:
         """Applications installing a Helm chart (their pods are not in the rendered tree)."""

@@ -25,7 +25,7 @@ class Waiver(StrictModel):
     check: str = Field(pattern=r"^PL-[A-Z]+-\d{3}$")
     """Check ID, e.g. PL-IMG-001."""
     object: str = Field(min_length=3)
-    """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped; ``Spec/<section>`` for spec findings)."""
+    """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped; ``Spec/<dotted parent>`` for spec findings)."""
     environments: list[str] = []
     """Environments it applies to; empty = all."""
     reason: str = Field(min_length=10)
