@@ -11,7 +11,9 @@ import pytest
 from plinth.checks import ALL_CHECKS, CheckContext
 from plinth.checks.engine import run_checks
 from plinth.spec.model import Platform
+from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
+from tests.conftest import CRD_DIR, needs_shared
 
 
 @dataclass(frozen=True)
@@ -179,3 +181,16 @@ def test_percentage_pdb_and_max_unavailable_zero(prod: Platform) -> None:
 def test_selectors_in_namespaces_with_helm_charts_are_not_judged(prod: Platform) -> None:
     policy = {**STRAY_POLICY, "metadata": {"name": "allow-prometheus", "namespace": fx.MON}}
     assert _findings(prod, [*fx.healthy_tree(prod), policy], "PL-TREE-006") == []
+
+
+def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
+    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod)), ALL_CHECKS)
+    assert findings == [], [f"{f.check_id} {f.obj.key}: {f.message}" for f in findings]
+
+
+@needs_shared
+def test_fixtures_have_the_real_object_shapes(prod: Platform) -> None:
+    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas (so the checks read real fields)."""
+    store = SchemaStore(prod.cluster.kubernetes_version, CRD_DIR)
+    problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
+    assert problems == []
