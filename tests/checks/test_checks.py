@@ -194,3 +194,11 @@ def test_fixtures_have_the_real_object_shapes(prod: Platform) -> None:
     store = SchemaStore(prod.cluster.kubernetes_version, CRD_DIR)
     problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
     assert problems == []
+
+
+def test_kafka_without_zone_rack_awareness_is_a_zone_loss_finding(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    del fx.find(objects, "Kafka", "plinth-kafka")["spec"]["kafka"]["rack"]
+    (finding,) = _findings(prod, objects, "PL-HA-004")
+    assert (finding.obj.key, finding.field_path) == ("Kafka/platform-data/plinth-kafka", "spec.kafka.rack.topologyKey")
+    assert finding.message.startswith("rack awareness is off: without racks = zones (topology.kubernetes.io/zone)")

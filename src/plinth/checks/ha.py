@@ -8,6 +8,7 @@ from plinth.checks.engine import Check, CheckContext, Finding
 from plinth.checks.kube import PodGroup, SCALABLE_KINDS, get, majority, pod_groups, selector_matches, survivors_after_zone_loss
 from plinth.render.conventions import DATASTORE_NAMES
 from plinth.render.pipeline import RenderedObject
+from plinth.render.scheduling import ZONE_KEY
 
 APPS_NAMESPACE = "platform-apps"
 DATA_NAMESPACE = "platform-data"
@@ -116,6 +117,11 @@ def kafka_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Findin
     if item is None:
         yield _missing(check, ctx, "Kafka", "kafka", "its zone-loss promise")
         return
+    rack = get(item.obj, "spec.kafka.rack.topologyKey")
+    if rack != ZONE_KEY:
+        yield check.finding(ctx, item, "spec.kafka.rack.topologyKey",
+                            f"rack awareness is {'off' if rack is None else f'on {rack}'}: without racks = zones ({ZONE_KEY}) all "
+                            "replicas of a partition may sit in one zone and go down with it")
     cluster = DATASTORE_NAMES["kafka"]
     pools = [p for p in ctx.of_kind("KafkaNodePool") if (p.obj["metadata"].get("labels") or {}).get("strimzi.io/cluster") == cluster]
     if not pools:
@@ -189,8 +195,8 @@ CHECKS = (
     Check("PL-HA-003", "error", "promise", "PostgreSQL keeps primary + synchronous standbys after a zone loss",
           "Set spec.affinity {topologyKey: topology.kubernetes.io/zone, podAntiAffinityType: required} with instances >= zones.",
           postgres_survives_zone_loss),
-    Check("PL-HA-004", "error", "promise", "Kafka keeps min.insync.replicas brokers and a controller majority after a zone loss",
-          "Spread each KafkaNodePool over zones (template.pod.topologySpreadConstraints) and enable rack awareness.",
+    Check("PL-HA-004", "error", "promise", "Kafka keeps min.insync.replicas brokers, a controller majority and partition replicas in distinct zones after a zone loss",
+          "Spread each KafkaNodePool over zones (template.pod.topologySpreadConstraints) and set spec.kafka.rack.topologyKey to the zone label.",
           kafka_survives_zone_loss),
     Check("PL-HA-005", "error", "promise", "ClickHouse keeps insert_quorum replicas and a Keeper majority after a zone loss",
           "Spread replicas and Keeper nodes over zones (podTemplates topologySpreadConstraints or zone podDistribution).",

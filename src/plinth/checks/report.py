@@ -130,6 +130,17 @@ def _locations(report: CheckReport, rendered: list[RenderedObject], spec_text: s
     return lines
 
 
+def _uri(file: str) -> str:
+    """A repository-relative URI when the file lies under the current folder (what code scanning expects)."""
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_uri()
+    return path.as_posix()
+
+
 def as_sarif(report: CheckReport, rendered: list[RenderedObject], spec_text: str = "") -> dict[str, Any]:
     """SARIF 2.1.0 for GitHub code scanning: one rule per check, one result per finding (waived = suppressed)."""
     checks = (*ALL_CHECKS, *WAIVER_CHECKS)
@@ -152,7 +163,7 @@ def as_sarif(report: CheckReport, rendered: list[RenderedObject], spec_text: str
             "level": SARIF_LEVEL[f.severity],
             "message": {"text": f"{f.obj.key} ({f.environment}) {f.field_path}: {f.message}"},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": f.obj.file}, "region": {"startLine": lines.get(i, 1)}},
+                "physicalLocation": {"artifactLocation": {"uri": _uri(f.obj.file)}, "region": {"startLine": lines.get(i, 1)}},
                 "logicalLocations": [{"fullyQualifiedName": f"{f.environment}/{f.obj.key}", "kind": "object"}],
             }],
             "partialFingerprints": {"plinthFinding/v1": f"{f.check_id}|{f.environment}|{f.obj.key}|{f.field_path}"},
