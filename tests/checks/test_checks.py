@@ -202,3 +202,19 @@ def test_kafka_without_zone_rack_awareness_is_a_zone_loss_finding(prod: Platform
     (finding,) = _findings(prod, objects, "PL-HA-004")
     assert (finding.obj.key, finding.field_path) == ("Kafka/platform-data/plinth-kafka", "spec.kafka.rack.topologyKey")
     assert finding.message.startswith("rack awareness is off: without racks = zones (topology.kubernetes.io/zone)")
+
+
+def test_a_check_that_cannot_read_an_object_reports_instead_of_crashing(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "lots"
+    findings = _findings(prod, objects, "PL-CAP-001")
+    assert [(f.check_id, f.obj.key, f.severity) for f in findings] == [("PL-CAP-001", "Check/PL-CAP-001", "error")]
+    assert "could not evaluate this tree (ValueError: expected a CPU quantity" in findings[0].message
+
+
+def test_percentage_min_available_sets_the_minimum_healthy_replicas(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "PodDisruptionBudget", "frontend")["spec"]["minAvailable"] = "100%"
+    (finding,) = _findings(prod, objects, "PL-HA-001")
+    assert finding.obj.key == "Deployment/platform-apps/frontend"
+    assert finding.message.endswith("it needs 3 (PDB frontend minAvailable 100%)")

@@ -151,7 +151,13 @@ class Check:
 
 def run_checks(ctx: CheckContext, checks: Iterable[Check]) -> list[Finding]:
     """Every finding of the given checks on one environment, in a stable order."""
-    findings = [f for check in checks for f in check.run(check, ctx)]
+    findings: list[Finding] = []
+    for check in checks:
+        try:
+            findings.extend(check.run(check, ctx))
+        except Exception as exc:  # noqa: BLE001 - an object shape a check did not expect must not hide the others
+            findings.append(Finding(check.id, "error", ctx.environment, ObjectRef("Check", None, check.id, ctx.spec_file), "",
+                                    f"the check could not evaluate this tree ({type(exc).__name__}: {exc}); fix the object or the check"))
     return sort_findings(findings)
 
 

@@ -31,8 +31,11 @@ def min_healthy(ctx: CheckContext, group: PodGroup) -> tuple[int, str]:
         spec = pdb.obj.get("spec", {})
         if pdb.obj["metadata"].get("namespace") != group.namespace or not selector_matches(spec.get("selector"), group.labels):
             continue
-        if isinstance(spec.get("minAvailable"), int):
-            return spec["minAvailable"], f"PDB {pdb.obj['metadata']['name']} minAvailable"
+        min_available = spec.get("minAvailable")
+        if isinstance(min_available, int):
+            return min_available, f"PDB {pdb.obj['metadata']['name']} minAvailable"
+        if isinstance(min_available, str) and min_available.endswith("%"):
+            return -(-group.replicas * int(min_available[:-1]) // 100), f"PDB {pdb.obj['metadata']['name']} minAvailable {min_available}"
         if isinstance(spec.get("maxUnavailable"), int):
             return max(group.replicas - spec["maxUnavailable"], 1), f"PDB {pdb.obj['metadata']['name']} (replicas - maxUnavailable)"
     return 1, "no PDB: at least one pod"
