@@ -89,8 +89,14 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
         return {"apiVersion": api, "kind": kind, "metadata": meta(name, DATA),
                 "spec": {"configuration": {"clusters": [{"name": "main", "layout": layout, "templates": {"podTemplate": "pod"}}]},
                          "templates": {"podTemplates": [{"name": "pod", "metadata": {"labels": {"plinth.dev/datastore": "clickhouse"}},
-                                                         "spec": {"containers": [container("server", f"clickhouse/clickhouse-server@{DIGEST}", resources.requests_cpu, resources.requests_memory)],
+                                                         "spec": {"containers": [container("server", f"clickhouse/clickhouse-server@{DIGEST}", resources.requests_cpu, resources.requests_memory)]
+                                                                  + ([backup_sidecar] if shards else []),
                                                                   "topologySpreadConstraints": zone_spread({label: name})}}]}}}
+
+    backup_sidecar = {"name": "clickhouse-backup", "image": f"altinity/clickhouse-backup@{DIGEST}",
+                      "env": [{"name": "REMOTE_STORAGE", "value": "s3"}, {"name": "S3_REGION", "value": dr},
+                              {"name": "S3_BUCKET", "value": backup["clickhouse"].bucket},
+                              {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(backup["clickhouse"].retention_days)}]}
 
     def redis_cr(kind: str, name: str, size: int) -> dict[str, Any]:
         return {"apiVersion": "redis.redis.opstreelabs.in/v1beta2", "kind": kind, "metadata": meta(name, DATA, {"plinth.dev/datastore": "redis"}),
@@ -129,9 +135,8 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
         altinity("ClickHouseKeeperInstallation", "clickhouse-keeper.altinity.com/v1", keeper, "clickhouse-keeper.altinity.com/chk", d.clickhouse.keeper_nodes, d.clickhouse.keeper_resources, False),
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(f"{ch}-backup", DATA),
          "spec": {"schedule": backup["clickhouse"].schedule, "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
-             "name": "clickhouse-backup", "image": f"altinity/clickhouse-backup@{DIGEST}",
-             "env": [{"name": "S3_REGION", "value": dr}, {"name": "S3_BUCKET", "value": backup["clickhouse"].bucket},
-                     {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(backup["clickhouse"].retention_days)}]}]}}}}}},
+             "name": "backup", "image": f"clickhouse/clickhouse-server@{DIGEST}",
+             "command": ["/bin/sh", "-c", "clickhouse-client --query \"INSERT INTO system.backup_actions(command) VALUES('create_remote x')\""]}]}}}}}},
         redis_cr("RedisReplication", redis, d.redis.nodes),
         redis_cr("RedisSentinel", sentinel, d.redis.sentinels),
         {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": meta("cluster-state", SYSTEM),
@@ -151,8 +156,10 @@ def monitoring(platform: Platform) -> list[dict[str, Any]]:
     return [
         application("kube-prometheus-stack", chart="kube-prometheus-stack", namespace=MON,
                     values={"prometheus": {"prometheusSpec": {"retention": f"{o.prometheus.retention_days}d"}}}),
-        application("loki", chart="loki", namespace=MON, values={"loki": {"limits_config": {"retention_period": f"{o.loki.retention_days * 24}h"}}}),
-        application("tempo", chart="tempo", namespace=MON, values={"tempo": {"retention": f"{o.tempo.retention_days * 24}h"}}),
+        application("loki", chart="loki", namespace=MON, values={"loki": {"limits_config": {"retention_period": f"{o.loki.retention_days * 24}h"},
+                                                                           "compactor": {"retention_enabled": True}}}),
+        application("tempo", chart="tempo-distributed", namespace=MON,
+                    values={"tempo": {"structuredConfig": {"compactor": {"compaction": {"block_retention": f"{o.tempo.retention_days * 24}h"}}}}}),
     ]
 
 

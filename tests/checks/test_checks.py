@@ -218,3 +218,30 @@ def test_percentage_min_available_sets_the_minimum_healthy_replicas(prod: Platfo
     (finding,) = _findings(prod, objects, "PL-HA-001")
     assert finding.obj.key == "Deployment/platform-apps/frontend"
     assert finding.message.endswith("it needs 3 (PDB frontend minAvailable 100%)")
+
+
+def test_clickhouse_backup_settings_are_read_from_the_clickhouse_backup_sidecar(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    sidecar = fx.find(objects, "ClickHouseInstallation", "plinth-ch")["spec"]["templates"]["podTemplates"][0]["spec"]["containers"][1]
+    env = {v["name"]: v for v in sidecar["env"]}
+    env["S3_REGION"]["value"] = "us-east-1"
+    env["BACKUPS_TO_KEEP_REMOTE"]["value"] = "30"
+    (region,) = _findings(prod, objects, "PL-BAK-001")
+    (retention,) = _findings(prod, objects, "PL-BAK-003")
+    assert region.obj.key == retention.obj.key == "ClickHouseInstallation/platform-data/plinth-ch"
+    assert "writes to us-east-1, the cluster's own region" in region.message
+    assert retention.message == "keeps clickhouse backups 30 days, the spec says 90 days"
+
+
+def test_loki_retention_needs_the_compactor_switch(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    del fx.find(objects, "Application", "loki")["spec"]["source"]["helm"]["valuesObject"]["loki"]["compactor"]
+    (finding,) = _findings(prod, objects, "PL-RET-001")
+    assert (finding.obj.key, finding.field_path) == ("Application/platform-system/loki", "spec.source.helm.valuesObject.loki.compactor.retention_enabled")
+
+
+def test_a_truncated_digest_is_not_a_pin(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "RedisSentinel", "plinth-redis-sentinel")["spec"]["kubernetesConfig"]["image"] = "quay.io/opstree/redis-sentinel@sha256:abc"
+    (finding,) = _findings(prod, objects, "PL-IMG-001")
+    assert (finding.obj.key, finding.field_path) == ("RedisSentinel/platform-data/plinth-redis-sentinel", "spec.kubernetesConfig.image")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,11 +52,15 @@ def _image_fields(obj: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield path, str(image)
 
 
+DIGEST_REFERENCE = re.compile(r"@sha256:[0-9a-f]{64}$")
+"""An image reference pinned to content: ``repo[:tag]@sha256:<64 hex>``."""
+
+
 def images_pinned_by_digest(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Every image is referenced by digest; a tag can be moved to other content at any time."""
     for item in ctx.rendered:
         for path, image in _image_fields(item.obj):
-            if "@sha256:" not in image:
+            if not DIGEST_REFERENCE.search(image):
                 yield check.finding(ctx, item, path, f"image {image} has no digest: the tag is mutable, so what runs can change without a commit")
 
 

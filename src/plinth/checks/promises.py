@@ -143,8 +143,10 @@ def _backup_target(ctx: CheckContext, backup: Backup) -> tuple[str, str, Rendere
         chosen = next((b for b in locations if get(b.obj, "spec.objectStorage.bucket") == backup.bucket), locations[0] if locations else None)
         return "BackupStorageLocation", chosen.obj["metadata"]["name"] if chosen else "default", chosen
     if backup.data == "clickhouse":
-        job = _clickhouse_backup_job(ctx)
-        return "CronJob", job.obj["metadata"]["name"] if job else f"{DATASTORE_NAMES['clickhouse']}-backup", job
+        holder = _clickhouse_backup_config(ctx)
+        if holder is None:
+            return "CronJob", f"{DATASTORE_NAMES['clickhouse']}-backup", None
+        return holder.obj["kind"], holder.obj["metadata"]["name"], holder
     return "", "", None
 
 
@@ -154,15 +156,26 @@ def _clickhouse_backup_job(ctx: CheckContext) -> RenderedObject | None:
                  and j.obj["metadata"]["name"].startswith(prefix) and "backup" in j.obj["metadata"]["name"]), None)
 
 
+def _clickhouse_backup_config(ctx: CheckContext) -> RenderedObject | None:
+    """The object whose clickhouse-backup container holds the remote storage settings: a sidecar in the
+    ClickHouseInstallation's pod template (the API the CronJob calls), else the backup CronJob itself."""
+    chi = ctx.find("ClickHouseInstallation", DATA_NAMESPACE, DATASTORE_NAMES["clickhouse"])
+    if chi is not None and any(var.get("name") == "REMOTE_STORAGE" or var.get("name", "").startswith("S3_")
+                               for var in _container_env_vars(chi.obj)):
+        return chi
+    return _clickhouse_backup_job(ctx)
+
+
+def _container_env_vars(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    pods = ["spec.jobTemplate.spec.template.spec"] + [f"spec.templates.podTemplates.{i}.spec"
+                                                      for i, _ in enumerate(get(obj, "spec.templates.podTemplates", []) or [])]
+    return [var for pod in pods for container in get(obj, f"{pod}.containers", []) or [] for var in container.get("env") or []]
+
+
 def _env(obj: dict[str, Any]) -> dict[str, str]:
-    """Literal environment variables of every container (and the ObjectStore's sidecar)."""
+    """Literal environment variables of every container (CronJob, ClickHouse pod templates) and the ObjectStore's sidecar."""
     env: dict[str, str] = {}
-    containers = list(get(obj, "spec.jobTemplate.spec.template.spec.containers", []) or [])
-    for container in containers:
-        for var in container.get("env") or []:
-            if "value" in var:
-                env[var["name"]] = str(var["value"])
-    for var in get(obj, "spec.instanceSidecarConfiguration.env", []) or []:
+    for var in _container_env_vars(obj) + list(get(obj, "spec.instanceSidecarConfiguration.env", []) or []):
         if "value" in var:
             env[var["name"]] = str(var["value"])
     return env
@@ -252,10 +265,11 @@ def _retention_days(ctx: CheckContext, backup: Backup) -> tuple[str, str, Render
         seconds = duration_seconds(get(item.obj, "spec.template.ttl")) if item else None
         return kind, name, item, "spec.template.ttl", seconds // 86400 if seconds is not None else None
     if backup.data == "clickhouse":
-        kind, name, item, _ = _schedule_object(ctx, backup)
+        kind, name, item = _backup_target(ctx, backup)
         keep = _env(item.obj).get("BACKUPS_TO_KEEP_REMOTE") if item else None
         days = int(keep) * backup.interval_seconds // 86400 if keep and keep.isdigit() else None
-        return kind, name, item, "spec.jobTemplate.spec.template.spec.containers.env.BACKUPS_TO_KEEP_REMOTE", days
+        where = "spec.templates.podTemplates" if kind == "ClickHouseInstallation" else "spec.jobTemplate.spec.template.spec.containers"
+        return kind, name, item, f"{where}.env.BACKUPS_TO_KEEP_REMOTE", days
     return "", "", None, "", None
 
 
@@ -283,23 +297,29 @@ TELEMETRY: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], ...] 
 )
 VALUES_PATHS: dict[str, tuple[str, ...]] = {
     "kube-prometheus-stack": ("prometheus.prometheusSpec.retention",),
-    "loki": ("loki.limits_config.retention_period",),
-    "tempo": ("tempo.retention",),
-    "tempo-distributed": ("compactor.config.compaction.block_retention",),
+    "loki": ("loki.limits_config.retention_period", "loki.structuredConfig.limits_config.retention_period"),
+    "tempo": ("tempo.retention", "tempo.structuredConfig.compactor.compaction.block_retention"),
+    "tempo-distributed": ("compactor.config.compaction.block_retention", "tempo.structuredConfig.compactor.compaction.block_retention"),
 }
-"""Where each chart's values hold the retention (chart docs: kube-prometheus-stack, grafana/loki, grafana/tempo[-distributed])."""
+"""Where each chart's values may hold the retention (kube-prometheus-stack, grafana/loki, grafana/tempo[-distributed] values;
+``structuredConfig`` is merged into the generated config). The first path is the one a missing retention is reported at."""
+LOKI_RETENTION_SWITCH = "loki.compactor.retention_enabled"
+"""Loki deletes nothing past retention_period unless the compactor's retention is enabled."""
 
 
-def _retention_sources(ctx: CheckContext, store: str) -> list[tuple[RenderedObject, str, Any]]:
+def _retention_sources(ctx: CheckContext, store: str) -> list[tuple[RenderedObject, list[tuple[str, Any]], str]]:
+    """(object, [(field, value) set], chart) for each chart Application (or CR) that sets the store's retention."""
     charts, objects = next((c, o) for s, c, o in TELEMETRY if s == store)
-    found: list[tuple[RenderedObject, str, Any]] = []
+    found: list[tuple[RenderedObject, list[tuple[str, Any]], str]] = []
     for app in ctx.chart_applications():
         source = app.obj["spec"]["source"]
-        if source.get("chart") in charts:
-            for path in VALUES_PATHS[source["chart"]]:
-                found.append((app, f"spec.source.helm.valuesObject.{path}", get(source, f"helm.valuesObject.{path}")))
+        chart = source.get("chart")
+        if chart in charts:
+            values = get(source, "helm.valuesObject", {}) or {}
+            paths = VALUES_PATHS[chart]
+            found.append((app, [(f"spec.source.helm.valuesObject.{p}", get(values, p)) for p in paths], chart))
     for kind, path in objects:
-        found.extend((item, path, get(item.obj, path)) for item in ctx.of_kind(kind))
+        found.extend((item, [(path, get(item.obj, path))], kind) for item in ctx.of_kind(kind))
     return found
 
 
@@ -313,11 +333,17 @@ def telemetry_retention_matches_spec(check: Check, ctx: CheckContext) -> Iterato
             yield check.finding(ctx, ctx.expected_ref("Application", ctx.platform.argocd.namespace, charts[0]), "spec",
                                 f"no {' or '.join(charts)} chart Application rendered: {store} retention ({days} days) cannot be verified")
             continue
-        for item, path, value in sources:
-            seconds = duration_seconds(value)
-            if seconds != days * 86400:
-                got = "no retention set (the chart default applies)" if value is None else f"retention {value}"
-                yield check.finding(ctx, item, path, f"{store} has {got}, the spec says {days} days ({days * 24}h)")
+        for item, fields, chart in sources:
+            set_fields = [(path, value) for path, value in fields if value is not None]
+            if not set_fields:
+                yield check.finding(ctx, item, fields[0][0], f"{store} has no retention set (the chart default applies), "
+                                    f"the spec says {days} days ({days * 24}h)")
+            for path, value in set_fields:
+                if duration_seconds(value) != days * 86400:
+                    yield check.finding(ctx, item, path, f"{store} has retention {value}, the spec says {days} days ({days * 24}h)")
+            if chart == "loki" and get(item.obj, f"spec.source.helm.valuesObject.{LOKI_RETENTION_SWITCH}") is not True:
+                yield check.finding(ctx, item, f"spec.source.helm.valuesObject.{LOKI_RETENTION_SWITCH}",
+                                    "loki's compactor retention is not enabled: logs are never deleted, whatever retention_period says")
 
 
 CHECKS = (
@@ -339,7 +365,7 @@ CHECKS = (
           "Render the schedule from backups[].schedule (ScheduledBackup, Velero Schedule, ClickHouse backup CronJob).",
           backup_frequency_matches_spec),
     Check("PL-BAK-003", "error", "promise", "Backup retention in the objects equals the spec",
-          "Render retention from backups[].retention_days (ObjectStore retentionPolicy, Velero ttl, BACKUPS_TO_KEEP_REMOTE).",
+          "Render retention from backups[].retention_days (ObjectStore retentionPolicy, Velero ttl, clickhouse-backup BACKUPS_TO_KEEP_REMOTE).",
           backup_retention_matches_spec),
     Check("PL-RET-001", "error", "promise", "Metric, log and trace retention equal the spec",
           "Render retention from observability.<store>.retention_days into the chart values (or the Prometheus CR).",
