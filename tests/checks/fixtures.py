@@ -178,16 +178,19 @@ def without(objects: list[dict[str, Any]], kind: str, name: str, namespace: str 
     return [o for o in objects if not (o["kind"] == kind and o["metadata"]["name"] == name and (namespace is None or o["metadata"].get("namespace") == namespace))]
 
 
+def _replaced(node: Any, parts: list[str], value: Any) -> Any:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        return {**node, head: _replaced(node[head], rest, value) if rest else value}
+    return node.model_copy(update={head: _replaced(getattr(node, head), rest, value) if rest else value})
+
+
 def spec_changed(platform: Platform, changes: dict[str, Any]) -> Platform:
-    """The platform with values changed at dotted paths (validated again)."""
-    data = platform.model_dump(mode="python", round_trip=True)
+    """The platform with values changed at dotted paths, NOT validated again: the checks must catch a broken
+    promise even where today's model would already reject it (defence in depth, and models change)."""
     for dotted, value in changes.items():
-        node = data
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        node[parts[-1]] = value
-    return Platform.model_validate(data)
+        platform = _replaced(platform, dotted.split("."), value)
+    return platform
 
 
 def edited(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
