@@ -105,7 +105,7 @@ CASES: dict[str, Case] = {
                        _set("Schedule", "cluster-state", "spec.template.ttl", "168h0m0s"), expect_field="spec.template.ttl"),
     "PL-RET-001": Case("Application/platform-system/loki", "loki has retention 168h, the spec says 30 days (720h)",
                        _set("Application", "loki", "spec.source.helm.valuesObject.loki.limits_config.retention_period", "168h")),
-    "PL-CAP-001": Case("Spec/node_pools.data", "pool data: 21 pods at minimum replicas request 39 vCPU and 153.0 GiB, 1 nodes offer 15.89 vCPU",
+    "PL-CAP-001": Case("Spec/node_pools.data", "1 nodes offer 15.89 vCPU and 58.4 GiB allocatable: at least",
                        spec={"node_pools.data.nodes": 1, "node_pools.data.min_nodes": 1}),
     "PL-CAP-002": Case("Spec/design_totals", "the Total row says vcpu 148, but control plane + pools add up to 172",
                        spec={"design_totals.vcpu": 148}, expect_field="design_totals.vcpu"),

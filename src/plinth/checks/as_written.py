@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from plinth.render.pipeline import render_all
 from plinth.spec.loader import SpecError, load_all, read_yaml
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,8 +41,6 @@ class DesignValue:
     check: str | None
     """Check ID that reports the contradiction when the model accepts the value; None: a contradiction the typed model
     itself must reject; "": not a contradiction by itself (the model must accept it)."""
-    apply: Callable[[dict[str, Any], Any], None] | None = None
-    """How to put it in the spec data (default: set the dotted path)."""
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
@@ -51,10 +49,6 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node[int(part)] if isinstance(node, list) else node[part]
     node[parts[-1]] = value
-
-
-def _only_design_backups(data: dict[str, Any], rows: Any) -> None:
-    data["backups"] = [b for b in data["backups"] if b["data"] in rows]
 
 
 DESIGN_VALUES: tuple[DesignValue, ...] = (
@@ -72,21 +66,21 @@ DESIGN_VALUES: tuple[DesignValue, ...] = (
     DesignValue("datastores.postgres.scaling.min_replicas", 1, 'scaling table "PostgreSQL | Manual | Monitoring | 1 | 3"', None),
     DesignValue("services.api-gateway.scaling.type", "hpa", 'scaling table "API Gateway | HPA | RPS > 1000"', None),
     DesignValue("argocd.namespace", "argocd", 'example Application "namespace: argocd"', None),
-    DesignValue("backups", ("postgres", "clickhouse", "iceberg", "configs"), "backup schedule: four rows (no cluster-state row)", "",
-                _only_design_backups),
 )
 """The design's values platform.yaml corrects, in the order they are applied."""
 
 
-def _loads(data: dict[str, Any]) -> SpecError | None:
-    """None when the data is a valid spec, else the located problems."""
+def _rejection(data: dict[str, Any]) -> str | None:
+    """None when the data is a spec that loads and renders, else why not."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "design-as-written.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         try:
-            load_all(path)
+            render_all(load_all(path))
         except SpecError as exc:
-            return exc
+            return "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems)
+        except Exception as exc:  # noqa: BLE001 - a component that cannot render the value rejects it too
+            return f"render fails: {type(exc).__name__}: {exc}"
     return None
 
 
@@ -106,16 +100,11 @@ def build(source: Path = SOURCE) -> tuple[str, list[tuple[DesignValue, str | Non
     outcomes: list[tuple[DesignValue, str | None]] = []
     for item in DESIGN_VALUES:
         trial = copy.deepcopy(data)
-        if item.apply is None:
-            _set(trial, item.path, item.value)
-        else:
-            item.apply(trial, item.value)
-        problem = _loads(trial)
-        if problem is None:
+        _set(trial, item.path, item.value)
+        rejected = _rejection(trial)
+        if rejected is None:
             data = trial
-            outcomes.append((item, None))
-        else:
-            outcomes.append((item, "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in problem.problems)))
+        outcomes.append((item, rejected))
     return _header(outcomes) + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=140), outcomes
 
 
@@ -130,7 +119,7 @@ def _header(outcomes: list[tuple[DesignValue, str | None]]) -> str:
         "# As written, and what catches it:",
     ]
     for item, rejected in outcomes:
-        shown = list(item.value) if isinstance(item.value, tuple) else item.value
+        shown = item.value
         if rejected is not None:
             fate = f"REJECTED by the model, closest expressible value kept: {rejected}"
         elif item.check:
