@@ -263,6 +263,7 @@ def check(
     env: EnvOption = None,
     fmt: CheckFormatOption = "table",
     waivers: WaiversOption = None,
+    show_waived: Annotated[bool, typer.Option("--show-waived", help="List waived findings in the table too.")] = False,
 ) -> None:
     """Check policies and the design's promises (HA, RPO, backups, retention, capacity, GitOps) on the rendered tree."""
     from plinth.checks import as_json, as_sarif, table
@@ -277,8 +278,8 @@ def check(
     elif fmt == "sarif":
         sys.stdout.write(json.dumps(as_sarif(report, rendered, spec.read_text(encoding="utf-8")), indent=2) + "\n")
     else:
-        if report.findings:
-            out_console.print(table(report))
+        if any(f.waived_by is None for f in report.findings) or (show_waived and report.findings):
+            out_console.print(table(report, show_waived))
         out_console.print(("[red]FAILED[/red] " if report.failing else "[green]passed[/green] ") + report.summary_line())
     raise typer.Exit(1 if report.failing else 0)
 

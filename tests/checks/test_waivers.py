@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from plinth.checks.engine import Finding, ObjectRef
-from plinth.checks.waivers import Waiver, apply_waivers, load_waivers
+from plinth.checks.waivers import WAIVER_CHECKS, Waiver, apply_waivers, load_waivers
 from plinth.spec.loader import SpecError
 
 TODAY = dt.date(2026, 11, 27)
+COVERED = {"PL-WAIVER-001": "test_an_expired_waiver_waives_nothing_and_is_itself_an_error",
+           "PL-WAIVER-002": "test_a_waiver_matching_nothing_is_reported_as_info"}
+"""The waiver file's own findings and the test that fails and passes each (the meta-test below keeps this complete)."""
 PATH = Path("check-waivers.yaml")
 
 
@@ -67,3 +70,10 @@ def test_a_bad_waiver_file_is_a_located_error(tmp_path: Path) -> None:
 
 def test_a_missing_waiver_file_means_no_waivers(tmp_path: Path) -> None:
     assert load_waivers(tmp_path / "none.yaml") == []
+
+
+def test_every_waiver_finding_has_its_failing_and_passing_test() -> None:
+    assert set(COVERED) == {c.id for c in WAIVER_CHECKS}
+    assert all(callable(globals()[name]) for name in COVERED.values())
+    # The passing side: a valid, used waiver produces neither.
+    assert [f.check_id for f in apply_waivers([_finding()], [_waiver()], PATH, TODAY)] == ["PL-IMG-001"]

@@ -69,17 +69,22 @@ def check_platforms(platforms: dict[str, Platform], rendered: list[RenderedObjec
 # --------------------------------------------------------------------------- table and JSON
 
 
-def table(report: CheckReport) -> Table:
-    """A rich table for people: open findings first, waived ones dimmed at the end."""
-    result = Table(title="plinth check", show_lines=False)
-    for column in ("severity", "check", "env", "object", "field", "message"):
-        result.add_column(column, overflow="fold")
+def table(report: CheckReport, show_waived: bool = False) -> Table:
+    """A rich table for people: open findings (waived ones too, dimmed, when asked)."""
+    result = Table(title="plinth check", show_lines=False, expand=True)
+    result.add_column("severity", no_wrap=True)
+    result.add_column("check", no_wrap=True)
+    result.add_column("env", no_wrap=True)
+    result.add_column("object · field", overflow="fold", ratio=2)
+    result.add_column("message", overflow="fold", ratio=3)
     style = {"error": "red", "warning": "yellow", "info": "cyan"}
-    ordered = [f for f in report.findings if f.waived_by is None] + [f for f in report.findings if f.waived_by is not None]
-    for f in ordered:
+    shown = [f for f in report.findings if f.waived_by is None]
+    if show_waived:
+        shown += [f for f in report.findings if f.waived_by is not None]
+    for f in shown:
         sev = f"[{style[f.severity]}]{f.severity}[/]" if f.waived_by is None else f"[dim]{f.severity} (waived)[/]"
         message = f.message if f.waived_by is None else f"{f.message} — waived: {f.waived_by}"
-        result.add_row(sev, f.check_id, f.environment, f.obj.key, f.field_path, message,
+        result.add_row(sev, f.check_id, f.environment, f"{f.obj.key} · {f.field_path}" if f.field_path else f.obj.key, message,
                        style="dim" if f.waived_by is not None else None)
     return result
 
