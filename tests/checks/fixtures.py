@@ -182,6 +182,9 @@ def _replaced(node: Any, parts: list[str], value: Any) -> Any:
     head, rest = parts[0], parts[1:]
     if isinstance(node, dict):
         return {**node, head: _replaced(node[head], rest, value) if rest else value}
+    if isinstance(node, list):
+        index = int(head)
+        return [*node[:index], _replaced(node[index], rest, value) if rest else value, *node[index + 1:]]
     return node.model_copy(update={head: _replaced(getattr(node, head), rest, value) if rest else value})
 
 

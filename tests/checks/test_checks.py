@@ -103,6 +103,8 @@ CASES: dict[str, Case] = {
                        _set("ScheduledBackup", "plinth-pg-hourly", "spec.schedule", "0 0 0 * * *")),
     "PL-BAK-003": Case("Schedule/platform-system/cluster-state", "keeps cluster-state backups 7 days, the spec says 30 days",
                        _set("Schedule", "cluster-state", "spec.template.ttl", "168h0m0s"), expect_field="spec.template.ttl"),
+    "PL-BAK-004": Case("Spec/backups.0", "the postgres backup is hourly (every 1h), but its schedule '0 0 3 * * *' runs every 1d",
+                       spec={"backups.0.schedule": "0 0 3 * * *"}, expect_field="backups.0.schedule"),
     "PL-RET-001": Case("Application/platform-system/loki", "loki has retention 168h, the spec says 30 days (720h)",
                        _set("Application", "loki", "spec.source.helm.valuesObject.loki.limits_config.retention_period", "168h")),
     "PL-CAP-001": Case("Spec/node_pools.data", "1 nodes offer 15.89 vCPU and 58.4 GiB allocatable: at least",

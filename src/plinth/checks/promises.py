@@ -255,6 +255,19 @@ def backup_frequency_matches_spec(check: Check, ctx: CheckContext) -> Iterator[F
                                 f"schedule {backup.schedule!r} for {backup.data}")
 
 
+def spec_schedules_match_frequency(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """A backup the spec calls hourly or daily has a cron schedule that runs that often (the RPO arithmetic trusts the word)."""
+    for index, backup in enumerate(ctx.platform.backups):
+        if backup.schedule is None:
+            continue
+        interval = cron_interval_seconds(backup.schedule)
+        if interval != backup.interval_seconds:
+            runs = f"runs every {format_duration(interval)}" if interval else "is not a simple periodic schedule"
+            yield check.finding(ctx, ctx.spec_ref(f"backups.{index}.schedule"), f"backups.{index}.schedule",
+                                f"the {backup.data} backup is {backup.frequency} (every {format_duration(backup.interval_seconds)}), "
+                                f"but its schedule {backup.schedule!r} {runs}")
+
+
 def _retention_days(ctx: CheckContext, backup: Backup) -> tuple[str, str, RenderedObject | None, str, int | None]:
     """(kind, name, object, field, days) of the retention a backup's objects configure."""
     if backup.data == "postgres":
@@ -364,6 +377,9 @@ CHECKS = (
     Check("PL-BAK-002", "error", "promise", "Backup schedules in the objects equal the spec",
           "Render the schedule from backups[].schedule (ScheduledBackup, Velero Schedule, ClickHouse backup CronJob).",
           backup_frequency_matches_spec),
+    Check("PL-BAK-004", "error", "promise", "A backup's cron schedule runs as often as its frequency says",
+          "Make backups[].schedule match backups[].frequency (hourly: a fixed minute every hour; daily: a fixed hour).",
+          spec_schedules_match_frequency),
     Check("PL-BAK-003", "error", "promise", "Backup retention in the objects equals the spec",
           "Render retention from backups[].retention_days (ObjectStore retentionPolicy, Velero ttl, clickhouse-backup BACKUPS_TO_KEEP_REMOTE).",
           backup_retention_matches_spec),
