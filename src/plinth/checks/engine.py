@@ -127,9 +127,6 @@ class CheckContext:
         return self._footprints
 
 
-Emit = Callable[..., Finding]
-
-
 @dataclass(frozen=True)
 class Check:
     """A registered check: declared metadata plus the function that finds violations."""

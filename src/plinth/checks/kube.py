@@ -9,7 +9,6 @@ Altinity ``clickhouse.altinity.com/chi``, ``clickhouse-keeper.altinity.com/chk``
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -340,4 +339,4 @@ def ceil_div(a: int, b: int) -> int:
 
 
 __all__ = ["PodGroup", "pod_groups", "selector_matches", "worst_zone_count", "survivors_after_zone_loss", "majority",
-           "duration_seconds", "barman_retention_days", "normalise_cron", "cron_interval_seconds", "get", "math"]
+           "duration_seconds", "barman_retention_days", "normalise_cron", "cron_interval_seconds", "get"]

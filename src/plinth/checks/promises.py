@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from plinth.checks.engine import Check, CheckContext, Finding, ObjectRef
+from plinth.checks.engine import Check, CheckContext, Finding
 from plinth.checks.kube import barman_retention_days, cron_interval_seconds, duration_seconds, get, normalise_cron
 from plinth.render.conventions import DATASTORE_NAMES
 from plinth.render.pipeline import RenderedObject
@@ -388,5 +388,3 @@ CHECKS = (
           telemetry_retention_matches_spec),
 )
 
-
-__all__ = ["CHECKS", "target_region", "ObjectRef"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from plinth.checks.engine import Check, CheckContext, Finding
-from plinth.checks.kube import SCALABLE_KINDS, get, pod_groups, scale_target, selector_matches
+from plinth.checks.kube import get, pod_groups, scale_target, selector_matches
 
 
 def _scale_targets(check: Check, ctx: CheckContext, kind: str) -> Iterator[Finding]:
