@@ -1,4 +1,4 @@
-"""The ``plinth`` command: render, validate (and, as they land, check, plan) the platform.
+"""The ``plinth`` command: render, validate, check (and, as it lands, plan) the platform.
 
 Exit codes: 0 ok, 1 findings (stale tree, schema errors), 2 bad input (spec, flags, missing schemas).
 """
@@ -31,6 +31,9 @@ SpecOption = Annotated[Path, typer.Option("--spec", help="Platform spec file.")]
 EnvOption = Annotated[Optional[list[str]], typer.Option("--env", help="Environment(s); default: all in the spec.")]
 FormatOption = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
 CrdOption = Annotated[Optional[Path], typer.Option("--crd-dir", help="Folder of CRD JSON schemas ({group}/{kind}_{version}.json); default $PLINTH_CRD_DIR or ../shared/schemas/crds.")]
+
+CheckFormatOption = Annotated[str, typer.Option("--format", help="Output format: table, json or sarif (SARIF 2.1.0).")]
+WaiversOption = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file; default: check-waivers.yaml in the current folder or next to the spec, if present.")]
 
 
 class BadInput(Exception):
@@ -215,6 +218,7 @@ def run(
     spec: SpecOption = Path(DEFAULT_SPEC),
     crd_dir: CrdOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder; default: the spec's git.rendered_path.")] = None,
+    waivers: WaiversOption = None,
 ) -> None:
     """The main job: render every environment, validate it, and print a ten-second summary."""
     platforms = load_platforms(spec, None)
@@ -241,8 +245,70 @@ def run(
         out_console.print(f"validate: [red]{len(problems)} schema problem(s)[/red]")
     else:
         out_console.print(f"validate: [green]all {len(rendered)} objects valid[/green] (Kubernetes + CRD schemas)")
+    report = run_checks_for(platforms, rendered, spec, waivers)
+    for finding in report.failing:
+        err_console.print(f"{finding.check_id} {finding.environment} {finding.obj.key} {finding.field_path}: {finding.message}",
+                          markup=False, highlight=False, soft_wrap=True)
+    verdict = "[red]FAILED[/red]" if report.failing else "[green]passed[/green]"
+    out_console.print(f"check: {verdict} {report.summary_line()} (details: plinth check)")
     _plan_summary(spec, platforms, rendered)
-    raise typer.Exit(1 if problems else 0)
+    raise typer.Exit(1 if problems or report.failing else 0)
+
+
+# --------------------------------------------------------------------------- check (policies and promises)
+
+
+
+def _waivers_path(waivers: Optional[Path], spec: Path) -> Path:
+    if waivers is not None:
+        if not waivers.exists():
+            _fail_bad_input([f"--waivers: no such file {waivers}"])
+        return waivers
+    from plinth.checks import DEFAULT_WAIVERS
+
+    for folder in (Path.cwd(), spec.resolve().parent):
+        if (folder / DEFAULT_WAIVERS).exists():
+            return folder / DEFAULT_WAIVERS
+    return Path(DEFAULT_WAIVERS)
+
+
+def run_checks_for(platforms: dict[str, Platform], rendered: list[RenderedObject], spec: Path, waivers: Optional[Path]):
+    """Load the waivers and run every check on the rendered environments (exit 2 on a bad waiver file)."""
+    from plinth.checks import check_platforms, load_waivers
+
+    path = _waivers_path(waivers, spec)
+    try:
+        loaded = load_waivers(path)
+    except SpecError as exc:
+        _fail_bad_input([str(p) for p in exc.problems])
+    return check_platforms(platforms, rendered, loaded, path, str(spec))
+
+
+@app.command()
+def check(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: EnvOption = None,
+    fmt: CheckFormatOption = "table",
+    waivers: WaiversOption = None,
+    show_waived: Annotated[bool, typer.Option("--show-waived", help="List waived findings in the table too.")] = False,
+) -> None:
+    """Check policies and the design's promises (HA, RPO, backups, retention, capacity, GitOps) on the rendered tree."""
+    from plinth.checks import as_json, as_sarif, table
+
+    if fmt not in ("table", "json", "sarif"):
+        _fail_bad_input([f"--format: expected 'table', 'json' or 'sarif', got {fmt!r}"])
+    platforms = load_platforms(spec, env)
+    rendered = _render(platforms)
+    report = run_checks_for(platforms, rendered, spec, waivers)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(as_json(report), indent=2, sort_keys=True) + "\n")
+    elif fmt == "sarif":
+        sys.stdout.write(json.dumps(as_sarif(report, rendered, spec.read_text(encoding="utf-8")), indent=2) + "\n")
+    else:
+        if any(f.waived_by is None for f in report.findings) or (show_waived and report.findings):
+            out_console.print(table(report, show_waived))
+        out_console.print(("[red]FAILED[/red] " if report.failing else "[green]passed[/green] ") + report.summary_line())
+    raise typer.Exit(1 if report.failing else 0)
 
 
 @app.command()

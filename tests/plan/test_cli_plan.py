@@ -65,6 +65,7 @@ def test_bad_flags_exit_2_with_a_message() -> None:
 def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
     spec = tmp_path / "platform.yaml"
     shutil.copy(DEFAULT_SPEC, spec)
+    shutil.copy(DEFAULT_SPEC.parent / "check-waivers.yaml", tmp_path / "check-waivers.yaml")
     result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.search(r"plan: prod, 1,000 orgs on aws us-east-1: apps \d+-\d+ nodes \(spec 10\)", result.stdout)

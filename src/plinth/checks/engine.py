@@ -1,0 +1,163 @@
+"""The check engine: a check is a small declared unit (ID, severity, title, remediation, scope, params)
+whose findings name the object, the field path and a message built from the same params (kube-linter).
+
+Scopes: ``object`` looks at one rendered object, ``tree`` at relations between objects, ``promise`` at
+what the spec promises (RTO/RPO/capacity/retention) against what the rendered configuration delivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from plinth.components import ALL_COMPONENTS
+from plinth.render.pipeline import RenderedObject
+from plinth.spec.model import Platform
+
+Severity = Literal["error", "warning", "info"]
+Scope = Literal["object", "tree", "promise"]
+SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+SPEC_KIND = "Spec"
+"""Kind of the pseudo-object findings about the spec itself carry (field path = dotted spec path)."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """What a finding is about: a rendered object (Kind/namespace/name and its file) or the spec."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    file: str
+
+    @property
+    def key(self) -> str:
+        """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped): what waivers name."""
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: which check, where (object, field path), what (message), in which environment."""
+
+    check_id: str
+    severity: Severity
+    environment: str
+    obj: ObjectRef
+    field_path: str
+    message: str
+    waived_by: str | None = None
+    """Reason of the waiver that covers it, if any (waived findings never fail the run)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        return {
+            "check": self.check_id, "severity": self.severity, "environment": self.environment,
+            "object": self.obj.key, "kind": self.obj.kind, "namespace": self.obj.namespace, "name": self.obj.name,
+            "file": self.obj.file, "field": self.field_path, "message": self.message,
+            "waived": self.waived_by is not None, "waiver_reason": self.waived_by,
+        }
+
+
+class CheckContext:
+    """One environment's platform and rendered objects, indexed for checks."""
+
+    def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml"):
+        self.platform = platform
+        self.environment = platform.environment
+        self.rendered = [r for r in rendered if r.environment == platform.environment]
+        self.spec_file = spec_file
+        self._by_kind: dict[str, list[RenderedObject]] = {}
+        for item in self.rendered:
+            self._by_kind.setdefault(item.obj.get("kind", ""), []).append(item)
+        self._footprints: list[Any] | None = None
+
+    @classmethod
+    def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml") -> "CheckContext":
+        """A context from plain dicts (test fixtures): each gets a path like the renderer's."""
+        env = platform.environment
+        rendered = []
+        for obj in objects:
+            meta = obj.get("metadata", {})
+            folder = meta.get("namespace") or "cluster"
+            path = f"{env}/{folder}/fixture/{obj['kind'].lower()}-{meta.get('name')}.yaml"
+            rendered.append(RenderedObject(path, obj, "fixture", env))
+        return cls(platform, rendered, spec_file)
+
+    def of_kind(self, *kinds: str) -> list[RenderedObject]:
+        """Rendered objects of the given kinds, in path order."""
+        return [item for kind in kinds for item in self._by_kind.get(kind, [])]
+
+    def find(self, kind: str, namespace: str | None, name: str) -> RenderedObject | None:
+        """The object ``kind/namespace/name``, or None."""
+        for item in self._by_kind.get(kind, []):
+            meta = item.obj.get("metadata", {})
+            if meta.get("name") == name and meta.get("namespace") == namespace:
+                return item
+        return None
+
+    def ref(self, item: RenderedObject) -> ObjectRef:
+        """The finding reference of a rendered object (its file as written under the rendered path)."""
+        meta = item.obj.get("metadata", {})
+        return ObjectRef(item.obj.get("kind", "?"), meta.get("namespace"), meta.get("name", "?"),
+                         f"{self.platform.git.rendered_path}/{item.path}")
+
+    def expected_ref(self, kind: str, namespace: str | None, name: str) -> ObjectRef:
+        """Reference to an object the spec needs but the tree lacks (its file is the spec)."""
+        return ObjectRef(kind, namespace, name, self.spec_file)
+
+    def spec_ref(self, dotted: str) -> ObjectRef:
+        """Reference to a part of the spec (findings about its own numbers): ``Spec/<path of the field's parent>``."""
+        parts = dotted.split(".")
+        return ObjectRef(SPEC_KIND, None, ".".join(parts[:-1]) or parts[0], self.spec_file)
+
+    def chart_applications(self) -> list[RenderedObject]:
+        """Applications installing a Helm chart (their pods are not in the rendered tree)."""
+        return [a for a in self.of_kind("Application") if "chart" in (a.obj.get("spec", {}).get("source") or {})]
+
+    def chart_namespaces(self) -> set[str]:
+        """Namespaces a Helm chart installs into (selectors there may match chart pods we cannot see)."""
+        return {a.obj["spec"].get("destination", {}).get("namespace", "") for a in self.chart_applications()}
+
+    def footprints(self) -> list[Any]:
+        """Pods the components' Helm charts run (PodFootprint), as the components declare them."""
+        if self._footprints is None:
+            self._footprints = [fp for c in ALL_COMPONENTS for fp in c.footprints(self.platform)]
+        return self._footprints
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: declared metadata plus the function that finds violations."""
+
+    id: str
+    severity: Severity
+    scope: Scope
+    title: str
+    remediation: str
+    run: Callable[["Check", CheckContext], Iterator[Finding]]
+    params: dict[str, Any] = field(default_factory=dict)
+    """Thresholds of the check; the same numbers appear in its messages and the generated docs."""
+
+    def finding(self, ctx: CheckContext, obj: ObjectRef | RenderedObject, field_path: str, message: str) -> Finding:
+        """A finding of this check."""
+        ref = ctx.ref(obj) if isinstance(obj, RenderedObject) else obj
+        return Finding(self.id, self.severity, ctx.environment, ref, field_path, message)
+
+
+def run_checks(ctx: CheckContext, checks: Iterable[Check]) -> list[Finding]:
+    """Every finding of the given checks on one environment, in a stable order."""
+    findings: list[Finding] = []
+    for check in checks:
+        try:
+            findings.extend(check.run(check, ctx))
+        except Exception as exc:  # noqa: BLE001 - an object shape a check did not expect must not hide the others
+            findings.append(Finding(check.id, "error", ctx.environment, ObjectRef("Check", None, check.id, ctx.spec_file), "",
+                                    f"the check could not evaluate this tree ({type(exc).__name__}: {exc}); fix the object or the check"))
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Stable order: severity, check ID, environment, object, field."""
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], f.check_id, f.environment, f.obj.key, f.field_path, f.message))

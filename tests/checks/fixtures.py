@@ -1,0 +1,200 @@
+"""Plain-dict fixtures for the checks: a healthy tree in the real object shapes (Deployments, HPAs,
+ScaledObjects, PDBs, NetworkPolicies, CloudNativePG, Strimzi, Altinity, OT redis-operator, Velero,
+barman-cloud ObjectStore, chart Applications), which every check passes, and helpers to break one thing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from plinth.render.conventions import DATASTORE_NAMES, uses_label
+from plinth.render.scheduling import ZONE_KEY, spread_constraints
+from plinth.spec.model import Platform
+
+DIGEST = "sha256:" + "a" * 64
+APPS, DATA, SYSTEM, MON = "platform-apps", "platform-data", "platform-system", "platform-monitoring"
+
+
+def meta(name: str, namespace: str | None, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    m: dict[str, Any] = {"name": name}
+    if namespace:
+        m["namespace"] = namespace
+    if labels:
+        m["labels"] = labels
+    return m
+
+
+def zone_spread(match: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": match}}]
+
+
+def container(name: str, image: str, cpu: str = "500m", memory: str = "512Mi") -> dict[str, Any]:
+    return {"name": name, "image": image, "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}}
+
+
+def deployment(name: str, replicas: int, cpu: str, memory: str, uses: list[str], spread: bool = True) -> dict[str, Any]:
+    pod_labels = {"app.kubernetes.io/name": name, **{uses_label(u): "true" for u in uses}}
+    pod: dict[str, Any] = {"containers": [container(name, f"ghcr.io/org/{name}@{DIGEST}", cpu, memory)]}
+    if spread:
+        pod["topologySpreadConstraints"] = spread_constraints({"app.kubernetes.io/name": name})
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, APPS, {"app.kubernetes.io/name": name}),
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                     "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
+
+
+def application(name: str, *, path: str | None = None, chart: str | None = None, values: dict[str, Any] | None = None,
+                namespace: str = APPS) -> dict[str, Any]:
+    source: dict[str, Any] = {"repoURL": "https://github.com/org/platform-infra.git", "targetRevision": "main", "path": path}
+    if chart:
+        source = {"repoURL": "https://charts.example", "chart": chart, "targetRevision": "1.0.0", "helm": {"valuesObject": values or {}}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta(name, SYSTEM),
+            "spec": {"project": namespace, "source": source, "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}}
+
+
+def app_services(platform: Platform) -> list[dict[str, Any]]:
+    """Every spec service: Deployment, HPA or ScaledObject, PDB, Service, ServiceMonitor."""
+    objects: list[dict[str, Any]] = []
+    for name, svc in sorted(platform.services.items()):
+        s = svc.scaling
+        objects.append(deployment(name, s.min_replicas, svc.resources.requests_cpu, svc.resources.requests_memory, list(svc.uses)))
+        if s.type == "hpa":
+            objects.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name, APPS),
+                            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                                     "minReplicas": s.min_replicas, "maxReplicas": s.max_replicas}})
+        else:
+            objects.append({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(name, APPS),
+                            "spec": {"scaleTargetRef": {"name": name}, "minReplicaCount": s.min_replicas, "maxReplicaCount": s.max_replicas,
+                                     "triggers": [{"type": "prometheus", "metadata": {"threshold": "1000"}}]}})
+        objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name, APPS),
+                        "spec": {"minAvailable": s.min_replicas - 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}})
+        objects.append({"apiVersion": "v1", "kind": "Service", "metadata": meta(name, APPS, {"app.kubernetes.io/name": name}),
+                        "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 80, "targetPort": 8080}]}})
+        objects.append({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta(name, APPS),
+                        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": name}}, "endpoints": [{"port": "metrics"}]}})
+    return objects
+
+
+def data_stores(platform: Platform) -> list[dict[str, Any]]:
+    """The data stores as the operators' custom resources, spread over zones, with backups to the DR region."""
+    d = platform.datastores
+    dr = platform.cluster.dr_region
+    pg, ch, keeper = DATASTORE_NAMES["postgres"], DATASTORE_NAMES["clickhouse"], DATASTORE_NAMES["clickhouse-keeper"]
+    redis, sentinel, kafka = DATASTORE_NAMES["redis"], DATASTORE_NAMES["redis-sentinel"], DATASTORE_NAMES["kafka"]
+    req = lambda r: {"requests": {"cpu": r.requests_cpu, "memory": r.requests_memory}}  # noqa: E731
+    backup = {b.data: b for b in platform.backups}
+
+    def altinity(kind: str, api: str, name: str, label: str, replicas: int, resources: Any, shards: bool) -> dict[str, Any]:
+        layout = {"replicasCount": replicas, **({"shardsCount": d.clickhouse.shards} if shards else {})}
+        return {"apiVersion": api, "kind": kind, "metadata": meta(name, DATA),
+                "spec": {"configuration": {"clusters": [{"name": "main", "layout": layout, "templates": {"podTemplate": "pod"}}]},
+                         "templates": {"podTemplates": [{"name": "pod", "metadata": {"labels": {"plinth.dev/datastore": "clickhouse"}},
+                                                         "spec": {"containers": [container("server", f"clickhouse/clickhouse-server@{DIGEST}", resources.requests_cpu, resources.requests_memory)]
+                                                                  + ([backup_sidecar] if shards else []),
+                                                                  "topologySpreadConstraints": zone_spread({label: name})}}]}}}
+
+    backup_sidecar = {"name": "clickhouse-backup", "image": f"altinity/clickhouse-backup@{DIGEST}",
+                      "env": [{"name": "REMOTE_STORAGE", "value": "s3"}, {"name": "S3_REGION", "value": dr},
+                              {"name": "S3_BUCKET", "value": backup["clickhouse"].bucket},
+                              {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(backup["clickhouse"].retention_days)}]}
+
+    def redis_cr(kind: str, name: str, size: int) -> dict[str, Any]:
+        return {"apiVersion": "redis.redis.opstreelabs.in/v1beta2", "kind": kind, "metadata": meta(name, DATA, {"plinth.dev/datastore": "redis"}),
+                "spec": {"clusterSize": size, "kubernetesConfig": {"image": f"quay.io/opstree/redis@{DIGEST}", "resources": req(d.redis.resources)},
+                         "topologySpreadConstraints": zone_spread({"app": name})}}
+
+    def pool(name: str, role: str, replicas: int, resources: Any) -> dict[str, Any]:
+        return {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaNodePool", "metadata": meta(name, DATA, {"strimzi.io/cluster": kafka}),
+                "spec": {"replicas": replicas, "roles": [role], "resources": req(resources), "storage": {"type": "persistent-claim", "size": "100Gi"},
+                         "template": {"pod": {"topologySpreadConstraints": zone_spread({"strimzi.io/pool-name": name})}}}}
+
+    return [
+        {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta(pg, DATA),
+         "spec": {"instances": d.postgres.instances, "imageName": f"ghcr.io/cloudnative-pg/postgresql@{DIGEST}",
+                  "inheritedMetadata": {"labels": {"plinth.dev/datastore": "postgres"}},
+                  "postgresql": {"synchronous": {"method": "any", "number": d.postgres.synchronous_standbys, "dataDurability": "required"}},
+                  "affinity": {"topologyKey": ZONE_KEY, "podAntiAffinityType": "required"},
+                  "resources": req(d.postgres.resources),
+                  "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True, "parameters": {"barmanObjectName": DATASTORE_NAMES["postgres-objectstore"]}}]}},
+        {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "metadata": meta(DATASTORE_NAMES["postgres-objectstore"], DATA),
+         "spec": {"retentionPolicy": f"{backup['postgres'].retention_days}d",
+                  "configuration": {"destinationPath": f"s3://{backup['postgres'].bucket}/", "s3Credentials": {"inheritFromIAMRole": True}},
+                  "instanceSidecarConfiguration": {"env": [{"name": "AWS_DEFAULT_REGION", "value": dr}]}}},
+        {"apiVersion": "postgresql.cnpg.io/v1", "kind": "ScheduledBackup", "metadata": meta(f"{pg}-hourly", DATA),
+         "spec": {"schedule": backup["postgres"].schedule, "cluster": {"name": pg}, "method": "plugin",
+                  "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"}}},
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": meta(kafka, DATA),
+         "spec": {"kafka": {"config": {"default.replication.factor": d.kafka.default_replication_factor, "min.insync.replicas": d.kafka.min_insync_replicas,
+                                       "unclean.leader.election.enable": False}, "rack": {"topologyKey": ZONE_KEY},
+                           "listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]}}},
+        pool("brokers", "broker", d.kafka.brokers, d.kafka.resources),
+        pool("controllers", "controller", d.kafka.controllers, d.kafka.controller_resources),
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic", "metadata": meta("pipeline-events", DATA, {"strimzi.io/cluster": kafka}),
+         "spec": {"partitions": 60, "replicas": 3, "config": {"min.insync.replicas": 2}}},
+        altinity("ClickHouseInstallation", "clickhouse.altinity.com/v1", ch, "clickhouse.altinity.com/chi", d.clickhouse.replicas, d.clickhouse.resources, True),
+        altinity("ClickHouseKeeperInstallation", "clickhouse-keeper.altinity.com/v1", keeper, "clickhouse-keeper.altinity.com/chk", d.clickhouse.keeper_nodes, d.clickhouse.keeper_resources, False),
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(f"{ch}-backup", DATA),
+         "spec": {"schedule": backup["clickhouse"].schedule, "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
+             "name": "backup", "image": f"clickhouse/clickhouse-server@{DIGEST}",
+             "command": ["/bin/sh", "-c", "clickhouse-client --query \"INSERT INTO system.backup_actions(command) VALUES('create_remote x')\""]}]}}}}}},
+        redis_cr("RedisReplication", redis, d.redis.nodes),
+        redis_cr("RedisSentinel", sentinel, d.redis.sentinels),
+        {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": meta("cluster-state", SYSTEM),
+         "spec": {"schedule": backup["cluster-state"].schedule, "template": {"ttl": f"{backup['cluster-state'].retention_days * 24}h0m0s"}}},
+        {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation", "metadata": meta("default", SYSTEM),
+         "spec": {"provider": "aws", "objectStorage": {"bucket": backup["cluster-state"].bucket}, "config": {"region": dr}}},
+    ]
+
+
+def network_policies() -> list[dict[str, Any]]:
+    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("default-deny", ns),
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}} for ns in (APPS, DATA, SYSTEM, MON)]
+
+
+def monitoring(platform: Platform) -> list[dict[str, Any]]:
+    o = platform.observability
+    return [
+        application("kube-prometheus-stack", chart="kube-prometheus-stack", namespace=MON,
+                    values={"prometheus": {"prometheusSpec": {"retention": f"{o.prometheus.retention_days}d"}}}),
+        application("loki", chart="loki", namespace=MON, values={"loki": {"limits_config": {"retention_period": f"{o.loki.retention_days * 24}h"},
+                                                                           "compactor": {"retention_enabled": True}}}),
+        application("tempo", chart="tempo-distributed", namespace=MON,
+                    values={"tempo": {"structuredConfig": {"compactor": {"compaction": {"block_retention": f"{o.tempo.retention_days * 24}h"}}}}}),
+    ]
+
+
+def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
+    """A whole tree every check passes on."""
+    return [*app_services(platform), *data_stores(platform), *network_policies(), *monitoring(platform),
+            application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The fixture object of that kind and name (to break it)."""
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def without(objects: list[dict[str, Any]], kind: str, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    return [o for o in objects if not (o["kind"] == kind and o["metadata"]["name"] == name and (namespace is None or o["metadata"].get("namespace") == namespace))]
+
+
+def _replaced(node: Any, parts: list[str], value: Any) -> Any:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        return {**node, head: _replaced(node[head], rest, value) if rest else value}
+    if isinstance(node, list):
+        index = int(head)
+        return [*node[:index], _replaced(node[index], rest, value) if rest else value, *node[index + 1:]]
+    return node.model_copy(update={head: _replaced(getattr(node, head), rest, value) if rest else value})
+
+
+def spec_changed(platform: Platform, changes: dict[str, Any]) -> Platform:
+    """The platform with values changed at dotted paths, NOT validated again: the checks must catch a broken
+    promise even where today's model would already reject it (defence in depth, and models change)."""
+    for dotted, value in changes.items():
+        platform = _replaced(platform, dotted.split("."), value)
+    return platform
+
+
+def edited(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return copy.deepcopy(objects)

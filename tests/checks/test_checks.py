@@ -1,0 +1,249 @@
+"""Every registered check on a failing and a passing fixture: which object failed, and the message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from plinth.checks import ALL_CHECKS, CheckContext
+from plinth.checks.engine import run_checks
+from plinth.spec.model import Platform
+from plinth.validate.schemas import SchemaStore
+from tests.checks import fixtures as fx
+from tests.conftest import CRD_DIR, needs_shared
+
+
+@dataclass(frozen=True)
+class Case:
+    """A fixture: the healthy tree, one thing broken (objects and/or spec), and the finding expected."""
+
+    expect_object: str
+    """``Kind/namespace/name`` of the object the finding must name."""
+    expect_message: str
+    """Text the finding's message must contain."""
+    break_objects: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None] = lambda objs: None
+    spec: dict[str, Any] = field(default_factory=dict)
+    expect_field: str | None = None
+
+
+def _set(kind: str, name: str, path: str, value: Any) -> Callable[[list[dict[str, Any]]], None]:
+    def change(objects: list[dict[str, Any]]) -> None:
+        node = fx.find(objects, kind, name)
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if value is DELETE:
+            del node[parts[-1]]
+        else:
+            node[parts[-1]] = value
+    return change
+
+
+DELETE = object()
+
+
+def _both(*changes: Callable[[list[dict[str, Any]]], Any]) -> Callable[[list[dict[str, Any]]], None]:
+    def change(objects: list[dict[str, Any]]) -> None:
+        for c in changes:
+            c(objects)
+    return change
+
+
+def _add(obj: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda objects: objects.append(obj)
+
+
+STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
+                "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ghost"}}, "policyTypes": ["Ingress"], "ingress": []}}
+
+CASES: dict[str, Case] = {
+    "PL-TREE-001": Case("HorizontalPodAutoscaler/platform-apps/frontend", "scales Deployment platform-apps/ghost, which is not in the rendered tree",
+                        _set("HorizontalPodAutoscaler", "frontend", "spec.scaleTargetRef.name", "ghost"), expect_field="spec.scaleTargetRef"),
+    "PL-TREE-002": Case("ScaledObject/platform-apps/data-workers", "scales Deployment platform-apps/workers",
+                        _set("ScaledObject", "data-workers", "spec.scaleTargetRef.name", "workers")),
+    "PL-TREE-003": Case("PodDisruptionBudget/platform-apps/auth", "selector {app.kubernetes.io/name=authn} matches no pod rendered in platform-apps",
+                        _set("PodDisruptionBudget", "auth", "spec.selector.matchLabels", {"app.kubernetes.io/name": "authn"})),
+    "PL-TREE-004": Case("Service/platform-apps/config", "selector {app=config} matches no pod rendered in platform-apps",
+                        _set("Service", "config", "spec.selector", {"app": "config"})),
+    "PL-TREE-005": Case("ServiceMonitor/platform-apps/connector", "matches no Service in platform-apps: nothing is scraped",
+                        _set("ServiceMonitor", "connector", "spec.selector.matchLabels", {"app": "connector"})),
+    "PL-TREE-006": Case("NetworkPolicy/platform-apps/allow-ghost", "podSelector {app.kubernetes.io/name=ghost} matches no pod", _add(STRAY_POLICY)),
+    "PL-TREE-007": Case("PodDisruptionBudget/platform-apps/frontend", "minAvailable 3 >= the 3 replica(s) it selects",
+                        _set("PodDisruptionBudget", "frontend", "spec.minAvailable", 3), expect_field="spec.minAvailable"),
+    "PL-TREE-008": Case("Cluster/platform-data/plinth-pg", "pods of plinth-pg in platform-data are selected by no NetworkPolicy",
+                        lambda objs: fx.without(objs, "NetworkPolicy", "default-deny", fx.DATA)),
+    "PL-TREE-009": Case("Application/platform-system/apps", "path 'kubernetes/prod/nowhere' is not a folder of the rendered tree",
+                        _set("Application", "apps", "spec.source.path", "kubernetes/prod/nowhere")),
+    "PL-HA-001": Case("Deployment/platform-apps/frontend", "3 replica(s) over 3 zones (no hard zone spread or zone anti-affinity) leave 0 after losing one zone; it needs 2",
+                      _set("Deployment", "frontend", "spec.template.spec.topologySpreadConstraints", DELETE)),
+    "PL-HA-002": Case("Deployment/platform-apps/auth", "RTO 0 needs 2 ready replicas after a zone loss, but 2 replica(s) over 3 zones",
+                      _both(_set("HorizontalPodAutoscaler", "auth", "spec.minReplicas", 2), _set("PodDisruptionBudget", "auth", "spec.minAvailable", 1))),
+    "PL-HA-003": Case("Cluster/platform-data/plinth-pg", "leave 0 after losing one zone; writes need 2 (primary + 1 synchronous standby)",
+                      _set("Cluster", "plinth-pg", "spec.affinity.podAntiAffinityType", "preferred")),
+    "PL-HA-004": Case("KafkaNodePool/platform-data/brokers", "3 broker(s) over 3 zones leave 0 after losing one zone, below min.insync.replicas 2",
+                      _set("KafkaNodePool", "brokers", "spec.template.pod", {})),
+    "PL-HA-005": Case("ClickHouseKeeperInstallation/platform-data/plinth-ch-keeper", "leave 0 after losing one zone, below a Keeper majority (2)",
+                      _set("ClickHouseKeeperInstallation", "plinth-ch-keeper", "spec.templates.podTemplates.0.spec.topologySpreadConstraints", DELETE)),
+    "PL-HA-006": Case("RedisSentinel/platform-data/plinth-redis-sentinel", "below a Sentinel majority (2)",
+                      _set("RedisSentinel", "plinth-redis-sentinel", "spec.topologySpreadConstraints.0.whenUnsatisfiable", "ScheduleAnyway")),
+    "PL-RPO-001": Case("Cluster/platform-data/plinth-pg", "RPO 0 needs >= 1 synchronous standby(s), the Cluster has 0",
+                       _set("Cluster", "plinth-pg", "spec.postgresql", {}), expect_field="spec.postgresql.synchronous.number"),
+    "PL-RPO-002": Case("Kafka/platform-data/plinth-kafka", "min.insync.replicas 1 < 2: an acks=all write acknowledged by one broker is lost with it",
+                       _set("Kafka", "plinth-kafka", "spec.kafka.config", {"default.replication.factor": 3, "min.insync.replicas": 1})),
+    "PL-RPO-003": Case("Spec/datastores.redis.ha", "promises RPO 0, but Redis replication is asynchronous",
+                       spec={"datastores.redis.ha.rpo_seconds": 0}, expect_field="datastores.redis.ha.rpo_seconds"),
+    "PL-RPO-004": Case("Spec/datastores.clickhouse.ha", "clickhouse promises RPO 1m after region loss, but with daily backup (every 1d) a region loss loses up to 1d",
+                       spec={"datastores.clickhouse.ha.covers": ["pod", "node", "zone", "region"]}),
+    "PL-BAK-001": Case("ObjectStore/platform-data/plinth-pg-backups", "writes to us-east-1, the cluster's own region (expected e.g. us-west-2)",
+                       _set("ObjectStore", "plinth-pg-backups", "spec.instanceSidecarConfiguration.env.0.value", "us-east-1")),
+    "PL-BAK-002": Case("ScheduledBackup/platform-data/plinth-pg-hourly", "schedule '0 0 0 * * *' (every 1d) differs from the spec's hourly schedule '0 0 * * * *'",
+                       _set("ScheduledBackup", "plinth-pg-hourly", "spec.schedule", "0 0 0 * * *")),
+    "PL-BAK-003": Case("Schedule/platform-system/cluster-state", "keeps cluster-state backups 7 days, the spec says 30 days",
+                       _set("Schedule", "cluster-state", "spec.template.ttl", "168h0m0s"), expect_field="spec.template.ttl"),
+    "PL-BAK-004": Case("Spec/backups.0", "the postgres backup is hourly (every 1h), but its schedule '0 0 3 * * *' runs every 1d",
+                       spec={"backups.0.schedule": "0 0 3 * * *"}, expect_field="backups.0.schedule"),
+    "PL-RET-001": Case("Application/platform-system/loki", "loki has retention 168h, the spec says 30 days (720h)",
+                       _set("Application", "loki", "spec.source.helm.valuesObject.loki.limits_config.retention_period", "168h")),
+    "PL-CAP-001": Case("Spec/node_pools.data", "1 nodes offer 15.89 vCPU and 58.4 GiB allocatable: at least",
+                       spec={"node_pools.data.nodes": 1, "node_pools.data.min_nodes": 1}),
+    "PL-CAP-002": Case("Spec/design_totals", "the Total row says vcpu 148, but control plane + pools add up to 172",
+                       spec={"design_totals.vcpu": 148}, expect_field="design_totals.vcpu"),
+    "PL-CAP-003": Case("Spec/node_pools.apps", "pool apps: at maximum replicas pods request",
+                       _set("ScaledObject", "data-workers", "spec.maxReplicaCount", 100)),
+    "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
+                          _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
+    "PL-IMG-001": Case("Deployment/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
+                       _set("Deployment", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
+                       expect_field="spec.template.spec.containers.0.image"),
+}
+"""One failing case per check (the passing case is the healthy tree itself, checked per check below)."""
+
+CHECKS = {c.id: c for c in ALL_CHECKS}
+
+
+def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str):
+    return run_checks(CheckContext.from_objects(platform, objects), [CHECKS[check_id]])
+
+
+def test_every_registered_check_has_fixtures() -> None:
+    missing = sorted(set(CHECKS) - set(CASES))
+    assert not missing, f"checks without a failing/passing fixture: {missing}"
+    assert not sorted(set(CASES) - set(CHECKS)), "fixtures for checks that are not registered"
+
+
+@pytest.mark.parametrize("check_id", sorted(CHECKS))
+def test_check_passes_on_the_healthy_tree(prod: Platform, check_id: str) -> None:
+    findings = _findings(prod, fx.healthy_tree(prod), check_id)
+    assert findings == [], [f"{f.obj.key} {f.field_path}: {f.message}" for f in findings]
+
+
+@pytest.mark.parametrize("check_id", sorted(CASES))
+def test_check_fails_on_its_broken_fixture(prod: Platform, check_id: str) -> None:
+    case = CASES[check_id]
+    platform = fx.spec_changed(prod, case.spec) if case.spec else prod
+    objects = fx.edited(fx.healthy_tree(platform))
+    replaced = case.break_objects(objects)
+    if replaced is not None:
+        objects = replaced
+    findings = _findings(platform, objects, check_id)
+    assert findings, f"{check_id} found nothing on its broken fixture"
+    matching = [f for f in findings if f.obj.key == case.expect_object and case.expect_message in f.message]
+    assert matching, [f"{f.obj.key} {f.field_path}: {f.message}" for f in findings]
+    assert all(f.check_id == check_id and f.severity == CHECKS[check_id].severity for f in findings)
+    if case.expect_field:
+        assert matching[0].field_path == case.expect_field
+
+
+def test_a_promise_without_its_object_is_a_finding_not_a_pass(prod: Platform) -> None:
+    objects = fx.without(fx.healthy_tree(prod), "Cluster", "plinth-pg")
+    findings = _findings(prod, objects, "PL-RPO-001")
+    assert [(f.obj.key, f.obj.file) for f in findings] == [("Cluster/platform-data/plinth-pg", "platform.yaml")]
+    assert "no Cluster plinth-pg rendered" in findings[0].message
+
+
+def test_rendered_finding_carries_the_file_and_the_message_uses_the_params(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "Kafka", "plinth-kafka")["spec"]["kafka"]["config"]["default.replication.factor"] = 2
+    (finding,) = _findings(prod, objects, "PL-RPO-002")
+    assert finding.obj.file == "kubernetes/prod/platform-data/fixture/kafka-plinth-kafka.yaml"
+    assert finding.message == f"default.replication.factor 2 < {CHECKS['PL-RPO-002'].params['replication_factor']}: RPO 0 needs 3 copies"
+
+
+def test_percentage_pdb_and_max_unavailable_zero(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "PodDisruptionBudget", "auth")["spec"] = {"maxUnavailable": 0, "selector": {"matchLabels": {"app.kubernetes.io/name": "auth"}}}
+    fx.find(objects, "PodDisruptionBudget", "config")["spec"]["minAvailable"] = "100%"
+    keys = {(f.obj.key, f.field_path) for f in _findings(prod, objects, "PL-TREE-007")}
+    assert keys == {("PodDisruptionBudget/platform-apps/auth", "spec.maxUnavailable"), ("PodDisruptionBudget/platform-apps/config", "spec.minAvailable")}
+
+
+def test_selectors_in_namespaces_with_helm_charts_are_not_judged(prod: Platform) -> None:
+    policy = {**STRAY_POLICY, "metadata": {"name": "allow-prometheus", "namespace": fx.MON}}
+    assert _findings(prod, [*fx.healthy_tree(prod), policy], "PL-TREE-006") == []
+
+
+def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
+    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod)), ALL_CHECKS)
+    assert findings == [], [f"{f.check_id} {f.obj.key}: {f.message}" for f in findings]
+
+
+@needs_shared
+def test_fixtures_have_the_real_object_shapes(prod: Platform) -> None:
+    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas (so the checks read real fields)."""
+    store = SchemaStore(prod.cluster.kubernetes_version, CRD_DIR)
+    problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
+    assert problems == []
+
+
+def test_kafka_without_zone_rack_awareness_is_a_zone_loss_finding(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    del fx.find(objects, "Kafka", "plinth-kafka")["spec"]["kafka"]["rack"]
+    (finding,) = _findings(prod, objects, "PL-HA-004")
+    assert (finding.obj.key, finding.field_path) == ("Kafka/platform-data/plinth-kafka", "spec.kafka.rack.topologyKey")
+    assert finding.message.startswith("rack awareness is off: without racks = zones (topology.kubernetes.io/zone)")
+
+
+def test_a_check_that_cannot_read_an_object_reports_instead_of_crashing(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "lots"
+    findings = _findings(prod, objects, "PL-CAP-001")
+    assert [(f.check_id, f.obj.key, f.severity) for f in findings] == [("PL-CAP-001", "Check/PL-CAP-001", "error")]
+    assert "could not evaluate this tree (ValueError: expected a CPU quantity" in findings[0].message
+
+
+def test_percentage_min_available_sets_the_minimum_healthy_replicas(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "PodDisruptionBudget", "frontend")["spec"]["minAvailable"] = "100%"
+    (finding,) = _findings(prod, objects, "PL-HA-001")
+    assert finding.obj.key == "Deployment/platform-apps/frontend"
+    assert finding.message.endswith("it needs 3 (PDB frontend minAvailable 100%)")
+
+
+def test_clickhouse_backup_settings_are_read_from_the_clickhouse_backup_sidecar(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    sidecar = fx.find(objects, "ClickHouseInstallation", "plinth-ch")["spec"]["templates"]["podTemplates"][0]["spec"]["containers"][1]
+    env = {v["name"]: v for v in sidecar["env"]}
+    env["S3_REGION"]["value"] = "us-east-1"
+    env["BACKUPS_TO_KEEP_REMOTE"]["value"] = "30"
+    (region,) = _findings(prod, objects, "PL-BAK-001")
+    (retention,) = _findings(prod, objects, "PL-BAK-003")
+    assert region.obj.key == retention.obj.key == "ClickHouseInstallation/platform-data/plinth-ch"
+    assert "writes to us-east-1, the cluster's own region" in region.message
+    assert retention.message == "keeps clickhouse backups 30 days, the spec says 90 days"
+
+
+def test_loki_retention_needs_the_compactor_switch(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    del fx.find(objects, "Application", "loki")["spec"]["source"]["helm"]["valuesObject"]["loki"]["compactor"]
+    (finding,) = _findings(prod, objects, "PL-RET-001")
+    assert (finding.obj.key, finding.field_path) == ("Application/platform-system/loki", "spec.source.helm.valuesObject.loki.compactor.retention_enabled")
+
+
+def test_a_truncated_digest_is_not_a_pin(prod: Platform) -> None:
+    objects = fx.edited(fx.healthy_tree(prod))
+    fx.find(objects, "RedisSentinel", "plinth-redis-sentinel")["spec"]["kubernetesConfig"]["image"] = "quay.io/opstree/redis-sentinel@sha256:abc"
+    (finding,) = _findings(prod, objects, "PL-IMG-001")
+    assert (finding.obj.key, finding.field_path) == ("RedisSentinel/platform-data/plinth-redis-sentinel", "spec.kubernetesConfig.image")
