@@ -36,7 +36,7 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""
-[ "$profile" = test ] && extras="[test]"
+[ "$profile" = test ] && extras="[test,drills]"
 stamp=".venv/.plinth-setup-$profile"
 digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
