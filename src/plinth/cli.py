@@ -19,6 +19,7 @@ from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_f
 from plinth.render.writer import diff_tree, write_tree
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
 from plinth.spec.model import Platform
+from plinth.drills.report import DrillReport
 from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore, default_crd_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
@@ -216,6 +217,94 @@ def run(
     else:
         out_console.print(f"validate: [green]all {len(rendered)} objects valid[/green] (Kubernetes + CRD schemas)")
     raise typer.Exit(1 if problems else 0)
+
+
+# --------------------------------------------------------------------------- drills (issue 9)
+
+drill_app = typer.Typer(no_args_is_help=True, help="Disaster-recovery drills on real servers, and the runbooks.")
+app.add_typer(drill_app, name="drill")
+
+DrillEnvOption = Annotated[str, typer.Option("--env", help="Environment whose settings the drill uses.")]
+ReportDirOption = Annotated[Path, typer.Option("--out", help="Folder for <drill>.json and <drill>.md.")]
+SabotageOption = Annotated[Optional[str], typer.Option("--sabotage", help="Break a setting on purpose to see a promise fail.")]
+
+
+def _drill_platform(spec: Path, env: str) -> Platform:
+    return load_platforms(spec, [env])[env]
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so a killed drill still stops every server it started."""
+    import signal
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def _progress(message: str) -> None:
+    out_console.log(message)
+
+
+def _finish_drill(report: DrillReport, out: Path) -> None:
+    json_path, md_path = report.write(out)
+    table = Table(title=f"plinth drill {report.drill} ({report.environment})")
+    for column in ("promise", "target", "measured", "result"):
+        table.add_column(column)
+    for p in report.promises:
+        measured = "not measured" if p.measured is None else f"{p.measured:g} {p.unit}"
+        result = ("[green]pass[/green]" if p.passed else "[red]FAIL[/red]") if p.counts else ("met" if p.passed else "[yellow]not met (reference)[/yellow]")
+        table.add_row(p.name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
+    out_console.print(table)
+    for error in report.errors:
+        err_console.print(f"failed step: {error}", markup=False, highlight=False, soft_wrap=True)
+    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    out_console.print(f"{verdict}: reports in {json_path} and {md_path}")
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _check_sabotage(sabotage: Optional[str], allowed: tuple[str, ...]) -> None:
+    if sabotage is not None and sabotage not in allowed:
+        _fail_bad_input([f"--sabotage: expected one of {', '.join(allowed)}, got {sabotage!r}"])
+
+
+@drill_app.command("postgres-restore")
+def drill_postgres_restore(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    scale: Annotated[int, typer.Option("--scale", min=1, help="pgbench scale (1 ~ 15 MB); 2 for CI, 30 (~450 MB) by default.")] = 30,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+) -> None:
+    """Lose a PostgreSQL primary and restore it from barman-cloud backups on loopback S3; measure RTO and RPO."""
+    from plinth.drills import postgres_restore
+    from plinth.drills.settings import postgres_settings
+
+    _check_sabotage(sabotage, postgres_restore.SABOTAGES)
+    settings = postgres_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = postgres_restore.run(settings, postgres_restore.RestoreOptions(scale=scale, sabotage=sabotage), env, _progress)
+    _finish_drill(report, out)
+
+
+@drill_app.command("redis-failover")
+def drill_redis_failover(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent failovers (fresh servers each).")] = 5,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+) -> None:
+    """Kill a Redis primary under a recorded write load, several times; report the failover-time and loss distribution."""
+    from plinth.drills import redis_failover
+    from plinth.drills.settings import redis_settings
+
+    _check_sabotage(sabotage, redis_failover.SABOTAGES)
+    settings = redis_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = redis_failover.run(settings, redis_failover.FailoverOptions(runs=runs, sabotage=sabotage), env, _progress)
+    _finish_drill(report, out)
 
 
 def main() -> None:

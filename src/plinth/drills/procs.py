@@ -97,6 +97,8 @@ def wait_until(check: Callable[[], bool], timeout_seconds: float, what: str, int
         try:
             if check():
                 return time.monotonic()
+        except DrillSetupError:
+            raise  # a probe that knows the wait is hopeless (the process exited)
         except Exception as exc:  # noqa: BLE001 - any failure of a probe means "not yet"
             last_error = exc
         time.sleep(interval_seconds)
