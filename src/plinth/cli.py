@@ -307,6 +307,33 @@ def drill_redis_failover(
     _finish_drill(report, out)
 
 
+@drill_app.command("runbooks")
+def drill_runbooks(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder; default docs/runbooks next to the spec.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the folder differs from a fresh render.")] = False,
+) -> None:
+    """Write the runbooks (one per failure of the spec's recovery list, plus alerts.md) generated from the spec."""
+    from plinth.drills.runbooks import RUNBOOK_DIR, render_runbooks
+
+    files = render_runbooks(_drill_platform(spec, env))
+    folder = out or spec.parent / RUNBOOK_DIR
+    if check:
+        stale = sorted(name for name, text in files.items()
+                       if not (folder / name).is_file() or (folder / name).read_text() != text)
+        extra = sorted(p.name for p in folder.glob("*.md") if p.name not in files) if folder.is_dir() else []
+        for name in stale + extra:
+            err_console.print(f"stale: {folder / name} (run `plinth drill runbooks`)", markup=False, highlight=False)
+        if not stale and not extra:
+            out_console.print(f"{folder} is up to date ({len(files)} runbooks).")
+        raise typer.Exit(1 if stale or extra else 0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(files.items()):
+        (folder / name).write_text(text)
+    out_console.print(f"Wrote {len(files)} runbooks into {folder}/")
+
+
 def main() -> None:
     """Console entry point."""
     app()
