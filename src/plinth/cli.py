@@ -334,6 +334,37 @@ def drill_runbooks(
     out_console.print(f"Wrote {len(files)} runbooks into {folder}/")
 
 
+@drill_app.command("cluster-manifests")
+def drill_cluster_manifests(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    out: Annotated[Path, typer.Option("--out", help="Folder for restore-drill.yaml and the drill procedures.")] = Path("reports/drills/cluster"),
+    crd_dir: CrdOption = None,
+) -> None:
+    """Write the cluster drills (restore drill manifests, validated; zone-loss procedure) for a real cluster."""
+    from plinth.drills.cluster import restore_drill_objects, restore_drill_procedure, zone_loss_procedure
+    from plinth.render.yamlio import dump_yaml
+
+    platform = _drill_platform(spec, env)
+    objects = restore_drill_objects(platform)
+    folder = _resolve_crd_dir(crd_dir, spec)
+    try:
+        store = SchemaStore(platform.cluster.kubernetes_version, folder)
+        problems = [p for obj in objects for p in store.check(obj, "restore-drill.yaml")]
+    except SchemaSetupError as exc:
+        _fail_bad_input([str(exc)])
+    for problem in problems:
+        err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "restore-drill.yaml").write_text("".join("---\n" + dump_yaml(obj) for obj in objects))
+    (out / "restore-drill.md").write_text(restore_drill_procedure(platform))
+    (out / "zone-loss.md").write_text(zone_loss_procedure(platform))
+    out_console.print(f"Wrote the cluster drills into {out}/ ({len(objects)} objects, "
+                      f"{'[red]' + str(len(problems)) + ' schema problem(s)[/red]' if problems else 'schema-valid'}); "
+                      "apply them with kubectl against a real cluster (not run here).")
+    raise typer.Exit(1 if problems else 0)
+
+
 def main() -> None:
     """Console entry point."""
     app()

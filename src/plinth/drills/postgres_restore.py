@@ -113,7 +113,7 @@ class _State:
         pg.initdb(primary_dir)
         archive_command = " ".join(["barman-cloud-wal-archive", *barman, _destination(), SERVER_NAME, "%p"])
         parameters = {**pg.base_parameters(port, work), **postgres_archiving_parameters(self.settings),
-                      "archive_mode": "on", "archive_command": archive_command}
+                      "wal_level": "replica", "archive_mode": "on", "archive_command": archive_command}
         if self.options.sabotage == "wal-archiving":
             parameters["archive_mode"] = "off"
         pg.append_conf(primary_dir, parameters)

@@ -102,8 +102,8 @@ def barman_retention_policy(settings: PostgresDrillSettings) -> str | None:
 
 
 def postgres_archiving_parameters(settings: PostgresDrillSettings) -> dict[str, str]:
-    """postgresql.conf parameters the spec sets for WAL archiving (CloudNativePG sets the same on the Cluster)."""
-    return {"archive_timeout": f"{settings.archive_timeout_seconds}s", "wal_level": "replica"}
+    """postgresql.conf parameters the spec sets for WAL archiving (the same go into the CloudNativePG Cluster)."""
+    return {"archive_timeout": f"{settings.archive_timeout_seconds}s"}
 
 
 def redis_server_directives(settings: RedisDrillSettings) -> dict[str, str]:
