@@ -307,6 +307,23 @@ def drill_redis_failover(
     _finish_drill(report, out)
 
 
+@drill_app.command("postgres-failover")
+def drill_postgres_failover(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent failovers (fresh servers each).")] = 3,
+    out: ReportDirOption = Path("reports/drills"),
+) -> None:
+    """Kill the leader of a synchronous PostgreSQL cluster (Patroni + etcd standing in for CloudNativePG); measure failover and loss."""
+    from plinth.drills import postgres_failover
+    from plinth.drills.settings import postgres_settings
+
+    settings = postgres_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = postgres_failover.run(settings, postgres_failover.PgFailoverOptions(runs=runs), env, _progress)
+    _finish_drill(report, out)
+
+
 @drill_app.command("runbooks")
 def drill_runbooks(
     spec: SpecOption = Path(DEFAULT_SPEC),

@@ -94,3 +94,22 @@ def test_unknown_sabotage_is_bad_input(tmp_path: Path) -> None:
                                       "--spec", str(DEFAULT_SPEC)])
     assert result.exit_code == 2
     assert "--sabotage: expected one of" in result.output
+
+
+needs_patroni = pytest.mark.skipif(
+    not PG_BIN.exists() or shutil.which("patroni") is None or shutil.which("etcd") is None,
+    reason="needs postgresql-15, patroni and etcd-server (scripts/apt-test.txt; `make test` installs them)",
+)
+
+
+@needs_patroni
+def test_postgres_failover_keeps_acknowledged_writes(tmp_path: Path, prod) -> None:
+    code, report = _drill(tmp_path, "postgres-failover", "--runs", "1")
+    assert report["errors"] == [], report["errors"]
+    assert code == (0 if report["passed"] else 1)
+    run = report["measured"]["runs"][0]
+    assert run["acknowledged"] > 50 and run["failover_seconds"] > 0
+    assert any("Patroni" in note and "CloudNativePG" in note for note in report["notes"])
+    lost = _promise(report, "datastores.postgres.synchronous_standbys")
+    assert lost["measured"] == run["missing"]
+    assert _promise(report, "datastores.postgres.ha.rto_seconds")["target"] == prod.datastores.postgres.ha.rto_seconds
