@@ -62,6 +62,8 @@ def run(settings: PostgresDrillSettings, options: PgFailoverOptions, environment
             runs.append(_one_run(settings, nodes, options, lambda m, n=number: progress(f"run {n}: {m}")))
         except DrillSetupError as exc:
             report.errors.append(f"run {number}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
+            report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
     report.measured["runs"] = runs
     report.measured["failover_seconds"] = distribution([float(r["failover_seconds"]) for r in runs])
     report.measured["lost_writes"] = distribution([float(r["missing"]) for r in runs])

@@ -80,6 +80,8 @@ def run(settings: PostgresDrillSettings, options: RestoreOptions, environment: s
             raise
         except DrillSetupError as exc:
             report.errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
+            report.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             if state.load is not None:
                 state.load.stop()

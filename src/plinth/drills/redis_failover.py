@@ -68,13 +68,14 @@ def run(settings: RedisDrillSettings, options: FailoverOptions, environment: str
             runs.append(_one_run(effective, options, lambda m, n=number: progress(f"run {n}: {m}")))
         except DrillSetupError as exc:
             report.errors.append(f"run {number}: {exc}")
-            runs.append({"failover_seconds": -1})
+        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
+            report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
     report.measured["runs"] = runs
-    done = [r for r in runs if r.get("failover_seconds", -1) >= 0]
+    done = runs
     report.measured["failover_seconds"] = distribution([float(r["failover_seconds"]) for r in done])
     report.measured["lost_writes"] = distribution([float(r["missing"]) for r in done])
     report.measured["rpo_seconds"] = distribution([float(r["rpo_seconds"]) for r in done])
-    complete = len(done) == len(runs)
+    complete = len(done) == options.runs
     worst_failover = report.measured["failover_seconds"]["max"] if done and complete else None
     worst_rpo = report.measured["rpo_seconds"]["max"] if done and complete else None
     report.promises += [
@@ -82,7 +83,7 @@ def run(settings: RedisDrillSettings, options: FailoverOptions, environment: str
                 settings.rto_seconds, worst_failover, "s", "worst of all runs"),
         at_most("every run: acknowledged writes lost span at most the Redis RPO", "datastores.redis.ha.rpo_seconds",
                 settings.rpo_seconds, worst_rpo, "s", "worst of all runs"),
-        Promise("every run: failover completed", "datastores.redis.sentinel_quorum", len(runs), len(done), "runs", complete),
+        Promise("every run: failover completed", "datastores.redis.sentinel_quorum", options.runs, len(done), "runs", complete),
     ]
     return report
 
