@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plinth.cli import app
-from tests.conftest import DEFAULT_SPEC
+from tests.conftest import DEFAULT_SPEC, spec_with
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin/postgres")
 needs_postgres = pytest.mark.skipif(
@@ -24,8 +24,8 @@ needs_redis = pytest.mark.skipif(
 )
 
 
-def _drill(tmp_path: Path, *args: str) -> tuple[int, dict]:
-    result = CliRunner().invoke(app, ["drill", *args, "--spec", str(DEFAULT_SPEC), "--out", str(tmp_path)])
+def _drill(tmp_path: Path, *args: str, spec: Path = DEFAULT_SPEC) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["drill", *args, "--spec", str(spec), "--out", str(tmp_path)])
     name = args[0]
     report_path = tmp_path / f"{name}.json"
     assert report_path.exists(), result.output
@@ -64,11 +64,14 @@ def test_postgres_restore_measures_rto_and_rpo_against_the_spec(tmp_path: Path, 
 
 @needs_postgres
 def test_postgres_restore_with_wal_archiving_off_reports_a_failed_promise(tmp_path: Path) -> None:
-    code, report = _drill(tmp_path, "postgres-restore", "--scale", "1", "--sabotage", "wal-archiving")
+    # A shorter archive_timeout only shortens the run (the load lasts one archive_timeout); archiving is what breaks.
+    spec = spec_with(tmp_path, [("datastores.postgres.archive_timeout_seconds", 10)])
+    code, report = _drill(tmp_path, "postgres-restore", "--scale", "1", "--sabotage", "wal-archiving", spec=spec)
     assert code == 1
     assert report["passed"] is False
     assert report["settings"]["sabotage"] == "wal-archiving"
-    assert not _promise(report, "datastores.postgres.archive_timeout_seconds")["passed"]
+    rpo = _promise(report, "datastores.postgres.archive_timeout_seconds")
+    assert rpo["target"] == 10 and not rpo["passed"]
 
 
 @needs_redis
