@@ -25,7 +25,8 @@ DRILLS = {
                 "`plinth drill postgres-failover` (SIGKILL of the PostgreSQL leader)"],
     "node": ["`plinth drill postgres-failover` (the whole leader node's processes killed: PostgreSQL + its manager)",
              "`plinth drill redis-failover` (primary lost, Sentinel promotes a replica)"],
-    "zone": ["zone-loss drill on a real cluster: `plinth drill cluster-manifests` writes `zone-loss.md` (cordon + drain one zone)"],
+    "zone": ["zone-loss drill on a real cluster: `plinth drill cluster-manifests` writes `zone-loss.md` (cordon + drain one zone)",
+             "`plinth drill postgres-failover` and `plinth drill redis-failover` (the promotions a zone loss triggers, locally)"],
     "region": ["`plinth drill postgres-restore` (restore from the WAL archive + base backup; point-in-time restore)",
                "cluster restore drill: `plinth drill cluster-manifests` (CloudNativePG recovery into a scratch namespace + verify Job)"],
 }
@@ -117,8 +118,8 @@ def _zone(platform: Platform, procedure: RecoveryProcedure) -> str:
         "2. Do not fight the automation: topology spread constraints put replicas in every zone, so the other zones "
         "hold a PostgreSQL synchronous standby, Redis replicas and Sentinels, two of three ClickHouse replicas and "
         "Kafka brokers (RF 3, min.insync.replicas keeps writes acknowledged only when replicated).",
-        "3. Watch the data stores promote: `kubectl cnpg status plinth-pg -n platform-data`, "
-        "Sentinel `SENTINEL get-master-addr-by-name`, Kafka under-replicated partitions (alerts).",
+        f"3. Watch the data stores promote: `kubectl cnpg status {DATASTORE_NAMES['postgres']} -n platform-data`, "
+        f"Sentinel `SENTINEL get-master-addr-by-name {DATASTORE_NAMES['redis']}`, Kafka under-replicated partitions (alerts).",
         "4. Cordon the lost zone's nodes so nothing is scheduled back before it is healthy: "
         "`kubectl cordon -l topology.kubernetes.io/zone=<zone>`.",
         "5. Add capacity in the remaining zones if the pools are full (raise the pool's node count in platform.yaml, "
