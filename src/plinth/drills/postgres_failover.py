@@ -181,8 +181,16 @@ def _one_run(settings: PostgresDrillSettings, nodes: int, options: PgFailoverOpt
             load.stop()
             client.close()
         acked = list(load.acked)
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            present = {row[0] for row in conn.execute("SELECT id FROM drill_writes")}
+        present: set[int] = set()
+
+        def count() -> bool:
+            # A primary may be demoted again right after promotion (Patroni loses its leader lock on a busy
+            # machine): wait for whichever node is writable to count what survived.
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                present.update(row[0] for row in conn.execute("SELECT id FROM drill_writes"))
+            return True
+
+        wait_until(count, 60, "a writable primary to count the surviving writes", interval_seconds=0.5)
         assert resumed_at is not None
         return {**loss_summary(acked, present, killed_at), "failover_seconds": round(resumed_at - killed_at, 3),
                 "failed_write_attempts": load.failures}

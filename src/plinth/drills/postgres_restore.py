@@ -70,6 +70,10 @@ def run(settings: PostgresDrillSettings, options: RestoreOptions, environment: s
         "the time to notice the loss and to create the Cluster (the cluster drill measures that).",
         "A restore from the archive cannot give RPO 0: commits after the last archived WAL segment are lost. "
         "RPO 0 is the synchronous standby's promise (see `plinth drill postgres-failover`).",
+        f"The base backup is taken just before the load, so the restore replays about one archive_timeout of WAL. A "
+        f"loss just before the next base backup (every {settings.backup_interval_seconds} s) replays up to that much "
+        "WAL, fetched one 16 MB segment at a time by barman-cloud-wal-restore: at a write-heavy rate that, not the base "
+        "backup download, dominates the RTO.",
     ]
     with owned_tempdir("plinth-drill-pg-") as work, supervised(work) as supervisor:
         state = _State(work=work, supervisor=supervisor, settings=settings, options=options, progress=progress)
