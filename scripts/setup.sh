@@ -41,7 +41,7 @@ quiet_pip() {
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""
-[ "$profile" = test ] && extras="[test,cloud]"  # cloud: the Pulumi SDKs the cloud layer's tests run under mocks
+[ "$profile" = test ] && extras="[test,cloud,drills]"  # cloud: Pulumi SDKs (tests under mocks); drills: moto, psycopg, redis
 stamp=".venv/.plinth-setup-$profile"
 digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then

@@ -21,6 +21,7 @@ from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_f
 from plinth.render.writer import diff_tree, write_tree
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
 from plinth.spec.model import Platform
+from plinth.drills.report import DrillReport
 from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore, default_crd_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
@@ -590,6 +591,169 @@ def datastore_docs(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out_console.print(f"Wrote {out}.")
+
+
+# --------------------------------------------------------------------------- drills (issue 9)
+
+drill_app = typer.Typer(no_args_is_help=True, help="Disaster-recovery drills on real servers, and the runbooks.")
+app.add_typer(drill_app, name="drill")
+
+DrillEnvOption = Annotated[str, typer.Option("--env", help="Environment whose settings the drill uses.")]
+ReportDirOption = Annotated[Path, typer.Option("--out", help="Folder for <drill>.json and <drill>.md.")]
+SabotageOption = Annotated[Optional[str], typer.Option("--sabotage", help="Break a setting on purpose to see a promise fail.")]
+
+
+def _drill_platform(spec: Path, env: str) -> Platform:
+    return load_platforms(spec, [env])[env]
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so a killed drill still stops every server it started."""
+    import signal
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def _progress(message: str) -> None:
+    out_console.log(message)
+
+
+def _finish_drill(report: DrillReport, out: Path) -> None:
+    json_path, md_path = report.write(out)
+    table = Table(title=f"plinth drill {report.drill} ({report.environment})")
+    for column in ("promise", "target", "measured", "result"):
+        table.add_column(column)
+    for p in report.promises:
+        measured = "not measured" if p.measured is None else f"{p.measured:g} {p.unit}"
+        result = ("[green]pass[/green]" if p.passed else "[red]FAIL[/red]") if p.counts else ("met" if p.passed else "[yellow]not met (reference)[/yellow]")
+        table.add_row(p.name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
+    out_console.print(table)
+    for error in report.errors:
+        err_console.print(f"failed step: {error}", markup=False, highlight=False, soft_wrap=True)
+    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    out_console.print(f"{verdict}: reports in {json_path} and {md_path}")
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _check_sabotage(sabotage: Optional[str], allowed: tuple[str, ...]) -> None:
+    if sabotage is not None and sabotage not in allowed:
+        _fail_bad_input([f"--sabotage: expected one of {', '.join(allowed)}, got {sabotage!r}"])
+
+
+@drill_app.command("postgres-restore")
+def drill_postgres_restore(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    scale: Annotated[int, typer.Option("--scale", min=1, help="pgbench scale (1 ~ 15 MB); 2 for CI, 30 (~450 MB) by default.")] = 30,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+) -> None:
+    """Lose a PostgreSQL primary and restore it from barman-cloud backups on loopback S3; measure RTO and RPO."""
+    from plinth.drills import postgres_restore
+    from plinth.drills.settings import postgres_settings
+
+    _check_sabotage(sabotage, postgres_restore.SABOTAGES)
+    settings = postgres_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = postgres_restore.run(settings, postgres_restore.RestoreOptions(scale=scale, sabotage=sabotage), env, _progress)
+    _finish_drill(report, out)
+
+
+@drill_app.command("redis-failover")
+def drill_redis_failover(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent failovers (fresh servers each).")] = 5,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+) -> None:
+    """Kill a Redis primary under a recorded write load, several times; report the failover-time and loss distribution."""
+    from plinth.drills import redis_failover
+    from plinth.drills.settings import redis_settings
+
+    _check_sabotage(sabotage, redis_failover.SABOTAGES)
+    settings = redis_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = redis_failover.run(settings, redis_failover.FailoverOptions(runs=runs, sabotage=sabotage), env, _progress)
+    _finish_drill(report, out)
+
+
+@drill_app.command("postgres-failover")
+def drill_postgres_failover(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent failovers (fresh servers each).")] = 3,
+    out: ReportDirOption = Path("reports/drills"),
+) -> None:
+    """Kill the leader of a synchronous PostgreSQL cluster (Patroni + etcd standing in for CloudNativePG); measure failover and loss."""
+    from plinth.drills import postgres_failover
+    from plinth.drills.settings import postgres_settings
+
+    settings = postgres_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    report = postgres_failover.run(settings, postgres_failover.PgFailoverOptions(runs=runs), env, _progress)
+    _finish_drill(report, out)
+
+
+@drill_app.command("runbooks")
+def drill_runbooks(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder; default docs/runbooks next to the spec.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the folder differs from a fresh render.")] = False,
+) -> None:
+    """Write the runbooks (one per failure of the spec's recovery list, plus alerts.md) generated from the spec."""
+    from plinth.drills.runbooks import RUNBOOK_DIR, render_runbooks
+
+    files = render_runbooks(_drill_platform(spec, env))
+    folder = out or spec.parent / RUNBOOK_DIR
+    if check:
+        stale = sorted(name for name, text in files.items()
+                       if not (folder / name).is_file() or (folder / name).read_text() != text)
+        extra = sorted(p.name for p in folder.glob("*.md") if p.name not in files) if folder.is_dir() else []
+        for name in stale + extra:
+            err_console.print(f"stale: {folder / name} (run `plinth drill runbooks`)", markup=False, highlight=False)
+        if not stale and not extra:
+            out_console.print(f"{folder} is up to date ({len(files)} runbooks).")
+        raise typer.Exit(1 if stale or extra else 0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(files.items()):
+        (folder / name).write_text(text)
+    out_console.print(f"Wrote {len(files)} runbooks into {folder}/")
+
+
+@drill_app.command("cluster-manifests")
+def drill_cluster_manifests(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    out: Annotated[Path, typer.Option("--out", help="Folder for restore-drill.yaml and the drill procedures.")] = Path("reports/drills/cluster"),
+    crd_dir: CrdOption = None,
+) -> None:
+    """Write the cluster drills (restore drill manifests, validated; zone-loss procedure) for a real cluster."""
+    from plinth.drills.cluster import restore_drill_objects, restore_drill_procedure, zone_loss_procedure
+    from plinth.render.yamlio import dump_yaml
+
+    platform = _drill_platform(spec, env)
+    objects = restore_drill_objects(platform)
+    folder = _resolve_crd_dir(crd_dir, spec)
+    try:
+        store = SchemaStore(platform.cluster.kubernetes_version, folder)
+        problems = [p for obj in objects for p in store.check(obj, "restore-drill.yaml")]
+    except SchemaSetupError as exc:
+        _fail_bad_input([str(exc)])
+    for problem in problems:
+        err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "restore-drill.yaml").write_text("".join("---\n" + dump_yaml(obj) for obj in objects))
+    (out / "restore-drill.md").write_text(restore_drill_procedure(platform))
+    (out / "zone-loss.md").write_text(zone_loss_procedure(platform))
+    out_console.print(f"Wrote the cluster drills into {out}/ ({len(objects)} objects, "
+                      f"{'[red]' + str(len(problems)) + ' schema problem(s)[/red]' if problems else 'schema-valid'}); "
+                      "apply them with kubectl against a real cluster (not run here).")
+    raise typer.Exit(1 if problems else 0)
 
 
 def main() -> None:

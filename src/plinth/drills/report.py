@@ -1,0 +1,111 @@
+"""A drill's report: measured figures, the spec's targets, pass/fail per promise; written as JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REPORT_DIR = Path("reports/drills")
+"""Where drill reports go (gitignored)."""
+
+
+@dataclass
+class Promise:
+    """One promise checked by a drill: a measured value against the spec's target."""
+
+    name: str
+    """What is promised, in words."""
+    source: str
+    """Dotted spec path the target comes from."""
+    target: float
+    """The spec's bound (seconds or a count)."""
+    measured: float | None
+    """What the drill measured (None when the step that measures it failed)."""
+    unit: str
+    """Unit of target and measured ("s", "rows", "writes")."""
+    passed: bool
+    """Whether the measured value keeps the promise."""
+    counts: bool = True
+    """False for figures shown for comparison only (a promise this drill's mechanism does not carry)."""
+    note: str = ""
+    """Why it passed/failed, or what it means."""
+
+
+def at_most(name: str, source: str, target: float, measured: float | None, unit: str, note: str = "",
+            counts: bool = True) -> Promise:
+    """A promise "measured <= target"; failed when nothing was measured."""
+    passed = measured is not None and measured <= target
+    return Promise(name, source, target, measured, unit, passed, counts, note)
+
+
+def distribution(values: list[float]) -> dict[str, float] | None:
+    """min / median / max of several runs (None when there are none)."""
+    if not values:
+        return None
+    return {"runs": len(values), "min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+@dataclass
+class DrillReport:
+    """Everything a drill found."""
+
+    drill: str
+    """Drill name (the CLI subcommand)."""
+    environment: str
+    """Spec environment the settings came from."""
+    settings: dict[str, Any]
+    """Settings used, as read from the spec (and sabotage, if any)."""
+    measured: dict[str, Any] = field(default_factory=dict)
+    """Measured figures."""
+    promises: list[Promise] = field(default_factory=list)
+    """Promises checked."""
+    errors: list[str] = field(default_factory=list)
+    """Steps that failed (a failed step fails the promises it should have measured)."""
+    notes: list[str] = field(default_factory=list)
+    """What the drill stands in for, and limits of what it shows."""
+
+    @property
+    def passed(self) -> bool:
+        """True when every counted promise held and no step failed."""
+        return not self.errors and all(p.passed for p in self.promises if p.counts)
+
+    def to_json(self) -> str:
+        """The report as deterministic JSON."""
+        data = asdict(self)
+        data["passed"] = self.passed
+        return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+
+    def to_markdown(self) -> str:
+        """The report as Markdown: verdict, promises table, measured figures, settings, notes."""
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [f"# Drill `{self.drill}` ({self.environment}): {verdict}", "", "## Promises", "",
+                 "| promise | spec | target | measured | result |", "|---|---|---|---|---|"]
+        for p in self.promises:
+            measured = "not measured" if p.measured is None else f"{_fmt(p.measured)} {p.unit}"
+            result = ("pass" if p.passed else "**FAIL**") if p.counts else ("met" if p.passed else "not met (reference)")
+            lines.append(f"| {p.name} | `{p.source}` | {_fmt(p.target)} {p.unit} | {measured} | {result} |")
+        notes = [p for p in self.promises if p.note]
+        if notes:
+            lines += [""] + [f"- {p.name}: {p.note}" for p in notes]
+        if self.errors:
+            lines += ["", "## Failed steps", ""] + [f"- {e}" for e in self.errors]
+        lines += ["", "## Measured", "", "```json", json.dumps(self.measured, indent=2, sort_keys=True, default=str), "```",
+                  "", "## Settings (from the spec)", "", "```json", json.dumps(self.settings, indent=2, sort_keys=True), "```"]
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: Path) -> tuple[Path, Path]:
+        """Write ``<drill>.json`` and ``<drill>.md`` into ``out_dir``; return both paths."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        json_path, md_path = out_dir / f"{self.drill}.json", out_dir / f"{self.drill}.md"
+        json_path.write_text(self.to_json())
+        md_path.write_text(self.to_markdown())
+        return json_path, md_path
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
