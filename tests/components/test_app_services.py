@@ -13,8 +13,9 @@ from plinth.components.app_services import (
     pdb_max_unavailable,
     replicas_left_after_zone_loss,
     selector_labels,
-    service_deployment,
+    service_rollout,
 )
+from plinth.components import delivery
 from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
 from plinth.render.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
 from plinth.spec.loader import load_all
@@ -39,8 +40,11 @@ def test_every_service_gets_the_full_set_of_objects(platforms, rendered) -> None
     for env, name in _services(platforms):
         svc = platforms[env].services[name]
         objs = rendered[env]
-        for kind in ("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ServiceMonitor"):
+        for kind in ("ServiceAccount", "Rollout", "Service", "PodDisruptionBudget", "ServiceMonitor"):
             assert (kind, name) in objs, (env, name, kind)
+        assert ("Deployment", name) not in objs, "the Rollout runs the pods; a Deployment would run them twice"
+        routed = bool(svc.public_host)
+        assert (("Service", f"{name}-stable") in objs) == (("Service", f"{name}-canary") in objs) == routed
         cert = objs[("Certificate", f"{name}-tls")]["spec"]
         assert cert["issuerRef"]["name"] == "platform-internal-ca"
         assert f"{name}.platform-apps.svc" in cert["dnsNames"]
@@ -63,10 +67,11 @@ def test_autoscalers_follow_the_scaling_rows(platforms, rendered, env) -> None:
             assert isinstance(trigger, CpuTrigger)
             assert hpa["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
                 "type": "Utilization", "averageUtilization": trigger.target_utilization_percent}}}]
-            assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+            assert hpa["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": name}
             behavior = hpa["behavior"]
         else:
             so = rendered[env][("ScaledObject", name)]["spec"]
+            assert so["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": name}
             assert (so["minReplicaCount"], so["maxReplicaCount"]) == (scaling.min_replicas, scaling.max_replicas)
             (keda_trigger,) = so["triggers"]
             if isinstance(trigger, RequestRateTrigger):
@@ -102,7 +107,7 @@ def test_spread_over_zones_and_nodes_keeps_two_thirds_after_a_zone_loss(platform
     for env, platform in platforms.items():
         zones = len(platform.cluster.zones)
         for name, svc in platform.services.items():
-            pod = service_deployment(platform, name)["spec"]["template"]["spec"]
+            pod = service_rollout(platform, name)["spec"]["template"]["spec"]
             by_key = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
             zone, host = by_key[ZONE_KEY], by_key[HOST_KEY]
             assert (zone["maxSkew"], zone["whenUnsatisfiable"]) == (1, "DoNotSchedule")
@@ -137,7 +142,7 @@ def test_restricted_security_context_probes_resources_and_pool(platforms) -> Non
     for env, platform in platforms.items():
         pool, _ = platform.pool_for_namespace("platform-apps")
         for name, svc in platform.services.items():
-            pod = service_deployment(platform, name)["spec"]["template"]["spec"]
+            pod = service_rollout(platform, name)["spec"]["template"]["spec"]
             assert pod["automountServiceAccountToken"] is False
             assert pod["serviceAccountName"] == name
             assert pod["nodeSelector"] == {POOL_LABEL: pool}
@@ -158,7 +163,7 @@ def test_restricted_security_context_probes_resources_and_pool(platforms) -> Non
                 "requests": {"cpu": svc.resources.requests_cpu, "memory": svc.resources.requests_memory},
                 "limits": {"cpu": svc.resources.limits_cpu, "memory": svc.resources.limits_memory}}
             assert container["image"] == f"{svc.image.repository}:{svc.image.tag}"
-            assert "replicas" not in service_deployment(platform, name)["spec"], "the autoscaler owns the replica count"
+            assert "replicas" not in service_rollout(platform, name)["spec"], "the autoscaler owns the replica count"
 
 
 def test_service_accounts_mount_no_token(rendered) -> None:
@@ -170,16 +175,16 @@ def test_service_accounts_mount_no_token(rendered) -> None:
 def test_digest_wins_over_tag(tmp_path) -> None:
     digest = "sha256:" + "ab" * 32
     platforms = load_all(spec_with(tmp_path, [("environments.prod", {"services": {"auth": {"image": {"digest": digest}}}})]))
-    assert service_deployment(platforms["prod"], "auth")["spec"]["template"]["spec"]["containers"][0]["image"] == \
+    assert service_rollout(platforms["prod"], "auth")["spec"]["template"]["spec"]["containers"][0]["image"] == \
         f"ghcr.io/org/auth@{digest}"
-    assert service_deployment(platforms["staging"], "auth")["spec"]["template"]["spec"]["containers"][0]["image"] == \
+    assert service_rollout(platforms["staging"], "auth")["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "ghcr.io/org/auth:1.0.0"
 
 
 def test_flows_follow_calls_and_uses(prod, rendered) -> None:
     objs = rendered["prod"]
     for name, svc in prod.services.items():
-        labels = service_deployment(prod, name)["spec"]["template"]["metadata"]["labels"]
+        labels = service_rollout(prod, name)["spec"]["template"]["metadata"]["labels"]
         for store in ("postgres", "clickhouse", "redis", "kafka", "iceberg"):
             assert (labels.get(uses_label(store)) == "true") == (store in svc.uses), (name, store)
         policy = objs.get(("NetworkPolicy", f"{name}-flows"))
@@ -205,7 +210,28 @@ def test_http_routes_attach_to_the_public_gateway(prod, rendered) -> None:
     route = rendered["prod"][("HTTPRoute", "frontend")]["spec"]
     assert route["hostnames"] == [f"app.{prod.edge.domain}"]
     assert route["parentRefs"] == [{"name": "public", "namespace": "platform-system", "sectionName": "https-frontend"}]
-    assert route["rules"][0]["backendRefs"] == [{"name": "frontend", "port": prod.services["frontend"].port}]
+    port = prod.services["frontend"].port
+    assert route["rules"][0]["backendRefs"] == [
+        {"kind": "Service", "name": "frontend-stable", "port": port, "weight": 100},
+        {"kind": "Service", "name": "frontend-canary", "port": port, "weight": 0}]
+    stable, canary = rendered["prod"][("Service", "frontend-stable")], rendered["prod"][("Service", "frontend-canary")]
+    assert stable["spec"]["selector"] == canary["spec"]["selector"] == selector_labels("frontend")
+    canary_strategy = rendered["prod"][("Rollout", "frontend")]["spec"]["strategy"]["canary"]
+    assert (canary_strategy["stableService"], canary_strategy["canaryService"]) == ("frontend-stable", "frontend-canary")
+    assert canary_strategy["trafficRouting"]["plugins"][delivery.GATEWAY_PLUGIN]["httpRoute"] == "frontend"
+    assert "trafficRouting" not in rendered["prod"][("Rollout", "auth")]["spec"]["strategy"]["canary"], "internal: replica-based"
+
+
+def test_scrapes_keep_the_service_and_rollout_hash_labels(platforms, rendered) -> None:
+    """The canary analysis selects series by ``rollouts_pod_template_hash``: the scrape must copy that pod label."""
+    for env, name in _services(platforms):
+        monitor = rendered[env][("ServiceMonitor", name)]["spec"]
+        assert monitor["podTargetLabels"] == ["app.kubernetes.io/name", "rollouts-pod-template-hash"]
+    # The stable/canary copies carry another name label, so the ServiceMonitor does not scrape each pod three times.
+    monitor = rendered["prod"][("ServiceMonitor", "frontend")]["spec"]
+    scraped = [n for (k, n), o in rendered["prod"].items() if k == "Service"
+               and all(o["metadata"]["labels"].get(key) == v for key, v in monitor["selector"]["matchLabels"].items())]
+    assert scraped == ["frontend"]
 
 
 def test_slo_alert_thresholds_come_from_the_spec(prod) -> None:

@@ -269,3 +269,77 @@ def test_http_route_backends_validate_in_an_httproute() -> None:
                       "rules": [{"backendRefs": delivery.http_route_backends("frontend", 80)}]}}
     assert SchemaStore("1.32", CRD_DIR).check(route, "r") == []
     assert [(b["name"], b["weight"]) for b in delivery.http_route_backends("frontend", 80)] == [("frontend-stable", 100), ("frontend-canary", 0)]
+
+
+# --------------------------------------------------------------------------- the rendered tree
+
+
+def _rendered(platform) -> list[dict[str, Any]]:
+    from plinth.render.pipeline import render_platform
+
+    return [r.obj for r in render_platform(platform)]
+
+
+def _expected_steps(platform) -> list[dict[str, Any]]:
+    expected: list[dict[str, Any]] = []
+    for step in platform.delivery.canary_steps:
+        expected.append({"setWeight": step.weight_percent})
+        if step.pause_seconds:
+            expected.append({"pause": {"duration": f"{step.pause_seconds}s"}})
+    return expected
+
+
+@pytest.mark.parametrize(("env", "weights"), [("staging", [10, 100]), ("prod", [10, 25, 50, 100])])
+def test_every_rendered_service_is_a_rollout_with_the_spec_steps(platforms, env: str, weights: list[int]) -> None:
+    platform = platforms[env]
+    objects = _rendered(platform)
+    rollouts = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Rollout"}
+    assert set(rollouts) == set(platform.services)
+    assert not [o for o in objects if o["kind"] == "Deployment" and o["metadata"].get("namespace") == "platform-apps"]
+    for name, rollout in rollouts.items():
+        steps = _steps(rollout)
+        assert steps == _expected_steps(platform), (env, name)
+        assert [s["setWeight"] for s in steps if "setWeight" in s] == weights
+        canary = rollout["spec"]["strategy"]["canary"]
+        assert ("analysis" in canary) == delivery.serves_http(platform.services[name])
+        assert ("trafficRouting" in canary) == bool(platform.services[name].public_host)
+        assert "replicas" not in rollout["spec"], "the autoscaler owns the replica count; Argo CD must not reset it"
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_autoscalers_scale_the_rendered_rollouts(platforms, env: str) -> None:
+    objects = _rendered(platforms[env])
+    rollouts = {o["metadata"]["name"] for o in objects if o["kind"] == "Rollout"}
+    scalers = [o for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject") and o["metadata"]["namespace"] == "platform-apps"]
+    assert {o["metadata"]["name"] for o in scalers} == rollouts
+    for scaler in scalers:
+        assert scaler["spec"]["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                                    "name": scaler["metadata"]["name"]}
+
+
+def test_the_application_syncing_the_routes_leaves_the_canary_weights_alone(prod) -> None:
+    apps = {o["metadata"]["name"]: o for o in _rendered(prod) if o["kind"] == "Application"}
+    routes_app = apps["app-services"]["spec"]
+    assert routes_app["ignoreDifferences"] == [delivery.ROUTE_WEIGHTS_IGNORED]
+    assert "RespectIgnoreDifferences=true" in routes_app["syncPolicy"]["syncOptions"], "else a sync re-applies Git's weights"
+    others = [n for n, a in apps.items() if "ignoreDifferences" in a["spec"]]
+    assert others == ["app-services"]
+    assert "RespectIgnoreDifferences=true" not in apps["delivery"]["spec"]["syncPolicy"]["syncOptions"]
+
+
+def test_argo_rollouts_chart_gets_the_plugin_and_notifications_merged_in(platforms) -> None:
+    from plinth.components import argo_rollouts
+
+    for platform in platforms.values():
+        values = argo_rollouts.argo_rollouts_values(platform)
+        pipeline = delivery.rollouts_chart_values(platform)
+        assert values["controller"]["trafficRouterPlugins"] == pipeline["controller"]["trafficRouterPlugins"]
+        assert values["controller"]["replicas"] == argo_rollouts.REPLICAS, "merging must keep the controller's own values"
+        assert values["controller"]["metrics"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
+        assert values["notifications"] == pipeline["notifications"]
+        assert values["providerRBAC"] == {"enabled": True, "providers": {"gatewayAPI": True}}
+        apps = {o["metadata"]["name"]: o for o in _rendered(platform) if o["kind"] == "Application"}
+        assert apps["argo-rollouts"]["spec"]["source"]["helm"]["valuesObject"] == values
+        secrets = [o for o in _rendered(platform) if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == delivery.NOTIFICATION_SECRET]
+        assert [s["metadata"]["namespace"] for s in secrets] == ["platform-system"]
+    assert argo_rollouts.deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"c": 3}, "d": [2]}) == {"a": {"b": 1, "c": 3}, "d": [2]}

@@ -36,11 +36,15 @@ def test_extra_service_gets_the_full_set_of_objects() -> None:
     platforms = load_all(EXAMPLE)
     for env, platform in platforms.items():
         kinds = _kinds_of(platform, EXTRA)
-        assert {"ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ServiceMonitor",
+        assert {"ServiceAccount", "Rollout", "Service", "PodDisruptionBudget", "ServiceMonitor",
                 "HorizontalPodAutoscaler", "Certificate"} <= set(kinds), (env, sorted(kinds))
         hpa = kinds["HorizontalPodAutoscaler"]["spec"]
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
-        pod = kinds["Deployment"]["spec"]["template"]["spec"]
+        assert "Deployment" not in kinds
+        assert hpa["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": EXTRA}
+        steps = kinds["Rollout"]["spec"]["strategy"]["canary"]["steps"]
+        assert [s["setWeight"] for s in steps if "setWeight" in s] == [s.weight_percent for s in platform.delivery.canary_steps]
+        pod = kinds["Rollout"]["spec"]["template"]["spec"]
         assert pod["containers"][0]["image"] == "ghcr.io/org/reports:1.0.0"
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
         assert len(pod["topologySpreadConstraints"]) == 2
@@ -54,6 +58,8 @@ def test_extra_public_service_using_a_store_gets_route_credentials_and_flows(tmp
     kinds = _kinds_of(platform, EXTRA)
     assert {"HTTPRoute", "ExternalSecret", "NetworkPolicy"} <= set(kinds)
     assert kinds["HTTPRoute"]["spec"]["hostnames"] == [f"reports.{platform.edge.domain}"]
+    assert [b["name"] for b in kinds["HTTPRoute"]["spec"]["rules"][0]["backendRefs"]] == ["reports-stable", "reports-canary"]
+    assert kinds["Rollout"]["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"]["httpRoute"] == EXTRA
     gateway = next(r.obj for r in render_platform(platform) if r.obj["kind"] == "Gateway")
     assert f"reports.{platform.edge.domain}" in {l.get("hostname") for l in gateway["spec"]["listeners"]}
     certificate = next(r.obj for r in render_platform(platform) if r.obj["kind"] == "Certificate" and r.obj["metadata"]["name"] == "public-gateway-tls")

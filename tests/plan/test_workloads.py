@@ -99,3 +99,15 @@ def test_spec_workloads_are_planned_only_until_something_renders_them(prod) -> N
     assert "Spec/platform-data/postgres" not in found and "Cluster/platform-data/postgres" in found
     assert "Spec/platform-monitoring/loki" not in found and "Chart/platform-monitoring/loki/write" in found
     assert "Spec/platform-apps/auth" in found  # still declared, still unrendered
+
+
+def test_rendered_rollouts_count_each_service_once_with_its_autoscaler_range(platforms) -> None:
+    """The app services are Rollouts scaled by HPAs/ScaledObjects: one workload each, the spec's min/max."""
+    from plinth.render.pipeline import render_platform
+
+    for env, platform in platforms.items():
+        apps = [w for w in workloads_from_objects(r.obj for r in render_platform(platform)) if w.namespace == "platform-apps"]
+        assert sorted(w.name for w in apps) == sorted(f"Rollout/platform-apps/{n}" for n in platform.services), env
+        for w in apps:
+            scaling = platform.services[w.name.rsplit("/", 1)[-1]].scaling
+            assert (w.replicas_min, w.replicas_max) == (scaling.min_replicas, scaling.max_replicas), (env, w.name)

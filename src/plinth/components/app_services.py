@@ -1,11 +1,19 @@
 """platform-apps: every service of the spec, from its few lines alone.
 
-Per service: a ServiceAccount (no token), a Deployment (``service_deployment``: image by digest when
-promoted, requests/limits, startup/liveness/readiness probes, the restricted security context, the
-apps pool, spread over zones and nodes), a Service, a PodDisruptionBudget, a ServiceMonitor, the
-autoscaler of its scaling row (HPA on CPU, or a KEDA ScaledObject on request rate / Kafka lag /
-CPU), a Certificate from the internal CA (service-to-service TLS), an ExternalSecret per data store it uses, an HTTPRoute when it is public, and a NetworkPolicy
-with exactly its flows (gateway and callers in; called services and its data stores out).
+Per service: a ServiceAccount (no token), an Argo Rollout (``service_rollout``: the pod template of
+``service_deployment`` — image by digest when promoted, requests/limits, startup/liveness/readiness
+probes, the restricted security context, the apps pool, spread over zones and nodes — with the
+environment's canary steps and analysis from ``delivery``), a Service, a PodDisruptionBudget, a
+ServiceMonitor, the autoscaler of its scaling row (HPA on CPU, or a KEDA ScaledObject on request rate /
+Kafka lag / CPU) scaling the Rollout, a Certificate from the internal CA (service-to-service TLS), an
+ExternalSecret per data store it uses, a NetworkPolicy with exactly its flows (gateway and callers in;
+called services and its data stores out) and, when it is public, an HTTPRoute whose backends are the
+stable and canary Services Argo Rollouts weights through the Gateway API plugin.
+
+The Rollout embeds its pod template instead of referencing a Deployment (``workloadRef``): Argo
+Rollouts documents ``workloadRef`` as a way to migrate a live Deployment, which then has to be scaled
+to zero by the controller (a field Argo CD would also own) and which KEDA cannot read a pod template
+through; an embedded template is one object that Git, the autoscaler and the checks all see.
 
 Alerts: multi-window multi-burn-rate SLO alerts on the request-serving services and saturation at
 max replicas. Request metrics are the services' own ``http_requests_total`` /
@@ -17,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from plinth.components import delivery
 from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
@@ -98,13 +107,6 @@ def _version_label(svc: Service) -> str:
     return svc.image.tag[:63]
 
 
-def image_reference(svc: Service) -> str:
-    """``repo@sha256:…`` once CI promoted a digest, else ``repo:tag``."""
-    if svc.image.digest:
-        return f"{svc.image.repository}@{svc.image.digest}"
-    return f"{svc.image.repository}:{svc.image.tag}"
-
-
 def tls_secret(name: str) -> str:
     """Name of the Secret cert-manager writes with a service's internal TLS certificate."""
     return f"{name}-tls"
@@ -164,7 +166,8 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
 
 
 def service_deployment(platform: Platform, name: str) -> KubeObject:
-    """The service's Deployment, from the spec alone (the delivery helper may wrap its template into a Rollout)."""
+    """The service's pods as a Deployment, from the spec alone: the source ``service_rollout`` converts
+    (the Deployment itself is not rendered)."""
     svc = platform.services[name]
     res = svc.resources
     mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "tls", "mountPath": TLS_PATH, "readOnly": True}]
@@ -176,7 +179,7 @@ def service_deployment(platform: Platform, name: str) -> KubeObject:
         volumes.append({"name": volume, "secret": {"secretName": credentials_secret(name, store), "defaultMode": 0o440}})
     container = {
         "name": name,
-        "image": image_reference(svc),
+        "image": delivery.image_reference(svc.image),
         "imagePullPolicy": "Always",
         "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": svc.metrics_port, "protocol": "TCP"}],
@@ -211,9 +214,16 @@ def service_deployment(platform: Platform, name: str) -> KubeObject:
     return k8s_object("apps/v1", "Deployment", name, NAMESPACE, labels=labels(NAME, name), spec=spec)
 
 
-def scale_target_ref(platform: Platform, name: str) -> dict[str, str]:
-    """What the autoscaler scales (the Deployment; a Rollout once delivery wraps it)."""
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+def http_route_name(platform: Platform, name: str) -> str | None:
+    """Name of the service's HTTPRoute (public services), or None when it has no route."""
+    return name if platform.services[name].public_host else None
+
+
+def service_rollout(platform: Platform, name: str) -> KubeObject:
+    """The service's workload: an Argo Rollout with ``service_deployment``'s pod template, the environment's
+    canary steps, analysis for HTTP services, and Gateway API traffic splitting for public services."""
+    return delivery.rollout_from_deployment(service_deployment(platform, name), platform, name,
+                                            http_route=http_route_name(platform, name))
 
 
 # --------------------------------------------------------------------------- autoscaling
@@ -254,14 +264,15 @@ def _keda_trigger(platform: Platform, name: str) -> dict[str, Any]:
     raise ValueError(f"services.{name}.scaling.trigger: {trigger.kind!r} cannot drive KEDA")
 
 
-def autoscaler(platform: Platform, name: str) -> KubeObject | None:
-    """The scaling row as an HPA (CPU) or a KEDA ScaledObject; None for manually scaled services."""
+def autoscaler(platform: Platform, name: str, target: dict[str, str]) -> KubeObject | None:
+    """The scaling row as an HPA (CPU) or a KEDA ScaledObject scaling ``target`` (a ``scaleTargetRef``);
+    None for manually scaled services."""
     svc = platform.services[name]
     scaling = svc.scaling
     if scaling.type == "hpa":
         assert isinstance(scaling.trigger, CpuTrigger)
         return k8s_object("autoscaling/v2", "HorizontalPodAutoscaler", name, NAMESPACE, labels=labels(NAME, name), spec={
-            "scaleTargetRef": scale_target_ref(platform, name),
+            "scaleTargetRef": dict(target),
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
             "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
@@ -270,7 +281,7 @@ def autoscaler(platform: Platform, name: str) -> KubeObject | None:
         })
     if scaling.type == "keda":
         return k8s_object("keda.sh/v1alpha1", "ScaledObject", name, NAMESPACE, labels=labels(NAME, name), spec={
-            "scaleTargetRef": {k: v for k, v in scale_target_ref(platform, name).items()},
+            "scaleTargetRef": dict(target),
             "minReplicaCount": scaling.min_replicas,
             "maxReplicaCount": scaling.max_replicas,
             "pollingInterval": 15,
@@ -302,9 +313,15 @@ def _pdb(platform: Platform, name: str) -> KubeObject:
     })
 
 
+POD_TARGET_LABELS = ("app.kubernetes.io/name", "rollouts-pod-template-hash")
+"""Pod labels copied onto every scraped series: the service, and the ReplicaSet (stable or canary) of
+the Rollout, so the canary analysis can select the canary's own requests."""
+
+
 def _service_monitor(name: str) -> KubeObject:
     return k8s_object("monitoring.coreos.com/v1", "ServiceMonitor", name, NAMESPACE, labels=labels(NAME, name), spec={
         "selector": {"matchLabels": labels(NAME, name)},
+        "podTargetLabels": list(POD_TARGET_LABELS),
         "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
     })
 
@@ -363,15 +380,27 @@ def network_policy(platform: Platform, name: str) -> KubeObject | None:
                  ingress=ingress or None, egress=egress or None)
 
 
+def routed_http_route(platform: Platform, name: str) -> KubeObject:
+    """The public service's HTTPRoute, sending its traffic to the stable and canary Services (weights 100/0
+    in Git; the Gateway API plugin moves them during a canary)."""
+    route = http_route(platform, name, NAME)
+    for rule in route["spec"]["rules"]:
+        rule["backendRefs"] = delivery.http_route_backends(name, platform.services[name].port)
+    return route
+
+
 def service_objects(platform: Platform, name: str) -> list[KubeObject]:
     """Every object one service gets."""
-    result = [_service_account(name), service_deployment(platform, name), _service(platform, name), _pdb(platform, name),
+    rollout = service_rollout(platform, name)
+    service = _service(platform, name)
+    result = [_service_account(name), rollout, service, _pdb(platform, name),
               _service_monitor(name), tls_certificate(platform, name), *_credentials(platform, name)]
-    for optional in (network_policy(platform, name), autoscaler(platform, name)):
+    for optional in (network_policy(platform, name), autoscaler(platform, name, delivery.autoscaler_target(rollout))):
         if optional is not None:
             result.append(optional)
-    if platform.services[name].public_host:
-        result.append(http_route(platform, name, NAME))
+    if http_route_name(platform, name) is not None:
+        result.extend(delivery.traffic_services(service))
+        result.append(routed_http_route(platform, name))
     return result
 
 
@@ -528,4 +557,6 @@ COMPONENT = Component(
     alert_tests=alert_tests,
     panels=panels,
     sync_wave=2,
+    # The Gateway API plugin owns the HTTPRoutes' backend weights during a canary: self-heal must not reset them.
+    ignore_differences=(delivery.ROUTE_WEIGHTS_IGNORED,),
 )

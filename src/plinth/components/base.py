@@ -87,3 +87,6 @@ class Component:
     """Argo CD sync wave of the component's folder Application."""
     cluster_kinds: tuple[tuple[str, str], ...] = field(default=())
     """(group, kind) of cluster-scoped objects its Applications may create (AppProject whitelist)."""
+    ignore_differences: tuple[dict[str, Any], ...] = field(default=())
+    """Argo CD ``ignoreDifferences`` entries of its folder Application: fields another controller owns
+    in the cluster (e.g. HTTPRoute weights during a canary), which sync and self-heal must leave alone."""

@@ -77,8 +77,8 @@ def _service(platform: Platform, procedure: RecoveryProcedure) -> str:
         "1. Confirm what failed: `kubectl get pods -A --field-selector=status.phase!=Running`; "
         "`kubectl describe pod <pod>` (look at Last State, exit code, OOMKilled).",
         "2. Let the automatic response finish: kubelet restarts the container; Deployments/StatefulSets and the "
-        "operators replace deleted pods. Application services: wait for the Deployment's ready replicas to match "
-        "(`kubectl -n platform-apps rollout status deploy/<service>`).",
+        "operators replace deleted pods. Application services are Argo Rollouts: wait for the Rollout to be "
+        "Healthy with its ready replicas matching (`kubectl argo rollouts status <service> -n platform-apps`).",
         f"3. PostgreSQL primary pod: CloudNativePG promotes the most advanced synchronous standby of Cluster "
         f"`{names['postgres']}` (`kubectl cnpg status {names['postgres']} -n platform-data`); "
         f"`synchronous_standbys: {platform.datastores.postgres.synchronous_standbys}` keeps RPO 0.",

@@ -8,6 +8,7 @@ be healthy before the next, thanks to the Application health check the argocd co
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,18 @@ def project_for(namespace: str | None) -> str:
     return namespace or ROOT_PROJECT
 
 
-def sync_policy(platform: Platform, *, server_side: bool = False) -> dict[str, Any]:
-    """The design's sync policy: automated, prune, selfHeal, with retries."""
+def sync_policy(platform: Platform, *, server_side: bool = False, respect_ignored: bool = False) -> dict[str, Any]:
+    """The design's sync policy: automated, prune, selfHeal, with retries.
+
+    ``respect_ignored`` adds ``RespectIgnoreDifferences=true``: without it a sync still applies the
+    ignored fields from Git (ignoreDifferences alone only hides them from the diff).
+    """
     cd = platform.argocd
+    options = ["CreateNamespace=false", "PruneLast=true"]
+    options += ["ServerSideApply=true"] if server_side else []
+    options += ["RespectIgnoreDifferences=true"] if respect_ignored else []
     policy: dict[str, Any] = {
-        "syncOptions": ["CreateNamespace=false", "PruneLast=true"] + (["ServerSideApply=true"] if server_side else []),
+        "syncOptions": options,
         "retry": {"limit": cd.sync_retry_limit, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
     }
     if cd.automated_sync:
@@ -51,19 +59,22 @@ def sync_policy(platform: Platform, *, server_side: bool = False) -> dict[str, A
 
 
 def _application(platform: Platform, name: str, project: str, namespace: str, source: dict[str, Any], wave: int,
-                 server_side: bool = False) -> KubeObject:
+                 server_side: bool = False, ignore_differences: tuple[dict[str, Any], ...] = ()) -> KubeObject:
+    spec: dict[str, Any] = {
+        "project": project,
+        "source": source,
+        "destination": {"server": IN_CLUSTER, "namespace": namespace},
+        "syncPolicy": sync_policy(platform, server_side=server_side, respect_ignored=bool(ignore_differences)),
+        "revisionHistoryLimit": 10,
+    }
+    if ignore_differences:
+        spec["ignoreDifferences"] = copy.deepcopy(list(ignore_differences))
     return k8s_object(
         ARGO_API, "Application", name, platform.argocd.namespace,
         labels=labels("gitops", name),
         annotations={"argocd.argoproj.io/sync-wave": str(wave)},
         finalizers=["resources-finalizer.argocd.argoproj.io"],
-        spec={
-            "project": project,
-            "source": source,
-            "destination": {"server": IN_CLUSTER, "namespace": namespace},
-            "syncPolicy": sync_policy(platform, server_side=server_side),
-            "revisionHistoryLimit": 10,
-        },
+        spec=spec,
     )
 
 
@@ -73,7 +84,7 @@ def folder_application(platform: Platform, component: Component) -> KubeObject:
         platform, component.name, project_for(component.namespace), component.namespace or platform.argocd.namespace,
         {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision,
          "path": env_path(platform, component_folder(component))},
-        component.sync_wave,
+        component.sync_wave, ignore_differences=component.ignore_differences,
     )
 
 
