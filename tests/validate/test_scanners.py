@@ -16,6 +16,7 @@ from plinth.validate.scanners import (
     Waiver,
     WaiverFileError,
     checkov_path,
+    deployment_view,
     judge,
     load_waivers,
     run_checkov,
@@ -51,6 +52,7 @@ def waivers() -> list[Waiver]:
 @needs_checkov
 def test_checkov_finds_nothing_unwaived(tree, waivers) -> None:
     findings = run_checkov(tree)
+    assert any("/platform-apps/app-services/rollout-" in f.path for f in findings), "the app Rollouts' pods must be scanned"
     verdict = judge(findings, waivers, scanners=("checkov",))
     assert verdict.unwaived == [], "\n".join(map(str, verdict.unwaived))
     assert verdict.unused_waivers == [], f"stale waivers: {verdict.unused_waivers}"
@@ -59,6 +61,7 @@ def test_checkov_finds_nothing_unwaived(tree, waivers) -> None:
 @needs_trivy
 def test_trivy_finds_no_high_or_critical_and_nothing_unwaived(tree, waivers) -> None:
     findings = run_trivy(tree)
+    assert any("/platform-apps/app-services/rollout-" in f.path for f in findings), "the app Rollouts' pods must be scanned"
     verdict = judge(findings, waivers, scanners=("trivy",))
     assert verdict.forbidden == [], "\n".join(map(str, verdict.forbidden))
     assert verdict.unwaived == [], "\n".join(map(str, verdict.unwaived))
@@ -76,13 +79,28 @@ def test_scanners_catch_a_privileged_container(tmp_path) -> None:
     assert judge(trivy, load_waivers(WAIVERS)).forbidden, "a HIGH finding can never be waived"
 
 
+@needs_checkov
+@needs_trivy
+def test_scanners_judge_the_pods_of_a_rollout(tmp_path) -> None:
+    """Neither scanner knows the Rollout kind; the scan shows each Rollout as its equivalent Deployment."""
+    spec = PRIVILEGED["spec"]
+    rollout = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": PRIVILEGED["metadata"],
+               "spec": {**spec, "strategy": {"canary": {"steps": [{"setWeight": 10}]}}}}
+    (tmp_path / "rollout-bad.yaml").write_text(yaml.safe_dump(rollout))
+    assert ("CKV_K8S_16", "rollout-bad.yaml") in {(f.check_id, f.path) for f in run_checkov(tmp_path)}
+    assert any(f.check_id == "KSV-0017" and f.path == "rollout-bad.yaml" for f in run_trivy(tmp_path))
+    assert yaml.safe_load((tmp_path / "rollout-bad.yaml").read_text())["kind"] == "Rollout", "the tree itself is not changed"
+    assert deployment_view(rollout)["spec"] == {k: spec[k] for k in ("replicas", "selector", "template")}
+    assert deployment_view(PRIVILEGED) is PRIVILEGED
+
+
 def test_waivers_need_a_reason_and_paths_limit_them(tmp_path) -> None:
     bad = tmp_path / "w.yaml"
     bad.write_text("checkov:\n  CKV_K8S_43: {paths: ['*']}\n")
     with pytest.raises(WaiverFileError, match="every waiver needs a reason"):
         load_waivers(bad)
     waiver = Waiver("checkov", "CKV_K8S_43", "why", ("*/platform-apps/*",))
-    inside = Finding("checkov", "CKV_K8S_43", "prod/platform-apps/app-services/deployment-a.yaml", "Deployment.a", "t")
+    inside = Finding("checkov", "CKV_K8S_43", "prod/platform-apps/app-services/rollout-a.yaml", "Deployment.a", "t")
     outside = Finding("checkov", "CKV_K8S_43", "prod/platform-system/x/deployment-b.yaml", "Deployment.b", "t")
     assert waiver.covers(inside) and not waiver.covers(outside)
     verdict = judge([inside, outside], [waiver, Waiver("trivy", "KSV-0001", "old")])

@@ -2,6 +2,12 @@
 their findings against the one waiver file (``scan-waivers.yaml``: a reason per check ID).
 
 HIGH and CRITICAL trivy findings cannot be waived: they must be fixed.
+
+Neither scanner knows Argo Rollouts: checkov skips a Rollout entirely (0 resources) and trivy finds no
+pod in it, so the app services' pods would go unscanned. The scanners therefore read a copy of the tree
+in which each Rollout is shown as the Deployment it is equivalent to for their checks (same metadata,
+selector and pod template; ``deployment_view``), under the Rollout's own file name, so findings and
+waivers name ``rollout-*.yaml``.
 """
 
 from __future__ import annotations
@@ -100,13 +106,37 @@ def trivy_path() -> str | None:
     return _tool("trivy")
 
 
+def deployment_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Rollout with an embedded pod template as the equivalent ``apps/v1`` Deployment (for the scanners,
+    which only judge pods of the built-in workload kinds); any other object unchanged."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") != "Rollout" or "template" not in spec:
+        return obj
+    view_spec = {key: spec[key] for key in ("replicas", "selector", "template", "minReadySeconds", "revisionHistoryLimit") if key in spec}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": obj.get("metadata", {}), "spec": view_spec}
+
+
+def _scannable_copy(folder: Path, into: Path) -> Path:
+    """Copy ``folder`` to ``into`` with every Rollout file rewritten by ``deployment_view``."""
+    shutil.copytree(folder, into)
+    for path in into.rglob("*.yaml"):
+        text = path.read_text()
+        if "kind: Rollout" not in text:
+            continue
+        docs = list(yaml.safe_load_all(text))
+        path.write_text(yaml.safe_dump_all([deployment_view(d) if isinstance(d, dict) else d for d in docs], sort_keys=False))
+    return into
+
+
 def run_checkov(folder: Path) -> list[Finding]:
-    """checkov's Kubernetes checks over ``folder``, offline."""
-    proc = subprocess.run(
-        [checkov_path() or "checkov", "-d", ".", "--framework", "kubernetes", "--quiet", "--compact",
-         "-o", "json", "--skip-download"],
-        capture_output=True, text=True, cwd=folder,
-    )
+    """checkov's Kubernetes checks over ``folder`` (Rollouts seen as Deployments), offline."""
+    with tempfile.TemporaryDirectory() as tmp:
+        view = _scannable_copy(folder, Path(tmp) / "tree")
+        proc = subprocess.run(
+            [checkov_path() or "checkov", "-d", ".", "--framework", "kubernetes", "--quiet", "--compact",
+             "-o", "json", "--skip-download"],
+            capture_output=True, text=True, cwd=view,
+        )
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"checkov failed ({proc.returncode}): {proc.stderr[-2000:]}")
     reports: Any = json.loads(proc.stdout) if proc.stdout.strip() else []
@@ -121,13 +151,15 @@ def run_checkov(folder: Path) -> list[Finding]:
 
 
 def run_trivy(folder: Path) -> list[Finding]:
-    """trivy's Kubernetes misconfiguration checks over ``folder``, offline (embedded checks)."""
+    """trivy's Kubernetes misconfiguration checks over ``folder`` (Rollouts seen as Deployments), offline
+    (embedded checks)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "trivy.json"
+        view = _scannable_copy(folder, Path(tmp) / "tree")
         proc = subprocess.run(
             [trivy_path() or "trivy", "config", "--quiet", "--disable-telemetry", "--skip-check-update",
              "--skip-version-check", "--misconfig-scanners", "kubernetes", "--k8s-version", TRIVY_K8S_VERSION,
-             "--exit-code", "0", "--format", "json", "-o", str(out), str(folder)],
+             "--exit-code", "0", "--format", "json", "-o", str(out), str(view)],
             capture_output=True, text=True, env={"HOME": tmp, "PATH": "/usr/bin:/bin", "TRIVY_CACHE_DIR": str(Path(tmp) / "cache")},
         )
         if proc.returncode != 0:
