@@ -1,4 +1,4 @@
-"""Plain-dict fixtures for the checks: a healthy tree in the real object shapes (Deployments, HPAs,
+"""Plain-dict fixtures for the checks: a healthy tree in the real object shapes (Argo Rollouts, HPAs,
 ScaledObjects, PDBs, NetworkPolicies, CloudNativePG, Strimzi, Altinity, OT redis-operator, Velero,
 barman-cloud ObjectStore, chart Applications), which every check passes, and helpers to break one thing."""
 
@@ -12,6 +12,7 @@ from plinth.render.scheduling import ZONE_KEY, spread_constraints
 from plinth.spec.model import Platform
 
 DIGEST = "sha256:" + "a" * 64
+ROLLOUT_TARGET = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout"}
 APPS, DATA, SYSTEM, MON = "platform-apps", "platform-data", "platform-system", "platform-monitoring"
 
 
@@ -32,14 +33,16 @@ def container(name: str, image: str, cpu: str = "500m", memory: str = "512Mi") -
     return {"name": name, "image": image, "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}}
 
 
-def deployment(name: str, replicas: int, cpu: str, memory: str, uses: list[str], spread: bool = True) -> dict[str, Any]:
+def rollout(name: str, replicas: int, cpu: str, memory: str, uses: list[str], spread: bool = True) -> dict[str, Any]:
+    """An app service's workload as the app-services component renders it: an Argo Rollout with a pod template."""
     pod_labels = {"app.kubernetes.io/name": name, **{uses_label(u): "true" for u in uses}}
     pod: dict[str, Any] = {"containers": [container(name, f"ghcr.io/org/{name}@{DIGEST}", cpu, memory)]}
     if spread:
         pod["topologySpreadConstraints"] = spread_constraints({"app.kubernetes.io/name": name})
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, APPS, {"app.kubernetes.io/name": name}),
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": meta(name, APPS, {"app.kubernetes.io/name": name}),
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-                     "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
+                     "template": {"metadata": {"labels": pod_labels}, "spec": pod},
+                     "strategy": {"canary": {"steps": [{"setWeight": 10}, {"pause": {"duration": "60s"}}, {"setWeight": 100}]}}}}
 
 
 def application(name: str, *, path: str | None = None, chart: str | None = None, values: dict[str, Any] | None = None,
@@ -53,18 +56,18 @@ def application(name: str, *, path: str | None = None, chart: str | None = None,
 
 
 def app_services(platform: Platform) -> list[dict[str, Any]]:
-    """Every spec service: Deployment, HPA or ScaledObject, PDB, Service, ServiceMonitor."""
+    """Every spec service: Rollout, HPA or ScaledObject (scaling the Rollout), PDB, Service, ServiceMonitor."""
     objects: list[dict[str, Any]] = []
     for name, svc in sorted(platform.services.items()):
         s = svc.scaling
-        objects.append(deployment(name, s.min_replicas, svc.resources.requests_cpu, svc.resources.requests_memory, list(svc.uses)))
+        objects.append(rollout(name, s.min_replicas, svc.resources.requests_cpu, svc.resources.requests_memory, list(svc.uses)))
         if s.type == "hpa":
             objects.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name, APPS),
-                            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                            "spec": {"scaleTargetRef": ROLLOUT_TARGET | {"name": name},
                                      "minReplicas": s.min_replicas, "maxReplicas": s.max_replicas}})
         else:
             objects.append({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(name, APPS),
-                            "spec": {"scaleTargetRef": {"name": name}, "minReplicaCount": s.min_replicas, "maxReplicaCount": s.max_replicas,
+                            "spec": {"scaleTargetRef": ROLLOUT_TARGET | {"name": name}, "minReplicaCount": s.min_replicas, "maxReplicaCount": s.max_replicas,
                                      "triggers": [{"type": "prometheus", "metadata": {"threshold": "1000"}}]}})
         objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name, APPS),
                         "spec": {"minAvailable": s.min_replicas - 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}})

@@ -60,9 +60,9 @@ STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "
                 "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ghost"}}, "policyTypes": ["Ingress"], "ingress": []}}
 
 CASES: dict[str, Case] = {
-    "PL-TREE-001": Case("HorizontalPodAutoscaler/platform-apps/frontend", "scales Deployment platform-apps/ghost, which is not in the rendered tree",
+    "PL-TREE-001": Case("HorizontalPodAutoscaler/platform-apps/frontend", "scales Rollout platform-apps/ghost, which is not in the rendered tree",
                         _set("HorizontalPodAutoscaler", "frontend", "spec.scaleTargetRef.name", "ghost"), expect_field="spec.scaleTargetRef"),
-    "PL-TREE-002": Case("ScaledObject/platform-apps/data-workers", "scales Deployment platform-apps/workers",
+    "PL-TREE-002": Case("ScaledObject/platform-apps/data-workers", "scales Rollout platform-apps/workers",
                         _set("ScaledObject", "data-workers", "spec.scaleTargetRef.name", "workers")),
     "PL-TREE-003": Case("PodDisruptionBudget/platform-apps/auth", "selector {app.kubernetes.io/name=authn} matches no pod rendered in platform-apps",
                         _set("PodDisruptionBudget", "auth", "spec.selector.matchLabels", {"app.kubernetes.io/name": "authn"})),
@@ -77,9 +77,9 @@ CASES: dict[str, Case] = {
                         lambda objs: fx.without(objs, "NetworkPolicy", "default-deny", fx.DATA)),
     "PL-TREE-009": Case("Application/platform-system/apps", "path 'kubernetes/prod/nowhere' is not a folder of the rendered tree",
                         _set("Application", "apps", "spec.source.path", "kubernetes/prod/nowhere")),
-    "PL-HA-001": Case("Deployment/platform-apps/frontend", "3 replica(s) over 3 zones (no hard zone spread or zone anti-affinity) leave 0 after losing one zone; it needs 2",
-                      _set("Deployment", "frontend", "spec.template.spec.topologySpreadConstraints", DELETE)),
-    "PL-HA-002": Case("Deployment/platform-apps/auth", "RTO 0 needs 2 ready replicas after a zone loss, but 2 replica(s) over 3 zones",
+    "PL-HA-001": Case("Rollout/platform-apps/frontend", "3 replica(s) over 3 zones (no hard zone spread or zone anti-affinity) leave 0 after losing one zone; it needs 2",
+                      _set("Rollout", "frontend", "spec.template.spec.topologySpreadConstraints", DELETE)),
+    "PL-HA-002": Case("Rollout/platform-apps/auth", "RTO 0 needs 2 ready replicas after a zone loss, but 2 replica(s) over 3 zones",
                       _both(_set("HorizontalPodAutoscaler", "auth", "spec.minReplicas", 2), _set("PodDisruptionBudget", "auth", "spec.minAvailable", 1))),
     "PL-HA-003": Case("Cluster/platform-data/plinth-pg", "leave 0 after losing one zone; writes need 2 (primary + 1 synchronous standby)",
                       _set("Cluster", "plinth-pg", "spec.affinity.podAntiAffinityType", "preferred")),
@@ -115,8 +115,8 @@ CASES: dict[str, Case] = {
                        _set("ScaledObject", "data-workers", "spec.maxReplicaCount", 100)),
     "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
                           _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
-    "PL-IMG-001": Case("Deployment/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
-                       _set("Deployment", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
+    "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
+                       _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),
 }
 """One failing case per check (the passing case is the healthy tree itself, checked per check below)."""
@@ -208,7 +208,7 @@ def test_kafka_without_zone_rack_awareness_is_a_zone_loss_finding(prod: Platform
 
 def test_a_check_that_cannot_read_an_object_reports_instead_of_crashing(prod: Platform) -> None:
     objects = fx.edited(fx.healthy_tree(prod))
-    fx.find(objects, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "lots"
+    fx.find(objects, "Rollout", "frontend")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "lots"
     findings = _findings(prod, objects, "PL-CAP-001")
     assert [(f.check_id, f.obj.key, f.severity) for f in findings] == [("PL-CAP-001", "Check/PL-CAP-001", "error")]
     assert "could not evaluate this tree (ValueError: expected a CPU quantity" in findings[0].message
@@ -218,7 +218,7 @@ def test_percentage_min_available_sets_the_minimum_healthy_replicas(prod: Platfo
     objects = fx.edited(fx.healthy_tree(prod))
     fx.find(objects, "PodDisruptionBudget", "frontend")["spec"]["minAvailable"] = "100%"
     (finding,) = _findings(prod, objects, "PL-HA-001")
-    assert finding.obj.key == "Deployment/platform-apps/frontend"
+    assert finding.obj.key == "Rollout/platform-apps/frontend"
     assert finding.message.endswith("it needs 3 (PDB frontend minAvailable 100%)")
 
 

@@ -265,3 +265,20 @@ def test_specs_breaking_the_zone_failure_promise_are_rejected(tmp_path, changes,
         load_all(spec_with(tmp_path, changes))
     assert message in str(err.value)
     assert str(err.value).startswith(str(tmp_path / "platform.yaml") + ":")
+
+
+def test_saturation_alert_and_panel_see_the_hpas_that_scale_the_rollouts(prod, rendered) -> None:
+    """kube-state-metrics labels HPA series with the HPA's name: the service's own HPA, or ``keda-hpa-<svc>``
+    for a ScaledObject. Both scale the Rollout of the same name, which the panel's regex must match."""
+    import re
+
+    panel = next(p for p in app_services.panels(prod) if p.title == "Replicas vs max")
+    pattern = re.search(r'horizontalpodautoscaler=~"([^"]+)"', panel.queries[0]).group(1)
+    for (kind, name), obj in rendered["prod"].items():
+        if kind not in ("HorizontalPodAutoscaler", "ScaledObject"):
+            continue
+        hpa_name = name if kind == "HorizontalPodAutoscaler" else f"keda-hpa-{name}"
+        assert re.fullmatch(pattern.replace("$service", name), hpa_name), (kind, name)
+        assert obj["spec"]["scaleTargetRef"]["kind"] == "Rollout" and ("Rollout", name) in rendered["prod"]
+    saturation = next(r for g in app_services.alerts(prod) for r in g.rules if r.name == "AutoscalerSaturatedAtMax")
+    assert 'namespace="platform-apps"' in saturation.expr and "horizontalpodautoscaler" in saturation.expr

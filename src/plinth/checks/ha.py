@@ -12,6 +12,8 @@ from plinth.render.scheduling import ZONE_KEY
 
 APPS_NAMESPACE = "platform-apps"
 DATA_NAMESPACE = "platform-data"
+APP_WORKLOAD_KIND = "Rollout"
+"""Kind the app services are rendered as (findings about a missing one name it)."""
 
 
 def _zones(ctx: CheckContext) -> int:
@@ -47,7 +49,7 @@ def services_survive_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Find
     for name in sorted(ctx.platform.services):
         group = _service_group(ctx, groups, name)
         if group is None:
-            yield check.finding(ctx, ctx.expected_ref("Deployment", APPS_NAMESPACE, name), "spec",
+            yield check.finding(ctx, ctx.expected_ref(APP_WORKLOAD_KIND, APPS_NAMESPACE, name), "spec",
                                 f"service {name} of the spec has no rendered workload: its zone-loss promise cannot be verified")
             continue
         survivors, why = survivors_after_zone_loss(group, _zones(ctx))
@@ -68,7 +70,7 @@ def rto_zero_keeps_two_ready(check: Check, ctx: CheckContext) -> Iterator[Findin
     for name in sorted(ctx.platform.services):
         group = _service_group(ctx, groups, name)
         if group is None:
-            yield check.finding(ctx, ctx.expected_ref("Deployment", APPS_NAMESPACE, name), "spec",
+            yield check.finding(ctx, ctx.expected_ref(APP_WORKLOAD_KIND, APPS_NAMESPACE, name), "spec",
                                 f"service {name} promises RTO 0 but has no rendered workload to verify it")
             continue
         survivors, why = survivors_after_zone_loss(group, _zones(ctx))
