@@ -280,5 +280,5 @@ def test_saturation_alert_and_panel_see_the_hpas_that_scale_the_rollouts(prod, r
         hpa_name = name if kind == "HorizontalPodAutoscaler" else f"keda-hpa-{name}"
         assert re.fullmatch(pattern.replace("$service", name), hpa_name), (kind, name)
         assert obj["spec"]["scaleTargetRef"]["kind"] == "Rollout" and ("Rollout", name) in rendered["prod"]
-    saturation = next(r for g in app_services.alerts(prod) for r in g.rules if r.name == "AutoscalerSaturatedAtMax")
+    saturation = next(r for g in app_services.alerts(prod) for r in g.rules if getattr(r, "name", None) == "AutoscalerSaturatedAtMax")
     assert 'namespace="platform-apps"' in saturation.expr and "horizontalpodautoscaler" in saturation.expr
