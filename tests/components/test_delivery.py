@@ -1,6 +1,7 @@
 """Progressive delivery: Rollouts built from (synthetic) Deployments follow the spec's canary steps and
 analysis thresholds, validate against the Argo Rollouts CRD schemas, and every analysis query parses
-in promtool."""
+in promtool; the rendered tree's app services are those Rollouts (steps per environment, autoscalers,
+route weights Argo CD leaves alone, the argo-rollouts chart's plugin and notifications)."""
 
 from __future__ import annotations
 

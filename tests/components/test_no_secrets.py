@@ -79,7 +79,10 @@ def test_every_external_secret_reads_the_cluster_secret_store_and_holds_no_value
         found += 1
         spec = item.obj["spec"]
         assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": CLUSTER_SECRET_STORE}
-        assert "template" not in spec.get("target", {}), "a template could carry literal secret data"
+        template = spec.get("target", {}).get("template", {})
+        # Only labels may be templated (argo-rollouts' notification secret needs its component label):
+        # template data, annotations or templateFrom could carry literal secret data.
+        assert set(template) <= {"metadata"} and set(template.get("metadata", {})) <= {"labels"}, item.path
         for entry in spec["data"]:
             assert set(entry) == {"secretKey", "remoteRef"}
             assert set(entry["remoteRef"]) <= {"key", "property"}
@@ -90,9 +93,12 @@ def test_workloads_mount_only_secrets_that_external_secrets_or_cert_manager_writ
     rendered = render_all(load_all(DEFAULT_SPEC))
     made = {(r.obj["metadata"]["namespace"], r.obj["spec"]["target"]["name"]) for r in rendered if r.obj["kind"] == "ExternalSecret"}
     made |= {(r.obj["metadata"]["namespace"], r.obj["spec"]["secretName"]) for r in rendered if r.obj["kind"] == "Certificate"}
+    checked = 0
     for item in rendered:
-        if item.obj["kind"] != "Deployment":
+        if item.obj["kind"] not in ("Deployment", "StatefulSet", "Rollout"):
             continue
+        checked += item.obj["kind"] == "Rollout"
         for volume in item.obj["spec"]["template"]["spec"].get("volumes", []):
             if "secret" in volume:
                 assert (item.obj["metadata"]["namespace"], volume["secret"]["secretName"]) in made, item.path
+    assert checked == 2 * len(load_all(DEFAULT_SPEC)["prod"].services), "every app service's Rollout (both environments) is checked"
