@@ -261,7 +261,6 @@ def run(
 # --------------------------------------------------------------------------- check (policies and promises)
 
 
-
 def _waivers_path(waivers: Optional[Path], spec: Path) -> Path:
     if waivers is not None:
         if not waivers.exists():
@@ -592,7 +591,9 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
                 out_console.print(f"growth chart written to {html}")
     if fmt == "json":
         out_console.print_json(json.dumps(results[0] if len(results) == 1 else results))
-# --- platform-data (issue 4): generated data-store promises page
+
+
+# --------------------------------------------------------------------------- data-store promises page
 @app.command("datastore-docs")
 def datastore_docs(
     spec: SpecOption = Path(DEFAULT_SPEC),
