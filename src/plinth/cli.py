@@ -252,12 +252,13 @@ def run(
                           markup=False, highlight=False, soft_wrap=True)
     verdict = "[red]FAILED[/red]" if report.failing else "[green]passed[/green]"
     out_console.print(f"check: {verdict} {report.summary_line()} (details: plinth check)")
-    _plan_summary(spec, platforms, rendered)
+    point, curve = _plan_summary(spec, platforms, rendered)
+    path = write_report(spec.resolve().parent / REPORT_PATH, _report_inputs(spec, crd_dir, platforms, rendered, problems, report, point, curve))
+    out_console.print(f"report: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     raise typer.Exit(1 if problems or report.failing else 0)
 
 
 # --------------------------------------------------------------------------- check (policies and promises)
-
 
 
 def _waivers_path(waivers: Optional[Path], spec: Path) -> Path:
@@ -374,8 +375,9 @@ def docs(
 
 
 def _report_inputs(spec: Path, crd_dir: Optional[Path], platforms: dict[str, Platform], rendered: list[RenderedObject],
-                   problems: Optional[list[SchemaProblem]]):
+                   problems: Optional[list[SchemaProblem]], check_report=None, plan_point=None, plan_curve=None):
     """Gather what the report shows from the same functions the other commands use."""
+    from plinth.checks import as_json
     from plinth.docs.diagram import DiagramError, dot_available
     from plinth.docs.report import ReportInputs
 
@@ -402,8 +404,14 @@ def _report_inputs(spec: Path, crd_dir: Optional[Path], platforms: dict[str, Pla
                 drills.append(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, json.JSONDecodeError):
                 continue
+    findings, check_meta = None, {}
+    if check_report is not None:
+        data = as_json(check_report)
+        findings = data["findings"]
+        check_meta = {c["id"]: c for c in data["checks"]}
     return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
-                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills)
+                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills,
+                        findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []))
 
 
 def write_report(path: Path, inputs) -> Path:
@@ -433,7 +441,9 @@ def report(
             problems = validate_rendered(rendered, platforms, folder)
         except SchemaSetupError as exc:
             _fail_bad_input([str(exc)])
-    path = write_report(out, _report_inputs(spec, crd_dir, platforms, rendered, problems))
+    check_report = run_checks_for(platforms, rendered, spec, None)
+    point, curve = _plan_for_report(platforms, rendered)
+    path = write_report(out, _report_inputs(spec, crd_dir, platforms, rendered, problems, check_report, point, curve))
     out_console.print(f"Report: {path}")
 
 
@@ -464,6 +474,8 @@ def promote(
 # --------------------------------------------------------------------------- plan
 
 PLAN_REPORT = Path("reports") / "plan.html"
+REPORT_PATH = Path("reports") / "platform.html"
+"""The page `plinth run` ends with (`plinth report` writes the same)."""
 """Where ``plinth run`` writes the growth chart, relative to the spec's folder (``reports/`` is gitignored)."""
 RUN_CURVE_ORGS = (100, 300, 1000, 3000, 10000, 30000, 100000)
 """Organisation counts of the chart ``plinth run`` writes."""
@@ -487,25 +499,35 @@ def _plan_environments(platforms: dict[str, Platform], env: Optional[list[str]])
     return ["prod"] if "prod" in platforms else sorted(platforms)
 
 
-def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]) -> None:
-    """One line of plan for ``plinth run`` (the default environment, default cloud) and the growth chart."""
+def _plan_for_report(platforms: dict[str, Platform], rendered: list[RenderedObject]):
+    """The plan on every cloud at the default environment's organisations, and its growth curve."""
     from plinth.plan import plan_curve, plan_point
-    from plinth.plan.report import curve_html
 
     environment = _plan_environments(platforms, None)[0]
     platform = platforms[environment]
-    provider = platform.cluster.provider
     try:
-        point = plan_point(platform, None, (provider,), [r for r in rendered if r.environment == environment])
+        point = plan_point(platform, None, rendered=[r for r in rendered if r.environment == environment])
+        return point, plan_curve(platform, RUN_CURVE_ORGS)
     except WorkloadError as exc:
         _fail_bad_input([f"plan: {exc}"])
         raise AssertionError  # unreachable
+
+
+def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]):
+    """One line of plan for ``plinth run`` (the default environment, default cloud) and the growth chart;
+    returns the plan on every cloud and the curve, for the report."""
+    from plinth.plan import plan_curve, plan_point
+    from plinth.plan.report import curve_html
+
+    point, curve = _plan_for_report(platforms, rendered)
+    platform = point.platform
+    environment = platform.environment
+    provider = platform.cluster.provider
     cloud = point.clouds[provider]
     pools = ", ".join(
         f"{p.name} {p.at_min.nodes}-{p.at_max.nodes} nodes (spec {p.spec.nodes}{'' if p.holds else ', [red]does not hold[/red]'})"
         for p in cloud.capacity.pools)
     design = cloud.cost.design_usd_per_month
-    curve = plan_curve(platform, RUN_CURVE_ORGS)
     target = spec.resolve().parent / PLAN_REPORT
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(curve_html(curve))
@@ -514,6 +536,7 @@ def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[Ren
         f"${cloud.cost.total('max_replicas'):,.0f}/month at max replicas"
         + (f" (design ~${design:,})" if design is not None else "")
         + f"; growth chart {PLAN_REPORT}", soft_wrap=True)
+    return point, curve
 
 
 @app.command()
@@ -568,7 +591,9 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
                 out_console.print(f"growth chart written to {html}")
     if fmt == "json":
         out_console.print_json(json.dumps(results[0] if len(results) == 1 else results))
-# --- platform-data (issue 4): generated data-store promises page
+
+
+# --------------------------------------------------------------------------- data-store promises page
 @app.command("datastore-docs")
 def datastore_docs(
     spec: SpecOption = Path(DEFAULT_SPEC),

@@ -109,6 +109,8 @@ CASES: dict[str, Case] = {
                        _set("Application", "loki", "spec.source.helm.valuesObject.loki.limits_config.retention_period", "168h")),
     "PL-CAP-001": Case("Spec/node_pools.data", "1 nodes offer 15.89 vCPU and 58.4 GiB allocatable: at least",
                        spec={"node_pools.data.nodes": 1, "node_pools.data.min_nodes": 1}),
+    "PL-CAP-004": Case("Spec/node_pools.apps", "at minimum replicas onto",
+                       spec={"node_pools.apps.nodes": 3, "node_pools.apps.min_nodes": 3}),
     "PL-CAP-002": Case("Spec/design_totals", "the Total row says vcpu 148, but control plane + pools add up to 172",
                        spec={"design_totals.vcpu": 148}, expect_field="design_totals.vcpu"),
     "PL-CAP-003": Case("Spec/node_pools.apps", "pool apps: at maximum replicas pods request",

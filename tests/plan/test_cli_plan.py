@@ -71,3 +71,7 @@ def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
     assert re.search(r"plan: prod, 1,000 orgs on aws us-east-1: apps \d+-\d+ nodes \(spec 10\)", result.stdout)
     assert "(design ~$12,000)" in result.stdout
     assert (tmp_path / "reports" / "plan.html").read_text().startswith("<!DOCTYPE html>")
+    # `make run` ends by writing the one-page report and printing its path
+    assert "report: " in result.stdout and "platform.html" in result.stdout
+    page = (tmp_path / "reports" / "platform.html").read_text()
+    assert 'id="plan"' in page and "~$12,000" in page and 'id="findings"' in page

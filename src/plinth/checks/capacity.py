@@ -125,6 +125,19 @@ def pools_headroom_at_maximum(check: Check, ctx: CheckContext) -> Iterator[Findi
                                 f"the autoscaler's max_nodes {pool.max_nodes}")
 
 
+def pools_hold_minimum_packed(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Each pool's nodes hold every pod at minimum replicas when the planner bin-packs them (zone spread,
+    one-per-node anti-affinity, max pods and DaemonSets per node): stricter than PL-CAP-001's request sum."""
+    from plinth.plan.capacity import plan_capacity
+
+    plan = plan_capacity(ctx.platform, ctx.rendered)
+    for pool in plan.pools:
+        if pool.at_min.nodes > pool.spec.nodes:
+            yield check.finding(ctx, ctx.spec_ref(f"node_pools.{pool.name}.nodes"), f"node_pools.{pool.name}.nodes",
+                                f"pool {pool.name}: the planner packs the {pool.at_min.pods} pods at minimum replicas onto "
+                                f"{pool.at_min.nodes} {pool.shape.instance.name} nodes ({plan.provider}), the spec has {pool.spec.nodes}")
+
+
 def design_totals_add_up(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """The design's "Total" row equals the sum of its rows (control plane + node pools)."""
     p = ctx.platform
@@ -151,6 +164,8 @@ CHECKS = (
     Check("PL-CAP-002", "error", "promise", "The design's Total row equals the sum of its rows",
           "Correct design_totals to the sum of control plane and node pools (nodes x per-node size).", design_totals_add_up,
           {"environment": "prod"}),
+    Check("PL-CAP-004", "error", "promise", "Node pools hold every pod at minimum replicas, bin-packed by the planner",
+          "Add nodes to the pool (node_pools.<pool>.nodes); `plinth plan` shows the packing.", pools_hold_minimum_packed),
     Check("PL-CAP-003", "info", "promise", "Distance of each pool from holding every pod at maximum replicas",
           "Size max_nodes for the maximum replicas, or accept that the autoscaler adds nodes up to it.", pools_headroom_at_maximum),
 )

@@ -71,6 +71,23 @@ def _resources(platform: Platform) -> str:
     return text
 
 
+def _cost(platform: Platform, rendered: list[RenderedObject]) -> str:
+    """The design's cost table, computed by the planner on every cloud (and the design's estimate beside it)."""
+    from plinth.plan import plan_point
+
+    point = plan_point(platform, None, rendered=rendered)
+    rows = []
+    for provider, cloud in point.clouds.items():
+        c = cloud.cost
+        pools = ", ".join(f"{p.name} {p.at_max.nodes} × {p.shape.instance.name}" for p in cloud.capacity.pools)
+        design = f"~${c.design_usd_per_month:,}" if c.design_usd_per_month is not None else "-"
+        rows.append([f"{provider.upper()}", c.region, pools, f"${c.total('min_replicas'):,.0f}", f"${c.total('max_replicas'):,.0f}", design])
+    return ("### Cost estimate (monthly)\n\nComputed by `plinth plan` from the rendered workloads, bin-packed per pool, at on-demand "
+            f"list prices ({next(iter(point.clouds.values())).cost.taken}); nodes at maximum replicas.\n\n"
+            + table(["Provider", "Region", "Nodes at max replicas", "Min replicas", "Max replicas", "Design estimate"], rows,
+                    ["l", "l", "l", "r", "r", "r"]))
+
+
 def _scaling(platform: Platform) -> str:
     rows = [[name, s.scaling.type.upper() if s.scaling.type != "manual" else "Manual", _trigger_text(s.scaling.trigger),
              s.scaling.min_replicas, s.scaling.max_replicas, format_duration(s.scaling.scale_down_stabilization_seconds)]
@@ -93,6 +110,11 @@ def _observability(platform: Platform) -> str:
             + "### Key dashboards\n\n" + dashboards + "\n")
 
 
+def _ha_note() -> str:
+    return ("\nWhat each promise covers, failure by failure (pod, node, zone, region), and the RTO/RPO the configuration "
+            "really gives after a region loss: [datastores.md](datastores.md). Measured on real servers by `plinth drill`.\n")
+
+
 def _ha(platform: Platform) -> str:
     d = platform.datastores
     rows = []
@@ -100,7 +122,7 @@ def _ha(platform: Platform) -> str:
                            ("Redis", d.redis.ha), ("Kafka", d.kafka.ha)):
         rows.append([title, promise.strategy, format_duration(promise.rto_seconds), format_duration(promise.rpo_seconds),
                      ", ".join(promise.covers), promise.note])
-    return "## High availability\n\n" + table(["Component", "Strategy", "RTO", "RPO", "Covers", "How / why"], rows)
+    return "## High availability\n\n" + table(["Component", "Strategy", "RTO", "RPO", "Covers", "How / why"], rows) + _ha_note()
 
 
 def _backups(platform: Platform) -> str:
@@ -150,6 +172,7 @@ SECTIONS: list[SectionHook] = [
     _overview,
     lambda p, r: _namespaces(p),
     lambda p, r: _resources(p),
+    _cost,
     lambda p, r: _scaling(p),
     lambda p, r: _observability(p),
     lambda p, r: _ha(p),

@@ -38,6 +38,8 @@ th { background: var(--bg); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .diagram { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; padding: 8px; }
 .diagram svg { max-width: 100%; height: auto; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts svg { max-width: 100%; height: auto; }
+table.curve td, table.curve th { text-align: right; }
 .muted { color: var(--muted); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: white; }
 .badge.error, .badge.fail { background: var(--err); } .badge.warning { background: var(--warn); } .badge.info { background: var(--info); } .badge.pass { background: var(--ok); }
@@ -56,9 +58,15 @@ class ReportInputs:
     validation_problems: int | None
     diagram_svg: str | None = None
     findings: list[dict[str, Any]] | None = None
-    plan: dict[str, Any] | None = None
-    plan_chart_svg: str | None = None
+    """``plinth check --format json`` findings."""
+    check_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Check ID → its metadata (title, remediation), from the same JSON."""
+    plan_point: Any = None
+    """The plan at the spec's organisations (``plinth.plan.PlanPoint``)."""
+    plan_curve: list[Any] = field(default_factory=list)
+    """The growth curve (``PlanPoint`` per organisation count)."""
     drills: list[dict[str, Any]] = field(default_factory=list)
+    """Drill reports as written to reports/drills/*.json."""
 
 
 def esc(value: object) -> str:
@@ -94,6 +102,13 @@ def _summary(inputs: ReportInputs) -> str:
         errors = sum(1 for f in inputs.findings if f.get("severity") == "error" and not f.get("waived"))
         warnings = sum(1 for f in inputs.findings if f.get("severity") == "warning" and not f.get("waived"))
         cards.append(_card("Unwaived errors / warnings", f"{errors} / {warnings}", "err" if errors else ("warn" if warnings else "ok")))
+    if inputs.plan_point is not None:
+        default = inputs.plan_point.platform.cluster.provider
+        cloud = inputs.plan_point.clouds.get(default)
+        if cloud is not None:
+            nodes = sum(p.at_max.nodes for p in cloud.capacity.pools)
+            cards.append(_card(f"{default.upper()} per month (max replicas)", f"${cloud.cost.total('max_replicas'):,.0f}"))
+            cards.append(_card("Worker nodes needed (max)", f"{nodes}"))
     if inputs.drills:
         passed = sum(1 for d in inputs.drills if d.get("passed"))
         cards.append(_card("Drills passed", f"{passed} / {len(inputs.drills)}", "ok" if passed == len(inputs.drills) else "err"))
@@ -135,34 +150,67 @@ def _environments(inputs: ReportInputs) -> str:
 def _findings(inputs: ReportInputs) -> str:
     if inputs.findings is None:
         return '<section id="findings"><h2>Check findings</h2><p class="muted">Not run: run <code>plinth check</code>.</p></section>'
-    parts = ['<section id="findings"><h2>Check findings</h2>']
+    parts = ['<section id="findings"><h2>Check findings</h2><p class="muted">From <code>plinth check</code>: '
+             'policies and the design\'s promises, verified on the rendered tree.</p>']
     for severity in ("error", "warning", "info"):
         group = [f for f in inputs.findings if f.get("severity") == severity]
-        parts.append(f'<h3><span class="badge {severity}">{severity}</span> {len(group)}</h3>')
+        waived = sum(1 for f in group if f.get("waived"))
+        parts.append(f'<h3><span class="badge {severity}">{severity}</span> {len(group) - waived} open'
+                     + (f", {waived} waived" if waived else "") + "</h3>")
         if group:
-            rows = [[esc(f.get("id", "")), esc(f.get("object", "")), esc(f.get("message", "")), esc(f.get("remediation", "")),
-                     "waived: " + esc(f.get("waiver_reason", "")) if f.get("waived") else ""] for f in group]
-            parts.append(html_table(["check", "object", "finding", "remediation", "waiver"], rows, raw={0, 1, 2, 3, 4}))
+            rows = []
+            for f in sorted(group, key=lambda f: (bool(f.get("waived")), f.get("check", ""), f.get("object", ""))):
+                meta = inputs.check_meta.get(f.get("check", ""), {})
+                rows.append([esc(f.get("check", "")), esc(f.get("environment", "")), esc(f.get("object", "")), esc(f.get("message", "")),
+                             esc(meta.get("remediation", "")), "waived: " + esc(f.get("waiver_reason") or "") if f.get("waived") else ""])
+            parts.append(html_table(["check", "env", "object", "finding", "remediation", "waiver"], rows, raw={0, 1, 2, 3, 4, 5}))
     parts.append("</section>")
     return "".join(parts)
 
 
 def _drills(inputs: ReportInputs) -> str:
     if not inputs.drills:
-        return '<section id="drills"><h2>Drills</h2><p class="muted">No drill results yet: run <code>plinth drill postgres-restore</code> or <code>plinth drill redis-failover</code>.</p></section>'
+        return ('<section id="drills"><h2>Drills</h2><p class="muted">No drill results yet: run <code>plinth drill postgres-restore</code>, '
+                '<code>plinth drill redis-failover</code> or <code>plinth drill postgres-failover</code> (they write reports/drills/).</p></section>')
     rows = []
     for d in inputs.drills:
         for p in d.get("promises", []):
-            rows.append([d.get("drill", ""), p.get("name", ""), p.get("target", ""), p.get("measured", ""),
-                         f'<span class="badge {"pass" if p.get("passed") else "fail"}">{"pass" if p.get("passed") else "fail"}</span>'])
-    return '<section id="drills"><h2>Drills: measured against the spec</h2>' + html_table(["drill", "promise", "target", "measured", "result"],
-                                                                                          [[esc(c) if i < 4 else c for i, c in enumerate(r)] for r in rows], raw={4}) + "</section>"
+            unit = p.get("unit", "")
+            measured = "not measured" if p.get("measured") is None else f"{p['measured']:g} {unit}"
+            if p.get("counts", True):
+                badge = f'<span class="badge {"pass" if p.get("passed") else "fail"}">{"pass" if p.get("passed") else "fail"}</span>'
+            else:
+                badge = '<span class="muted">reference</span>'
+            rows.append([esc(f"{d.get('drill', '')} ({d.get('environment', '')})"), esc(p.get("name", "")), esc(f"{p.get('target', 0):g} {unit}"),
+                         esc(measured), badge])
+    return ('<section id="drills"><h2>Drills: measured against the spec</h2><p class="muted">Real servers on this machine '
+            '(reports/drills/*.json); "reference" rows are figures the drilled mechanism does not carry.</p>'
+            + html_table(["drill", "promise", "target", "measured", "result"], rows, raw={0, 1, 2, 3, 4}) + "</section>")
 
 
 def _plan(inputs: ReportInputs) -> str:
-    if inputs.plan is None:
+    point = inputs.plan_point
+    if point is None:
         return '<section id="plan"><h2>Capacity and cost</h2><p class="muted">Not run: run <code>plinth plan</code>.</p></section>'
-    return '<section id="plan"><h2>Capacity and cost</h2>' + (inputs.plan.get("html", "")) + (inputs.plan_chart_svg or "") + "</section>"
+    from plinth.plan.report import curve_fragment
+
+    rows = []
+    for provider, cloud in point.clouds.items():
+        pools = ", ".join(f"{p.name} {p.at_min.nodes}–{p.at_max.nodes} (spec {p.spec.nodes})" for p in cloud.capacity.pools)
+        holds = all(p.holds for p in cloud.capacity.pools)
+        design = cloud.cost.design_usd_per_month
+        rows.append([provider.upper(), cloud.cost.region, pools, '<span class="ok">yes</span>' if holds else '<span class="err">no</span>',
+                     f"${cloud.cost.total('min_replicas'):,.0f}", f"${cloud.cost.total('max_replicas'):,.0f}",
+                     f"~${design:,}" if design is not None else "-"])
+    table = html_table(["cloud", "region", "nodes needed min–max replicas per pool", "spec pools hold", "USD/month (min)",
+                        "USD/month (max)", "design estimate"], [[esc(c) if i not in (3,) else c for i, c in enumerate(r)] for r in rows],
+                       numeric={4, 5, 6}, raw={3})
+    text = (f'<section id="plan"><h2>Capacity and cost ({point.organisations:,} organisations, {esc(point.platform.environment)})</h2>'
+            '<p class="muted">From <code>plinth plan</code>: every rendered pod bin-packed onto its pool (first-fit decreasing), '
+            'priced with on-demand list prices.</p>' + table)
+    if inputs.plan_curve:
+        text += "<h3>Growth with the number of organisations</h3>" + curve_fragment(inputs.plan_curve)
+    return text + "</section>"
 
 
 def _ha(platform: Platform) -> str:
