@@ -225,13 +225,15 @@ def test_only_the_store_handed_to_the_cloud_is_managed(deploy, tmp_path):
 
 
 
-def test_pulumi_entry_point_builds_the_stack_environment(deploy_stack):
+def test_pulumi_entry_point_builds_the_stack_environment(deploy_stack, platforms):
     run = deploy_stack({"plinth:environment": "staging", "plinth:apiPublicCidrs": '["198.51.100.0/24"]'})
     (cluster,) = run.of_type("aws:eks/cluster:Cluster")
     assert cluster.inputs["name"] == "plinth-staging"
     assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
     groups = {g.inputs["nodeGroupName"]: g.inputs["scalingConfig"] for g in run.of_type(NODE_GROUP)}
-    assert groups["apps"] == {"minSize": 3, "maxSize": 8, "desiredSize": 4}  # the staging overlay's numbers
+    apps = platforms["staging"].node_pools["apps"]  # the staging overlay's numbers, not prod's
+    assert groups["apps"] == {"minSize": apps.min_nodes, "maxSize": apps.max_nodes, "desiredSize": apps.nodes}
+    assert (apps.nodes, apps.max_nodes) != (platforms["prod"].node_pools["apps"].nodes, platforms["prod"].node_pools["apps"].max_nodes)
 
 
 def test_pulumi_entry_point_reports_spec_problems(deploy_stack):
