@@ -62,6 +62,7 @@ CASES: list[tuple[str, list[tuple[str, Any]], str, str]] = [
     ("unknown-topic", [("services.data-workers.scaling.trigger.topic", "nope")], "services.data-workers.scaling.trigger.topic", "is not a Kafka topic"),
     ("backup-twice", [("backups.1.data", "postgres")], "backups", "listed twice"),
     ("backup-missing", [("backups.1", DELETE)], "backups", "no backup for clickhouse"),
+    ("backup-missing-cluster-state", [("backups.4", DELETE)], "backups", "no backup for cluster-state"),
     ("bad-dns-label", [("services.frontend.scaling.min_replicas", 3), ("cluster.name", "Plinth_Prod")], "cluster.name", "DNS-1123 label"),
     ("overlay-unknown-pool", [("environments.staging.node_pools.gpu", {"nodes": 1})], "environments.staging.node_pools.gpu", "no such entry 'gpu'"),
     ("overlay-breaks-base-rule", [("environments.staging.node_pools.apps.min_nodes", 20)], "environments.staging.node_pools.apps.min_nodes", "must be <= max_nodes"),

@@ -1032,7 +1032,8 @@ class Platform(StrictModel):
         duplicates = sorted({d for d in data_sets if data_sets.count(d) > 1})
         if duplicates:
             raise ValueError(f"backups: data sets listed twice: {duplicates}")
-        for needed in ("postgres", "clickhouse"):
+        # postgres and clickhouse: the design's rows; cluster-state: what Velero's Schedule is rendered from.
+        for needed in ("postgres", "clickhouse", "cluster-state"):
             if needed not in data_sets:
                 raise ValueError(f"backups: no backup for {needed}")
         return self
