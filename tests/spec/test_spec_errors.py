@@ -66,6 +66,7 @@ CASES: list[tuple[str, list[tuple[str, Any]], str, str]] = [
     ("bad-dns-label", [("services.frontend.scaling.min_replicas", 3), ("cluster.name", "Plinth_Prod")], "cluster.name", "DNS-1123 label"),
     ("overlay-unknown-pool", [("environments.staging.node_pools.gpu", {"nodes": 1})], "environments.staging.node_pools.gpu", "no such entry 'gpu'"),
     ("overlay-breaks-base-rule", [("environments.staging.node_pools.apps.min_nodes", 20)], "environments.staging.node_pools.apps.min_nodes", "must be <= max_nodes"),
+    ("overlay-unknown-backup", [("environments.staging.backups.mongo", {"bucket": "x"})], "environments.staging.backups.mongo", "no such entry 'mongo'"),
     ("overlay-unknown-field", [("environments.staging.edge.colour", "red")], "environments.staging.edge.colour", "unknown field"),
 ]
 

@@ -89,6 +89,13 @@ class StoreSizeOverlay(StrictModel):
     """Requests and limits per replica."""
 
 
+class IcebergOverlay(StrictModel):
+    """What an environment may change of Iceberg."""
+
+    warehouse_bucket: DnsLabel | None = None
+    """Bucket of this environment's warehouse (bucket names are global on every cloud)."""
+
+
 class DataStoresOverlay(StrictModel):
     """Per-store overlays."""
 
@@ -96,6 +103,14 @@ class DataStoresOverlay(StrictModel):
     clickhouse: StoreSizeOverlay | None = None
     redis: StoreSizeOverlay | None = None
     kafka: StoreSizeOverlay | None = None
+    iceberg: IcebergOverlay | None = None
+
+
+class BackupOverlay(StrictModel):
+    """What an environment may change of a backup row (keyed by its data set)."""
+
+    bucket: str | None = None
+    """Bucket of this environment's backups (bucket names are global: staging and prod need their own)."""
 
 
 class EdgeOverlay(StrictModel):
@@ -147,6 +162,8 @@ class EnvironmentOverlay(StrictModel):
     node_pools: dict[str, NodePoolOverlay] | None = None
     services: dict[str, ServiceOverlay] | None = None
     datastores: DataStoresOverlay | None = None
+    backups: dict[str, BackupOverlay] | None = None
+    """Backup rows by data set (postgres, clickhouse, iceberg, cluster-state, ...)."""
     edge: EdgeOverlay | None = None
     delivery: DeliveryOverlay | None = None
     observability: ObservabilityOverlay | None = None
@@ -176,7 +193,16 @@ def _merge(base: Any, overlay: BaseModel, path: tuple[str, ...]) -> dict[str, An
         if value is None:
             continue
         current = getattr(base, field)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and isinstance(current, list):
+            # a list of rows keyed by their ``data`` field (the backup schedule)
+            rows = {row.data: i for i, row in enumerate(current)}
+            merged_rows = list(data[field])
+            for key, item in value.items():
+                if key not in rows:
+                    raise OverlayKeyError(path + (field,), key, sorted(rows))
+                merged_rows[rows[key]] = _merge(current[rows[key]], item, path + (field, key))
+            data[field] = merged_rows
+        elif isinstance(value, dict):
             merged = dict(data[field])
             for key, item in value.items():
                 if key not in current:
