@@ -143,19 +143,13 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     """promtool cases for the Loki alerts."""
     ns = 'namespace="platform-monitoring"'
     return [
-        AlertTest("LokiDiscardingLogs",
-                  ({"series": f'loki_discarded_samples_total{{{ns},reason="rate_limited",pod="w-0"}}', "values": "0+10x30"},),
-                  ({"series": f'loki_discarded_samples_total{{{ns},reason="rate_limited",pod="w-0"}}', "values": "0x30"},),
-                  "25m", {"namespace": "platform-monitoring", "reason": "rate_limited"}),
-        AlertTest("LogCollectorDroppingLogs",
-                  ({"series": f'loki_write_dropped_entries_total{{{ns},pod="alloy-x"}}', "values": "0+5x30"},),
-                  ({"series": f'loki_write_dropped_entries_total{{{ns},pod="alloy-x"}}', "values": "0x30"},),
-                  "25m", {"namespace": "platform-monitoring"}),
+        AlertTest.one_series("LokiDiscardingLogs", f'loki_discarded_samples_total{{{ns},reason="rate_limited",pod="w-0"}}',
+                  "0+10x30", "0x30", "25m", {"namespace": "platform-monitoring", "reason": "rate_limited"}),
+        AlertTest.one_series("LogCollectorDroppingLogs", f'loki_write_dropped_entries_total{{{ns},pod="alloy-x"}}',
+                  "0+5x30", "0x30", "25m", {"namespace": "platform-monitoring"}),
         # 3 days old at t=0 (broken) vs. updated every minute (healthy).
-        AlertTest("LokiRetentionNotApplied",
-                  ({"series": f'loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{{ns},pod="b-0"}}', "values": "-259200x90"},),
-                  ({"series": f'loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{{ns},pod="b-0"}}', "values": "0+60x90"},),
-                  "80m", {"namespace": "platform-monitoring"}),
+        AlertTest.one_series("LokiRetentionNotApplied", f'loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{{ns},pod="b-0"}}',
+                  "-259200x90", "0+60x90", "80m", {"namespace": "platform-monitoring"}),
     ]
 
 

@@ -135,18 +135,12 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     """promtool cases for the Tempo alerts."""
     ns = 'namespace="platform-monitoring"'
     return [
-        AlertTest("TempoDiscardingSpans",
-                  ({"series": f'tempo_discarded_spans_total{{{ns},reason="rate_limited",pod="d-0"}}', "values": "0+10x30"},),
-                  ({"series": f'tempo_discarded_spans_total{{{ns},reason="rate_limited",pod="d-0"}}', "values": "0x30"},),
-                  "25m", {"namespace": "platform-monitoring", "reason": "rate_limited"}),
-        AlertTest("TempoIngesterFlushFailing",
-                  ({"series": f'tempo_ingester_failed_flushes_total{{{ns},pod="i-0"}}', "values": "0+1x30"},),
-                  ({"series": f'tempo_ingester_failed_flushes_total{{{ns},pod="i-0"}}', "values": "0x30"},),
-                  "25m", {"namespace": "platform-monitoring"}),
-        AlertTest("TempoRetentionFailing",
-                  ({"series": f'tempodb_retention_errors_total{{{ns},pod="c-0"}}', "values": "0+1x180"},),
-                  ({"series": f'tempodb_retention_errors_total{{{ns},pod="c-0"}}', "values": "0x180"},),
-                  "150m", {"namespace": "platform-monitoring"}),
+        AlertTest.one_series("TempoDiscardingSpans", f'tempo_discarded_spans_total{{{ns},reason="rate_limited",pod="d-0"}}',
+                  "0+10x30", "0x30", "25m", {"namespace": "platform-monitoring", "reason": "rate_limited"}),
+        AlertTest.one_series("TempoIngesterFlushFailing", f'tempo_ingester_failed_flushes_total{{{ns},pod="i-0"}}',
+                  "0+1x30", "0x30", "25m", {"namespace": "platform-monitoring"}),
+        AlertTest.one_series("TempoRetentionFailing", f'tempodb_retention_errors_total{{{ns},pod="c-0"}}',
+                  "0+1x180", "0x180", "150m", {"namespace": "platform-monitoring"}),
     ]
 
 

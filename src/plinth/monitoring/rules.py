@@ -117,6 +117,12 @@ class AlertTest:
     expected_annotations: dict[str, str] | None = None
     """Annotations after templating; needed only when they use ``$value`` (``$labels`` are filled in)."""
 
+    @classmethod
+    def one_series(cls, alert: str, series: str, broken: str, healthy: str, eval_time: str,
+                   expected_labels: dict[str, str]) -> "AlertTest":
+        """The common case: one input series, with ``broken`` values that fire and ``healthy`` ones that do not."""
+        return cls(alert, ({"series": series, "values": broken},), ({"series": series, "values": healthy},), eval_time, expected_labels)
+
 
 _LABEL_TEMPLATE = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 
