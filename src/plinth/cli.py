@@ -253,7 +253,7 @@ def run(
     verdict = "[red]FAILED[/red]" if report.failing else "[green]passed[/green]"
     out_console.print(f"check: {verdict} {report.summary_line()} (details: plinth check)")
     point, curve = _plan_summary(spec, platforms, rendered)
-    path = write_report(spec.resolve().parent / REPORT_PATH, _report_inputs(spec, crd_dir, platforms, rendered, problems, report, point, curve))
+    path = write_report(spec.resolve().parent / REPORT_PATH, _report_inputs(spec, platforms, rendered, problems, report, point, curve))
     out_console.print(f"report: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     raise typer.Exit(1 if problems or report.failing else 0)
 
@@ -374,7 +374,7 @@ def docs(
     out_console.print(f"Wrote {', '.join(str(out / n) for n in sorted(files))} ({len(stale)} changed).")
 
 
-def _report_inputs(spec: Path, crd_dir: Optional[Path], platforms: dict[str, Platform], rendered: list[RenderedObject],
+def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject],
                    problems: Optional[list[SchemaProblem]], check_report=None, plan_point=None, plan_curve=None):
     """Gather what the report shows from the same functions the other commands use."""
     from plinth.checks import as_json
@@ -443,7 +443,7 @@ def report(
             _fail_bad_input([str(exc)])
     check_report = run_checks_for(platforms, rendered, spec, None)
     point, curve = _plan_for_report(platforms, rendered)
-    path = write_report(out, _report_inputs(spec, crd_dir, platforms, rendered, problems, check_report, point, curve))
+    path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve))
     out_console.print(f"Report: {path}")
 
 
@@ -516,7 +516,6 @@ def _plan_for_report(platforms: dict[str, Platform], rendered: list[RenderedObje
 def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]):
     """One line of plan for ``plinth run`` (the default environment, default cloud) and the growth chart;
     returns the plan on every cloud and the curve, for the report."""
-    from plinth.plan import plan_curve, plan_point
     from plinth.plan.report import curve_html
 
     point, curve = _plan_for_report(platforms, rendered)

@@ -26,7 +26,7 @@ def test_example_is_platform_yaml_plus_one_service() -> None:
     yaml = YAML(typ="safe")
     base, example = yaml.load(DEFAULT_SPEC.read_text()), yaml.load(EXAMPLE.read_text())
     extra = example["services"].pop(EXTRA)
-    assert example == base, "examples/extra-service.yaml must be platform.yaml plus the one extra service"
+    assert example == base, "examples/extra-service.yaml must be platform.yaml plus the one extra service: run scripts/extra_service_example.py"
     block = EXAMPLE.read_text().split(f"  {EXTRA}:\n", 1)[1].split("\n\n", 1)[0]
     assert len(block.splitlines()) + 1 == 5, "the extra service takes five lines"
     assert set(extra) == {"description", "image", "resources", "scaling"}

@@ -6,7 +6,6 @@ import copy
 import subprocess
 import sys
 
-import pytest
 
 from plinth.render.pipeline import render_all
 from plinth.spec.loader import load_all

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from plinth.drills import pg
 from plinth.drills.load import WriteLoad, loss_summary
-from plinth.drills.procs import DrillSetupError, Supervisor, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
+from plinth.drills.procs import DrillSetupError, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import PostgresDrillSettings
 from plinth.render.conventions import DATASTORE_NAMES

@@ -154,7 +154,7 @@ def print_point(point: PlanPoint, console: Console) -> None:
     console.print(breakdown)
     unrendered = sorted({w for c in point.clouds.values() for w in c.capacity.unrendered})
     if unrendered:
-        console.print(f"[yellow]Planned from the spec (no rendered object or chart footprint yet):[/yellow] "
+        console.print("[yellow]Planned from the spec (no rendered object or chart footprint yet):[/yellow] "
                       + ", ".join(w.split("/", 2)[-1] for w in unrendered), soft_wrap=True)
     for provider, cloud in point.clouds.items():
         for problem in cloud.capacity.problems:
