@@ -32,13 +32,15 @@ class Promise:
     """False for figures shown for comparison only (a promise this drill's mechanism does not carry)."""
     note: str = ""
     """Why it passed/failed, or what it means."""
+    check_id: str = ""
+    """ID of the ``plinth check`` check whose promise this drill demonstrates on real servers (e.g. PL-RPO-001)."""
 
 
 def at_most(name: str, source: str, target: float, measured: float | None, unit: str, note: str = "",
-            counts: bool = True) -> Promise:
+            counts: bool = True, check_id: str = "") -> Promise:
     """A promise "measured <= target"; failed when nothing was measured."""
     passed = measured is not None and measured <= target
-    return Promise(name, source, target, measured, unit, passed, counts, note)
+    return Promise(name, source, target, measured, unit, passed, counts, note, check_id)
 
 
 def distribution(values: list[float]) -> dict[str, float] | None:
