@@ -780,6 +780,13 @@ def drill_cluster_manifests(
     raise typer.Exit(1 if problems else 0)
 
 
+# --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
+
+from plinth.charts.cli import register as _register_charts  # noqa: E402  (it reads this module's helpers)
+
+_register_charts(app)
+
+
 def main() -> None:
     """Console entry point."""
     app()
