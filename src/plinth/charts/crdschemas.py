@@ -162,7 +162,7 @@ def crd_schemas(crds: Iterable[tuple[dict[str, Any], str]]) -> tuple[list[CrdSch
             open_api = ((version.get("schema") or {}).get("openAPIV3Schema"))
             if not (group and kind and open_api and version.get("served", True)):
                 continue
-            item = CrdSchema(f"{group}/{kind}_{version['name']}".lower(), convert_schema(open_api), source)
+            item = CrdSchema(f"{group}/{kind}_{version['name']}.json".lower(), convert_schema(open_api), source)
             if item.file in chosen:
                 if chosen[item.file].schema != item.schema:
                     conflicts.append(f"{item.file}: {chosen[item.file].source} and {source} differ ({chosen[item.file].source} kept)")
