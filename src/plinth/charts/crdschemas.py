@@ -177,23 +177,33 @@ def _fallback_files(fallback: Path | None) -> dict[str, Path]:
     return {str(p.relative_to(fallback)).lower(): p for p in sorted(fallback.glob("*/*.json"))}
 
 
+def _served_files(crd: dict[str, Any]) -> set[str]:
+    spec = crd.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    return {f"{group}/{kind}_{v['name']}.json".lower() for v in spec.get("versions") or []
+            if group and kind and v.get("served", True) and (v.get("schema") or {}).get("openAPIV3Schema")}
+
+
 def crd_schema_dir(crds: Iterable[tuple[dict[str, Any], str]], cache_dir: Path, fallback: Path | None) -> Path:
     """A folder of CRD schemas: every chart-shipped CRD converted, plus the fallback folder's files for
     CRDs no chart ships. Written once per distinct input under ``<cache>/crd-schemas/<digest>/``; a
     ``SOURCES.json`` there says where each file came from."""
-    schemas, conflicts = crd_schemas(crds)
-    fallback_files = _fallback_files(fallback)
-    extra = {name: path for name, path in fallback_files.items() if name not in {s.file for s in schemas}}
-    key = hashlib.sha256(json.dumps({
-        "format": CONVERSION_FORMAT,
-        "schemas": [(s.file, s.source, hashlib.sha256(json.dumps(s.schema, sort_keys=True).encode()).hexdigest()) for s in schemas],
-        "fallback": [(name, str(path), path.stat().st_mtime_ns, path.stat().st_size) for name, path in sorted(extra.items())],
-    }, sort_keys=True).encode()).hexdigest()[:24]
+    crds = list(crds)
+    shipped = set().union(*(_served_files(crd) for crd, _ in crds)) if crds else set()
+    extra = {name: path for name, path in _fallback_files(fallback).items() if name not in shipped}
+    digest = hashlib.sha256(str(CONVERSION_FORMAT).encode())
+    for crd, source in sorted(crds, key=lambda pair: (pair[1], json.dumps(pair[0], sort_keys=True))):
+        digest.update(source.encode() + json.dumps(crd, sort_keys=True).encode())
+    for name, path in sorted(extra.items()):
+        digest.update(f"{name} {path} {path.stat().st_mtime_ns} {path.stat().st_size}".encode())
+    key = digest.hexdigest()[:24]
     folder = cache_dir / "crd-schemas" / key
     if (folder / "SOURCES.json").is_file():
         return folder
+    schemas, conflicts = crd_schemas(crds)
     partial = cache_dir / "crd-schemas" / f".{key}.{os.getpid()}.partial"
     shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     sources: dict[str, str] = {}
     for item in schemas:
         target = partial / item.file
@@ -205,7 +215,6 @@ def crd_schema_dir(crds: Iterable[tuple[dict[str, Any], str]], cache_dir: Path, 
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         sources[name] = f"fallback {path}"
-    (partial / "SOURCES.json").parent.mkdir(parents=True, exist_ok=True)
     (partial / "SOURCES.json").write_text(json.dumps({"files": sources, "conflicts": conflicts}, indent=2, sort_keys=True) + "\n")
     try:
         os.replace(partial, folder)
