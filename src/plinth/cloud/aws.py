@@ -408,7 +408,7 @@ class AwsPlatform:
                 username="plinth",
                 manage_master_user_password=True,
                 # RDS keeps automated backups at most 35 days.
-                backup_retention_period=min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                backup_retention_period=derived.backup_retention(backup).at_most(35),
                 deletion_protection=True,
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{self.prefix}-postgres-final",

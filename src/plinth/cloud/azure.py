@@ -389,7 +389,7 @@ class AzurePlatform:
                 sku={"name": f"Standard_D{cores}ds_v5", "tier": "GeneralPurpose"},
                 storage={"storage_size_gb": pg.storage.size_gib, "auto_grow": "Enabled"},
                 backup={
-                    "backup_retention_days": min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                    "backup_retention_days": derived.backup_retention(backup).at_most(35),
                     "geo_redundant_backup": "Enabled" if backup.location in ("cross-region", "multi-region") else "Disabled",
                 },
                 high_availability={"mode": "ZoneRedundant"},

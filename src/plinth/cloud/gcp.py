@@ -336,7 +336,7 @@ class GcpPlatform:
                         "point_in_time_recovery_enabled": True,
                         "location": self.platform.cluster.dr_region if backup.location == "cross-region" else region,
                         "backup_retention_settings": {
-                            "retained_backups": backup.retention_days if backup.retention_days != "forever" else 365,
+                            "retained_backups": derived.backup_retention(backup).at_most(365),
                             "retention_unit": "COUNT",
                         },
                     },

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from plinth.docs.markdown import table
 from plinth.plan import plan_point
 from plinth.render.pipeline import RenderedObject
+from plinth.spec.derived import backup_retention
 from plinth.spec.model import (
     CpuTrigger,
     ManualTrigger,
@@ -128,7 +129,7 @@ def _backups(platform: Platform) -> str:
     rows = []
     for b in platform.backups:
         where = b.location if b.location == "git" else f"{b.location}: `{b.bucket}`" + (f" → {platform.cluster.dr_region}" if b.location != "same-region" else "")
-        retention = "forever" if b.retention_days == "forever" else f"{b.retention_days} days"
+        retention = str(backup_retention(b))
         rows.append([b.data, b.frequency, f"`{b.schedule}`" if b.schedule else "-", retention, where])
     return "## Disaster recovery\n\n### Backup schedule\n\n" + table(["Data", "Frequency", "Schedule", "Retention", "Location"], rows)
 

@@ -45,6 +45,11 @@ class Retention:
     def __str__(self) -> str:
         return "forever" if self.days is None else f"{self.days} days"
 
+    def at_most(self, limit_days: int) -> int:
+        """Days a consumer with a hard limit keeps (a cloud's longest automated backup retention): the retention, or the
+        limit when the retention is longer or forever. The promise is then not kept in full: callers say so."""
+        return limit_days if self.days is None else min(self.days, limit_days)
+
 
 FOREVER = Retention(None)
 
