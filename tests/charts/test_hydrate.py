@@ -12,7 +12,7 @@ import pytest
 
 from plinth.charts.chartdir import ChartDir
 from plinth.charts.hydrate import Renderer, chart_applications, parse_manifests
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.yamlio import dump_yaml
 from tests.charts.conftest import CHARTS, needs_charts
 from tests.conftest import DEFAULT_SPEC
 

@@ -27,18 +27,34 @@ class ChartDirError(Exception):
     """The chart directory cannot be read (missing folder, broken archive)."""
 
 
-def default_chart_dir(spec: Path | None = None) -> Path | None:
-    """The chart directory: ``$PLINTH_CHART_DIR``, else ``../shared/charts`` next to the spec's repository."""
-    if os.environ.get(CHART_DIR_ENV):
-        return Path(os.environ[CHART_DIR_ENV])
-    start = (spec.resolve().parent if spec is not None else Path.cwd().resolve())
+CRD_DIR_ENV = "PLINTH_CRD_DIR"
+"""Environment variable naming the fallback CRD schema folder."""
+
+
+def _shared_folder(start: Path, *parts: str) -> Path | None:
+    """``../shared/<parts>`` next to the repository holding ``start`` (searched upwards to the Git root)."""
     for base in (start, *start.parents):
-        candidate = base.parent / "shared" / "charts"
+        candidate = base.parent.joinpath("shared", *parts)
         if candidate.is_dir():
             return candidate
         if (base / ".git").exists():
             break
     return None
+
+
+def default_chart_dir(spec: Path | None = None) -> Path | None:
+    """The chart directory: ``$PLINTH_CHART_DIR``, else ``../shared/charts`` next to the spec's repository."""
+    if os.environ.get(CHART_DIR_ENV):
+        return Path(os.environ[CHART_DIR_ENV])
+    return _shared_folder(spec.resolve().parent if spec is not None else Path.cwd().resolve(), "charts")
+
+
+def default_crd_dir(start: Path | None = None) -> Path | None:
+    """The fallback CRD schema folder (for CRDs no chart ships): ``$PLINTH_CRD_DIR``, else ``../shared/schemas/crds``
+    next to the repository holding ``start``."""
+    if os.environ.get(CRD_DIR_ENV):
+        return Path(os.environ[CRD_DIR_ENV])
+    return _shared_folder((start or Path.cwd()).resolve(), "schemas", "crds")
 
 
 def same_version(a: str, b: str) -> bool:

@@ -34,7 +34,7 @@ from plinth.charts.apis import CLUSTER_SCOPED_BUILTINS, builtin_api_versions, cr
 from plinth.charts.argo import hook_phases, is_hook, set_destination_namespace, sync_wave, unsupported_helm_hooks
 from plinth.charts.chartdir import ChartArchive, ChartDir
 from plinth.charts.helm import Helm, HelmError
-from plinth.render.objects import object_key
+from plinth.kube.objects import object_key
 from plinth.render.pipeline import RenderedObject
 from plinth.spec.model import Platform
 

@@ -17,7 +17,7 @@ import yaml
 
 from plinth.charts.chartdir import ChartDir
 from plinth.charts.hydrate import Hydration
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.yamlio import dump_yaml
 from plinth.spec.model import Platform
 
 LOCK_FILE = "charts.lock.yaml"

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plinth.charts.chartdir import ChartDir, ChartDirError, default_chart_dir, pin_problems
+from plinth.charts.chartdir import ChartDir, ChartDirError, default_chart_dir, default_crd_dir, pin_problems
 from plinth.charts.crdschemas import crd_schema_dir, hydrated_crds
 from plinth.charts.helm import Helm, HelmError, find_helm
 from plinth.charts.hydrate import ChartNotFound, Hydration, HydrationError, default_cache_dir, hydrate
 from plinth.render.pipeline import RenderedObject
 from plinth.spec.loader import SpecError, SpecProblem
 from plinth.spec.model import Platform
-from plinth.validate.schemas import default_crd_dir
 
 
 class ChartsSetupError(Exception):

@@ -14,12 +14,15 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from plinth.charts.chartdir import ChartDir, file_digest, pin_statuses, read_chart_yaml, same_version
+from plinth import generate
+from plinth.charts.chartdir import file_digest, pin_statuses, read_chart_yaml, same_version
 from plinth.charts.helm import HelmError
 from plinth.charts.hydrate import Hydration, default_cache_dir
-from plinth.charts.lock import LOCK_FILE, lock_data, lock_differences, lock_text, read_lock
+from plinth.charts.lock import LOCK_FILE
 from plinth.charts.workflow import ChartsSetupError, chart_dir_for, crd_dir_for, helm_for, hydrate_spec
-from plinth.render.yamlio import dump_yaml
+from plinth.commands.common import check_format, err_console, fail_bad_input, load_platforms, out_console, render_platforms
+from plinth.files import write_tree
+from plinth.kube.yamlio import dump_yaml
 from plinth.spec.loader import DEFAULT_SPEC, SpecError
 
 charts_app = typer.Typer(no_args_is_help=True, help="Pinned Helm charts as data: list, pull, lock, CRD schemas.")
@@ -31,20 +34,13 @@ ChartDirOption = Annotated[Optional[Path], typer.Option(
     "--chart-dir", help="Folder of `helm package` archives; default $PLINTH_CHART_DIR or ../shared/charts.")]
 
 
-def _cli():
-    from plinth import cli  # the main command module (imported late: it registers this one)
-
-    return cli
-
-
 def _bad(lines: list[str]) -> None:
-    _cli()._fail_bad_input(lines)
+    fail_bad_input(lines)
 
 
 def _prepare(spec: Path, env: Optional[list[str]]):
-    cli = _cli()
-    platforms = cli.load_platforms(spec, env)
-    return platforms, cli._render(platforms)
+    platforms = load_platforms(spec, env)
+    return platforms, render_platforms(platforms)
 
 
 def _hydrate(spec: Path, env: Optional[list[str]], chart_dir: Optional[Path], cache: bool = True):
@@ -86,17 +82,15 @@ def hydrate_command(
 ) -> None:
     """Render every chart Application as Argo CD would (helm template with the Application's values, release,
     namespace, the spec's Kubernetes version and the cluster's API list) and summarise the objects."""
-    cli = _cli()
-    cli._check_format(fmt)
+    check_format(fmt)
     _, _, hydration = _hydrate(spec, env, chart_dir, cache=not no_cache)
     if out is not None:
         files = {o.path: dump_yaml(o.obj) for o in hydration.objects}
-        from plinth.render.writer import write_tree
 
         write_tree(files, out)
     rows = _summary(hydration)
     if fmt == "json":
-        cli.out_console.print_json(json.dumps({
+        out_console.print_json(json.dumps({
             "helm": hydration.helm_version, "kube_versions": hydration.kube_versions,
             "api_versions": {e: len(v) for e, v in hydration.api_versions.items()},
             "objects": len(hydration.objects), "renders": hydration.renders, "cache_hits": hydration.cache_hits,
@@ -109,8 +103,8 @@ def hydrate_command(
     for row in rows:
         table.add_row(row["environment"], row["application"], row["chart"], str(row["application_wave"]), str(row["objects"]),
                       str(row["hooks"]), str(row["crds"]), str(row["cluster_scoped"]), str(row["outside_namespace"]), str(len(row["ignored"])))
-    cli.out_console.print(table)
-    cli.out_console.print(f"{len(hydration.objects)} objects from {len(rows)} Applications; {hydration.renders} helm renders, "
+    out_console.print(table)
+    out_console.print(f"{len(hydration.objects)} objects from {len(rows)} Applications; {hydration.renders} helm renders, "
                           f"{hydration.cache_hits} from the cache, {hydration.seconds:.1f} s"
                           + (f"; written under {out}/" if out is not None else ""))
 
@@ -122,9 +116,8 @@ def list_command(
     fmt: FormatOption = "table",
 ) -> None:
     """Show each pin of the spec against the chart directory (present, or which versions it holds)."""
-    cli = _cli()
-    cli._check_format(fmt)
-    platform = next(iter(cli.load_platforms(spec, None).values()))
+    check_format(fmt)
+    platform = next(iter(load_platforms(spec, None).values()))
     try:
         charts = chart_dir_for(spec, chart_dir)
         statuses = pin_statuses(platform, charts)
@@ -134,7 +127,7 @@ def list_command(
              "app_version": s.archive.app_version if s.archive else None,
              "digest": s.archive.digest if s.archive else None, "available": list(s.available)} for s in statuses]
     if fmt == "json":
-        cli.out_console.print_json(json.dumps({"chart_dir": str(charts.path), "pins": rows}))
+        out_console.print_json(json.dumps({"chart_dir": str(charts.path), "pins": rows}))
         return
     table = Table(title=f"Pins in {spec} vs {charts.path}")
     for column in ("pin", "chart", "pinned", "in chart dir", "appVersion", "versions held"):
@@ -142,7 +135,7 @@ def list_command(
     for row in rows:
         table.add_row(row["pin"], row["chart"], row["version"], "yes" if row["present"] else "[red]MISSING[/red]",
                       row["app_version"] or "", ", ".join(row["available"]))
-    cli.out_console.print(table)
+    out_console.print(table)
 
 
 @charts_app.command("pull")
@@ -155,8 +148,7 @@ def pull_command(
 ) -> None:
     """Fill a local chart directory from each pin's repository with `helm pull` (needs the network, or a mirror).
     Use it afterwards with --chart-dir (or PLINTH_CHART_DIR)."""
-    cli = _cli()
-    platform = next(iter(cli.load_platforms(spec, None).values()))
+    platform = next(iter(load_platforms(spec, None).values()))
     try:
         helm = helm_for(spec)
     except ChartsSetupError as exc:
@@ -167,7 +159,7 @@ def pull_command(
     for key, pin in sorted(platform.charts.items()):
         present = [p for p in folder.glob(f"{pin.chart}-*.tgz") if _archive_matches(p, pin.chart, pin.version)]
         if present and not force:
-            cli.out_console.print(f"{key}: {present[0].name} already in {folder}")
+            out_console.print(f"{key}: {present[0].name} already in {folder}")
             continue
         repo = mirror or pin.repo_url
         try:
@@ -179,13 +171,13 @@ def pull_command(
         if not pulled:
             failures.append(f"{key}: helm pull of {pin.chart} {pin.version} from {repo} left no matching archive in {folder}")
             continue
-        cli.out_console.print(f"{key}: pulled {pulled[0].name} ({file_digest(pulled[0])}) from {repo}")
+        out_console.print(f"{key}: pulled {pulled[0].name} ({file_digest(pulled[0])}) from {repo}")
     for line in failures:
-        cli.err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     if failures:
-        cli.err_console.print(f"[red]{len(failures)} chart(s) not pulled[/red]")
+        err_console.print(f"[red]{len(failures)} chart(s) not pulled[/red]")
         raise typer.Exit(1)
-    cli.out_console.print(f"{folder} holds every pin; use --chart-dir {folder}")
+    out_console.print(f"{folder} holds every pin; use --chart-dir {folder}")
 
 
 def _archive_matches(path: Path, chart: str, version: str) -> bool:
@@ -199,27 +191,27 @@ def _archive_matches(path: Path, chart: str, version: str) -> bool:
 @charts_app.command("lock")
 def lock_command(
     spec: SpecOption = Path(DEFAULT_SPEC),
-    chart_dir: ChartDirOption = None,
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the lock differs from the chart directory.")] = False,
 ) -> None:
-    """Write charts.lock.yaml next to the spec: per pin the chart's version, appVersion, archive digest,
-    the CRDs it installs and the images it runs (hydrated with the platform's values)."""
-    cli = _cli()
-    platforms, _, hydration = _hydrate(spec, None, chart_dir)
-    charts = chart_dir_for(spec, chart_dir)
-    data = lock_data(next(iter(platforms.values())), charts, hydration)
-    path = spec.parent / LOCK_FILE
-    if check:
-        diffs = lock_differences(read_lock(path), data)
-        for diff in diffs:
-            cli.err_console.print(f"{path}: {diff}", markup=False, highlight=False, soft_wrap=True)
-        if diffs:
-            cli.err_console.print(f"[red]{path} is stale[/red] ({len(diffs)} difference(s)): run `plinth charts lock`")
-            raise typer.Exit(1)
-        cli.out_console.print(f"{path} matches {charts.path} ({len(data['charts'])} pins).")
-        return
-    path.write_text(lock_text(data))
-    cli.out_console.print(f"Wrote {path} ({len(data['charts'])} pins, from {charts.path}).")
+    """Write charts.lock.yaml next to the spec (the ``charts-lock`` artifact of ``plinth generate``): per pin the
+    chart's version, appVersion, archive digest, the CRDs it installs and the images it runs."""
+    inputs = generate.Inputs(spec, load_platforms(spec, None))
+    artifacts = generate.by_name(["charts-lock"])
+    try:
+        if check:
+            stale = generate.stale(artifacts, inputs)
+            for line in (line for item in stale for line in item.lines(inputs.root)):
+                err_console.print(f"stale: {line} (run `plinth charts lock`)", markup=False, highlight=False)
+            if stale:
+                raise typer.Exit(1)
+            out_console.print(f"{spec.parent / LOCK_FILE} matches the chart directory.")
+            return
+        generate.write(artifacts, inputs)
+    except SpecError as exc:
+        _bad([str(p) for p in exc.problems])
+    except ChartsSetupError as exc:
+        _bad([str(exc)])
+    out_console.print(f"Wrote {spec.parent / LOCK_FILE}.")
 
 
 @charts_app.command("crd-schemas")
@@ -230,15 +222,14 @@ def crd_schemas_command(
 ) -> None:
     """Convert the CRDs the pinned charts ship into JSON schemas ({group}/{kind}_{version}.json) and print
     the folder (usable as `plinth validate --crd-dir`)."""
-    cli = _cli()
     _, rendered, hydration = _hydrate(spec, None, chart_dir)
     folder = crd_dir_for(spec, hydration, rendered, fallback)
     sources = json.loads((folder / "SOURCES.json").read_text())
     from_charts = sum(1 for s in sources["files"].values() if not s.startswith("fallback "))
-    cli.out_console.print(f"{folder} ({from_charts} schemas from the charts' CRDs, "
+    out_console.print(f"{folder} ({from_charts} schemas from the charts' CRDs, "
                           f"{len(sources['files']) - from_charts} from the fallback folder)")
     for conflict in sources["conflicts"]:
-        cli.err_console.print(f"conflict: {conflict}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"conflict: {conflict}", markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
