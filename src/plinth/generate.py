@@ -122,7 +122,8 @@ class Staleness:
     def lines(self, root: Path) -> list[str]:
         """``added|removed|changed <path>`` per differing file, relative to the repository."""
         where = self.folder.relative_to(root) if self.folder.is_relative_to(root) else self.folder
-        return [f"{kind} {where}/{path}" for kind, paths in (("added", self.diff.added), ("removed", self.diff.removed),
+        prefix = "" if str(where) == "." else f"{where}/"
+        return [f"{kind} {prefix}{path}" for kind, paths in (("added", self.diff.added), ("removed", self.diff.removed),
                                                             ("changed", self.diff.changed)) for path in paths]
 
 
