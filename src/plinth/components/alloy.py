@@ -14,6 +14,8 @@ from plinth.components.base import Component, HelmRelease, PodFootprint
 from plinth.components.prometheus_stack import LOKI_URL
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.flows import Flow, Pods, flow, to_api_server
 
 NAME = "alloy"
 POD_REQUESTS: tuple[int, int] = (100, 256)
@@ -110,9 +112,21 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, cpu, mem, per_node=True)]
 
 
+LOKI_GATEWAY_PORT = 8080
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Alloy discovers pods through the API server and pushes their logs to Loki's gateway."""
+    alloy = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [to_api_server(alloy, "pod discovery"),
+            flow(alloy, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "gateway"}),
+                 LOKI_GATEWAY_PORT, "log pushes to the Loki gateway")]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     footprints=footprints,
+    flows=flows,
 )

@@ -41,6 +41,8 @@ from plinth.monitoring.exported_metrics import APP_REQUEST_DURATION, APP_REQUEST
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow
 
 NAME = "app-services"
 NAMESPACE = "platform-apps"
@@ -593,6 +595,23 @@ def user_activity_panels(platform: Platform) -> list[Panel]:
     return panels
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Each service's flows from its spec: the services it ``calls`` (their port), the data stores it ``uses`` (the
+    pods a client connects to), Iceberg's object storage. The gateway's routes to public services are implied by the
+    HTTPRoutes."""
+    result: list[Flow] = []
+    for name, svc in sorted(platform.services.items()):
+        me = Pods.of(NAMESPACE, selector_labels(name))
+        for callee in sorted(svc.calls):
+            result.append(flow(me, Pods.of(NAMESPACE, selector_labels(callee)), platform.services[callee].port, f"{name} calls {callee}"))
+        for store in sorted(svc.uses):
+            if store in DATASTORE_CLIENT_PODS:
+                for store_labels, store_ports in DATASTORE_CLIENT_PODS[store]:
+                    result.append(flow(me, Pods.of(DATA_NAMESPACE, store_labels), store_ports, f"{name} uses {store}"))
+            elif store == "iceberg":
+                result.append(flow(me, CLOUD_OBJECT_STORAGE, OBJECT_STORE_PORT, f"{name} reads and writes the Iceberg warehouse"))
+    return result
+
 
 COMPONENT = Component(
     name=NAME,
@@ -604,4 +623,5 @@ COMPONENT = Component(
     sync_wave=2,
     # The Gateway API plugin owns the HTTPRoutes' backend weights during a canary: self-heal must not reset them.
     ignore_differences=(delivery.ROUTE_WEIGHTS_IGNORED,),
+    flows=flows,
 )

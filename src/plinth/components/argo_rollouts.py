@@ -16,6 +16,8 @@ from plinth.components.base import Component, HelmRelease, KubeObject, PodFootpr
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
+from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "argo-rollouts"
 """Helm release (and its Application)."""
@@ -78,6 +80,14 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("argo-rollouts-controller", NAMESPACE, REPLICAS, *POD_REQUESTS)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Argo Rollouts: the API server, Prometheus (canary analysis), the GitHub API (the rollout-completed webhook)."""
+    pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [to_api_server(pods, "Argo Rollouts drives Rollouts, ReplicaSets and HTTPRoute weights"),
+            flow(pods, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "canary analysis queries Prometheus"),
+            flow(pods, GIT, HTTPS, "notifications: repository_dispatch to the GitHub API")]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -86,4 +96,5 @@ COMPONENT = Component(
     footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     sync_wave=2,  # after the ClusterSecretStore (secret-store, wave 1) the ExternalSecret reads from
+    flows=flows,
 )

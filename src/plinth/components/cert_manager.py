@@ -20,6 +20,9 @@ from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import ACME, HTTPS, PUBLIC_GATEWAY, Flow, Pods, flow, to_api_server
+from plinth.kube.pods import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
+from plinth.components.envoy_gateway import PROXY_POD_LABELS
 
 COMPONENT_NAME = "certificates"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -163,6 +166,28 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(f"cert-manager-{part}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
 
 
+def _part_pods(part: str) -> Pods:
+    return Pods.of(NAMESPACE, {"app.kubernetes.io/instance": NAME, "app.kubernetes.io/component": part})
+
+
+HTTP01_SELF_CHECK_PORT = 80
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """cert-manager: the API server; the ACME CA over HTTPS; its HTTP-01 self-check through the public load balancer;
+    the gateway's proxies send the CA's challenge requests to the solver pods."""
+    controller = _part_pods("controller")
+    return [
+        to_api_server(controller, "cert-manager issues certificates (Certificates, Secrets, Challenges)"),
+        to_api_server(_part_pods("cainjector"), "cainjector patches CA bundles into webhooks and CRDs"),
+        to_api_server(_part_pods("webhook"), "the webhook reads its serving certificate"),
+        flow(controller, ACME, HTTPS, "ACME orders with Let's Encrypt"),
+        flow(controller, PUBLIC_GATEWAY, HTTP01_SELF_CHECK_PORT, "HTTP-01 self-check: the public host's challenge URL, through the load balancer"),
+        flow(Pods.of(NAMESPACE, PROXY_POD_LABELS), Pods.of(NAMESPACE, ACME_SOLVER_LABELS), ACME_SOLVER_PORT,
+             "the gateway routes the CA's HTTP-01 challenge to the solver pod"),
+    ]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -174,4 +199,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=1,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("cert-manager.io", "ClusterIssuer"),),
+    flows=flows,
 )

@@ -21,6 +21,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "clickhouse"
 STORE = "clickhouse"
@@ -31,6 +32,9 @@ CLUSTER = "main"
 KEEPER_PORT = 2181
 KEEPER_RAFT_PORT = 9444
 BACKUP_API_PORT = 7171
+HTTP_PORT = 8123
+NATIVE_PORT = 9000
+INTERSERVER_PORT = 9009
 CREDENTIALS = f"{CHI}-credentials"
 BACKUP_CREDENTIALS = f"{CHI}-backup-credentials"
 BACKUP_JOB = f"{CHI}-backup"
@@ -316,6 +320,27 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("clickhouse-operator", ds.DATA_NAMESPACE, 1, cpu, mem)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """ClickHouse: replicas and shards talk native and interserver, ClickHouse to Keeper, Keeper's Raft quorum, the
+    backup sidecar to the object storage, the daily job to each shard, the operator to the API and the servers."""
+    ns = ds.DATA_NAMESPACE
+    servers = Pods.of(ns, _chi_selector())
+    keeper = Pods.of(ns, {"clickhouse-keeper.altinity.com/chk": CHK})
+    operator = Pods.of(ns, {"app.kubernetes.io/name": "altinity-clickhouse-operator", ds.OPERATOR_LABEL: OPERATOR})
+    job = Pods.of(ns, {"app.kubernetes.io/name": BACKUP_JOB})
+    return [
+        flow(servers, servers, (NATIVE_PORT, INTERSERVER_PORT), "distributed queries and replica fetches"),
+        flow(servers, keeper, KEEPER_PORT, "replication metadata in Keeper"),
+        flow(keeper, keeper, KEEPER_RAFT_PORT, "Keeper's Raft quorum"),
+        flow(servers, CLOUD_OBJECT_STORAGE, HTTPS, "clickhouse-backup uploads to the backup bucket"),
+        flow(servers, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the backup bucket"),
+        flow(job, servers, NATIVE_PORT, "the daily job asks each shard for a remote backup"),
+        to_api_server(operator, "the Altinity operator reconciles installations"),
+        flow(operator, servers, (HTTP_PORT, NATIVE_PORT), "the operator queries the servers (schema, metrics)"),
+        flow(operator, keeper, KEEPER_PORT, "the operator checks Keeper"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -327,4 +352,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

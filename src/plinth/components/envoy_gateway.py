@@ -18,6 +18,7 @@ from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
+from plinth.kube.flows import INTERNET_CLIENTS, Flow, Pods, flow, to_api_server
 
 COMPONENT_NAME = "gateway"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -209,6 +210,15 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     ]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Envoy Gateway: the controller watches the API and serves xDS to the proxies; the internet (and the cloud load
+    balancer) reaches the proxies' listeners. Routes to the services are implied by the HTTPRoutes."""
+    controller, proxies = Pods.of(NAMESPACE, CONTROLLER_POD_LABELS), Pods.of(NAMESPACE, PROXY_POD_LABELS)
+    return [to_api_server(controller, "Envoy Gateway translates Gateways and routes"),
+            flow(proxies, controller, CONTROLLER_XDS_PORT, "the proxies take their configuration over xDS"),
+            flow(INTERNET_CLIENTS, proxies, PROXY_CONTAINER_PORTS, "public HTTP (ACME challenges, redirect) and HTTPS")]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -217,4 +227,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=1,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("gateway.networking.k8s.io", "GatewayClass"),),
+    flows=flows,
 )

@@ -14,6 +14,7 @@ from plinth.components.base import Component, HelmRelease, PodFootprint
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_DNS_API, CLOUD_IDENTITY, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "external-dns"
 NAMESPACE = "platform-system"
@@ -58,10 +59,19 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(NAME, NAMESPACE, REPLICAS, *POD_REQUESTS, spread_zones=False)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """external-dns: the API server (Gateways, HTTPRoutes, Services), the cloud's DNS API and token service."""
+    pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [to_api_server(pods, "external-dns watches the gateway's routes"),
+            flow(pods, CLOUD_DNS_API, HTTPS, "external-dns writes the zone's records"),
+            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the DNS API")]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
     charts=charts,
     footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -20,6 +20,7 @@ from plinth.kube.secrets import EXTERNAL_SECRETS_API
 from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_SECRETS_API, HTTPS, Flow, Pods, flow, to_api_server
 
 COMPONENT_NAME = "secret-store"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -102,6 +103,19 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(f"external-secrets-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """External Secrets: the API server, the cloud's secret manager and token service."""
+    def pods(name: str) -> Pods:
+        return Pods.of(NAMESPACE, {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": NAME})
+
+    controller = pods("external-secrets")
+    return [to_api_server(controller, "External Secrets writes Secrets from ExternalSecrets"),
+            to_api_server(pods("external-secrets-cert-controller"), "the cert controller rotates the webhook certificate"),
+            to_api_server(pods("external-secrets-webhook"), "the webhook reads its serving certificate"),
+            flow(controller, CLOUD_SECRETS_API, HTTPS, "External Secrets reads the cloud's secret manager"),
+            flow(controller, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the secret manager")]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -111,4 +125,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=1,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("external-secrets.io", "ClusterSecretStore"),),
+    flows=flows,
 )

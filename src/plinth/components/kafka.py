@@ -19,6 +19,7 @@ from plinth.monitoring.dashboards import RATE, ready_pods
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
+from plinth.kube.flows import Flow, Pods, flow, to_api_server
 
 NAME = "kafka"
 STORE = "kafka"
@@ -231,6 +232,31 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("strimzi-cluster-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["strimzi-cluster-operator"])]
 
 
+KAFKA_AGENT_PORT = 8443
+"""Strimzi's KafkaAgent on every Kafka node: the cluster operator reads broker state from it during rolling updates."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Kafka (KRaft): brokers replicate and reach the controllers, controllers keep their quorum; Strimzi's cluster
+    operator uses the control plane, replication and agent ports, the entity operator the replication listener."""
+    ns = ds.DATA_NAMESPACE
+    nodes = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-kafka"})
+    brokers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/broker-role": "true"})
+    controllers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/controller-role": "true"})
+    entity = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-entity-operator"})
+    operator = Pods.of(ns, {"strimzi.io/kind": "cluster-operator", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(brokers, brokers, REPLICATION_PORT, "replication between brokers"),
+        flow(nodes, controllers, CONTROL_PLANE_PORT, "KRaft: metadata quorum and brokers' registration"),
+        to_api_server(nodes, "the init container reads the node's zone (rack awareness)"),
+        to_api_server(operator, "Strimzi reconciles Kafka and its node pools"),
+        flow(operator, nodes, (CONTROL_PLANE_PORT, REPLICATION_PORT, KAFKA_AGENT_PORT),
+             "the cluster operator administers the cluster and reads broker state while rolling"),
+        to_api_server(entity, "the topic operator reconciles KafkaTopics"),
+        flow(entity, brokers, REPLICATION_PORT, "the topic operator manages topics over the replication listener"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -242,4 +268,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -17,6 +17,9 @@ from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
+from plinth.kube.datastores import DATA_NAMESPACE
+from plinth.kube.flows import Flow, Pods, flow, to_api_server
 
 NAME = "keda"
 NAMESPACE = "platform-system"
@@ -100,6 +103,27 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(f"keda-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
 
 
+OPERATOR_GRPC_PORT = 9666
+"""The operator's metrics service the metrics API server reads scaler values from."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """KEDA: the API server; the operator reads its scalers' signals (Prometheus request rates, Kafka consumer lag)
+    and serves them to the metrics API server."""
+    def pods(app: str) -> Pods:
+        return Pods.of(NAMESPACE, {"app": app, "app.kubernetes.io/instance": NAME})
+
+    operator, metrics = pods("keda-operator"), pods("keda-operator-metrics-apiserver")
+    result = [to_api_server(operator, "KEDA scales workloads (HPAs, ScaledObjects)"),
+              to_api_server(metrics, "the metrics API server serves external metrics"),
+              to_api_server(pods("keda-admission-webhooks"), "the webhooks validate ScaledObjects"),
+              flow(metrics, operator, OPERATOR_GRPC_PORT, "the metrics API server reads scaler values from the operator"),
+              flow(operator, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "request-rate triggers query Prometheus")]
+    for labels, ports in DATASTORE_CLIENT_PODS["kafka"]:
+        result.append(flow(operator, Pods.of(DATA_NAMESPACE, labels), ports[:1], "Kafka consumer-lag triggers read the brokers (plain listener)"))
+    return result
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -109,4 +133,5 @@ COMPONENT = Component(
     panels=panels,
     footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("apiregistration.k8s.io", "APIService"),),
+    flows=flows,
 )

@@ -10,6 +10,7 @@ from plinth.components.base import Component, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.network import allow, allow_dns, default_deny, peer
 from plinth.spec.model import Platform
+from plinth.kube.flows import Flow, Pods, flow
 
 NAME = "network-baseline"
 PROMETHEUS_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
@@ -33,4 +34,16 @@ def objects(platform: Platform) -> list[KubeObject]:
 BASELINE_WAVE = -8
 """After the platform-system flows (wave -9): Argo CD must keep its way to the API server when the deny lands."""
 
-COMPONENT = Component(name=NAME, namespace=None, objects=objects, sync_wave=BASELINE_WAVE)
+
+KUBE_DNS = Pods.of("kube-system", {"k8s-app": "kube-dns"})
+"""CoreDNS (the ``kube-dns`` Service's pods on EKS, GKE and AKS)."""
+DNS_PORT = 53
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Every pod resolves names through the cluster DNS."""
+    return [flow(Pods.of(None), KUBE_DNS, DNS_PORT, "name resolution", "UDP"),
+            flow(Pods.of(None), KUBE_DNS, DNS_PORT, "name resolution (large answers)", "TCP")]
+
+
+COMPONENT = Component(name=NAME, namespace=None, objects=objects, sync_wave=BASELINE_WAVE, flows=flows)

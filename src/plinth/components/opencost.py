@@ -16,6 +16,8 @@ from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.flows import PRICE_API, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "opencost"
 POD_REQUESTS: tuple[int, int] = (100, 512)
@@ -77,10 +79,22 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, *POD_REQUESTS, spread_zones=False)]
 
 
+PROMETHEUS_PORT = 9090
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """OpenCost reads allocations from Prometheus, nodes and volumes from the API server, prices from the cloud."""
+    pods = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [flow(pods, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"}), PROMETHEUS_PORT, "cost allocation queries"),
+            to_api_server(pods, "nodes, volumes and pods to price"),
+            flow(pods, PRICE_API, HTTPS, "the cloud's public price list")]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     panels=panels,
     footprints=footprints,
+    flows=flows,
 )

@@ -21,6 +21,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "postgres"
 STORE = "postgres"
@@ -284,6 +285,29 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint(name, ds.DATA_NAMESPACE, 1, *POD_REQUESTS[name]) for name in POD_REQUESTS]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """PostgreSQL: replication between instances, PgBouncer to the instances, the instance manager and the operator
+    through the API server, the operator to each instance's status endpoint and to the Barman Cloud Plugin, WAL and
+    base backups to the object storage; applications reach the pooler (``app_services``)."""
+    ns = ds.DATA_NAMESPACE
+    instances = Pods.of(ns, {"cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance"})
+    pooler = Pods.of(ns, {"cnpg.io/poolerName": POOLER})
+    operator = Pods.of(ns, {"app.kubernetes.io/name": "cloudnative-pg", ds.OPERATOR_LABEL: OPERATOR})
+    plugin = Pods.of(ns, {"app.kubernetes.io/name": "plugin-barman-cloud", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(instances, instances, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,), "streaming replication, pg_rewind, instance status"),
+        flow(pooler, instances, DATASTORE_PORTS[STORE], "PgBouncer forwards to the primary"),
+        to_api_server(instances, "the instance manager reconciles its pod (status, secrets, failover)"),
+        to_api_server(pooler, "the pooler's instance manager reads its configuration"),
+        to_api_server(operator, "CloudNativePG reconciles Clusters and Poolers"),
+        to_api_server(plugin, "the Barman Cloud Plugin reconciles ObjectStores"),
+        flow(operator, instances, INSTANCE_STATUS_PORT, "the operator reads each instance's status"),
+        flow(operator, plugin, PLUGIN_GRPC_PORT, "the operator calls the Barman Cloud Plugin (gRPC)"),
+        flow(instances, CLOUD_OBJECT_STORAGE, HTTPS, "WAL archive and base backups (the plugin's sidecar)"),
+        flow(instances, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the backup bucket"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -295,4 +319,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -18,6 +18,7 @@ from plinth.kube.secrets import external_secret
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import Flow, Pods, flow, to_api_server
 
 NAME = "redis"
 STORE = "redis"
@@ -27,6 +28,8 @@ PASSWORD_SECRET = f"{REPLICATION}-password"
 REDIS_API = "redis.redis.opstreelabs.in/v1beta2"
 OPERATOR = "redis"
 EXPORTER_PORT = 9121
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
 FAILOVER_WINDOW = "10m"
 """How long after a failover the RedisFailoverHappened warning keeps firing."""
 
@@ -211,6 +214,21 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("redis-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["redis-operator"])]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Redis: replicas follow the master, Sentinels watch the replicas and each other, the operator configures both."""
+    ns = ds.DATA_NAMESPACE
+    replicas, sentinels = Pods.of(ns, {"app": REPLICATION}), Pods.of(ns, {"app": SENTINEL})
+    operator = Pods.of(ns, {"name": "redis-operator", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(replicas, replicas, REDIS_PORT, "replication from the master"),
+        flow(sentinels, replicas, REDIS_PORT, "Sentinels monitor the replicas and promote one"),
+        flow(sentinels, sentinels, SENTINEL_PORT, "Sentinel quorum"),
+        to_api_server(operator, "the redis-operator reconciles replications and sentinels"),
+        flow(operator, replicas, REDIS_PORT, "the operator sets up replication"),
+        flow(operator, sentinels, SENTINEL_PORT, "the operator registers the master with the Sentinels"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -222,4 +240,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

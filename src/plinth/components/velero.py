@@ -20,6 +20,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
 from plinth.spec.derived import backup_retention, backup_target
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
 
 NAME = "velero-backups"
 """Component (folder Application) name; the chart release itself is "velero"."""
@@ -143,6 +144,14 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("velero", NAMESPACE, 1, *POD_REQUESTS["velero"])]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Velero: the API server (it backs up objects), the object storage and the cloud's token service."""
+    pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"})
+    return [to_api_server(pods, "Velero reads and restores the cluster's objects"),
+            flow(pods, CLOUD_OBJECT_STORAGE, HTTPS, "backups to the cluster-state bucket"),
+            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the bucket")]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -154,4 +163,5 @@ COMPONENT = Component(
     footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

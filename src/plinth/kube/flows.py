@@ -41,9 +41,11 @@ ALERT_RECEIVERS = External("alert-receivers", "public", "PagerDuty's Events API 
 GIT = External("git", "public", "Git and Helm repositories, the GitHub API")
 PRICE_API = External("cloud-pricing", "public", "the cloud's public price list")
 INTERNET_CLIENTS = External("internet-clients", "clients", "clients on the internet and the cloud load balancer")
+PUBLIC_GATEWAY = External("public-gateway", "public", "the platform's own public load balancer, reached from inside (hairpin)")
+CLOUD_COMPUTE_API = External("cloud-compute-api", "public", "the cloud's compute API (disk snapshots)")
 
 EXTERNALS: tuple[External, ...] = (API_SERVER, NODES, CLOUD_OBJECT_STORAGE, CLOUD_DNS_API, CLOUD_SECRETS_API, CLOUD_IDENTITY,
-                                   ACME, ALERT_RECEIVERS, GIT, PRICE_API, INTERNET_CLIENTS)
+                                   CLOUD_COMPUTE_API, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS)
 """Every external endpoint flows may name."""
 
 
