@@ -15,7 +15,7 @@ from plinth.components.prometheus_stack import LOKI_URL
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
 from plinth.kube.conventions import MONITORING_NAMESPACE
-from plinth.kube.flows import Flow, Pods, flow, to_api_server
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "alloy"
 POD_REQUESTS: tuple[int, int] = (100, 256)
@@ -113,6 +113,7 @@ def footprints(platform: Platform) -> list[PodFootprint]:
 
 
 LOKI_GATEWAY_PORT = 8080
+METRICS_PORT = 12345
 
 
 def flows(platform: Platform) -> list[Flow]:
@@ -120,7 +121,8 @@ def flows(platform: Platform) -> list[Flow]:
     alloy = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
     return [to_api_server(alloy, "pod discovery"),
             flow(alloy, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "gateway"}),
-                 LOKI_GATEWAY_PORT, "log pushes to the Loki gateway")]
+                 LOKI_GATEWAY_PORT, "log pushes to the Loki gateway"),
+            scrape(alloy, METRICS_PORT)]
 
 
 COMPONENT = Component(

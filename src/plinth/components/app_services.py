@@ -42,7 +42,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS
-from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow, scrape
 
 NAME = "app-services"
 NAMESPACE = "platform-apps"
@@ -602,6 +602,7 @@ def flows(platform: Platform) -> list[Flow]:
     result: list[Flow] = []
     for name, svc in sorted(platform.services.items()):
         me = Pods.of(NAMESPACE, selector_labels(name))
+        result.append(scrape(me, svc.metrics_port))
         for callee in sorted(svc.calls):
             result.append(flow(me, Pods.of(NAMESPACE, selector_labels(callee)), platform.services[callee].port, f"{name} calls {callee}"))
         for store in sorted(svc.uses):

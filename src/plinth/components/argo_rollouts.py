@@ -17,7 +17,7 @@ from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
-from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "argo-rollouts"
 """Helm release (and its Application)."""
@@ -25,6 +25,7 @@ COMPONENT_NAME = "argo-rollouts-config"
 """Folder and Application of the objects rendered next to the chart (the notification secret)."""
 NAMESPACE = "platform-system"
 POD_REQUESTS = (100, 256)
+METRICS_PORT = 8090
 """CPU millicores and memory MiB of each controller pod."""
 REPLICAS = 2
 """Controller replicas (leader-elected)."""
@@ -85,7 +86,8 @@ def flows(platform: Platform) -> list[Flow]:
     pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
     return [to_api_server(pods, "Argo Rollouts drives Rollouts, ReplicaSets and HTTPRoute weights"),
             flow(pods, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "canary analysis queries Prometheus"),
-            flow(pods, GIT, HTTPS, "notifications: repository_dispatch to the GitHub API")]
+            flow(pods, GIT, HTTPS, "notifications: repository_dispatch to the GitHub API"),
+            scrape(pods, METRICS_PORT)]
 
 
 COMPONENT = Component(

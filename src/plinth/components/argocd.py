@@ -12,7 +12,7 @@ from plinth.components.base import Component, HelmRelease, PodFootprint
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
-from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "argocd"
 
@@ -184,6 +184,9 @@ def flows(platform: Platform) -> list[Flow]:
     result.append(flow(repo, GIT, HTTPS, "the repo-server fetches Git and Helm chart repositories over HTTPS"))
     result += [flow(p, redis, REDIS_PORT, f"Argo CD {what} caches in Redis") for p, what in
                ((controller, "application controller"), (server, "server"), (repo, "repo-server"))]
+    result += [scrape(_argocd_pods(name), port) for name, port in
+               (("argocd-application-controller", 8082), ("argocd-server", 8083), ("argocd-repo-server", 8084))]
+    result.append(to_api_server(_argocd_pods("argocd-redis-secret-init"), "the pre-sync hook creates the Redis password Secret"))
     if ha:
         servers = Pods.of(NAMESPACE_OF_ARGOCD, REDIS_HA_SERVER_LABELS)
         result.append(flow(redis, servers, (REDIS_PORT, SENTINEL_PORT), "HAProxy finds the Redis master through Sentinel"))

@@ -21,7 +21,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
-from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "clickhouse"
 STORE = "clickhouse"
@@ -35,6 +35,8 @@ BACKUP_API_PORT = 7171
 HTTP_PORT = 8123
 NATIVE_PORT = 9000
 INTERSERVER_PORT = 9009
+OPERATOR_METRICS_PORTS = (8888, 9999)
+"""The operator's ClickHouse metrics exporter and its own metrics."""
 CREDENTIALS = f"{CHI}-credentials"
 BACKUP_CREDENTIALS = f"{CHI}-backup-credentials"
 BACKUP_JOB = f"{CHI}-backup"
@@ -258,6 +260,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
     """Altinity's clickhouse-operator chart, watching platform-data, credentials from the ExternalSecret."""
     return [HelmRelease("clickhouse-operator", "clickhouse-operator", ds.DATA_NAMESPACE, {
         "fullnameOverride": "clickhouse-operator",
+        # Argo CD applies the chart's CRDs (crds/); the hook Job would repeat it with bitnami/kubectl:latest (moved in 2025).
+        "crdHook": {"enabled": False},
         "operator": {"resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator"])},
         "metrics": {"enabled": True, "resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator-metrics"])},
         "podLabels": {ds.OPERATOR_LABEL: OPERATOR},
@@ -338,6 +342,7 @@ def flows(platform: Platform) -> list[Flow]:
         to_api_server(operator, "the Altinity operator reconciles installations"),
         flow(operator, servers, (HTTP_PORT, NATIVE_PORT), "the operator queries the servers (schema, metrics)"),
         flow(operator, keeper, KEEPER_PORT, "the operator checks Keeper"),
+        scrape(operator, OPERATOR_METRICS_PORTS), scrape(servers, BACKUP_API_PORT, "Prometheus scrapes clickhouse-backup"),
     ]
 
 

@@ -20,7 +20,7 @@ from plinth.kube.secrets import EXTERNAL_SECRETS_API
 from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
-from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_SECRETS_API, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_SECRETS_API, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
 
 COMPONENT_NAME = "secret-store"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -34,6 +34,7 @@ REPLICAS: dict[str, int] = {"controller": 2, "webhook": 2, "certController": 1}
 """Replicas: controller leader-elected, webhook behind a PDB, cert controller needs one."""
 POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
 WEBHOOK_PORT = 10250
+METRICS_PORT = 8080
 
 
 def _part(platform: Platform, part: str) -> dict[str, Any]:
@@ -113,7 +114,9 @@ def flows(platform: Platform) -> list[Flow]:
             to_api_server(pods("external-secrets-cert-controller"), "the cert controller rotates the webhook certificate"),
             to_api_server(pods("external-secrets-webhook"), "the webhook reads its serving certificate"),
             flow(controller, CLOUD_SECRETS_API, HTTPS, "External Secrets reads the cloud's secret manager"),
-            flow(controller, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the secret manager")]
+            flow(controller, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the secret manager"),
+            webhook(pods("external-secrets-webhook"), WEBHOOK_PORT, "admission webhook for ExternalSecrets and stores"),
+            *(scrape(pods(name), METRICS_PORT) for name in ("external-secrets", "external-secrets-cert-controller", "external-secrets-webhook"))]
 
 
 COMPONENT = Component(

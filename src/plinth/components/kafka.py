@@ -19,7 +19,7 @@ from plinth.monitoring.dashboards import RATE, ready_pods
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
-from plinth.kube.flows import Flow, Pods, flow, to_api_server
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "kafka"
 STORE = "kafka"
@@ -154,6 +154,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "replicas": 1,
         "resources": ds.chart_resources(*POD_REQUESTS["strimzi-cluster-operator"]),
         "labels": {ds.OPERATOR_LABEL: OPERATOR},
+        # The platform renders every NetworkPolicy from its flows; Strimzi's own would open the listeners to every pod.
+        "generateNetworkPolicy": False,
         **ds.operator_placement(platform),
     }, sync_wave=-5)]
 
@@ -254,6 +256,7 @@ def flows(platform: Platform) -> list[Flow]:
              "the cluster operator administers the cluster and reads broker state while rolling"),
         to_api_server(entity, "the topic operator reconciles KafkaTopics"),
         flow(entity, brokers, REPLICATION_PORT, "the topic operator manages topics over the replication listener"),
+        scrape(nodes, METRICS_PORT, "Prometheus scrapes the Strimzi metrics reporter"),
     ]
 
 

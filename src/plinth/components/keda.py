@@ -19,7 +19,7 @@ from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
 from plinth.kube.datastores import DATA_NAMESPACE
-from plinth.kube.flows import Flow, Pods, flow, to_api_server
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "keda"
 NAMESPACE = "platform-system"
@@ -32,6 +32,7 @@ OPERATOR_EXTRA_LABELS: dict[str, str] = {uses_label("kafka"): "true"}
 """The operator reads consumer lag from Kafka, so the data side's policies must let it in."""
 METRICS_SERVER_PORT = 6443
 WEBHOOK_PORT = 9443
+METRICS_PORT = 8080
 
 
 def values(platform: Platform) -> dict[str, Any]:
@@ -119,6 +120,9 @@ def flows(platform: Platform) -> list[Flow]:
               to_api_server(pods("keda-admission-webhooks"), "the webhooks validate ScaledObjects"),
               flow(metrics, operator, OPERATOR_GRPC_PORT, "the metrics API server reads scaler values from the operator"),
               flow(operator, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "request-rate triggers query Prometheus")]
+    result += [webhook(pods("keda-admission-webhooks"), WEBHOOK_PORT, "admission webhook for ScaledObjects"),
+               webhook(metrics, METRICS_SERVER_PORT, "the external metrics API (APIService) the HPAs read")]
+    result += [scrape(pods(app), METRICS_PORT) for app in ("keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks")]
     for labels, ports in DATASTORE_CLIENT_PODS["kafka"]:
         result.append(flow(operator, Pods.of(DATA_NAMESPACE, labels), ports[:1], "Kafka consumer-lag triggers read the brokers (plain listener)"))
     return result

@@ -10,7 +10,7 @@ from plinth.components.base import Component, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.network import allow, allow_dns, default_deny, peer
 from plinth.spec.model import Platform
-from plinth.kube.flows import Flow, Pods, flow
+from plinth.kube.flows import KUBE_DNS, Flow, Pods, flow
 
 NAME = "network-baseline"
 PROMETHEUS_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
@@ -35,8 +35,6 @@ BASELINE_WAVE = -8
 """After the platform-system flows (wave -9): Argo CD must keep its way to the API server when the deny lands."""
 
 
-KUBE_DNS = Pods.of("kube-system", {"k8s-app": "kube-dns"})
-"""CoreDNS (the ``kube-dns`` Service's pods on EKS, GKE and AKS)."""
 DNS_PORT = 53
 
 

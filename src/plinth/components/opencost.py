@@ -17,7 +17,7 @@ from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
 from plinth.kube.conventions import MONITORING_NAMESPACE
-from plinth.kube.flows import PRICE_API, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import HTTPS, PRICE_API, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "opencost"
 POD_REQUESTS: tuple[int, int] = (100, 512)
@@ -80,6 +80,7 @@ def footprints(platform: Platform) -> list[PodFootprint]:
 
 
 PROMETHEUS_PORT = 9090
+METRICS_PORT = 9003
 
 
 def flows(platform: Platform) -> list[Flow]:
@@ -87,7 +88,8 @@ def flows(platform: Platform) -> list[Flow]:
     pods = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
     return [flow(pods, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"}), PROMETHEUS_PORT, "cost allocation queries"),
             to_api_server(pods, "nodes, volumes and pods to price"),
-            flow(pods, PRICE_API, HTTPS, "the cloud's public price list")]
+            flow(pods, PRICE_API, HTTPS, "the cloud's public price list"),
+            scrape(pods, METRICS_PORT)]
 
 
 COMPONENT = Component(

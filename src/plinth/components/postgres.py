@@ -21,7 +21,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
-from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "postgres"
 STORE = "postgres"
@@ -180,6 +180,9 @@ OPERATOR = "cnpg"
 OPERATOR_WEBHOOK_PORT = 9443
 INSTANCE_STATUS_PORT = 8000
 PLUGIN_GRPC_PORT = 9090
+OPERATOR_METRICS_PORT = 8080
+INSTANCE_METRICS_PORT = 9187
+POOLER_METRICS_PORT = 9127
 
 
 def network_policies(platform: Platform) -> list[KubeObject]:
@@ -305,6 +308,8 @@ def flows(platform: Platform) -> list[Flow]:
         flow(operator, plugin, PLUGIN_GRPC_PORT, "the operator calls the Barman Cloud Plugin (gRPC)"),
         flow(instances, CLOUD_OBJECT_STORAGE, HTTPS, "WAL archive and base backups (the plugin's sidecar)"),
         flow(instances, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the backup bucket"),
+        webhook(operator, OPERATOR_WEBHOOK_PORT, "admission webhooks for Clusters, Poolers, backups"),
+        scrape(operator, OPERATOR_METRICS_PORT), scrape(instances, INSTANCE_METRICS_PORT), scrape(pooler, POOLER_METRICS_PORT),
     ]
 
 

@@ -23,7 +23,7 @@ from plinth.monitoring import alertmanager
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
-from plinth.kube.flows import ALERT_RECEIVERS, HTTPS, NODES, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import ALERT_RECEIVERS, HTTPS, KUBE_DNS, NODES, Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "kube-prometheus-stack"
 CHART_RELEASE = f"{NAME}-chart"
@@ -371,6 +371,11 @@ PROMETHEUS_WEB_PORT = 9090
 GRAFANA_PORT = 3000
 LOKI_GATEWAY_PORT = 8080
 TEMPO_QUERY_PORT = 3200
+RELOADER_PORT = 8080
+KSM_PORT = 8080
+OPERATOR_PORT = 10250
+NODE_EXPORTER_PORT = 9100
+COREDNS_METRICS_PORT = 9153
 
 
 def flows(platform: Platform) -> list[Flow]:
@@ -396,6 +401,13 @@ def flows(platform: Platform) -> list[Flow]:
         to_api_server(grafana, "the sidecars load dashboards and data sources from ConfigMaps"),
         to_api_server(Pods.of(ns, POD_LABELS["operator"]), "the Prometheus Operator reconciles Prometheus, Alertmanager, monitors"),
         to_api_server(Pods.of(ns, POD_LABELS["kube-state-metrics"]), "kube-state-metrics watches every object"),
+        scrape(prometheus, (PROMETHEUS_WEB_PORT, RELOADER_PORT)), scrape(alertmanager, (ALERTMANAGER_PORT, RELOADER_PORT)),
+        scrape(grafana, GRAFANA_PORT), scrape(Pods.of(ns, POD_LABELS["kube-state-metrics"]), KSM_PORT),
+        scrape(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT), scrape(NODES, NODE_EXPORTER_PORT, "node-exporter (host network)"),
+        scrape(KUBE_DNS, COREDNS_METRICS_PORT, "CoreDNS metrics"),
+        webhook(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT, "the operator's admission webhook (PrometheusRule validation)"),
+        *(to_api_server(Pods.of(ns, {"app": f"kube-prometheus-stack-admission-{job}"}), f"the {job} hook {what} the webhook's certificate")
+          for job, what in (("create", "creates"), ("patch", "patches it into"))),
     ]
 
 

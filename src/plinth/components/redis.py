@@ -18,7 +18,7 @@ from plinth.kube.secrets import external_secret
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
-from plinth.kube.flows import Flow, Pods, flow, to_api_server
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "redis"
 STORE = "redis"
@@ -226,6 +226,7 @@ def flows(platform: Platform) -> list[Flow]:
         to_api_server(operator, "the redis-operator reconciles replications and sentinels"),
         flow(operator, replicas, REDIS_PORT, "the operator sets up replication"),
         flow(operator, sentinels, SENTINEL_PORT, "the operator registers the master with the Sentinels"),
+        scrape(replicas, EXPORTER_PORT),
     ]
 
 

@@ -17,7 +17,7 @@ from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
-from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
 NAME = "tempo"
 CHART_RELEASE = f"{NAME}-chart"
@@ -175,7 +175,8 @@ def flows(platform: Platform) -> list[Flow]:
     return [flow(tempo, tempo, TEMPO_PORTS, "distributor, ingesters, queriers, compactor, metrics generator"),
             flow(tempo, CLOUD_OBJECT_STORAGE, HTTPS, "trace blocks in the trace bucket"),
             flow(generator, Pods.of(ns, {"app.kubernetes.io/name": "prometheus"}), REMOTE_WRITE_PORT, "span metrics (remote write)"),
-            flow(Pods.of(APPS_NAMESPACE), distributor, OTLP_PORTS, "the services' traces (OTLP gRPC and HTTP)")]
+            flow(Pods.of(APPS_NAMESPACE), distributor, OTLP_PORTS, "the services' traces (OTLP gRPC and HTTP)"),
+            scrape(tempo, TEMPO_PORTS[0])]
 
 
 COMPONENT = Component(

@@ -20,7 +20,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
 from plinth.spec.derived import backup_retention, backup_target
 from plinth.spec.model import Platform
-from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, to_api_server
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "velero-backups"
 """Component (folder Application) name; the chart release itself is "velero"."""
@@ -110,7 +110,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
         "snapshotsEnabled": False,
         "deployNodeAgent": False,
-        "upgradeCRDs": True,
+        # Argo CD applies the chart's CRDs (crds/); the upgrade hook Job would only repeat it, unlabelled, under default-deny.
+        "upgradeCRDs": False,
         "resources": ds.chart_resources(*POD_REQUESTS["velero"]),
         "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
         **pool_placement(platform, NAMESPACE),
@@ -144,12 +145,16 @@ def footprints(platform: Platform) -> list[PodFootprint]:
     return [PodFootprint("velero", NAMESPACE, 1, *POD_REQUESTS["velero"])]
 
 
+METRICS_PORT = 8085
+
+
 def flows(platform: Platform) -> list[Flow]:
     """Velero: the API server (it backs up objects), the object storage and the cloud's token service."""
     pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"})
     return [to_api_server(pods, "Velero reads and restores the cluster's objects"),
             flow(pods, CLOUD_OBJECT_STORAGE, HTTPS, "backups to the cluster-state bucket"),
-            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the bucket")]
+            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the bucket"),
+            scrape(pods, METRICS_PORT)]
 
 
 COMPONENT = Component(

@@ -51,6 +51,8 @@ def _service_backends(inventory: Inventory, service: dict[str, Any], port: int |
         protocol = service_port.get("protocol", "TCP")
         target = service_port.get("targetPort", service_port.get("port"))
         for group in _groups_in(inventory, {namespace}, {"matchLabels": selector}):
+            if group.transient:
+                continue  # a Job's pods may match a Service's selector; they serve nothing
             number = _resolve(group, target, protocol)
             if number is not None:
                 found.append((group, number, protocol))

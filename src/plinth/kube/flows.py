@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
+
 AddressClass = Literal["api-server", "nodes", "public", "clients"]
 
 
@@ -117,6 +119,17 @@ HTTPS = 443
 def to_api_server(pods: Pods, why: str) -> Flow:
     """Pods that watch or change Kubernetes objects."""
     return flow(pods, API_SERVER, API_SERVER_PORT, why)
+
+
+KUBE_DNS = Pods("kube-system", (("k8s-app", "kube-dns"),))
+"""CoreDNS (the ``kube-dns`` Service's pods on EKS, GKE and AKS)."""
+PROMETHEUS = Pods(MONITORING_NAMESPACE, tuple(sorted(PROMETHEUS_POD_LABELS.items())))
+"""The Prometheus pods (every ServiceMonitor and PodMonitor in every namespace is theirs)."""
+
+
+def scrape(pods: Pods | External, ports: tuple[int, ...] | int, why: str = "Prometheus scrapes its metrics") -> Flow:
+    """Prometheus scrapes ``pods`` on ``ports`` (the analysis checks it against the ServiceMonitors/PodMonitors)."""
+    return flow(PROMETHEUS, pods, ports, why)
 
 
 def webhook(pods: Pods, ports: tuple[int, ...] | int, why: str) -> Flow:

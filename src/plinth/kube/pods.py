@@ -438,6 +438,8 @@ def _prometheus_operator(obj: Obj, ctx: _Context) -> list[PodGroup]:
     app = "prometheus" if kind == "Prometheus" else "alertmanager"
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator",
               app: name, **(get(spec, "podMetadata.labels", {}) or {})}
+    if kind == "Prometheus":  # the operator's selector labels (its governing Service selects on them)
+        labels.update({"operator.prometheus.io/name": name, "operator.prometheus.io/shard": "0"})
     cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
     count = int(spec.get("replicas", 1)) * (int(spec.get("shards", 1)) if kind == "Prometheus" else 1)
     claim = get(spec, "storage.volumeClaimTemplate")
