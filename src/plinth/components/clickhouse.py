@@ -243,17 +243,11 @@ def service_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on 8123/9000, replication and Keeper traffic inside the store, operator access, backup egress."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (KEEPER_PORT,)))
-    return policies
-
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every ClickHouse object of platform-data."""
     return [*secrets(platform), keeper(platform), installation(platform), backup_cronjob(platform),
-            service_monitor(platform), *network_policies(platform)]
+            service_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

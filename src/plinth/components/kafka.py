@@ -135,17 +135,11 @@ def pod_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on 9092/9093, controller quorum and replication inside the store, operator access."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, api_server_egress=True)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (CONTROL_PLANE_PORT, REPLICATION_PORT)))
-    return policies
-
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Kafka object of platform-data."""
     return [kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS), *topics(platform),
-            pod_monitor(platform), *network_policies(platform)]
+            pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

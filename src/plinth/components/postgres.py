@@ -185,22 +185,11 @@ INSTANCE_METRICS_PORT = 9187
 POOLER_METRICS_PORT = 9127
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on 5432, replication between instances, operator/plugin access, object-store and API egress."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True, api_server_egress=True)
-    operator = ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,))
-    # The operator calls the Barman Cloud Plugin (same operator label) over gRPC.
-    operator["spec"]["egress"].append({"to": [{"podSelector": {"matchLabels": {ds.OPERATOR_LABEL: OPERATOR}}}],
-                                       "ports": [{"protocol": "TCP", "port": PLUGIN_GRPC_PORT}]})
-    policies.append(operator)
-    policies.append(ds.webhook_ingress_policy(OPERATOR, NAME, (OPERATOR_WEBHOOK_PORT, PLUGIN_GRPC_PORT)))
-    return policies
-
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every PostgreSQL object of platform-data."""
     return [credentials_secret(platform), object_store(platform), cluster(platform), pooler(platform),
-            scheduled_backup(platform), *pod_monitors(platform), *network_policies(platform)]
+            scheduled_backup(platform), *pod_monitors(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

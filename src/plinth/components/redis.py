@@ -139,17 +139,11 @@ def pod_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access to Redis and Sentinel, replication and Sentinel gossip inside the store, operator access."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, (6379, 26379)))
-    return policies
-
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
     return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            replication(platform), sentinel(platform), pod_monitor(platform), *network_policies(platform)]
+            replication(platform), sentinel(platform), pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

@@ -21,14 +21,12 @@ from plinth.components import (
     kafka,
     keda,
     loki,
-    monitoring_network,
     namespaces,
     network_baseline,
     opencost,
     postgres,
     prometheus_stack,
     redis,
-    system_network,
     tempo,
     velero,
 )
@@ -44,9 +42,8 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     redis.COMPONENT,
     kafka.COMPONENT,
     velero.COMPONENT,
-    # platform-system and platform-apps: network baseline, controllers, the application services
+    # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,
-    system_network.COMPONENT,
     envoy_gateway.COMPONENT,
     cert_manager.COMPONENT,
     external_dns.COMPONENT,
@@ -60,6 +57,5 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     tempo.COMPONENT,
     alloy.COMPONENT,
     opencost.COMPONENT,
-    monitoring_network.COMPONENT,
 )
 """Every component, in render order."""

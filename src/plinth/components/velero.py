@@ -85,20 +85,12 @@ def schedule(platform: Platform) -> KubeObject:
     })
 
 
-def network_policy(platform: Platform) -> KubeObject:
-    """The Velero server reaches the API server and the object store (both HTTPS)."""
-    return k8s_object("networking.k8s.io/v1", "NetworkPolicy", "velero-egress", NAMESPACE, labels=labels(NAME, "velero-egress"), spec={
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "velero"}},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(ds.API_SERVER_PORTS + ds.OBJECT_STORE_PORTS))]}],
-    })
 
 
 def objects(platform: Platform) -> list[KubeObject]:
-    """Credentials, the storage location, the schedule and Velero's egress."""
+    """Credentials, the storage location and the schedule."""
     return [external_secret(platform, CREDENTIALS, NAMESPACE, NAME, {"cloud": "backups/velero:cloud"}),
-            backup_storage_location(platform), schedule(platform), network_policy(platform)]
+            backup_storage_location(platform), schedule(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

@@ -97,7 +97,7 @@ class FlowReport:
 def resolve(inventory: Inventory, end: Pods | External, *, as_destination: bool) -> list[str]:
     """Endpoint keys a flow's end stands for (a destination on the host network is the nodes)."""
     if isinstance(end, External):
-        return [inventory.external_of[end.name]]
+        return list(inventory.external_of[end.name])
     platform_namespaces = set(inventory.platform.namespaces)
     keys: list[str] = []
     for key, group in sorted(inventory.groups.items()):
@@ -107,7 +107,7 @@ def resolve(inventory: Inventory, end: Pods | External, *, as_destination: bool)
             continue
         if group.host_network:
             if as_destination:
-                keys.append(inventory.external_of["nodes"])
+                keys.extend(inventory.external_of["nodes"])
             continue
         keys.append(key)
     return sorted(set(keys))

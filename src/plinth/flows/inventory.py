@@ -81,15 +81,20 @@ def sourced_objects(platform: Platform, rendered: Iterable[RenderedObject], hydr
 
 @dataclass(frozen=True)
 class ExternalEndpoint:
-    """External endpoints a NetworkPolicy cannot tell apart (the same addresses) as one evaluator endpoint."""
+    """A region of addresses outside the pod network that NetworkPolicies can only treat as a whole: the addresses
+    covered by exactly the same address classes (on EKS the API server's endpoints and the nodes share the node
+    subnets, so they are one region)."""
 
     endpoint: Endpoint
+    classes: tuple[str, ...]
+    """Address classes that cover the region."""
     members: tuple[External, ...]
+    """External endpoints whose addresses include the region."""
 
     @property
     def label(self) -> str:
-        """``kube-apiserver + nodes``."""
-        return " + ".join(m.name for m in self.members)
+        """``api-server + nodes``, ``public``, ``load balancers``."""
+        return " + ".join(self.classes) if self.classes != ("clients",) else "load balancers"
 
 
 @dataclass
@@ -104,8 +109,8 @@ class Inventory:
     """Pod endpoints by key (host-network groups are the nodes', not here)."""
     externals: dict[str, ExternalEndpoint]
     """By endpoint key."""
-    external_of: dict[str, str]
-    """External name -> endpoint key."""
+    external_of: dict[str, tuple[str, ...]]
+    """External name -> keys of the address regions it covers."""
     policies: list[Policy]
     policy_source: dict[str, Sourced]
     """Policy key -> where it comes from."""
@@ -123,9 +128,9 @@ class Inventory:
         """The endpoint with this key."""
         return self.pods.get(key) or self.externals[key].endpoint
 
-    def external(self, external: External) -> Endpoint:
-        """The evaluator endpoint of an external endpoint."""
-        return self.externals[self.external_of[external.name]].endpoint
+    def external(self, external: External) -> list[Endpoint]:
+        """The evaluator endpoints (address regions) of an external endpoint."""
+        return [self.externals[k].endpoint for k in self.external_of[external.name]]
 
     def label(self, key: str) -> str:
         """A short label for graphs and tables."""
@@ -158,6 +163,25 @@ def _addresses(peers: Sequence[dict[str, Any]]) -> AddressSet:
     return total
 
 
+def _regions(classes: dict[str, AddressSet]) -> list[tuple[tuple[str, ...], AddressSet]]:
+    """The address classes cut into disjoint regions, each with the classes that cover it."""
+    regions: list[tuple[tuple[str, ...], AddressSet]] = []
+    for name, addresses in sorted(classes.items()):
+        nxt: list[tuple[tuple[str, ...], AddressSet]] = []
+        rest = addresses
+        for covering, region in regions:
+            inside, outside = region & addresses, region - addresses
+            if inside:
+                nxt.append((covering + (name,), inside))
+            if outside:
+                nxt.append((covering, outside))
+            rest = rest - region
+        if rest:
+            nxt.append(((name,), rest))
+        regions = nxt
+    return sorted(((tuple(sorted(c)), r) for c, r in regions), key=lambda item: item[0])
+
+
 def build_inventory(platform: Platform, objects: Sequence[Sourced]) -> Inventory:
     """Endpoints and policies of one environment's objects."""
     by_id = {id(s.obj): s for s in objects}
@@ -172,16 +196,17 @@ def build_inventory(platform: Platform, objects: Sequence[Sourced]) -> Inventory
             group_source[group.name] = by_id[id(group.obj)]
         if not group.host_network:
             pods[group.name] = Endpoint(group.name, group.namespace, dict(group.labels), pod_addresses, group.ports)
-    merged: dict[AddressSet, list[External]] = {}
+    classes: dict[str, AddressSet] = {}
     for external in EXTERNALS:
-        merged.setdefault(_addresses(address_peers(platform, external.address_class)), []).append(external)
+        classes.setdefault(external.address_class, _addresses(address_peers(platform, external.address_class)))
     externals: dict[str, ExternalEndpoint] = {}
-    external_of: dict[str, str] = {}
-    for addresses, members in merged.items():
-        key = "external/" + "+".join(m.name for m in members)
-        externals[key] = ExternalEndpoint(Endpoint(key, None, {}, addresses, (), policed=False), tuple(members))
-        for member in members:
-            external_of[member.name] = key
+    external_of: dict[str, tuple[str, ...]] = {}
+    for covering, region in _regions(classes):
+        members = tuple(e for e in EXTERNALS if e.address_class in covering)
+        key = "external/" + "+".join(covering)
+        externals[key] = ExternalEndpoint(Endpoint(key, None, {}, region, (), policed=False), covering, members)
+    for external in EXTERNALS:
+        external_of[external.name] = tuple(k for k, e in sorted(externals.items()) if external.address_class in e.classes)
     policies, policy_source = [], {}
     for item in objects:
         if item.kind == "NetworkPolicy" and str(item.obj.get("apiVersion", "")).startswith("networking.k8s.io/"):

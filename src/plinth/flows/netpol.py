@@ -495,6 +495,23 @@ class Evaluator:
             return 0
         return FULL if selector_matches(peer.pod_selector or {}, endpoint.labels) else 0
 
+    def rule_match(self, rule: Rule, policy_namespace: str, endpoint: Endpoint) -> int:
+        """FULL, PARTIAL or 0: how a rule's peers together match an endpoint (an address matches when any peer does,
+        so the ``ipBlock`` peers of one rule count as their union)."""
+        best = max((self.peer_match(p, policy_namespace, endpoint) for p in rule.peers or () if p.block is None), default=0)
+        if best == FULL:
+            return FULL
+        blocks = [p.block for p in rule.peers or () if p.block is not None]
+        if blocks:
+            union = blocks[0]
+            for block in blocks[1:]:
+                union = union | block
+            if endpoint.addresses.within(union):
+                return FULL
+            if endpoint.addresses.overlaps(union):
+                return PARTIAL
+        return best
+
     @staticmethod
     def rule_ports(rule: Rule, destination: Endpoint) -> PortSet:
         """The ports a rule allows towards ``destination`` (named ports resolved against its containers)."""
@@ -527,8 +544,7 @@ class Evaluator:
                 sure, maybe, contributions = NO_PORTS, NO_PORTS, []
                 for policy in policies:
                     for rule in policy.rules(direction):
-                        match = FULL if rule.peers is None else max(
-                            (self.peer_match(p, policy.namespace, peer) for p in rule.peers), default=0)
+                        match = FULL if rule.peers is None else self.rule_match(rule, policy.namespace, peer)
                         if not match:
                             continue
                         ports = self.rule_ports(rule, destination)

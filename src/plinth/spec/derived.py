@@ -383,6 +383,17 @@ def zone_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str
     return {zone: (str(blocks[i]), str(blocks[len(zones) + i])) for i, zone in enumerate(zones)}
 
 
+def control_plane_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Per zone, a /28 for the managed control plane's endpoint ENIs (EKS), carved from the first /20 after the node
+    and public subnets: no pod or node ever gets an address there, so a NetworkPolicy can name the API server alone."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    blocks = list(network.subnets(new_prefix=20))
+    if 2 * len(zones) + 1 > len(blocks):
+        raise ValueError(f"cluster.zones: {len(zones)} zones do not fit in {NETWORK_CIDR}")
+    small = list(blocks[2 * len(zones)].subnets(new_prefix=28))
+    return {zone: str(small[i]) for i, zone in enumerate(zones)}
+
+
 @dataclass(frozen=True)
 class ClusterAddresses:
     """Where each kind of peer of a pod lives, on the spec's cloud: what a NetworkPolicy's ``ipBlock`` can name."""
@@ -404,8 +415,8 @@ def cluster_addresses(platform: Platform) -> ClusterAddresses:
     """The address plan of the cluster the cloud layer builds for ``platform.cluster.provider``.
 
     * AWS (EKS, VPC CNI): pods take addresses from the node subnets; the API server's private endpoint is a set of
-      ENIs EKS places in the cluster's subnets (the node subnets), re-created on upgrades: no fixed address inside them.
-      The NLB (IP targets, client addresses not preserved) connects from its own addresses in the public subnets.
+      ENIs EKS places in the cluster's own subnets: dedicated /28s per zone (``control_plane_subnets``), re-created
+      there on upgrades. The NLB (IP targets, client addresses not preserved) connects from the public subnets.
     * GCP (GKE, VPC-native): pods come from the ``pods`` secondary range; the control plane answers on its private
       /28 (``master_ipv4_cidr_block``); the passthrough load balancer keeps the client's address.
     * Azure (AKS, CNI overlay with Cilium): pods come from the overlay range; the private cluster's API server is a
@@ -416,8 +427,8 @@ def cluster_addresses(platform: Platform) -> ClusterAddresses:
     private = tuple(pair[0] for pair in subnets.values())
     public = tuple(pair[1] for pair in subnets.values())
     if provider == "aws":
-        return ClusterAddresses(provider, private, private, private,
-                                "EKS puts the API server's endpoint ENIs in the cluster's (node) subnets", public)
+        return ClusterAddresses(provider, private, private, tuple(control_plane_subnets(platform.cluster.zones).values()),
+                                "EKS puts the API server's endpoint ENIs in the cluster's own subnets (a /28 per zone)", public)
     first = (private[0],)
     if provider == "gcp":
         return ClusterAddresses(provider, first, (GKE_POD_CIDR,), (GKE_CONTROL_PLANE_CIDR,),
