@@ -26,7 +26,7 @@ from plinth.spec.model import Platform
 NAME = "network-policies"
 SYNC_WAVE = -9
 """After the namespaces (-10), before the operators (-6/-5) and everything after them."""
-NAME_KEYS = ("app.kubernetes.io/name", "app", "name", "cnpg.io/poolerName", "cnpg.io/cluster", "strimzi.io/name",
+NAME_KEYS = ("gateway.envoyproxy.io/owning-gateway-name", "app.kubernetes.io/name", "app", "name", "cnpg.io/poolerName", "cnpg.io/cluster", "strimzi.io/name",
              "strimzi.io/kind", "clickhouse.altinity.com/chi", "clickhouse-keeper.altinity.com/chk", "k8s-app")
 """Labels whose value names a set of pods, in order of preference."""
 QUALIFIER_KEYS = ("app.kubernetes.io/component", "strimzi.io/broker-role", "strimzi.io/controller-role", "cnpg.io/podRole")
