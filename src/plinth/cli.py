@@ -16,6 +16,8 @@ from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
 from plinth.commands.charts import register as register_charts
+from plinth.commands.flows import register as register_flows
+from plinth.commands.flows import report_flows
 from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
@@ -394,9 +396,11 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
         data = as_json(check_report)
         findings = data["findings"]
         check_meta = {c["id"]: c for c in data["checks"]}
+    flows = report_flows(spec, platforms, rendered)
     return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
                         validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills,
-                        findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []))
+                        findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []),
+                        flows=flows)
 
 
 def write_report(path: Path, inputs) -> Path:
@@ -717,6 +721,7 @@ def drill_cluster_manifests(
 # --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
 
 register_charts(app)
+register_flows(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from plinth.charts.hydrate import HydratedObject
 from plinth.kube.pods import PodGroup, pod_groups
 from plinth.plan.capacity import CapacityPlan, plan_capacity
 from plinth.plan.inventory import limit_range_defaults
@@ -65,10 +66,13 @@ class Finding:
 class CheckContext:
     """One environment's platform and rendered objects, indexed for checks."""
 
-    def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml"):
+    def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml",
+                 hydrated: Iterable[HydratedObject] | None = None):
+        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown)."""
         self.platform = platform
         self.environment = platform.environment
         self.rendered = [r for r in rendered if r.environment == platform.environment]
+        self.hydrated = None if hydrated is None else [h for h in hydrated if h.environment == platform.environment]
         self.spec_file = spec_file
         self._by_kind: dict[str, list[RenderedObject]] = {}
         for item in self.rendered:

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 
 from plinth.checks.engine import SPEC_KIND, Check, CheckContext, Finding, run_checks, sort_findings
 from plinth.checks.registry import ALL_CHECKS
+from plinth.charts.hydrate import Hydration
 from plinth.checks.waivers import WAIVER_CHECKS, Waiver, apply_waivers
 from plinth.kube.yamlio import dump_yaml
 from plinth.render.pipeline import RenderedObject
@@ -59,11 +60,13 @@ class CheckReport:
 
 
 def check_platforms(platforms: dict[str, Platform], rendered: list[RenderedObject], waivers: list[Waiver],
-                    waivers_path: Path, spec_file: str, today: dt.date | None = None) -> CheckReport:
-    """Run every registered check on every environment and apply the waivers."""
+                    waivers_path: Path, spec_file: str, today: dt.date | None = None, hydration: Hydration | None = None) -> CheckReport:
+    """Run every registered check on every environment (with ``hydration``'s chart objects; None: not hydrated) and
+    apply the waivers."""
     findings: list[Finding] = []
     for env in sorted(platforms):
-        findings.extend(run_checks(CheckContext(platforms[env], rendered, spec_file), ALL_CHECKS))
+        hydrated = None if hydration is None else hydration.for_environment(env)
+        findings.extend(run_checks(CheckContext(platforms[env], rendered, spec_file, hydrated), ALL_CHECKS))
     return CheckReport(sort_findings(apply_waivers(findings, waivers, waivers_path, today)), sorted(platforms))
 
 

@@ -79,6 +79,10 @@ def sourced_objects(platform: Platform, rendered: Iterable[RenderedObject], hydr
     return sorted(result, key=lambda s: s.path)
 
 
+REGION_NAMES = {"api-server": "API server", "nodes": "nodes", "public": "internet", "clients": "load balancers"}
+"""How an address region outside the pod network is called, by the address class that covers it."""
+
+
 @dataclass(frozen=True)
 class ExternalEndpoint:
     """A region of addresses outside the pod network that NetworkPolicies can only treat as a whole: the addresses
@@ -93,8 +97,10 @@ class ExternalEndpoint:
 
     @property
     def label(self) -> str:
-        """``api-server + nodes``, ``public``, ``load balancers``."""
-        return " + ".join(self.classes) if self.classes != ("clients",) else "load balancers"
+        """``API server``, ``nodes``, ``internet``, ``load balancers`` (joined when one region is several)."""
+        if set(self.classes) == {"clients", "public"}:
+            return "internet"
+        return " + ".join(REGION_NAMES.get(c, c) for c in self.classes)
 
 
 @dataclass
