@@ -53,10 +53,16 @@ def _listed(items: list[str]) -> str:
 
 
 def _blamed(report: FlowReport, missing: Missing) -> tuple[str, str]:
-    """The policy to fix (an allow policy of the refusing side, else its default-deny) and the side."""
+    """The policy to fix and the side: of the policies isolating the refusing side, the one that selects the pods most
+    narrowly (where their own rules are), else the namespace-wide ones."""
     side, policies = missing.refused_by[0]
-    allows = [p for p in policies if not p.endswith("/default-deny")]
-    return (allows[0] if allows else policies[0]), side
+    selectors = {p.key: p.pod_selector for p in report.inventory.policies}
+
+    def narrowness(key: str) -> tuple[int, str]:
+        selector = selectors.get(key) or {}
+        return (-(len(selector.get("matchLabels") or {}) + len(selector.get("matchExpressions") or [])), key)
+
+    return sorted(policies, key=narrowness)[0], side
 
 
 def missing_flows(check: Check, ctx: CheckContext) -> Iterator[Finding]:
