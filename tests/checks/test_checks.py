@@ -27,6 +27,8 @@ class Case:
     break_objects: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None] = lambda objs: None
     spec: dict[str, Any] = field(default_factory=dict)
     expect_field: str | None = None
+    hydrated: Callable[[Platform], list[Any] | None] = lambda platform: []
+    """What the chart Applications hydrate to (None: not hydrated)."""
 
 
 def _set(kind: str, name: str, path: str, value: Any) -> Callable[[list[dict[str, Any]]], None]:
@@ -54,6 +56,10 @@ def _both(*changes: Callable[[list[dict[str, Any]]], Any]) -> Callable[[list[dic
 
 def _add(obj: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
     return lambda objects: objects.append(obj)
+
+
+def _add_all(*objs: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda objects: objects.extend(objs)
 
 
 STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
@@ -120,6 +126,18 @@ CASES: dict[str, Case] = {
                        _set("ScaledObject", "data-workers", "spec.maxReplicaCount", 100)),
     "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
                           _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
+    "PL-NET-001": Case("NetworkPolicy/platform-apps/default-deny", "webhook (ValidatingWebhookConfiguration/frontend-check): API server -> frontend TCP 8443 is refused",
+                       _add_all(*fx.webhook("frontend-check", "frontend-webhook", {"app.kubernetes.io/name": "frontend"})), expect_field="spec.ingress"),
+    "PL-NET-002": Case("NetworkPolicy/platform-apps/allow-web", "no flow intends: api-gateway -> API server TCP 443",
+                       _add(fx.policy("allow-web", fx.APPS, {"podSelector": {}, "policyTypes": ["Egress"],
+                                                              "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}]}]})),
+                       expect_field="spec.egress.0"),
+    "PL-NET-003": Case("ValidatingWebhookConfiguration/ghost-check", "Service platform-apps/ghost, which selects no pod",
+                       _add(fx.webhook("ghost-check", "ghost", None)[0])),
+    "PL-NET-004": Case("NetworkPolicy/platform-data/allow-migrate", "is needed from sync wave -6 and isolated from wave -8, but allowed only at wave 0",
+                       lambda objs: [*fx.without(objs, "NetworkPolicy", "default-deny", fx.DATA), fx.api_egress_policy("allow-migrate", fx.DATA, {"app": "migrate"})],
+                       hydrated=lambda platform: fx.hydrated_hook_behind_a_deny(platform, fx.DATA, {"app": "migrate"})),
+    "PL-NET-005": Case("Flow/all", "the chart Applications were not hydrated", hydrated=lambda platform: None),
     "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
                        _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),
@@ -129,8 +147,8 @@ CASES: dict[str, Case] = {
 CHECKS = {c.id: c for c in ALL_CHECKS}
 
 
-def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str):
-    return run_checks(CheckContext.from_objects(platform, objects), [CHECKS[check_id]])
+def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str, hydrated: list[Any] | None = ()):
+    return run_checks(CheckContext.from_objects(platform, objects, hydrated=hydrated), [CHECKS[check_id]])
 
 
 def test_every_registered_check_has_fixtures() -> None:
@@ -153,7 +171,7 @@ def test_check_fails_on_its_broken_fixture(prod: Platform, check_id: str) -> Non
     replaced = case.break_objects(objects)
     if replaced is not None:
         objects = replaced
-    findings = _findings(platform, objects, check_id)
+    findings = _findings(platform, objects, check_id, case.hydrated(platform))
     assert findings, f"{check_id} found nothing on its broken fixture"
     matching = [f for f in findings if f.obj.key == case.expect_object and case.expect_message in f.message]
     assert matching, [f"{f.obj.key} {f.field_path}: {f.message}" for f in findings]

@@ -7,11 +7,12 @@ what the spec promises (RTO/RPO/capacity/retention) against what the rendered co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from plinth.charts.hydrate import HydratedObject
+from plinth.kube.flows import Flow
 from plinth.kube.pods import PodGroup, pod_groups
 from plinth.plan.capacity import CapacityPlan, plan_capacity
 from plinth.plan.inventory import limit_range_defaults
@@ -67,12 +68,14 @@ class CheckContext:
     """One environment's platform and rendered objects, indexed for checks."""
 
     def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml",
-                 hydrated: Iterable[HydratedObject] | None = None):
-        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown)."""
+                 hydrated: Iterable[HydratedObject] | None = None, flows: Sequence[Flow] | None = None):
+        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown). ``flows`` None: the
+        registered components' declared network flows."""
         self.platform = platform
         self.environment = platform.environment
         self.rendered = [r for r in rendered if r.environment == platform.environment]
         self.hydrated = None if hydrated is None else [h for h in hydrated if h.environment == platform.environment]
+        self.flows = None if flows is None else list(flows)
         self.spec_file = spec_file
         self._by_kind: dict[str, list[RenderedObject]] = {}
         for item in self.rendered:
@@ -82,8 +85,10 @@ class CheckContext:
         self._capacity: CapacityPlan | None = None
 
     @classmethod
-    def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml") -> "CheckContext":
-        """A context from plain dicts (test fixtures): each gets a path like the renderer's."""
+    def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml",
+                     hydrated: Iterable[HydratedObject] | None = (), flows: Sequence[Flow] = ()) -> "CheckContext":
+        """A context from plain dicts (test fixtures): each gets a path like the renderer's; the charts hydrated to
+        ``hydrated``, and the fixture declares ``flows`` (not the components')."""
         env = platform.environment
         rendered = []
         for obj in objects:
@@ -91,7 +96,7 @@ class CheckContext:
             folder = meta.get("namespace") or "cluster"
             path = f"{env}/{folder}/fixture/{obj['kind'].lower()}-{meta.get('name')}.yaml"
             rendered.append(RenderedObject(path, obj, "fixture", env))
-        return cls(platform, rendered, spec_file)
+        return cls(platform, rendered, spec_file, None if hydrated is None else list(hydrated), flows)
 
     def of_kind(self, *kinds: str) -> list[RenderedObject]:
         """Rendered objects of the given kinds, in path order."""

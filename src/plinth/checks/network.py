@@ -29,7 +29,8 @@ def flow_report(ctx: CheckContext) -> FlowReport | None:
             _REPORTS[ctx] = None
         else:
             objects = sourced_objects(ctx.platform, ctx.rendered, ctx.hydrated)
-            _REPORTS[ctx] = analyse(ctx.platform, objects, declared_flows(ctx.platform, ALL_COMPONENTS))
+            declared = ctx.flows if ctx.flows is not None else declared_flows(ctx.platform, ALL_COMPONENTS)
+            _REPORTS[ctx] = analyse(ctx.platform, objects, declared)
     return _REPORTS[ctx]
 
 
@@ -74,8 +75,9 @@ def missing_flows(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     for missing in report.missing:
         policy, side = _blamed(report, missing)
         refusals = "; ".join(f"{s} isolated by {', '.join(p.split('/', 1)[1] for p in policies)}" for s, policies in missing.refused_by)
+        why = missing.flow.why if missing.flow.owner in missing.flow.why else f"{missing.flow.why} ({missing.flow.owner or 'implied'})"
         yield check.finding(ctx, _policy_ref(ctx, report, policy), f"spec.{side}",
-                            f"{missing.flow.why} ({missing.flow.owner or 'implied'}): {inv.label(missing.source)} -> "
+                            f"{why}: {inv.label(missing.source)} -> "
                             f"{inv.label(missing.destination)} {missing.ports.describe()} is refused ({refusals}); no rule allows it")
 
 
@@ -106,10 +108,14 @@ def unmatched_flows(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     report = flow_report(ctx)
     if report is None:
         return
+    keys = {s.key: s for s in report.inventory.objects}
     for item in report.unmatched:
         flow = item.flow
         end = flow.source if item.side == "source" else flow.destination
-        yield check.finding(ctx, ctx.expected_ref("Flow", None, flow.owner or "implied"), item.side,
+        implying = keys.get(flow.owner)
+        where = _ref(ctx, implying, implying.kind, (implying.obj.get("metadata") or {}).get("namespace"),
+                     (implying.obj.get("metadata") or {}).get("name", "?")) if implying else ctx.expected_ref("Flow", None, flow.owner or "implied")
+        yield check.finding(ctx, where, item.side,
                             f"{flow.why}: its {item.side} {end} matches no pod of the environment (wrong labels or namespace, "
                             "or the workload is gone)")
 

@@ -158,10 +158,14 @@ def webhook_flows(inventory: Inventory) -> list[Flow]:
         for ref in refs:
             if not ref:
                 continue
-            service = _service(inventory, ref.get("namespace", "default"), ref.get("name", ""))
-            if service is not None:
-                flows.extend(_flows(None, _unique(_service_backends(inventory, service, ref.get("port", 443))),
-                                    f"webhook ({item.key})", item.key, source=API_SERVER))
+            namespace, name = ref.get("namespace", "default"), ref.get("name", "")
+            service = _service(inventory, namespace, name)
+            targets = _unique(_service_backends(inventory, service, ref.get("port", 443))) if service is not None else []
+            if targets:
+                flows.extend(_flows(None, targets, f"webhook ({item.key})", item.key, source=API_SERVER))
+            else:  # the API server would call a Service that serves nothing: a flow to no pod
+                flows.append(Flow(API_SERVER, Pods.of(namespace, {}, f"Service/{namespace}/{name}"), (int(ref.get("port", 443)),),
+                                  f"webhook ({item.key}) to Service {namespace}/{name}, which selects no pod", owner=item.key))
     return flows
 
 
