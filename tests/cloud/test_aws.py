@@ -39,6 +39,13 @@ def test_nodes_sit_in_three_private_zones(prod_run):
     assert len(nats) == 3
 
 
+def test_network_policies_are_enforced(prod_run):
+    """EKS ignores NetworkPolicies unless the VPC CNI runs its network policy agent."""
+    _, run = prod_run
+    (addon,) = [a for a in run.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert json.loads(addon.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
 def test_control_plane_endpoints_have_their_own_subnets(prod_run):
     """EKS puts the API server's ENIs in the cluster's subnets: dedicated /28s, disjoint from the node subnets (where
     pods get their addresses), are what the NetworkPolicies' ipBlock for the API server names."""

@@ -159,6 +159,13 @@ class AwsPlatform:
             f"{self.prefix}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=self.tags
         )
         self.oidc_issuer = issuer
+        # EKS enforces NetworkPolicies only when the VPC CNI's network policy agent is on; without it every policy the
+        # platform renders would be ignored and every pod could reach every other.
+        self.vpc_cni = aws.eks.Addon(
+            f"{self.prefix}-vpc-cni", cluster_name=self.cluster.name, addon_name="vpc-cni",
+            configuration_values=json.dumps({"enableNetworkPolicy": "true"}), resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE", tags=self.tags,
+        )
 
     def _node_pools(self) -> None:
         """A managed node group per spec pool, over every zone's private subnet, nodes without public addresses."""
