@@ -780,6 +780,13 @@ def drill_cluster_manifests(
     raise typer.Exit(1 if problems else 0)
 
 
+# --------------------------------------------------------------------------- simulated cluster
+
+from plinth.sim.cli import sim_app  # noqa: E402 - the sub-app registers itself after the core commands
+
+app.add_typer(sim_app, name="sim")
+
+
 def main() -> None:
     """Console entry point."""
     app()
