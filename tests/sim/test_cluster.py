@@ -106,13 +106,15 @@ def test_a_deployment_lands_on_its_pool_through_the_real_scheduler(sim_cluster, 
     assert {node_pools[p["spec"]["nodeName"]] for p in pods} == {"data"}
 
 
-def test_an_untolerated_taint_leaves_pods_pending_with_the_scheduler_reason(sim_cluster) -> None:
+def test_an_untolerated_taint_leaves_pods_pending_with_the_scheduler_reason(sim_cluster, prod: Platform) -> None:
     _apply(sim_cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "taint"}},
            _deployment("no-toleration", "taint", 1, "data", "100m", tolerate=False))
     pod = _wait(lambda: next((p for p in _pods(sim_cluster, "taint", "no-toleration") if _scheduled_condition(p).get("reason") == "Unschedulable"), None),
                 what="an Unschedulable pod")
     message = _scheduled_condition(pod)["message"]
-    assert "untolerated taint" in message and "plinth.dev/pool: data" in message, message
+    data, others = prod.node_pools["data"].nodes, sum(p.nodes for n, p in prod.node_pools.items() if n != "data")
+    assert f"{data} node(s) had untolerated taint(s)" in message, message
+    assert f"{others} node(s) didn't match Pod's node affinity/selector" in message, message
 
 
 def test_a_pod_too_big_for_any_node_is_pending_with_insufficient_cpu(sim_cluster) -> None:

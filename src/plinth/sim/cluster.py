@@ -30,7 +30,7 @@ from typing import Any
 from plinth.drills.procs import DrillSetupError, Supervisor, wait_until
 from plinth.render.yamlio import dump_yaml
 from plinth.sim.pki import make_pki
-from plinth.sim.toolchain import SimVersions, binary, cache_root
+from plinth.sim.toolchain import SimVersions, binary, cache_root, kwok_stage_files
 
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.0.0.1/16"
@@ -257,7 +257,8 @@ def _argv(cluster: SimCluster, component: str) -> list[str]:
     if component == "kwok":
         return [exe, f"--kubeconfig={kubeconfig}", "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", f"--cidr={POD_CIDR}",
-                "--node-ip=10.0.0.1", f"--server-address=127.0.0.1:{ports['kwok']}"]
+                "--node-ip=10.0.0.1", f"--server-address=127.0.0.1:{ports['kwok']}", "--node-lease-duration-seconds=40",
+                "--config=" + ",".join(str(p) for p in kwok_stage_files(cluster.versions))]
     raise ValueError(component)
 
 
@@ -339,19 +340,17 @@ def start_cluster(name: str, versions: SimVersions, supervisor: Supervisor) -> S
 
 
 @contextmanager
-def running_cluster(name: str, versions: SimVersions) -> Iterator[SimCluster]:
-    """A simulated cluster for the duration of a block: every process stopped by PID, namespace deleted."""
+def running_cluster(name: str, versions: SimVersions, *, keep_state: bool = False) -> Iterator[SimCluster]:
+    """A simulated cluster for the duration of a block: every process stopped by PID, namespace deleted,
+    state folder removed (kept with ``keep_state``, e.g. to read the logs)."""
     supervisor = Supervisor(state_root())
-    cluster: SimCluster | None = None
     try:
-        cluster = start_cluster(name, versions, supervisor)
-        yield cluster
+        yield start_cluster(name, versions, supervisor)
     finally:
         supervisor.close()
         delete_netns(netns_name(name))
-        if cluster is not None:
-            cluster.pids.clear()
-            cluster.save()
+        if not keep_state:
+            shutil.rmtree(state_root() / name, ignore_errors=True)
 
 
 def detach(cluster: SimCluster, supervisor: Supervisor) -> None:

@@ -398,6 +398,7 @@ def ensure_binaries(versions: SimVersions, *, force: bool = False, log: Callable
     with (folder / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another checkout building the same version waits, then reuses
         if not force and _stamp_ok(stamp_path, digest, binaries):
+            _ensure_kwok_stages(versions)
             return BuildReport(versions, binaries, built=False, seconds=time.monotonic() - started, go_version=go_version)
         report = BuildReport(versions, binaries, built=True, seconds=0.0, go_version=go_version)
         peak = [0]
@@ -436,7 +437,42 @@ def ensure_binaries(versions: SimVersions, *, force: bool = False, log: Callable
             "sha256": {name: _sha256(binaries / name) for name in BINARIES},
         }
         stamp_path.write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+        _ensure_kwok_stages(versions)
         return report
+
+
+KWOK_STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+"""kwok's own "fast" stage set (its kustomize/stage/fast: nodes Ready at once, leases renewed, pods Running at once)."""
+
+
+def kwok_stage_dir(versions: SimVersions) -> Path:
+    """Where the kwok Stage files of a version are kept (copied from the kwok module at that version)."""
+    return version_dir(versions) / "kwok-stages"
+
+
+def _ensure_kwok_stages(versions: SimVersions) -> None:
+    folder = kwok_stage_dir(versions)
+    if all((folder / name.replace("/", "_")).exists() for name in KWOK_STAGES):
+        return
+    out = subprocess.run(["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.kwok}"], capture_output=True,
+                         text=True, env=_go_env(), cwd=version_dir(versions))
+    if out.returncode != 0:
+        raise ToolchainError(f"go mod download sigs.k8s.io/kwok@{versions.kwok}: {out.stderr or out.stdout}")
+    source = Path(json.loads(out.stdout)["Dir"]) / "kustomize" / "stage"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in KWOK_STAGES:
+        shutil.copyfile(source / name, folder / name.replace("/", "_"))
+
+
+def kwok_stage_files(versions: SimVersions) -> list[Path]:
+    """The Stage files kwok is started with."""
+    return [kwok_stage_dir(versions) / name.replace("/", "_") for name in KWOK_STAGES]
 
 
 def _kubernetes_go_mod_cached(versions: SimVersions) -> str:
