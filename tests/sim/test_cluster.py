@@ -124,3 +124,13 @@ def test_a_pod_too_big_for_any_node_is_pending_with_insufficient_cpu(sim_cluster
                 what="an Unschedulable pod")
     message = _scheduled_condition(pod)["message"]
     assert "Insufficient cpu" in message, message
+
+
+def test_pod_states_name_the_pool_and_zone_or_the_scheduler_reason(sim_cluster) -> None:
+    from plinth.sim.apply import pod_states
+
+    states = {(p.namespace, p.owner): p for p in pod_states(sim_cluster)}
+    placed = states[("sched", "Deployment/on-data")]
+    assert placed.pool == "data" and placed.zone and placed.phase == "Running"
+    pending = states[("big", "Deployment/too-big")]
+    assert pending.node == "" and pending.reason.startswith("Unschedulable: 0/15 nodes are available")

@@ -198,7 +198,7 @@ def kubectl_command(ctx: typer.Context, name: NameOption = "default") -> None:
     raise typer.Exit(subprocess.run(argv).returncode)
 
 
-class _ManifestLoader(yaml.SafeLoader):
+class _ManifestLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: CRD bundles are megabytes
     """YAML 1.1's ``=`` (the "value" tag) is a plain string in Kubernetes manifests (CRD enums use it)."""
 
 
