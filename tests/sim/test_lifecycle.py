@@ -31,6 +31,9 @@ def test_detached_cluster_is_addressed_by_its_state_folder_and_stopped_by_pid(si
         cluster = SimCluster.load(name)
         assert set(cluster.pids) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
         assert all(cluster.alive().values())
+        second = _plinth("up", "--name", name, "--kubernetes", minor, "--detach", env=env)
+        assert second.returncode == 2 and "already running" in second.stderr
+        assert all(cluster.alive().values()) and netns_exists(cluster.netns)
         status = _plinth("status", "--name", name, env=env)
         assert status.returncode == 0, status.stdout + status.stderr
         nodes = _plinth("kubectl", "--name", name, "--", "get", "nodes", "-o", "name", env=env)

@@ -115,13 +115,19 @@ def up_command(
 ) -> None:
     """Start etcd, the API server, controller-manager, scheduler and kwok, with nodes shaped like the spec's pools."""
     from plinth.drills.procs import Supervisor
-    from plinth.sim.cluster import SimError, detach as detach_cluster, start_cluster, state_root, watch
+    from plinth.sim.cluster import SimCluster, SimError, detach as detach_cluster, start_cluster, state_root, watch
     from plinth.sim.toolchain import ToolchainError
 
     _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
     _check_choice("--nodes", nodes, ("spec", "min", "max"))
     platform = _platform(spec, env)
     versions = _versions(platform, kubernetes)
+    try:
+        running = any(SimCluster.load(name).alive().values())
+    except SimError:
+        running = False
+    if running:
+        _bad_input(f"simulated cluster {name!r} is already running: `plinth sim down --name {name}` first, or choose another --name")
     supervisor = Supervisor(state_root())
     detached = False
     try:
@@ -145,10 +151,11 @@ def up_command(
         raise typer.Exit(2 if isinstance(exc, ToolchainError) else 1) from exc
     finally:
         if not detached:
-            supervisor.close()
-            from plinth.sim.cluster import delete_netns, netns_name
+            from plinth.sim.cluster import delete_netns, discard_state, netns_name
 
+            supervisor.close()
             delete_netns(netns_name(name))
+            discard_state(name)  # the logs stay in the state folder
 
 
 @sim_app.command("down")
@@ -242,7 +249,7 @@ def apply_command(
     from plinth.drills.procs import Supervisor
     from plinth.render.pipeline import RenderError, render_platform
     from plinth.sim.apply import apply_objects, pod_states, settle, workload_states
-    from plinth.sim.cluster import SimCluster, SimError, delete_netns, netns_name, start_cluster, state_root
+    from plinth.sim.cluster import SimCluster, SimError, delete_netns, discard_state, netns_name, start_cluster, state_root
 
     _check_choice("--format", output_format, ("table", "json"))
     _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
@@ -274,6 +281,7 @@ def apply_command(
         if supervisor is not None:
             supervisor.close()
             delete_netns(netns_name(f"{name}-apply"))
+            discard_state(f"{name}-apply", keep_logs=False)
     pending = [p for p in pods if not p.node]
     failing = report.count("rejected") > 0 or bool(pending)
     if output_format == "json":

@@ -353,6 +353,17 @@ def running_cluster(name: str, versions: SimVersions, *, keep_state: bool = Fals
             shutil.rmtree(state_root() / name, ignore_errors=True)
 
 
+def discard_state(name: str, *, keep_logs: bool = True) -> None:
+    """Remove a stopped cluster's etcd data, keys and state file (its logs stay unless ``keep_logs`` is False)."""
+    folder = state_root() / name
+    if not keep_logs:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in ("etcd", "pki"):
+        shutil.rmtree(folder / child, ignore_errors=True)
+    (folder / "state.json").unlink(missing_ok=True)
+
+
 def detach(cluster: SimCluster, supervisor: Supervisor) -> None:
     """Leave the processes running after this Python process exits; ``SimCluster.load(name).stop()`` ends them."""
     cluster.save()
