@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from plinth.sim.cluster import SimCluster
 from plinth.sim.toolchain import SimVersions, default_minor, ensure_binaries, pinned_versions
 from plinth.spec.model import Platform
 
@@ -41,7 +42,7 @@ def sim_versions(prod: Platform) -> SimVersions:
 
 
 @pytest.fixture(scope="session")
-def sim_cluster(sim_versions: SimVersions, prod: Platform) -> Iterator["SimCluster"]:
+def sim_cluster(sim_versions: SimVersions, prod: Platform) -> Iterator[SimCluster]:
     """One running cluster with prod's pools as nodes (the spec's counts, on the spec's cloud)."""
     from plinth.sim.cluster import running_cluster
     from plinth.sim.nodes import add_nodes, spec_nodes
