@@ -88,7 +88,8 @@ class DrillReport:
         for p in self.promises:
             measured = "not measured" if p.measured is None else f"{_fmt(p.measured)} {p.unit}"
             result = ("pass" if p.passed else "**FAIL**") if p.counts else ("met" if p.passed else "not met (reference)")
-            lines.append(f"| {p.name} | `{p.source}` | {_fmt(p.target)} {p.unit} | {measured} | {result} |")
+            spec = f"`{p.source}` ({p.check_id})" if p.check_id else f"`{p.source}`"
+            lines.append(f"| {p.name} | {spec} | {_fmt(p.target)} {p.unit} | {measured} | {result} |")
         notes = [p for p in self.promises if p.note]
         if notes:
             lines += [""] + [f"- {p.name}: {p.note}" for p in notes]
