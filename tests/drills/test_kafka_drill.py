@@ -142,6 +142,7 @@ def test_leader_kill_keeps_every_acknowledged_write(tmp_path: Path, prod) -> Non
     assert run["first_ack_seconds"] >= run["new_leader_seconds"] - 1
     assert run["full_isr_seconds"] > 0 and run["min_isr_after"] == prod.datastores.kafka.default_replication_factor
     assert run["peak_broker_rss_mib"] > 100 and run["cluster_start_seconds"] > 0
+    assert run["features"]["metadata.version"] > 0  # read from what Kafka's StorageTool formatted
     rpo = _promise(report, "datastores.kafka.ha.rpo_seconds")
     assert rpo["check_id"] == "PL-RPO-002" and rpo["target"] == 0 and rpo["measured"] == 0
     rto = _promise(report, "datastores.kafka.ha.rto_seconds")

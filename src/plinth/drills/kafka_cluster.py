@@ -11,6 +11,7 @@ them, so the JVMs run as the invoking user (unlike PostgreSQL).
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import time
 import uuid
@@ -141,18 +142,28 @@ class KafkaCluster:
                                         start_new_session=True))
                 for node in self.controllers + self.brokers]
         failures = []
-        for node, proc in runs:
-            try:
-                output, _ = proc.communicate(timeout=180)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                output, _ = proc.communicate()
-            if proc.returncode != 0:
-                failures.append(f"{node.name}: {output.strip()[-800:]}")
-            elif node is self.controllers[0]:
-                self.format_output = output.strip()
+        try:
+            for node, proc in runs:
+                try:
+                    output, _ = proc.communicate(timeout=180)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    output, _ = proc.communicate()
+                if proc.returncode != 0:
+                    failures.append(f"{node.name}: {output.strip()[-800:]}")
+                elif node is self.controllers[0]:
+                    self.format_output = output.strip()
+        finally:
+            for _, proc in runs:  # interrupted (Ctrl-C, SIGTERM): stop the formatters too, by PID
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         if failures:
             raise DrillSetupError("kafka storage format failed:\n" + "\n".join(failures))
+
+    def features(self) -> dict[str, int]:
+        """Feature levels the storage was formatted with (metadata.version, eligible.leader.replicas.version...)."""
+        return {name: int(level) for name, level in re.findall(r"name='([a-z.]+)', featureLevel=(\d+)", self.format_output)}
 
     def start_node(self, node: KafkaNode) -> None:
         """Start one node's JVM in its own process group."""

@@ -205,6 +205,8 @@ def _notes(settings: KafkaDrillSettings, options: KafkaFailoverOptions, partitio
         "surviving broker, polled every 0.2 s).",
         "Producer: confluent-kafka (librdkafka) with " + ", ".join(f"{k}={v}" for k, v in PRODUCER_SETTINGS.items())
         + "; librdkafka retries through a leader change, so the gap shows as delayed acknowledgements, not errors.",
+        "Storage is formatted with the release's default features, eligible leader replicas (KIP-966) included: a "
+        "replica that left the ISR while it was below min.insync.replicas can still be elected cleanly.",
         "Acknowledged means in the page cache of min.insync.replicas brokers, not fsynced: RPO 0 holds for broker, node "
         "and zone loss as long as the in-sync replicas do not all lose power at once.",
     ]
@@ -265,6 +267,7 @@ def _one_run(settings: KafkaDrillSettings, options: KafkaFailoverOptions, broker
         result: dict[str, Any] = {"scenario": options.fault, "load_average_1m": round(os.getloadavg()[0], 2)}
         result.update(cluster.start())
         result["cluster_start_seconds"] = round(time.monotonic() - started, 3)
+        result["features"] = cluster.features()
         topics = [DrillTopic("spec", f"drill-{settings.topic}", dict(settings.topic_config))]
         if options.sabotage:
             topics.append(DrillTopic("sabotaged", f"drill-{settings.topic}-{options.sabotage}",
