@@ -190,4 +190,5 @@ def test_unclean_election_elects_a_stale_replica_and_loses_acknowledged_writes(t
     assert 0 < sabotaged["missing"] <= run["acked_since_stale_stalled"]
     assert control["missing"] == 0 and control["acknowledged"] > 500
     assert report["settings"]["sabotaged_topic_config"]["unclean.leader.election.enable"] == "true"
-    assert _promise(report, "datastores.kafka.min_insync_replicas")["passed"]
+    reference = _promise(report, "datastores.kafka.unclean_leader_election")
+    assert reference["counts"] is False and reference["passed"] and reference["measured"] == 0

@@ -53,6 +53,9 @@ SCENARIOS = ("leader-kill", "isolated-leader-lost", "in-sync-replicas-lost")
 """Fault sequences (see the module docstring)."""
 SABOTAGE_SCENARIO = {"min-insync-1": "isolated-leader-lost", "unclean-election": "in-sync-replicas-lost"}
 """The fault sequence that exposes each broken setting."""
+SABOTAGED_FIELD = {"min-insync-1": "datastores.kafka.min_insync_replicas",
+                   "unclean-election": "datastores.kafka.unclean_leader_election"}
+"""The spec field each sabotage breaks (the control topic keeps it)."""
 PARTITION_SCALE_DOWN = 10
 """The drill topic has the spec's largest topic's partitions divided by this (60 -> 6 on two cores)."""
 WRITE_WINDOW_SECONDS = 3.0
@@ -251,7 +254,7 @@ def _promises(report: DrillReport, settings: KafkaDrillSettings, options: KafkaF
     if options.sabotage:
         control = max(int(r["control_missing"]) for r in runs) if complete else None
         report.promises.append(Promise(
-            "same faults, the spec's topic settings: no acknowledged write lost", "datastores.kafka.min_insync_replicas",
+            "same faults, the spec's topic settings: no acknowledged write lost", SABOTAGED_FIELD[options.sabotage],
             settings.rpo_seconds, control, "writes", control == 0, counts=False,
             note="the control topic of the sabotaged runs", check_id=CHECK_IDS["rpo"]))
 
