@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from plinth.drills.procs import DrillSetupError
+from plinth.spec.loader import load_all
 
 CACHE_ENV = "PLINTH_KAFKA_CACHE"
 """Environment variable naming the cache folder (holding ``<version>/libs``)."""
@@ -155,8 +156,6 @@ def _copy_dependencies(mvn: str, into: Path, artifacts: list[tuple[str, str, str
 
 def spec_versions(spec: Path) -> list[str]:
     """The Kafka versions the spec's environments name (usually one)."""
-    from plinth.spec.loader import load_all
-
     return sorted({platform.datastores.kafka.version for platform in load_all(spec).values()})
 
 

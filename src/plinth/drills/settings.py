@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from plinth.components.kafka import broker_config, topics
 from plinth.spec.model import Platform
 
 
@@ -137,8 +138,6 @@ def redis_settings(platform: Platform) -> RedisDrillSettings:
 
 def kafka_settings(platform: Platform) -> KafkaDrillSettings:
     """Kafka drill settings from the spec; broker and topic settings exactly as the platform renders them."""
-    from plinth.components.kafka import broker_config, topics
-
     k = platform.datastores.kafka
     topic = max(k.topics, key=lambda t: (t.partitions, t.name))
     rendered_topic = next(t for t in topics(platform) if t["spec"]["topicName"] == topic.name)
