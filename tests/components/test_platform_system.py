@@ -193,10 +193,12 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
 
     panels = [p for m in (app_services, cert_manager, external_secrets, keda) for p in m.panels(prod)]
     dashboards = {d.uid for d in prod.observability.dashboards}
-    assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health"} <= dashboards
+    assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health", "user-activity"} <= dashboards
     if promtool_path() is None:
         pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
-    result = check_expressions([q for p in panels for q in p.queries])
+    from plinth.monitoring.exported_metrics import expand_grafana_variables
+
+    result = check_expressions([expand_grafana_variables(q, {"service": "auth"}) for p in panels for q in p.queries])
     assert result.ok, result.output
 
 

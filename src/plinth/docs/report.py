@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from plinth.plan.report import curve_fragment
 from plinth.spec.model import Platform
 from plinth.spec.types import format_duration
 
@@ -196,8 +197,6 @@ def _plan(inputs: ReportInputs) -> str:
     point = inputs.plan_point
     if point is None:
         return '<section id="plan"><h2>Capacity and cost</h2><p class="muted">Not run: run <code>plinth plan</code>.</p></section>'
-    from plinth.plan.report import curve_fragment
-
     rows = []
     for provider, cloud in point.clouds.items():
         pools = ", ".join(f"{p.name} {p.at_min.nodes}–{p.at_max.nodes} (spec {p.spec.nodes})" for p in cloud.capacity.pools)

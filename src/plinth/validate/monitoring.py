@@ -8,13 +8,17 @@ metrics the platform exports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plinth.components.base import Component
+from plinth.components.registry import ALL_COMPONENTS
 from plinth.monitoring import alertmanager
-from plinth.monitoring.dashboards import build_dashboards, dashboard_queries
+from plinth.monitoring.dashboards import dashboard_queries
 from plinth.monitoring.exported_metrics import all_exported, expand_grafana_variables, metric_names
 from plinth.monitoring.promtool import check_expressions, check_rules, promtool_path, run_rule_tests
 from plinth.monitoring.rules import AlertRule, RecordingRule
+from plinth.render import stages
 from plinth.spec.model import Platform
 
 
@@ -37,16 +41,14 @@ def missing_tools() -> list[str]:
     return [name for name, path in (("promtool", promtool_path()), ("amtool", alertmanager.amtool_path())) if path is None]
 
 
-def check_platform(platform: Platform) -> list[CheckResult]:
+def check_platform(platform: Platform, components: Sequence[Component] = ALL_COMPONENTS) -> list[CheckResult]:
     """Every monitoring check of one environment."""
-    from plinth.components import ALL_COMPONENTS
-
     if missing_tools():
         raise MissingTool(", ".join(missing_tools()))
     env = platform.environment
     results: list[CheckResult] = []
     recorded: set[str] = set()
-    for component in ALL_COMPONENTS:
+    for component in components:
         groups = component.alerts(platform)
         if not groups:
             continue
@@ -61,7 +63,7 @@ def check_platform(platform: Platform) -> list[CheckResult]:
         if checked.ok and tests and not untested:
             ran = run_rule_tests(groups, tests)
             results.append(CheckResult(env, f"promtool test rules: {component.name}", ran.ok, "" if ran.ok else ran.output))
-    dashboards = build_dashboards(platform)
+    dashboards = stages.dashboards(platform, components)
     empty = sorted(uid for uid, model in dashboards.items() if not dashboard_queries(model))
     results.append(CheckResult(env, "every dashboard has panels", not empty, f"dashboards without panels: {empty}" if empty else ""))
     sample = {"service": sorted(platform.services)[0]}

@@ -1,5 +1,5 @@
 """Shared pieces of the data-store components: pod placement on the data pool, the data-pod labels,
-object-store paths in the DR region, and the NetworkPolicies of platform-data.
+and the NetworkPolicies of platform-data (where backups go is the spec layer's ``derived.backup_target``).
 
 Every data store runs on the data node pool (taint + toleration + node selector), spread hard over
 the zones, one pod per node (required anti-affinity), and carries ``plinth.dev/datastore=<store>``.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
-from plinth.render.network import NETPOL_API, peer, ports
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import HOST_KEY, ZONE_KEY, pool_placement, spread_constraints
-from plinth.spec.model import Backup, ContainerResources, Platform
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
+from plinth.kube.network import NETPOL_API, peer, ports
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import HOST_KEY, ZONE_KEY, pool_placement, spread_constraints
+from plinth.spec.model import ContainerResources, Platform
 
 DATA_NAMESPACE = "platform-data"
 APPS_NAMESPACE = "platform-apps"
@@ -61,30 +61,6 @@ def resources(res: ContainerResources) -> dict[str, Any]:
 def chart_resources(cpu_millicores: int, memory_mib: int) -> dict[str, Any]:
     """Requests (and a memory limit twice the request) of an operator pod, as set in chart values."""
     return {"requests": {"cpu": f"{cpu_millicores}m", "memory": f"{memory_mib}Mi"}, "limits": {"memory": f"{memory_mib * 2}Mi"}}
-
-
-def bucket_url(platform: Platform, backup: Backup, prefix: str = "") -> str:
-    """Object-store URL of a backup row's bucket, in the scheme of the cluster's cloud."""
-    scheme = {"aws": "s3", "gcp": "gs", "azure": "https"}[platform.cluster.provider]
-    if platform.cluster.provider == "azure":
-        base = f"https://{backup.bucket}.blob.core.windows.net/{platform.cluster.name}"
-    else:
-        base = f"{scheme}://{backup.bucket}/{platform.cluster.name}"
-    return f"{base}/{prefix}".rstrip("/")
-
-
-def backup_region(platform: Platform, backup: Backup) -> str:
-    """Region a backup row's bucket lives in: the DR region for cross-region rows."""
-    if backup.location == "cross-region":
-        return platform.cluster.dr_region
-    return platform.cluster.region
-
-
-def retention_count(backup: Backup) -> int:
-    """How many periodic backups cover the row's retention (e.g. 90 daily backups for 90 days)."""
-    if not isinstance(backup.retention_days, int) or backup.interval_seconds == 0:
-        raise ValueError(f"backup {backup.data}: retention count needs a periodic backup with a retention in days")
-    return max(1, backup.retention_days * 86400 // backup.interval_seconds)
 
 
 # --------------------------------------------------------------------------- NetworkPolicies
@@ -144,37 +120,6 @@ def webhook_ingress_policy(operator: str, component: str, webhook_ports: tuple[i
 
 
 __all__ = ["DATA_NAMESPACE", "ZONE_KEY", "datastore_labels", "placement", "zone_spread", "required_anti_affinity",
-           "resources", "chart_resources", "bucket_url", "backup_region", "retention_count", "store_policies",
+           "resources", "chart_resources", "store_policies",
            "operator_policy", "webhook_ingress_policy", "OPERATOR_LABEL"]
 
-
-def backup_missing_alert(name: str, metric: str, selector: str, backup: Backup, store: str):
-    """An alert paging when a scheduled backup's success metric has not existed for twice its interval.
-
-    The freshness alerts compare a last-success timestamp with now; a backup that never succeeded
-    (or whose exporter vanished) has no timestamp, so this one covers that case.
-    """
-    from plinth.monitoring.rules import AlertRule
-
-    stale = 2 * backup.interval_seconds
-    return AlertRule(
-        name=name,
-        expr=f"absent({metric}{{{selector}}})",
-        for_=f"{stale}s",
-        severity="critical",
-        labels={"datastore": store},
-        summary=f"No successful {backup.data} backup is recorded",
-        description=f"{metric} has been missing for {stale} s, twice the {backup.frequency} schedule: no {backup.data} backup has succeeded, or its metrics are not scraped.",
-    )
-
-
-def backup_missing_test(name: str, metric: str, labels: dict[str, str], backup: Backup):
-    """promtool case for ``backup_missing_alert``: fires with no series, silent once the metric exists."""
-    from plinth.monitoring.rules import AlertTest
-
-    stale = 2 * backup.interval_seconds
-    steps = stale // 600 + 6
-    present = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    other = {"series": 'up{job="unrelated"}', "values": f"1x{steps}"}
-    mine = {"series": f"{metric}{{{present}}}", "values": f"0x{steps}"}
-    return AlertTest(name, (other,), (other, mine), f"{(steps - 1) * 10}m", dict(labels), interval="10m")

@@ -1,7 +1,8 @@
-"""Write the rendered tree atomically, and compare it with what is on disk.
+"""Atomic writes of generated files, and comparison with what is on disk.
 
-The tree is written to a temporary sibling folder, then swapped in with two renames, so a failure
-at any point leaves the previous tree intact and no half-written folder behind.
+A folder is written to a temporary sibling folder, then swapped in with two renames; a single file is
+written to a temporary sibling file, then renamed over the old one. A failure at any point leaves the
+previous content intact and nothing half-written behind.
 """
 
 from __future__ import annotations
@@ -44,6 +45,26 @@ def write_tree(files: dict[str, str], out: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def write_file(path: Path, text: str) -> None:
+    """Replace one file with ``text``, atomically (a reader sees the old content or the new, never half)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_files(files: dict[str, str], folder: Path) -> None:
+    """Write each of ``files`` (relative path → text) under ``folder``, each atomically; other files are left alone."""
+    for rel in sorted(files):
+        write_file(Path(folder) / rel, files[rel])
+
+
 @dataclass(frozen=True)
 class TreeDiff:
     """Differences between the rendered files and a folder on disk."""
@@ -69,3 +90,11 @@ def diff_tree(files: dict[str, str], out: Path) -> TreeDiff:
     removed = sorted(on_disk - set(files))
     changed = sorted(rel for rel in set(files) & on_disk if (out / rel).read_text(encoding="utf-8") != files[rel])
     return TreeDiff(added, removed, changed)
+
+
+def diff_files(files: dict[str, str], folder: Path) -> TreeDiff:
+    """Compare ``files`` with the same paths under ``folder`` (other files there are not this set's business)."""
+    folder = Path(folder)
+    added = sorted(rel for rel in files if not (folder / rel).is_file())
+    changed = sorted(rel for rel in files if (folder / rel).is_file() and (folder / rel).read_text(encoding="utf-8") != files[rel])
+    return TreeDiff(added, [], changed)

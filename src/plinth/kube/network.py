@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.render.objects import k8s_object, labels
+from plinth.kube.objects import k8s_object, labels
 
 NETPOL_API = "networking.k8s.io/v1"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

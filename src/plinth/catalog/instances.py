@@ -1,10 +1,12 @@
-"""Which instance type runs a node pool, per cloud: one data set for the planner and the Pulumi programs."""
+"""Which instance type runs a node pool, per cloud: one data set for the planner, the checks, the cloud
+layer and the simulated cluster (``catalog/data/<cloud>.yaml``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -19,14 +21,22 @@ class InstanceType:
     name: str
     vcpu: int
     memory_gib: int
+    max_pods: int
+    """Pods one node of this type may run (the cloud's CNI and kubelet default)."""
+
+
+@lru_cache(maxsize=None)
+def catalog_data(provider: Provider) -> dict[str, Any]:
+    """The whole catalog file of one cloud (instances, allocatable formula, the cloud's node DaemonSets)."""
+    text = (resources.files("plinth.catalog") / "data" / f"{provider}.yaml").read_text()
+    return yaml.safe_load(text)
 
 
 @lru_cache(maxsize=None)
 def catalog(provider: Provider) -> tuple[InstanceType, ...]:
     """Every instance type Plinth may choose on ``provider``."""
-    text = (resources.files("plinth.cloud") / "catalog" / f"{provider}.yaml").read_text()
-    data = yaml.safe_load(text)
-    return tuple(InstanceType(provider, i["name"], i["vcpu"], i["memory_gib"]) for i in data["instances"])
+    return tuple(InstanceType(provider, i["name"], i["vcpu"], i["memory_gib"], i["max_pods"])
+                 for i in catalog_data(provider)["instances"])
 
 
 def instance_for(provider: Provider, pool: NodePool) -> InstanceType:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from plinth.plan.quantities import QuantityError, gibibytes, mebibytes, millicores
-from plinth.plan.workloads import Workload, WorkloadError, pod_requests, workloads_from_objects
+from plinth.kube.pods import PodGroup, PodReadError, pod_groups, pod_requests
+from plinth.quantities import QuantityError, gibibytes, mebibytes, millicores
 from plinth.validate.schemas import SchemaStore
 from tests.conftest import CRD_DIR, needs_shared
 from tests.plan import fixtures as fx
 
 
-def by_name(workloads: list[Workload]) -> dict[str, Workload]:
+def by_name(workloads: list[PodGroup]) -> dict[str, PodGroup]:
     return {w.name: w for w in workloads}
 
 
@@ -41,7 +41,7 @@ def test_pod_requests_follow_the_scheduler_rules() -> None:
 
 
 def test_every_kind_is_read() -> None:
-    found = by_name(workloads_from_objects(fx.all_fixtures(), lambda ns: (100, 128)))
+    found = by_name(pod_groups(fx.all_fixtures(), lambda ns: (100, 128)))
     assert found["Deployment/platform-apps/frontend"].replicas_min == 3
     assert found["Deployment/platform-apps/frontend"].replicas_max == 10
     workers = found["Deployment/platform-apps/data-workers"]
@@ -54,15 +54,15 @@ def test_every_kind_is_read() -> None:
     assert "Deployment/platform-apps/auth" not in found
     assert (found["Rollout/platform-apps/auth"].replicas_max, found["Rollout/platform-apps/auth"].cpu_millicores) == (4, 250)
     pg = found["Cluster/platform-data/postgres"]
-    assert (pg.replicas_max, pg.cpu_millicores, pg.memory_mib, pg.volume_gib, pg.one_per_node, pg.node_selector_pool) == (3, 4000, 16384, 550, True, "data")
+    assert (pg.replicas_max, pg.cpu_millicores, pg.memory_mib, pg.volume_gib, pg.one_per_node, pg.node_pool) == (3, 4000, 16384, 550, True, "data")
     pooler = found["Pooler/platform-data/postgres-pooler"]
-    assert (pooler.replicas_max, pooler.cpu_millicores, pooler.node_selector_pool) == (3, 250, "data")
+    assert (pooler.replicas_max, pooler.cpu_millicores, pooler.node_pool) == (3, 250, "data")
     ch = found["ClickHouseInstallation/platform-data/clickhouse/main"]
     assert (ch.replicas_max, ch.cpu_millicores, ch.memory_mib, ch.volume_gib, ch.one_per_node) == (6, 4000, 16384, 1000, True)
     keeper = found["ClickHouseKeeperInstallation/platform-data/clickhouse-keeper/keeper"]
     assert (keeper.replicas_max, keeper.cpu_millicores, keeper.volume_gib, keeper.one_per_node) == (3, 500, 20, False)
     brokers = found["KafkaNodePool/platform-data/brokers"]
-    assert (brokers.replicas_max, brokers.cpu_millicores, brokers.memory_mib, brokers.volume_gib, brokers.node_selector_pool) == (3, 2000, 8192, 500, "data")
+    assert (brokers.replicas_max, brokers.cpu_millicores, brokers.memory_mib, brokers.volume_gib, brokers.node_pool) == (3, 2000, 8192, 500, "data")
     entity = found["Kafka/platform-data/kafka/entity-operator"]
     assert (entity.replicas_max, entity.cpu_millicores, entity.memory_mib) == (1, 200, 512)
     redis = found["RedisReplication/platform-data/redis"]
@@ -75,15 +75,15 @@ def test_every_kind_is_read() -> None:
 
 
 def test_required_host_anti_affinity_is_one_pod_per_node() -> None:
-    spread = by_name(workloads_from_objects([fx.deployment("api", 3, [fx.container("1", "1Gi")], anti_affinity=True)]))
-    plain = by_name(workloads_from_objects([fx.deployment("api", 3, [fx.container("1", "1Gi")])]))
+    spread = by_name(pod_groups([fx.deployment("api", 3, [fx.container("1", "1Gi")], anti_affinity=True)]))
+    plain = by_name(pod_groups([fx.deployment("api", 3, [fx.container("1", "1Gi")])]))
     assert spread["Deployment/platform-apps/api"].one_per_node
     assert not plain["Deployment/platform-apps/api"].one_per_node
 
 
 def test_a_bad_quantity_is_reported_with_its_value() -> None:
-    with pytest.raises(WorkloadError, match="Deployment/platform-apps/api: .*'four'"):
-        workloads_from_objects([fx.deployment("api", 1, [fx.container("four", "1Gi")])])
+    with pytest.raises(PodReadError, match="Deployment/platform-apps/api: .*'four'"):
+        pod_groups([fx.deployment("api", 1, [fx.container("four", "1Gi")])])
 
 
 def test_spec_workloads_are_planned_only_until_something_renders_them(prod) -> None:
@@ -106,7 +106,7 @@ def test_rendered_rollouts_count_each_service_once_with_its_autoscaler_range(pla
     from plinth.render.pipeline import render_platform
 
     for env, platform in platforms.items():
-        apps = [w for w in workloads_from_objects(r.obj for r in render_platform(platform)) if w.namespace == "platform-apps"]
+        apps = [w for w in pod_groups(r.obj for r in render_platform(platform)) if w.namespace == "platform-apps"]
         assert sorted(w.name for w in apps) == sorted(f"Rollout/platform-apps/{n}" for n in platform.services), env
         for w in apps:
             scaling = platform.services[w.name.rsplit("/", 1)[-1]].scaling

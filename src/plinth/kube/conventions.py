@@ -26,6 +26,12 @@ CLUSTER_SECRET_STORE = "platform-secrets"
 MONITORING_NAMESPACE = "platform-monitoring"
 """Namespace Prometheus scrapes from (NetworkPolicies allow it in)."""
 
+PROMETHEUS_FULLNAME = "kps"
+"""kube-prometheus-stack's fullnameOverride: every object the chart renders is prefixed with it."""
+PROMETHEUS_URL = f"http://{PROMETHEUS_FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+"""Prometheus as Grafana, KEDA, the canary analysis and Tempo's metrics generator reach it: the chart's ClusterIP
+Service in front of every Prometheus replica."""
+
 DATASTORE_NAMES: dict[str, str] = {
     "postgres": "plinth-pg",  # CloudNativePG Cluster (services plinth-pg-rw/-ro/-r); Pooler plinth-pg-pooler-rw
     "postgres-objectstore": "plinth-pg-backups",  # barmancloud.cnpg.io ObjectStore
