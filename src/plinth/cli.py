@@ -12,61 +12,27 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from plinth.charts.chartdir import default_crd_dir
+from plinth.commands.charts import register as register_charts
+from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
+from plinth.commands.common import check_format as _check_format
+from plinth.commands.common import fail_bad_input as _fail_bad_input
+from plinth.commands.common import render_platforms as _render
 from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
-from plinth.plan.workloads import WorkloadError
-from plinth.render.pipeline import RenderError, RenderedObject, render_all, to_files
-from plinth.render.writer import diff_tree, write_tree
-from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_all
-from plinth.spec.model import Platform
 from plinth.drills.report import DrillReport
-from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore, default_crd_dir
+from plinth.files import diff_tree, write_tree
+from plinth.kube.pods import PodReadError
+from plinth.render.pipeline import RenderedObject, RenderError, to_files
+from plinth.spec.loader import DEFAULT_SPEC, SpecError
+from plinth.spec.model import Platform
+from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
-out_console = Console()
-err_console = Console(stderr=True)
-
-SpecOption = Annotated[Path, typer.Option("--spec", help="Platform spec file.")]
-EnvOption = Annotated[Optional[list[str]], typer.Option("--env", help="Environment(s); default: all in the spec.")]
-FormatOption = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
-CrdOption = Annotated[Optional[Path], typer.Option("--crd-dir", help="Folder of CRD JSON schemas ({group}/{kind}_{version}.json); default $PLINTH_CRD_DIR or ../shared/schemas/crds.")]
 
 CheckFormatOption = Annotated[str, typer.Option("--format", help="Output format: table, json or sarif (SARIF 2.1.0).")]
 WaiversOption = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file; default: check-waivers.yaml in the current folder or next to the spec, if present.")]
-
-
-class BadInput(Exception):
-    """A problem with what the user gave us: reported, exit 2."""
-
-
-def _fail_bad_input(lines: list[str]) -> None:
-    for line in lines:
-        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def load_platforms(spec: Path, envs: Optional[list[str]]) -> dict[str, Platform]:
-    """Load the spec's environments (all, or those asked for); exit 2 with located errors on bad input."""
-    try:
-        platforms = load_all(spec)
-    except SpecError as exc:
-        _fail_bad_input([str(p) for p in exc.problems])
-    if envs:
-        unknown = sorted(set(envs) - set(platforms))
-        if unknown:
-            _fail_bad_input([f"{spec}: no environment {', '.join(unknown)} (expected one of: {', '.join(sorted(platforms))})"])
-        platforms = {e: platforms[e] for e in envs}
-    return platforms
-
-
-def _render(platforms: dict[str, Platform]) -> list[RenderedObject]:
-    try:
-        return render_all(platforms)
-    except RenderError as exc:
-        _fail_bad_input([f"render error: {exc}"])
-        raise AssertionError  # unreachable
 
 
 def _out_dir(spec: Path, platforms: dict[str, Platform], out: Optional[Path]) -> Path:
@@ -76,9 +42,6 @@ def _out_dir(spec: Path, platforms: dict[str, Platform], out: Optional[Path]) ->
     return spec.parent / first.git.rendered_path
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        _fail_bad_input([f"--format: expected 'table' or 'json', got {fmt!r}"])
 
 
 @app.command()
@@ -320,7 +283,7 @@ def monitoring(
     fmt: FormatOption = "table",
 ) -> None:
     """Check alert rules, alert unit tests, dashboards and Alertmanager routing with the real promtool and amtool."""
-    from plinth.monitoring.check import MissingTool, check_platform
+    from plinth.validate.monitoring import MissingTool, check_platform
 
     _check_format(fmt)
     platforms = load_platforms(spec, env)
@@ -343,35 +306,57 @@ def monitoring(
     raise typer.Exit(1 if failed else 0)
 
 
+def _generate(spec: Path, names: list[str], check: bool) -> None:
+    """Write (or with ``check`` compare) the named artifacts; exit 1 when stale, 2 on bad input."""
+    from plinth import generate as gen
+    from plinth.charts.workflow import ChartsSetupError
+    from plinth.docs.diagram import DiagramError
+
+    try:
+        artifacts = gen.by_name(names)
+    except ValueError as exc:
+        _fail_bad_input([f"plinth generate: {exc}"])
+    inputs = gen.Inputs(spec, load_platforms(spec, None), frozenset(cli_commands()))
+    try:
+        if check:
+            stale = gen.stale(artifacts, inputs)
+            for item in stale:
+                for line in item.lines(inputs.root):
+                    err_console.print(f"stale: {line}", markup=False, highlight=False)
+            if stale:
+                err_console.print(f"{len(stale)} artifact(s) stale: run `plinth generate {' '.join(a.artifact.name for a in stale)}`",
+                                  markup=False, highlight=False)
+            else:
+                out_console.print(f"{', '.join(a.name for a in artifacts)}: up to date.")
+            raise typer.Exit(1 if stale else 0)
+        for artifact, folder, count in gen.write(artifacts, inputs):
+            where = folder.relative_to(inputs.root) if folder.is_relative_to(inputs.root) else folder
+            out_console.print(f"{artifact.name}: {count} file(s) in {where}/", markup=False, highlight=False)
+    except (DiagramError, RenderError, WorkflowError, ChartsSetupError) as exc:
+        _fail_bad_input([f"plinth generate: {exc}"])
+    except SpecError as exc:
+        _fail_bad_input([str(p) for p in exc.problems])
+
+
+@app.command()
+def generate(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Artifacts to generate (default: all): tree, workflows, architecture, "
+                                                            "datastores, checks, runbooks, charts-lock, examples.")] = None,
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if any artifact differs from what is committed.")] = False,
+) -> None:
+    """Regenerate every generated file of the repository (the GitOps tree, workflows, docs, runbooks, examples)
+    from the spec, atomically; with --check, list what is stale."""
+    _generate(spec, list(names or []), check)
+
+
 @app.command()
 def docs(
     spec: SpecOption = Path(DEFAULT_SPEC),
-    env: Annotated[str, typer.Option("--env", help="Environment the documents describe.")] = "prod",
-    out: Annotated[Path, typer.Option("--out", help="Folder of the generated documents.")] = Path("docs"),
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the documents are stale.")] = False,
 ) -> None:
-    """Regenerate docs/architecture.md and its SVG diagram from the spec and the rendered tree."""
-    from plinth.docs.build import generated_docs
-    from plinth.docs.diagram import DiagramError
-
-    platforms = load_platforms(spec, [env])
-    try:
-        files = generated_docs(platforms[env])
-    except DiagramError as exc:
-        _fail_bad_input([str(exc)])
-    stale = sorted(name for name, text in files.items() if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text)
-    if check:
-        for name in stale:
-            err_console.print(f"stale: {out / name} (run `plinth docs`)", markup=False)
-        if not stale:
-            out_console.print(f"{', '.join(str(out / n) for n in sorted(files))} up to date.")
-        raise typer.Exit(1 if stale else 0)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out / name)
-    out_console.print(f"Wrote {', '.join(str(out / n) for n in sorted(files))} ({len(stale)} changed).")
+    """Regenerate the documents under docs/ (architecture, data stores, checks, runbooks): `plinth generate` of those artifacts."""
+    _generate(spec, ["architecture", "datastores", "checks", "runbooks"], check)
 
 
 def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject],
@@ -447,7 +432,7 @@ def report(
     out_console.print(f"Report: {path}")
 
 
-# --------------------------------------------------------------------------- delivery (issue 8)
+# --------------------------------------------------------------------------- delivery
 
 
 @app.command()
@@ -459,7 +444,8 @@ def promote(
 ) -> None:
     """Set a service's image digest for an environment in the spec (comments kept; prod only takes a
     digest staging already runs). CI calls this, then `plinth render`, then commits; never kubectl."""
-    from plinth.delivery.promote import PromotionError, promote as promote_digest
+    from plinth.delivery.promote import PromotionError
+    from plinth.delivery.promote import promote as promote_digest
 
     try:
         result = promote_digest(spec, service, digest, env)
@@ -508,7 +494,7 @@ def _plan_for_report(platforms: dict[str, Platform], rendered: list[RenderedObje
     try:
         point = plan_point(platform, None, rendered=[r for r in rendered if r.environment == environment])
         return point, plan_curve(platform, RUN_CURVE_ORGS)
-    except WorkloadError as exc:
+    except PodReadError as exc:
         _fail_bad_input([f"plan: {exc}"])
         raise AssertionError  # unreachable
 
@@ -548,7 +534,7 @@ def plan(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the growth chart (self-contained HTML with SVG) here.")] = None,
 ) -> None:
     """Capacity (nodes per pool, bin-packed, with a lower bound) and monthly cost per cloud; with --orgs, how they grow."""
-    from plinth.plan.pricing import PROVIDERS
+    from plinth.catalog.nodes import PROVIDERS
 
     _check_format(fmt)
     if cloud not in (*PROVIDERS, "all"):
@@ -558,7 +544,7 @@ def plan(
     platforms = load_platforms(spec, env)
     try:
         _plan_each(platforms, env, counts, providers, fmt, html)
-    except (WorkloadError, ValueError) as exc:
+    except (PodReadError, ValueError) as exc:
         _fail_bad_input([f"plan: {exc}"])
 
 
@@ -592,34 +578,9 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
         out_console.print_json(json.dumps(results[0] if len(results) == 1 else results))
 
 
-# --------------------------------------------------------------------------- data-store promises page
-@app.command("datastore-docs")
-def datastore_docs(
-    spec: SpecOption = Path(DEFAULT_SPEC),
-    env: Annotated[str, typer.Option("--env", help="Environment whose numbers the page shows.")] = "prod",
-    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("docs/datastores.md"),
-    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the file differs from a fresh render.")] = False,
-) -> None:
-    """Write docs/datastores.md: per data store, failures covered and the real RTO/RPO."""
-    from plinth.docs.datastores import render_markdown
+# --------------------------------------------------------------------------- drills
 
-    platforms = load_platforms(spec, [env])
-    text = render_markdown(platforms[env])
-    if check:
-        current = out.read_text() if out.exists() else None
-        if current != text:
-            err_console.print(f"{out} is stale: run `plinth datastore-docs`", markup=False)
-            raise typer.Exit(1)
-        out_console.print(f"{out} is up to date.")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out_console.print(f"Wrote {out}.")
-
-
-# --------------------------------------------------------------------------- drills (issue 9)
-
-drill_app = typer.Typer(no_args_is_help=True, help="Disaster-recovery drills on real servers, and the runbooks.")
+drill_app = typer.Typer(no_args_is_help=True, help="Disaster-recovery drills on real servers, and the cluster drills' manifests.")
 app.add_typer(drill_app, name="drill")
 
 DrillEnvOption = Annotated[str, typer.Option("--env", help="Environment whose settings the drill uses.")]
@@ -653,7 +614,8 @@ def _finish_drill(report: DrillReport, out: Path) -> None:
     for p in report.promises:
         measured = "not measured" if p.measured is None else f"{p.measured:g} {p.unit}"
         result = ("[green]pass[/green]" if p.passed else "[red]FAIL[/red]") if p.counts else ("met" if p.passed else "[yellow]not met (reference)[/yellow]")
-        table.add_row(p.name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
+        name = f"{p.name} · {p.check_id}" if p.check_id else p.name
+        table.add_row(name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
     out_console.print(table)
     for error in report.errors:
         err_console.print(f"failed step: {error}", markup=False, highlight=False, soft_wrap=True)
@@ -722,31 +684,27 @@ def drill_postgres_failover(
     _finish_drill(report, out)
 
 
-@drill_app.command("runbooks")
-def drill_runbooks(
+@drill_app.command("kafka-failover")
+def drill_kafka_failover(
     spec: SpecOption = Path(DEFAULT_SPEC),
     env: DrillEnvOption = "prod",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder; default docs/runbooks next to the spec.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if the folder differs from a fresh render.")] = False,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent runs (a fresh cluster each).")] = 5,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Fault sequence: leader-kill (default), isolated-leader-lost, in-sync-replicas-lost.")] = None,
 ) -> None:
-    """Write the runbooks (one per failure of the spec's recovery list, plus alerts.md) generated from the spec."""
-    from plinth.drills.runbooks import RUNBOOK_DIR, render_runbooks
+    """Kill the partition leader of 3 KRaft brokers under an acks=all load, several times; report lost acknowledged writes and leader/ISR times."""
+    from plinth.drills import kafka_failover
+    from plinth.drills.settings import kafka_settings
 
-    files = render_runbooks(_drill_platform(spec, env))
-    folder = out or spec.parent / RUNBOOK_DIR
-    if check:
-        stale = sorted(name for name, text in files.items()
-                       if not (folder / name).is_file() or (folder / name).read_text() != text)
-        extra = sorted(p.name for p in folder.glob("*.md") if p.name not in files) if folder.is_dir() else []
-        for name in stale + extra:
-            err_console.print(f"stale: {folder / name} (run `plinth drill runbooks`)", markup=False, highlight=False)
-        if not stale and not extra:
-            out_console.print(f"{folder} is up to date ({len(files)} runbooks).")
-        raise typer.Exit(1 if stale or extra else 0)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in sorted(files.items()):
-        (folder / name).write_text(text)
-    out_console.print(f"Wrote {len(files)} runbooks into {folder}/")
+    _check_sabotage(sabotage, kafka_failover.SABOTAGES)
+    if scenario is not None and scenario not in kafka_failover.SCENARIOS:
+        _fail_bad_input([f"--scenario: expected one of {', '.join(kafka_failover.SCENARIOS)}, got {scenario!r}"])
+    settings = kafka_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    options = kafka_failover.KafkaFailoverOptions(runs=runs, sabotage=sabotage, scenario=scenario)
+    report = kafka_failover.run(settings, options, env, _progress)
+    _finish_drill(report, out)
 
 
 @drill_app.command("cluster-manifests")
@@ -758,7 +716,7 @@ def drill_cluster_manifests(
 ) -> None:
     """Write the cluster drills (restore drill manifests, validated; zone-loss procedure) for a real cluster."""
     from plinth.drills.cluster import restore_drill_objects, restore_drill_procedure, zone_loss_procedure
-    from plinth.render.yamlio import dump_yaml
+    from plinth.kube.yamlio import dump_yaml
 
     platform = _drill_platform(spec, env)
     objects = restore_drill_objects(platform)
@@ -778,6 +736,11 @@ def drill_cluster_manifests(
                       f"{'[red]' + str(len(problems)) + ' schema problem(s)[/red]' if problems else 'schema-valid'}); "
                       "apply them with kubectl against a real cluster (not run here).")
     raise typer.Exit(1 if problems else 0)
+
+
+# --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
+
+register_charts(app)
 
 
 # --------------------------------------------------------------------------- simulated cluster

@@ -7,8 +7,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from plinth.render.conventions import DATASTORE_NAMES, uses_label
-from plinth.render.scheduling import ZONE_KEY, spread_constraints
+from plinth.kube.conventions import DATASTORE_NAMES, uses_label
+from plinth.kube.scheduling import ZONE_KEY, spread_constraints
+from plinth.spec.derived import backup_targets
 from plinth.spec.model import Platform
 
 DIGEST = "sha256:" + "a" * 64
@@ -81,7 +82,7 @@ def app_services(platform: Platform) -> list[dict[str, Any]]:
 def data_stores(platform: Platform) -> list[dict[str, Any]]:
     """The data stores as the operators' custom resources, spread over zones, with backups to the DR region."""
     d = platform.datastores
-    dr = platform.cluster.dr_region
+    targets = backup_targets(platform)
     pg, ch, keeper = DATASTORE_NAMES["postgres"], DATASTORE_NAMES["clickhouse"], DATASTORE_NAMES["clickhouse-keeper"]
     redis, sentinel, kafka = DATASTORE_NAMES["redis"], DATASTORE_NAMES["redis-sentinel"], DATASTORE_NAMES["kafka"]
     req = lambda r: {"requests": {"cpu": r.requests_cpu, "memory": r.requests_memory}}  # noqa: E731
@@ -97,8 +98,8 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
                                                                   "topologySpreadConstraints": zone_spread({label: name})}}]}}}
 
     backup_sidecar = {"name": "clickhouse-backup", "image": f"altinity/clickhouse-backup@{DIGEST}",
-                      "env": [{"name": "REMOTE_STORAGE", "value": "s3"}, {"name": "S3_REGION", "value": dr},
-                              {"name": "S3_BUCKET", "value": backup["clickhouse"].bucket},
+                      "env": [{"name": "REMOTE_STORAGE", "value": "s3"}, {"name": "S3_REGION", "value": targets["clickhouse"].primary.region},
+                              {"name": "S3_BUCKET", "value": targets["clickhouse"].primary.bucket},
                               {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(backup["clickhouse"].retention_days)}]}
 
     def redis_cr(kind: str, name: str, size: int) -> dict[str, Any]:
@@ -121,8 +122,9 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
                   "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True, "parameters": {"barmanObjectName": DATASTORE_NAMES["postgres-objectstore"]}}]}},
         {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "metadata": meta(DATASTORE_NAMES["postgres-objectstore"], DATA),
          "spec": {"retentionPolicy": f"{backup['postgres'].retention_days}d",
-                  "configuration": {"destinationPath": f"s3://{backup['postgres'].bucket}/", "s3Credentials": {"inheritFromIAMRole": True}},
-                  "instanceSidecarConfiguration": {"env": [{"name": "AWS_DEFAULT_REGION", "value": dr}]}}},
+                  "configuration": {"destinationPath": targets["postgres"].primary.url(targets["postgres"].prefix),
+                                    "s3Credentials": {"inheritFromIAMRole": True}},
+                  "instanceSidecarConfiguration": {"env": [{"name": "AWS_DEFAULT_REGION", "value": targets["postgres"].primary.region}]}}},
         {"apiVersion": "postgresql.cnpg.io/v1", "kind": "ScheduledBackup", "metadata": meta(f"{pg}-hourly", DATA),
          "spec": {"schedule": backup["postgres"].schedule, "cluster": {"name": pg}, "method": "plugin",
                   "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"}}},
@@ -145,7 +147,24 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
         {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": meta("cluster-state", SYSTEM),
          "spec": {"schedule": backup["cluster-state"].schedule, "template": {"ttl": f"{backup['cluster-state'].retention_days * 24}h0m0s"}}},
         {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation", "metadata": meta("default", SYSTEM),
-         "spec": {"provider": "aws", "objectStorage": {"bucket": backup["cluster-state"].bucket}, "config": {"region": dr}}},
+         "spec": {"provider": "aws", "objectStorage": {"bucket": targets["cluster-state"].primary.bucket},
+                  "config": {"region": targets["cluster-state"].primary.region}}},
+    ]
+
+
+def gateway(platform: Platform) -> list[dict[str, Any]]:
+    """The public gateway's data plane: an EnvoyProxy (proxies spread over zones), its GatewayClass and Gateway."""
+    proxy_labels = {"gateway.envoyproxy.io/owning-gateway-name": "public", "gateway.envoyproxy.io/owning-gateway-namespace": SYSTEM}
+    return [
+        {"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "EnvoyProxy", "metadata": meta("public-proxy", SYSTEM),
+         "spec": {"provider": {"type": "Kubernetes", "kubernetes": {"envoyDeployment": {
+             "replicas": platform.edge.gateway_replicas, "pod": {"topologySpreadConstraints": zone_spread(proxy_labels)},
+             "container": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}}}}}}}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": meta("envoy", None),
+         "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                  "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "public-proxy", "namespace": SYSTEM}}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": meta("public", SYSTEM),
+         "spec": {"gatewayClassName": "envoy", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
     ]
 
 
@@ -168,7 +187,7 @@ def monitoring(platform: Platform) -> list[dict[str, Any]]:
 
 def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     """A whole tree every check passes on."""
-    return [*app_services(platform), *data_stores(platform), *network_policies(), *monitoring(platform),
+    return [*app_services(platform), *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform),
             application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
 
 

@@ -87,6 +87,8 @@ CASES: dict[str, Case] = {
                       _set("KafkaNodePool", "brokers", "spec.template.pod", {})),
     "PL-HA-005": Case("ClickHouseKeeperInstallation/platform-data/plinth-ch-keeper", "leave 0 after losing one zone, below a Keeper majority (2)",
                       _set("ClickHouseKeeperInstallation", "plinth-ch-keeper", "spec.templates.podTemplates.0.spec.topologySpreadConstraints", DELETE)),
+    "PL-HA-007": Case("EnvoyProxy/platform-system/public-proxy", "3 proxies of public-proxy/platform-system/public over 3 zones (no hard zone spread or zone anti-affinity) leave 0 after losing one zone; the gateway needs 2",
+                      _set("EnvoyProxy", "public-proxy", "spec.provider.kubernetes.envoyDeployment.pod", {})),
     "PL-HA-006": Case("RedisSentinel/platform-data/plinth-redis-sentinel", "below a Sentinel majority (2)",
                       _set("RedisSentinel", "plinth-redis-sentinel", "spec.topologySpreadConstraints.0.whenUnsatisfiable", "ScheduleAnyway")),
     "PL-RPO-001": Case("Cluster/platform-data/plinth-pg", "RPO 0 needs >= 1 synchronous standby(s), the Cluster has 0",
@@ -95,10 +97,11 @@ CASES: dict[str, Case] = {
                        _set("Kafka", "plinth-kafka", "spec.kafka.config", {"default.replication.factor": 3, "min.insync.replicas": 1})),
     "PL-RPO-003": Case("Spec/datastores.redis.ha", "promises RPO 0, but Redis replication is asynchronous",
                        spec={"datastores.redis.ha.rpo_seconds": 0}, expect_field="datastores.redis.ha.rpo_seconds"),
-    "PL-RPO-004": Case("Spec/datastores.clickhouse.ha", "clickhouse promises RPO 1m after region loss, but with daily backup (every 1d) a region loss loses up to 1d",
+    "PL-RPO-004": Case("Spec/datastores.clickhouse.ha", "clickhouse promises RPO 1m after region loss, but a region loss loses up to 1d 15m: daily backup",
                        spec={"datastores.clickhouse.ha.covers": ["pod", "node", "zone", "region"]}),
-    "PL-BAK-001": Case("ObjectStore/platform-data/plinth-pg-backups", "writes to us-east-1, the cluster's own region (expected e.g. us-west-2)",
-                       _set("ObjectStore", "plinth-pg-backups", "spec.instanceSidecarConfiguration.env.0.value", "us-east-1")),
+    "PL-BAK-001": Case("ObjectStore/platform-data/plinth-pg-backups",
+                       "the postgres backup is written through region us-west-2, but its bucket plinth-backups-postgres lives in us-east-1",
+                       _set("ObjectStore", "plinth-pg-backups", "spec.instanceSidecarConfiguration.env.0.value", "us-west-2")),
     "PL-BAK-002": Case("ScheduledBackup/platform-data/plinth-pg-hourly", "schedule '0 0 0 * * *' (every 1d) differs from the spec's hourly schedule '0 0 * * * *'",
                        _set("ScheduledBackup", "plinth-pg-hourly", "spec.schedule", "0 0 0 * * *")),
     "PL-BAK-003": Case("Schedule/platform-system/cluster-state", "keeps cluster-state backups 7 days, the spec says 30 days",
@@ -107,7 +110,7 @@ CASES: dict[str, Case] = {
                        spec={"backups.0.schedule": "0 0 3 * * *"}, expect_field="backups.0.schedule"),
     "PL-RET-001": Case("Application/platform-system/loki", "loki has retention 168h, the spec says 30 days (720h)",
                        _set("Application", "loki", "spec.source.helm.valuesObject.loki.limits_config.retention_period", "168h")),
-    "PL-CAP-001": Case("Spec/node_pools.data", "1 nodes offer 15.89 vCPU and 58.4 GiB allocatable: at least",
+    "PL-CAP-001": Case("Spec/node_pools.data", "pods at minimum replicas need at least 3 m6i.4xlarge nodes",
                        spec={"node_pools.data.nodes": 1, "node_pools.data.min_nodes": 1}),
     "PL-CAP-004": Case("Spec/node_pools.apps", "at minimum replicas onto",
                        spec={"node_pools.apps.nodes": 3, "node_pools.apps.min_nodes": 3}),
@@ -213,7 +216,7 @@ def test_a_check_that_cannot_read_an_object_reports_instead_of_crashing(prod: Pl
     fx.find(objects, "Rollout", "frontend")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "lots"
     findings = _findings(prod, objects, "PL-CAP-001")
     assert [(f.check_id, f.obj.key, f.severity) for f in findings] == [("PL-CAP-001", "Check/PL-CAP-001", "error")]
-    assert "could not evaluate this tree (ValueError: expected a CPU quantity" in findings[0].message
+    assert "could not evaluate this tree (PodReadError: Rollout/platform-apps/frontend: expected a Kubernetes quantity" in findings[0].message
 
 
 def test_percentage_min_available_sets_the_minimum_healthy_replicas(prod: Platform) -> None:
@@ -228,12 +231,12 @@ def test_clickhouse_backup_settings_are_read_from_the_clickhouse_backup_sidecar(
     objects = fx.edited(fx.healthy_tree(prod))
     sidecar = fx.find(objects, "ClickHouseInstallation", "plinth-ch")["spec"]["templates"]["podTemplates"][0]["spec"]["containers"][1]
     env = {v["name"]: v for v in sidecar["env"]}
-    env["S3_REGION"]["value"] = "us-east-1"
+    env["S3_REGION"]["value"] = "us-west-2"
     env["BACKUPS_TO_KEEP_REMOTE"]["value"] = "30"
     (region,) = _findings(prod, objects, "PL-BAK-001")
     (retention,) = _findings(prod, objects, "PL-BAK-003")
     assert region.obj.key == retention.obj.key == "ClickHouseInstallation/platform-data/plinth-ch"
-    assert "writes to us-east-1, the cluster's own region" in region.message
+    assert "written through region us-west-2, but its bucket plinth-backups-clickhouse lives in us-east-1" in region.message
     assert retention.message == "keeps clickhouse backups 30 days, the spec says 90 days"
 
 

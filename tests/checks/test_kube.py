@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from plinth.checks.kube import (PodGroup, barman_retention_days, cron_interval_seconds, duration_seconds, selector_matches,
-                                survivors_after_zone_loss)
-from plinth.render.pipeline import RenderedObject
-from plinth.render.scheduling import ZONE_KEY
+from plinth.checks.kube import barman_retention_days, cron_interval_seconds, duration_seconds, survivors_after_zone_loss
+from plinth.kube.objects import selector_matches
+from plinth.kube.pods import PodGroup
+from plinth.kube.scheduling import ZONE_KEY
 
 LABELS = {"app": "x"}
 
 
 def _group(replicas: int, spread=(), anti=()) -> PodGroup:
-    source = RenderedObject("prod/x.yaml", {"kind": "Deployment", "metadata": {"name": "x"}}, "t", "prod")
-    return PodGroup(source, "x", "ns", LABELS, replicas, replicas, 0, 0, spread=list(spread), anti_affinity=list(anti))
+    return PodGroup("Deployment", "ns", "x", None, LABELS, replicas, replicas, spread=tuple(spread), anti_affinity=tuple(anti))
 
 
 def _spread(skew: int, when: str = "DoNotSchedule", match=None) -> dict:

@@ -24,7 +24,7 @@ def _finding(env: str = "prod") -> Finding:
 
 
 def _waiver(**changes) -> Waiver:
-    data = {"check": "PL-IMG-001", "object": "Deployment/platform-apps/frontend", "reason": "CI promotes digests from issue #8 on",
+    data = {"check": "PL-IMG-001", "object": "Deployment/platform-apps/frontend", "reason": "CI promotes digests once the pipeline runs",
             "expires": "2026-12-31"}
     data.update(changes)
     return Waiver.model_validate(data)
@@ -32,7 +32,7 @@ def _waiver(**changes) -> Waiver:
 
 def test_a_valid_waiver_marks_the_finding_waived() -> None:
     (result,) = apply_waivers([_finding()], [_waiver()], PATH, TODAY)
-    assert result.waived_by == "CI promotes digests from issue #8 on"
+    assert result.waived_by == "CI promotes digests once the pipeline runs"
 
 
 def test_an_expired_waiver_waives_nothing_and_is_itself_an_error() -> None:

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
+from plinth.catalog.instances import instance_for
 from plinth.cloud import layout
+from plinth.spec import derived
 from plinth.cloud.aws import elasticache_engine
-from plinth.cloud.instances import instance_for
 from plinth.cloud.options import CloudOptions
-from plinth.render.scheduling import POOL_LABEL
+from plinth.kube.scheduling import POOL_LABEL
 from tests.cloud.conftest import MANAGED_STORES, platform_on
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -111,11 +112,11 @@ def test_buckets_are_versioned_encrypted_and_expire_at_their_retention(deploy, p
         "loki": platform.observability.loki.retention_days,
         "tempo": platform.observability.tempo.retention_days,
     }
-    plans = {p.key: p for p in layout.buckets(platform)}
+    plans = {p.key: p for p in derived.buckets(platform)}
     assert set(plans) == set(expected)
     for key, days in expected.items():
         plan = plans[key]
-        names = [plan.name] + ([plan.replica_name(platform.cluster.dr_region)] if plan.replicated else [])
+        names = [plan.primary.bucket] + ([plan.copy.bucket] if plan.replicated else [])
         for name in names:
             assert name in buckets
             assert versioning[name].inputs["versioningConfiguration"]["status"] == "Enabled"
@@ -137,17 +138,17 @@ def test_cross_region_buckets_replicate_out_of_the_cluster_region(prod_run):
     cluster = platform.cluster
     buckets = {b.inputs["bucket"]: b for b in run.of_type(BUCKET)}
     replications = _by_bucket(run, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
-    replicated = [p for p in layout.buckets(platform) if p.replicated]
+    replicated = [p for p in derived.buckets(platform) if p.replicated]
     assert {p.key for p in replicated} == {"postgres", "clickhouse", "velero", "iceberg"}
     for plan in replicated:
-        assert buckets[plan.name].inputs["region"] == cluster.region
-        (rule,) = replications[plan.name].inputs["rules"]
+        assert buckets[plan.primary.bucket].inputs["region"] == cluster.region
+        (rule,) = replications[plan.primary.bucket].inputs["rules"]
         target_name = rule["destination"]["bucket"].rsplit(":", 1)[1]
         target_region = buckets[target_name].inputs["region"]
         assert target_region == cluster.dr_region != cluster.region
-    for plan in layout.buckets(platform):
+    for plan in derived.buckets(platform):
         if not plan.replicated:
-            assert plan.name not in replications
+            assert plan.primary.bucket not in replications
 
 
 def test_bucket_names_come_from_the_backup_rows(prod_run):
@@ -162,7 +163,7 @@ def test_each_workload_identity_is_trusted_only_by_its_service_account(prod_run)
     platform, run = prod_run
     roles = {r.name: r for r in run.of_type("aws:iam/role:Role")}
     policies = {r.name: r for r in run.of_type("aws:iam/rolePolicy:RolePolicy")}
-    for identity in layout.WORKLOAD_IDENTITIES:
+    for identity in derived.WORKLOAD_IDENTITIES:
         name = f"{platform.cluster.name}-{identity.name}"
         trust = json.loads(roles[name].inputs["assumeRolePolicy"])
         (statement,) = trust["Statement"]
@@ -171,7 +172,7 @@ def test_each_workload_identity_is_trusted_only_by_its_service_account(prod_run)
         assert subjects == [f"system:serviceaccount:{identity.namespace}:{identity.service_account}"]
         granted = json.dumps(json.loads(policies[name].inputs["policy"]))
         for key in identity.buckets:
-            assert f"Bucket:{next(p.name for p in layout.buckets(platform) if p.key == key)}" in granted
+            assert f"Bucket:{next(p.primary.bucket for p in derived.buckets(platform) if p.key == key)}" in granted
         assert ("route53:ChangeResourceRecordSets" in granted) == identity.manages_dns
         assert ("secretsmanager:GetSecretValue" in granted) == identity.reads_secrets
 

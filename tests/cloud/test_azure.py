@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from plinth.catalog.instances import instance_for
 from plinth.cloud import layout
-from plinth.cloud.azure import ROLE_IDS, storage_account_name
-from plinth.cloud.instances import instance_for
+from plinth.spec import derived
+from plinth.cloud.azure import ROLE_IDS
+from plinth.spec.derived import storage_account_name
 from plinth.cloud.options import CloudOptions
-from plinth.render.scheduling import POOL_LABEL
+from plinth.kube.scheduling import POOL_LABEL
 from tests.cloud.conftest import MANAGED_STORES, platform_on
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -97,9 +99,9 @@ def test_storage_is_versioned_encrypted_and_expires_at_each_retention(deploy, tm
         "iceberg": platform.backup_for("iceberg").retention_days,
     }
     containers = {c.inputs["containerName"] for c in run.of_type(CONTAINER)}
-    for plan in layout.buckets(platform):
-        assert plan.name in containers
-        actions = rules[f"{plan.name}/"]["definition"]["actions"]
+    for plan in derived.buckets(platform):
+        assert plan.primary.bucket in containers
+        actions = rules[f"{plan.primary.bucket}/"]["definition"]["actions"]
         days = retention[plan.key]
         assert actions["version"]["delete"]["daysAfterCreationGreaterThan"] == days
         if plan.key == "iceberg":
@@ -121,8 +123,8 @@ def test_cross_region_containers_replicate_to_the_dr_region(azure_run):
     assert source.inputs["objectReplicationPolicyId"] == "policy-1"
     replicated = {r["sourceContainer"] for r in source.inputs["rules"]}
     assert all(r["ruleId"] for r in source.inputs["rules"])
-    expected = {p.name for p in layout.buckets(platform) if p.replicated}
-    assert replicated == expected == {p.name for p in layout.buckets(platform) if p.location in ("cross-region", "multi-region")}
+    expected = {p.primary.bucket for p in derived.buckets(platform) if p.replicated}
+    assert replicated == expected == {p.primary.bucket for p in derived.buckets(platform) if p.location in ("cross-region", "multi-region")}
     dr_containers = {c.inputs["containerName"] for c in run.of_type(CONTAINER) if c.inputs["accountName"] == dr}
     assert dr_containers == expected
 
@@ -131,10 +133,10 @@ def test_workload_identity_federates_each_service_account(azure_run):
     platform, run = azure_run
     credentials = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
     subjects = {c.inputs["subject"] for c in credentials}
-    assert subjects == {f"system:serviceaccount:{i.namespace}:{i.service_account}" for i in layout.WORKLOAD_IDENTITIES}
+    assert subjects == {f"system:serviceaccount:{i.namespace}:{i.service_account}" for i in derived.WORKLOAD_IDENTITIES}
     assert all(c.inputs["issuer"].startswith("https://") and c.inputs["audiences"] == ["api://AzureADTokenExchange"] for c in credentials)
     assignments = {a.name: a for a in run.of_type("azure-native:authorization:RoleAssignment")}
-    for identity in layout.WORKLOAD_IDENTITIES:
+    for identity in derived.WORKLOAD_IDENTITIES:
         for key in identity.buckets:
             assignment = assignments[f"{platform.cluster.name}-{identity.name}-blob-{key}"]
             assert assignment.inputs["roleDefinitionId"].endswith(ROLE_IDS["Storage Blob Data Contributor"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from plinth.catalog.instances import instance_for
 from plinth.cloud import layout
+from plinth.spec import derived
 from plinth.cloud.gcp import multi_region_of
-from plinth.cloud.instances import instance_for
 from plinth.cloud.options import CloudOptions
-from plinth.render.scheduling import POOL_LABEL
+from plinth.kube.scheduling import POOL_LABEL
 from tests.cloud.conftest import MANAGED_STORES, platform_on
 
 OPTIONS = CloudOptions(gcp_project="plinth-test")
@@ -81,8 +82,8 @@ def test_buckets_are_versioned_encrypted_and_expire_at_their_retention(deploy, t
     platform = platform_on(tmp_path, "gcp", environment=environment)
     run = deploy(platform, OPTIONS)
     buckets = {b.inputs["name"]: b for b in run.of_type(BUCKET)}
-    plans = layout.buckets(platform)
-    assert {p.name for p in plans} == set(buckets)
+    plans = derived.buckets(platform)
+    assert {p.primary.bucket for p in plans} == set(buckets)
     retention = {
         "loki": platform.observability.loki.retention_days,
         "tempo": platform.observability.tempo.retention_days,
@@ -92,7 +93,7 @@ def test_buckets_are_versioned_encrypted_and_expire_at_their_retention(deploy, t
         "iceberg": platform.backup_for("iceberg").retention_days,
     }
     for plan in plans:
-        bucket = buckets[plan.name]
+        bucket = buckets[plan.primary.bucket]
         assert bucket.inputs["versioning"] == {"enabled": True}
         assert bucket.inputs["encryption"]["defaultKmsKeyName"].endswith("-id")
         assert bucket.inputs["publicAccessPrevention"] == "enforced"
@@ -107,8 +108,8 @@ def test_cross_region_buckets_hold_a_copy_outside_the_cluster_region(gcp_run):
     platform, run = gcp_run
     region, dr_region = platform.cluster.region, platform.cluster.dr_region
     buckets = {b.inputs["name"]: b for b in run.of_type(BUCKET)}
-    for plan in layout.buckets(platform):
-        bucket = buckets[plan.name]
+    for plan in derived.buckets(platform):
+        bucket = buckets[plan.primary.bucket]
         if plan.location == "cross-region":
             locations = bucket.inputs["customPlacementConfig"]["dataLocations"]
             assert dr_region.upper() in locations and dr_region != region
@@ -123,11 +124,11 @@ def test_cross_region_buckets_hold_a_copy_outside_the_cluster_region(gcp_run):
 def test_workload_identity_binds_each_service_account(gcp_run):
     platform, run = gcp_run
     bindings = {m.inputs["member"] for m in run.of_type("gcp:serviceaccount/iAMMember:IAMMember")}
-    expected = {f"serviceAccount:plinth-test.svc.id.goog[{i.namespace}/{i.service_account}]" for i in layout.WORKLOAD_IDENTITIES}
+    expected = {f"serviceAccount:plinth-test.svc.id.goog[{i.namespace}/{i.service_account}]" for i in derived.WORKLOAD_IDENTITIES}
     assert bindings == expected
     grants = {(g.inputs["bucket"], g.inputs["member"].split(":")[1].split("@")[0]) for g in run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
-    names = {p.key: p.name for p in layout.buckets(platform)}
-    for identity in layout.WORKLOAD_IDENTITIES:
+    names = {p.key: p.primary.bucket for p in derived.buckets(platform)}
+    for identity in derived.WORKLOAD_IDENTITIES:
         for key in identity.buckets:
             assert (names[key], f"{platform.cluster.name}-{identity.name}"[:30]) in grants
     assert len(run.of_type("gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember")) == 1

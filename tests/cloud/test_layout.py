@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from plinth.catalog.instances import instance_for
 from plinth.cloud import layout
-from plinth.cloud.instances import instance_for
-from plinth.spec.loader import load_platform
+from plinth.spec import derived
+from plinth.spec.loader import SpecError, load_platform
 from tests.conftest import spec_with
 
 
@@ -19,26 +20,25 @@ def test_pools_use_the_planner_instance_data(prod):
 
 
 def test_buckets_follow_backup_rows_and_telemetry_retention(prod):
-    plans = {p.key: p for p in layout.buckets(prod)}
-    assert plans["postgres"].name == prod.backup_for("postgres").bucket
-    assert plans["postgres"].retention_days == 30 and plans["postgres"].replicated
-    assert plans["clickhouse"].retention_days == 90
-    assert plans["iceberg"].retention_days == 365 and plans["iceberg"].expire == "noncurrent-versions"
+    plans = {p.key: p for p in derived.buckets(prod)}
+    assert plans["postgres"].primary.bucket == prod.backup_for("postgres").bucket
+    assert plans["postgres"].retention.days == 30 and plans["postgres"].replicated
+    assert plans["clickhouse"].retention.days == 90
+    assert plans["iceberg"].retention.days == 365 and plans["iceberg"].expire == "noncurrent-versions"
     assert plans["iceberg"].location == "multi-region" and plans["iceberg"].replicated
-    assert plans["loki"].retention_days == prod.observability.loki.retention_days and not plans["loki"].replicated
-    assert plans["tempo"].retention_days == prod.observability.tempo.retention_days
+    assert plans["loki"].retention.days == prod.observability.loki.retention_days and not plans["loki"].replicated
+    assert plans["loki"].primary.bucket == prod.observability.loki.bucket
+    assert plans["tempo"].retention.days == prod.observability.tempo.retention_days
 
 
 def test_iceberg_bucket_must_be_the_warehouse(tmp_path):
-    platform = load_platform(spec_with(tmp_path, [("datastores.iceberg.warehouse_bucket", "another-bucket")]), "prod")
-    with pytest.raises(ValueError, match="warehouse_bucket"):
-        layout.buckets(platform)
+    with pytest.raises(SpecError, match=r"platform.yaml:\d+:\d+: backups.2.bucket: the iceberg row's bucket 'plinth-iceberg' differs"):
+        load_platform(spec_with(tmp_path, [("datastores.iceberg.warehouse_bucket", "another-bucket")]), "prod")
 
 
 def test_bucket_names_must_be_distinct(tmp_path):
-    platform = load_platform(spec_with(tmp_path, [("backups.1.bucket", "plinth-backups-postgres")]), "prod")
-    with pytest.raises(ValueError, match="used twice"):
-        layout.buckets(platform)
+    with pytest.raises(SpecError, match="bucket names used twice: \\['plinth-backups-postgres'\\]"):
+        load_platform(spec_with(tmp_path, [("backups.1.bucket", "plinth-backups-postgres")]), "prod")
 
 
 def test_subnets_are_disjoint_per_zone():
@@ -53,6 +53,6 @@ def test_make_run_path_does_not_import_pulumi():
     import subprocess
     import sys
 
-    code = "import sys, plinth.cli, plinth.cloud.layout, plinth.cloud.instances; print([m for m in sys.modules if m.startswith('pulumi')])"
+    code = "import sys, plinth.cli, plinth.cloud.layout, plinth.catalog.instances; print([m for m in sys.modules if m.startswith('pulumi')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from plinth.components import app_services
+from plinth.components import app_services, delivery
 from plinth.components.app_services import (
     PROMETHEUS_URL,
     pdb_max_unavailable,
@@ -15,9 +15,8 @@ from plinth.components.app_services import (
     selector_labels,
     service_rollout,
 )
-from plinth.components import delivery
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
-from plinth.render.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
+from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
 from plinth.spec.loader import load_all
 from plinth.spec.model import CpuTrigger, QueueDepthTrigger, RequestRateTrigger
 from tests.conftest import spec_with

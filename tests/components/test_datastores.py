@@ -7,10 +7,12 @@ import sys
 
 import pytest
 
+from plinth.spec.derived import backup_target
+
 from plinth.components import clickhouse, kafka, postgres, redis, velero
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
+from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.render.pipeline import render_platform
-from plinth.render.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.spec.loader import SpecError, load_all
 from tests.conftest import REPO, spec_with
 
@@ -112,18 +114,23 @@ def test_kafka_replication_settings_and_rack_awareness(prod, prod_objects) -> No
         assert rendered["config"]["retention.ms"] == topic.retention_hours * 3_600_000
 
 
-def test_every_backup_goes_to_another_region(platforms) -> None:
+def test_every_backup_is_written_to_its_bucket_in_the_cluster_region(platforms) -> None:
+    """Writers write where the cloud layer creates the bucket (the cluster's region); the cloud copies it to the DR region
+    (tests/cloud/test_backup_targets.py checks the other side)."""
     for platform in platforms.values():
         objs = _objects(platform)
         here, dr = platform.cluster.region, platform.cluster.dr_region
         pg = objs[("ObjectStore", DATASTORE_NAMES["postgres-objectstore"])]["spec"]["configuration"]
-        assert pg["endpointURL"] == f"https://s3.{dr}.amazonaws.com"
+        assert pg["endpointURL"] == f"https://s3.{here}.amazonaws.com"
+        assert pg["destinationPath"] == f"s3://{platform.backup_for('postgres').bucket}/{platform.cluster.name}/postgres"
         ch_pod = objs[("ClickHouseInstallation", DATASTORE_NAMES["clickhouse"])]["spec"]["templates"]["podTemplates"][0]["spec"]
         ch_env = _env(next(c for c in ch_pod["containers"] if c["name"] == "clickhouse-backup"))
         bsl = objs[("BackupStorageLocation", velero.BSL)]["spec"]
         regions = {"postgres": pg["endpointURL"].split(".")[1], "clickhouse": ch_env["S3_REGION"], "cluster-state": bsl["config"]["region"]}
         for data, region in regions.items():
-            assert region == dr != here, f"{platform.environment}: {data} backups land in {region}, the cluster is in {here}"
+            assert region == here != dr, f"{platform.environment}: {data} backups are written through {region}, the bucket is in {here}"
+            assert backup_target(platform, data).copy.region == dr
+        assert ch_env["S3_BUCKET"] == platform.backup_for("clickhouse").bucket
         assert bsl["objectStorage"]["bucket"] == platform.backup_for("cluster-state").bucket
 
 
@@ -276,7 +283,9 @@ def test_data_panels_are_valid_promql_on_the_platform_health_dashboard(prod) -> 
     if promtool_path() is None:
         pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
     panels = [p for c in (postgres, clickhouse, redis, kafka, velero) for p in c.panels(prod)]
-    assert {p.dashboard_uid for p in panels} == {"platform-health"}
+    assert {p.dashboard_uid for p in panels} == {"platform-health", "pipeline-execution"}
     assert {p.dashboard_uid for p in panels} <= {d.uid for d in prod.observability.dashboards}
-    result = check_expressions([q for p in panels for q in p.queries])
+    from plinth.monitoring.exported_metrics import expand_grafana_variables
+
+    result = check_expressions([expand_grafana_variables(q, {"service": "auth"}) for p in panels for q in p.queries])
     assert result.ok, result.output

@@ -230,7 +230,7 @@ def test_github_repository_needs_a_github_url(tmp_path: Path) -> None:
 
 @needs_shared
 def test_notification_secret_is_a_valid_external_secret_with_the_chart_label() -> None:
-    secret = delivery.notification_secret("platform-system")
+    secret = delivery.notification_secret(load_all("platform.yaml")["prod"], "platform-system")
     assert SchemaStore("1.32", CRD_DIR).check(secret, "s") == []
     assert secret["spec"]["target"]["name"] == delivery.NOTIFICATION_SECRET
     assert [d["secretKey"] for d in secret["spec"]["data"]] == [delivery.NOTIFICATION_SECRET_KEY]

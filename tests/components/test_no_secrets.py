@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from plinth.render.conventions import CLUSTER_SECRET_STORE
+from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.render.pipeline import render_all
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO

@@ -17,7 +17,7 @@ from plinth.components import (
 )
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import SpecError, load_all
-from tests.conftest import spec_with
+from tests.conftest import DEFAULT_SPEC, spec_with
 
 
 def _by_kind(objects, kind):
@@ -41,11 +41,17 @@ def test_every_controller_is_a_pinned_chart_application(platforms) -> None:
     assert _applications(platforms["prod"])["envoy-gateway"]["spec"]["source"]["repoURL"] == "docker.io/envoyproxy"
 
 
-def test_app_versions_match_the_crd_schemas_provenance(prod) -> None:
-    """The CRD schemas in ../shared were generated from these releases (PROVENANCE.md)."""
-    expected = {"envoy-gateway": "v1.9.0", "cert-manager": "v1.21.1", "external-dns": "v0.22.0",
-                "external-secrets": "v2.9.0", "keda": "v2.20.2", "argo-rollouts": "v1.9.1"}
-    assert {k: prod.charts[k].app_version for k in expected} == expected
+def test_app_versions_are_what_the_charts_run(prod) -> None:
+    """Each typed app_version is the chart's appVersion (charts.lock.yaml, read from the chart archives) or the
+    tag of an image the chart's objects run (values that override the chart's default image)."""
+    from plinth.charts.lock import LOCK_FILE, read_lock
+
+    locked = read_lock(DEFAULT_SPEC.parent / LOCK_FILE)["charts"]
+    for key, pin in prod.charts.items():
+        entry = locked[key]
+        assert (entry["chart"], entry["version"]) == (pin.chart, pin.version), key
+        tags = {image.rsplit("@", 1)[0].rsplit(":", 1)[-1] for image in entry["images"]}
+        assert pin.app_version.removeprefix("v") == str(entry["app_version"]).removeprefix("v") or pin.app_version in tags, key
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -193,10 +199,12 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
 
     panels = [p for m in (app_services, cert_manager, external_secrets, keda) for p in m.panels(prod)]
     dashboards = {d.uid for d in prod.observability.dashboards}
-    assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health"} <= dashboards
+    assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health", "user-activity"} <= dashboards
     if promtool_path() is None:
         pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
-    result = check_expressions([q for p in panels for q in p.queries])
+    from plinth.monitoring.exported_metrics import expand_grafana_variables
+
+    result = check_expressions([expand_grafana_variables(q, {"service": "auth"}) for p in panels for q in p.queries])
     assert result.ok, result.output
 
 

@@ -27,7 +27,7 @@ from plinth.delivery.workflows import (
     render_workflows,
     workflow_objects,
 )
-from plinth.render.writer import diff_tree
+from plinth.files import diff_tree
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO, spec_with
 
@@ -64,11 +64,6 @@ def _jobs(prod) -> dict[tuple[str, str], dict[str, Any]]:
 
 def _run_scripts(prod) -> list[str]:
     return [step["run"] for job in _jobs(prod).values() for step in job["steps"] if "run" in step]
-
-
-def test_committed_workflows_are_fresh(prod) -> None:
-    d = diff_tree(render_workflows(prod, cli_commands()), REPO / WORKFLOWS_DIR)
-    assert d.clean, f"{WORKFLOWS_DIR} is stale; run `plinth render`. added={d.added} removed={d.removed} changed={d.changed}"
 
 
 def test_rendering_is_byte_stable(prod) -> None:

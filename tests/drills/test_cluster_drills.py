@@ -8,8 +8,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from plinth.cli import app
+from plinth.components import postgres
+from plinth.spec.derived import backup_target
 from plinth.drills.cluster import RESTORED_CLUSTER, SCRATCH_NAMESPACE, restore_drill_objects, zone_loss_procedure
-from plinth.render.conventions import DATASTORE_NAMES
+from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.validate.schemas import SchemaStore
 from tests.conftest import CRD_DIR, DEFAULT_SPEC, needs_shared, spec_with
 
@@ -31,8 +33,16 @@ def test_restore_drill_recovers_from_the_production_object_store(prod) -> None:
     assert origin == {"barmanObjectName": DATASTORE_NAMES["postgres-objectstore"], "serverName": DATASTORE_NAMES["postgres"]}
     # The scratch copy must never archive into the production WAL stream.
     assert "plugins" not in cluster
-    assert objects["ObjectStore"]["spec"]["configuration"]["destinationPath"] == f"s3://{prod.backup_for('postgres').bucket}/"
-    assert objects["ObjectStore"]["spec"]["retentionPolicy"] == f"{prod.backup_for('postgres').retention_days}d"
+    # The production ObjectStore, moved into the scratch namespace and pointed at the copy a region loss leaves.
+    production = postgres.object_store(prod)
+    target = backup_target(prod, "postgres")
+    store = objects["ObjectStore"]
+    assert store["metadata"]["name"] == production["metadata"]["name"] and store["metadata"]["namespace"] == SCRATCH_NAMESPACE
+    assert store["spec"]["configuration"]["destinationPath"] == target.copy.url(target.prefix) != production["spec"]["configuration"]["destinationPath"]
+    assert store["spec"]["configuration"]["endpointURL"] == f"https://s3.{prod.cluster.dr_region}.amazonaws.com"
+    assert "retentionPolicy" not in store["spec"], "the drill only reads: it must never expire production backups"
+    credentials = objects["ExternalSecret"]
+    assert credentials["spec"] == postgres.credentials_secret(prod)["spec"] and credentials["metadata"]["namespace"] == SCRATCH_NAMESPACE
     assert cluster["postgresql"]["parameters"]["archive_timeout"] == f"{int(prod.datastores.postgres.archive_timeout_seconds)}s"
     # The verify Job fails when the restore is not done within the region-failover RTO.
     region = next(r for r in prod.recovery if r.failure == "region")

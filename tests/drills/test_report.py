@@ -6,7 +6,7 @@ from pathlib import Path
 
 from plinth.drills.load import loss_summary
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
-from plinth.drills.settings import postgres_settings, redis_server_directives, redis_settings, sentinel_directives
+from plinth.drills.settings import postgres_settings, redis_settings
 
 
 def test_loss_summary_counts_missing_acknowledged_writes_and_their_span() -> None:
@@ -25,7 +25,7 @@ def test_a_failed_or_unmeasured_promise_fails_the_report_but_a_reference_does_no
     assert not report.passed
     json_path, md_path = report.write(tmp_path)
     assert '"passed": false' in json_path.read_text()
-    assert "| unmeasured | `a.d` | 10 s | not measured | **FAIL** |" in md_path.read_text()
+    assert "| unmeasured | - | `a.d` | 10 s | not measured | **FAIL** |" in md_path.read_text()
     assert "not met (reference)" in md_path.read_text()
 
 
@@ -43,13 +43,13 @@ def test_distribution() -> None:
 
 def test_server_settings_come_from_the_spec(prod) -> None:
     r = prod.datastores.redis
-    directives = redis_server_directives(redis_settings(prod))
+    directives = redis_settings(prod).server_directives
     assert directives["min-replicas-to-write"] == str(r.min_replicas_to_write)
     assert directives["min-replicas-max-lag"] == str(int(r.min_replicas_max_lag_seconds))
     assert directives["appendfsync"] == r.appendfsync
-    lines = sentinel_directives(redis_settings(prod), "m")
-    assert f"sentinel down-after-milliseconds m {int(r.down_after_seconds) * 1000}" in lines
-    assert f"sentinel failover-timeout m {int(r.failover_timeout_seconds) * 1000}" in lines
+    lines = redis_settings(prod).sentinel_directives
+    assert f"sentinel down-after-milliseconds plinth-redis {int(r.down_after_seconds) * 1000}" in lines
+    assert f"sentinel failover-timeout plinth-redis {int(r.failover_timeout_seconds) * 1000}" in lines
     pg = postgres_settings(prod)
     assert pg.archive_timeout_seconds == prod.datastores.postgres.archive_timeout_seconds
     assert pg.backup_retention_days == prod.backup_for("postgres").retention_days

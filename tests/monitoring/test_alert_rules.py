@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plinth.components import ALL_COMPONENTS
+from plinth.components.registry import ALL_COMPONENTS
 from plinth.monitoring.promtool import check_rules, promtool_path, run_rule_tests
 from plinth.monitoring.rules import SEVERITIES, AlertRule
 

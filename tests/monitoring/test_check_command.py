@@ -8,11 +8,10 @@ import sys
 
 import pytest
 
-import plinth.components as registry
-from plinth.components import ALL_COMPONENTS
 from plinth.components.base import Component
-from plinth.monitoring.check import check_platform, missing_tools
+from plinth.components.registry import ALL_COMPONENTS
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.validate.monitoring import check_platform, missing_tools
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason="promtool/amtool missing: `make test` installs them")
@@ -31,14 +30,13 @@ def test_command_passes_on_the_default_spec() -> None:
     assert any(n.startswith("promtool test rules: kube-prometheus-stack") for n in names)
 
 
-def test_an_untested_alert_and_a_wrong_test_are_reported(prod, monkeypatch) -> None:
+def test_an_untested_alert_and_a_wrong_test_are_reported(prod) -> None:
     rule = AlertRule("ExampleDown", 'max by (job) (up{job="example"}) == 0', "critical", "Example is down", "Example is down.")
     untested = Component(name="untested", namespace="platform-data", alerts=lambda p: [RuleGroup("untested", (rule,))])
     wrong = Component(name="wrong", namespace="platform-data", alerts=lambda p: [RuleGroup("wrong", (rule,))],
                       alert_tests=lambda p: [AlertTest("ExampleDown", ({"series": 'up{job="example"}', "values": "1x10"},),
                                                        ({"series": 'up{job="example"}', "values": "1x10"},), "5m", {"job": "example"})])
-    monkeypatch.setattr(registry, "ALL_COMPONENTS", ALL_COMPONENTS + (untested, wrong))
-    results = {r.check: r for r in check_platform(prod)}
+    results = {r.check: r for r in check_platform(prod, ALL_COMPONENTS + (untested, wrong))}
     assert not results["every alert has a unit test: untested"].ok
     assert not results["promtool test rules: wrong"].ok
     assert results["promtool test rules: kube-prometheus-stack"].ok

@@ -7,25 +7,25 @@ import json
 
 import pytest
 
-from plinth.components import ALL_COMPONENTS, grafana_dashboards
 from plinth.components.prometheus_stack import DASHBOARD_LABEL, grafana_values
-from plinth.monitoring.dashboards import SERVICE_VARIABLE, build_dashboards, collect_panels, dashboard_queries, panels_by_dashboard
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.monitoring.dashboards import SERVICE_VARIABLE, DashboardError, dashboard_queries, panels_by_dashboard
+from plinth.render.stages import GRAFANA_DASHBOARDS, all_panels, dashboards
 from plinth.monitoring.exported_metrics import all_exported, expand_grafana_variables, metric_names
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.promtool import check_expressions, promtool_path
 from plinth.monitoring.rules import RecordingRule
-from plinth.render.pipeline import RenderError
 
 DESIGN_DASHBOARDS = ["Platform Health Overview", "Service Performance", "Pipeline Execution Status", "Cost Tracking", "User Activity"]
 
 
 def _configmaps(platform) -> dict[str, dict]:
-    return {o["metadata"]["name"]: o for o in grafana_dashboards.objects(platform)}
+    return {o["metadata"]["name"]: o for o in GRAFANA_DASHBOARDS.objects(platform, ALL_COMPONENTS)}
 
 
 def test_the_five_design_dashboards_exist_with_spec_uids_and_panels(platforms) -> None:
     for platform in platforms.values():
-        built = build_dashboards(platform)
+        built = dashboards(platform, ALL_COMPONENTS)
         assert sorted(d.title for d in platform.observability.dashboards) == sorted(DESIGN_DASHBOARDS)
         for spec in platform.observability.dashboards:
             model = built[spec.uid]
@@ -48,12 +48,12 @@ def test_dashboards_are_provisioned_as_sidecar_configmaps(prod) -> None:
 
 
 def test_dashboard_json_is_stable_across_renders(prod) -> None:
-    assert grafana_dashboards.objects(prod) == grafana_dashboards.objects(prod)
+    assert GRAFANA_DASHBOARDS.objects(prod, ALL_COMPONENTS) == GRAFANA_DASHBOARDS.objects(prod, ALL_COMPONENTS)
 
 
 def test_service_performance_repeats_per_service(prod) -> None:
     spec = next(d for d in prod.observability.dashboards if d.per_service)
-    model = build_dashboards(prod)[spec.uid]
+    model = dashboards(prod, ALL_COMPONENTS)[spec.uid]
     (variable,) = [v for v in model["templating"]["list"] if v["name"] == SERVICE_VARIABLE]
     assert variable["query"].split(",") == sorted(prod.services)
     rows = [p for p in model["panels"] if p["type"] == "row"]
@@ -71,7 +71,7 @@ def _sample_variables(platform) -> dict[str, str]:
 def test_every_dashboard_query_parses_in_promtool(platforms) -> None:
     for platform in platforms.values():
         queries = [expand_grafana_variables(q, _sample_variables(platform))
-                   for model in build_dashboards(platform).values() for kind, q in dashboard_queries(model) if kind == "prometheus"]
+                   for model in dashboards(platform, ALL_COMPONENTS).values() for kind, q in dashboard_queries(model) if kind == "prometheus"]
         assert queries
         result = check_expressions(queries)
         assert result.ok, result.output
@@ -89,7 +89,7 @@ def _recorded(platform) -> set[str]:
 def test_every_dashboard_query_references_exported_metrics(platforms) -> None:
     for platform in platforms.values():
         known = all_exported() | _recorded(platform)
-        for uid, model in build_dashboards(platform).items():
+        for uid, model in dashboards(platform, ALL_COMPONENTS).items():
             for _, query in dashboard_queries(model):
                 names = metric_names(expand_grafana_variables(query, _sample_variables(platform)))
                 unknown = names - known
@@ -105,17 +105,17 @@ def test_metric_name_extraction() -> None:
 
 
 def test_a_panel_on_an_unknown_dashboard_is_a_clear_error(prod) -> None:
-    with pytest.raises(RenderError, match="not one of the spec's observability.dashboards"):
+    with pytest.raises(DashboardError, match="not one of the spec's observability.dashboards"):
         panels_by_dashboard(prod, [Panel("no-such-dashboard", "x", ("up",))])
 
 
 def test_panels_come_from_several_components(prod) -> None:
     contributors = {c.name for c in ALL_COMPONENTS if c.panels(prod)}
-    assert {"kube-prometheus-stack", "opencost", "grafana-dashboards"} <= contributors
-    assert len(collect_panels(prod)) == sum(len(c.panels(prod)) for c in ALL_COMPONENTS)
+    assert {"kube-prometheus-stack", "opencost", "app-services", "kafka"} <= contributors
+    assert len(all_panels(prod, ALL_COMPONENTS)) == sum(len(c.panels(prod)) for c in ALL_COMPONENTS)
 
 
-MONITORING_COMPONENTS = ("kube-prometheus-stack", "loki", "tempo", "alloy", "opencost", "grafana-dashboards")
+MONITORING_COMPONENTS = ("kube-prometheus-stack", "loki", "tempo", "alloy", "opencost")
 
 
 def test_monitoring_stack_alerts_reference_exported_metrics(prod) -> None:
@@ -138,7 +138,7 @@ def test_kube_state_metrics_exports_the_object_labels_dashboards_group_by(prod) 
     allow = prometheus_stack.values(prod)["kube-state-metrics"]["metricLabelsAllowlist"]
     exported = {"label_" + re.sub(r"[^a-zA-Z0-9]", "_", label)
                 for entry in allow for label in entry.split("=", 1)[1].strip("[]").split(",")}
-    used = {m for model in build_dashboards(prod).values() for _, q in dashboard_queries(model)
+    used = {m for model in dashboards(prod, ALL_COMPONENTS).values() for _, q in dashboard_queries(model)
             for m in re.findall(r"\blabel_[a-z0-9_]+", q)} - {"label_replace", "label_join"}
     assert used, "the dashboards group by object labels"
     assert used <= exported, sorted(used - exported)

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import plinth.components as registry
-from plinth.components import ALL_COMPONENTS, prometheus_rules, prometheus_stack
+from plinth.components import prometheus_stack
 from plinth.components.base import Component
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.render.pipeline import render_components
+from plinth.render.stages import PROMETHEUS_RULES
 from plinth.monitoring.promtool import PromtoolResult, promtool_path
 from plinth.monitoring.rules import AlertRule, RuleGroup
 from tests.conftest import REPO
@@ -27,8 +29,12 @@ def _rule_files() -> list[Path]:
     return files
 
 
+def _rules(platform, components=ALL_COMPONENTS) -> list[dict]:
+    return PROMETHEUS_RULES.objects(platform, components)
+
+
 def test_one_prometheus_rule_per_component_with_rules(prod) -> None:
-    objects = {o["metadata"]["labels"]["plinth.dev/rules-of"]: o for o in prometheus_rules.objects(prod)}
+    objects = {o["metadata"]["labels"]["plinth.dev/rules-of"]: o for o in _rules(prod)}
     with_rules = {c.name for c in ALL_COMPONENTS if c.alerts(prod)}
     assert set(objects) == with_rules
     for component in ALL_COMPONENTS:
@@ -37,17 +43,17 @@ def test_one_prometheus_rule_per_component_with_rules(prod) -> None:
             assert groups == [g.to_group() for g in component.alerts(prod)]
 
 
-def test_a_new_component_with_alerts_gets_its_own_rule_without_editing_the_aggregation(prod, monkeypatch) -> None:
+def test_a_new_component_with_alerts_gets_its_own_rule_without_editing_the_aggregation(prod) -> None:
     extra = Component(name="example-store", namespace="platform-data", alerts=lambda p: [RuleGroup("example", (
         AlertRule("ExampleDown", "up{job=\"example\"} == 0", "critical", "Example is down", "Example has been down for 5 minutes."),))])
-    monkeypatch.setattr(registry, "ALL_COMPONENTS", ALL_COMPONENTS + (extra,))
-    names = [o["metadata"]["name"] for o in prometheus_rules.objects(prod)]
-    assert "example-store-rules" in names
+    outputs = render_components(prod, ALL_COMPONENTS + (extra,))
+    (stage,) = [o for o in outputs if o.component.name == PROMETHEUS_RULES.name]
+    assert "example-store-rules" in [o["metadata"]["name"] for o in stage.objects]
 
 
 def test_prometheus_selects_every_rule_and_monitor_in_every_namespace(prod) -> None:
     spec = prometheus_stack.prometheus_spec(prod)
-    rule_labels = prometheus_rules.objects(prod)[0]["metadata"]["labels"]
+    rule_labels = _rules(prod)[0]["metadata"]["labels"]
     for kind in ("rule", "serviceMonitor", "podMonitor", "probe", "scrapeConfig"):
         assert spec[f"{kind}SelectorNilUsesHelmValues"] is False
         assert spec[f"{kind}NamespaceSelector"] == {}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from plinth.components import ALL_COMPONENTS, alloy, loki, opencost, prometheus_stack, tempo
+from plinth.components import alloy, loki, opencost, prometheus_stack, tempo
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.scheduling import POOL_LABEL
 from plinth.render.pipeline import render_platform
-from plinth.render.scheduling import POOL_LABEL
 
 MONITORING = "platform-monitoring"
 

@@ -6,16 +6,18 @@ import math
 
 import pytest
 
-from plinth.cloud.instances import catalog
+from plinth.catalog.instances import catalog, catalog_data
+from plinth.catalog.nodes import PROVIDERS, node_shape, reserved
+from plinth.kube.pods import PodGroup
+from plinth.kube.scheduling import HOST_KEY
 from plinth.plan.capacity import plan_pools
 from plinth.plan.cost import plan_cost
-from plinth.plan.pricing import PROVIDERS, node_shape, pricing, reserved
-from plinth.plan.workloads import Workload
+from plinth.plan.pricing import pricing
 
-AGENT = Workload("DaemonSet/platform-monitoring/agent", "platform-monitoring", 100, 200, 0, 0, per_node=True,
-                 tolerations=(("", "Exists", ""),))
-WEB = Workload("Deployment/platform-apps/web", "platform-apps", 3000, 4096, 3, 9)
-DB = Workload("Cluster/platform-data/db", "platform-data", 4000, 16384, 3, 3, volume_gib=100, one_per_node=True,
+AGENT = PodGroup("DaemonSet", "platform-monitoring", "agent", None, {}, 0, 0, 100, 200, per_node=True, tolerations=(("", "Exists", ""),))
+WEB = PodGroup("Deployment", "platform-apps", "web", None, {}, 3, 9, 3000, 4096)
+DB = PodGroup("Cluster", "platform-data", "db", None, {"app": "db"}, 3, 3, 4000, 16384, volume_gib=100,
+              anti_affinity=({"topologyKey": HOST_KEY, "labelSelector": {"matchLabels": {"app": "db"}}},),
               tolerations=(("plinth.dev/pool", "Equal", "NoSchedule"),))
 
 
@@ -39,7 +41,9 @@ def test_every_catalog_instance_has_a_price_and_every_price_a_source() -> None:
         for key in ("control_plane", "block_storage", "object_storage", "multi_region_object_storage", "cross_region_transfer",
                     "load_balancer", "nat_gateway", "internet_egress", "inter_zone_transfer"):
             assert data[key]["source"].startswith("https://"), (provider, key)
-        assert data["instances_source"].startswith("https://") and data["allocatable"]["source"].startswith("https://")
+        assert data["instances_source"].startswith("https://")
+        assert catalog_data(provider)["allocatable"]["source"].startswith("https://")
+        assert catalog_data(provider)["max_pods_source"].startswith("https://")
 
 
 def test_packing_of_a_hand_computable_inventory(prod) -> None:
@@ -87,14 +91,14 @@ def test_cost_of_the_hand_computable_plan(prod) -> None:
 
 
 def test_a_pod_too_big_for_any_node_is_a_problem_not_a_node(prod) -> None:
-    huge = Workload("Deployment/platform-apps/huge", "platform-apps", 64000, 1024, 1, 1)
+    huge = PodGroup("Deployment", "platform-apps", "huge", None, {}, 1, 1, 64000, 1024)
     plan = plan_pools(prod, [huge], "aws")
     assert plan.pool("apps").at_max.nodes == 0
     assert any("huge" in p and "m6i.2xlarge" in p for p in plan.problems)
 
 
 def test_a_pod_without_the_pools_toleration_is_reported(prod) -> None:
-    untolerated = Workload("Deployment/platform-data/x", "platform-data", 100, 100, 1, 1)
+    untolerated = PodGroup("Deployment", "platform-data", "x", None, {}, 1, 1, 100, 100)
     plan = plan_pools(prod, [untolerated], "aws")
     assert plan.problems == ("Deployment/platform-data/x: does not tolerate the taints of pool 'data'",)
     assert plan.pool("data").at_max.pods == 0

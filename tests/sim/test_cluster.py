@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from plinth.plan.pricing import node_shape
-from plinth.render.scheduling import POOL_LABEL, ZONE_KEY
-from plinth.render.yamlio import dump_yaml
+from plinth.catalog.nodes import node_shape
+from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
+from plinth.kube.yamlio import dump_yaml
 from plinth.sim.nodes import spec_nodes
 from plinth.spec.model import Platform
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from plinth.plan.pricing import node_shape
-from plinth.render.scheduling import POOL_LABEL, ZONE_KEY
+from plinth.catalog.nodes import node_shape
+from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.sim.apply import backends_not_running
 from plinth.sim.nodes import spec_nodes
 from plinth.spec.model import Platform

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from plinth.files import write_tree
 from plinth.render.pipeline import render_all, to_files
-from plinth.render.writer import write_tree
 from plinth.spec.loader import load_all
 from plinth.validate.scanners import (
     Finding,

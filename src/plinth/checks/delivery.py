@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from plinth.checks.engine import Check, CheckContext, Finding
-from plinth.checks.kube import get
+from plinth.kube.objects import get
 
 
 def applications_sync_automatically(check: Check, ctx: CheckContext) -> Iterator[Finding]:

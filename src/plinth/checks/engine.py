@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from plinth.components import ALL_COMPONENTS
+from plinth.kube.pods import PodGroup, pod_groups
+from plinth.plan.capacity import CapacityPlan, plan_capacity
+from plinth.plan.inventory import limit_range_defaults
 from plinth.render.pipeline import RenderedObject
 from plinth.spec.model import Platform
 
@@ -71,7 +73,9 @@ class CheckContext:
         self._by_kind: dict[str, list[RenderedObject]] = {}
         for item in self.rendered:
             self._by_kind.setdefault(item.obj.get("kind", ""), []).append(item)
-        self._footprints: list[Any] | None = None
+        self._by_id = {id(item.obj): item for item in self.rendered}
+        self._pods: list[PodGroup] | None = None
+        self._capacity: CapacityPlan | None = None
 
     @classmethod
     def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml") -> "CheckContext":
@@ -120,11 +124,21 @@ class CheckContext:
         """Namespaces a Helm chart installs into (selectors there may match chart pods we cannot see)."""
         return {a.obj["spec"].get("destination", {}).get("namespace", "") for a in self.chart_applications()}
 
-    def footprints(self) -> list[Any]:
-        """Pods the components' Helm charts run (PodFootprint), as the components declare them."""
-        if self._footprints is None:
-            self._footprints = [fp for c in ALL_COMPONENTS for fp in c.footprints(self.platform)]
-        return self._footprints
+    def pod_groups(self) -> list[PodGroup]:
+        """Pods the rendered objects run, read by the one pod model (the planner reads the same)."""
+        if self._pods is None:
+            self._pods = pod_groups((item.obj for item in self.rendered), limit_range_defaults(self.platform))
+        return self._pods
+
+    def item_of(self, group: PodGroup) -> RenderedObject | None:
+        """The rendered object a pod group comes from."""
+        return self._by_id.get(id(group.obj))
+
+    def capacity(self) -> CapacityPlan:
+        """The planner's capacity plan of this environment on its cloud (the capacity checks judge it)."""
+        if self._capacity is None:
+            self._capacity = plan_capacity(self.platform, self.rendered)
+        return self._capacity
 
 
 @dataclass(frozen=True)

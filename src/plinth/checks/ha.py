@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from plinth.checks.engine import Check, CheckContext, Finding
-from plinth.checks.kube import PodGroup, SCALABLE_KINDS, get, majority, pod_groups, selector_matches, survivors_after_zone_loss
-from plinth.render.conventions import DATASTORE_NAMES
+from plinth.checks.kube import majority, survivors_after_zone_loss
+from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.kube.objects import get, selector_matches
+from plinth.kube.pods import SCALABLE_KINDS, PodGroup
+from plinth.kube.scheduling import ZONE_KEY
 from plinth.render.pipeline import RenderedObject
-from plinth.render.scheduling import ZONE_KEY
 
 APPS_NAMESPACE = "platform-apps"
+GATEWAY_NAMESPACE = "platform-system"
 DATA_NAMESPACE = "platform-data"
 APP_WORKLOAD_KIND = "Rollout"
 """Kind the app services are rendered as (findings about a missing one name it)."""
@@ -20,9 +23,9 @@ def _zones(ctx: CheckContext) -> int:
     return len(ctx.platform.cluster.zones)
 
 
-def _service_group(ctx: CheckContext, groups: list[PodGroup], name: str) -> PodGroup | None:
-    for group in groups:
-        if group.namespace == APPS_NAMESPACE and group.source.obj["kind"] in SCALABLE_KINDS and group.name == name:
+def _service_group(ctx: CheckContext, name: str) -> PodGroup | None:
+    for group in ctx.pod_groups():
+        if group.namespace == APPS_NAMESPACE and group.kind in SCALABLE_KINDS and group.short_name == name:
             return group
     return None
 
@@ -37,17 +40,16 @@ def min_healthy(ctx: CheckContext, group: PodGroup) -> tuple[int, str]:
         if isinstance(min_available, int):
             return min_available, f"PDB {pdb.obj['metadata']['name']} minAvailable"
         if isinstance(min_available, str) and min_available.endswith("%"):
-            return -(-group.replicas * int(min_available[:-1]) // 100), f"PDB {pdb.obj['metadata']['name']} minAvailable {min_available}"
+            return -(-group.replicas_min * int(min_available[:-1]) // 100), f"PDB {pdb.obj['metadata']['name']} minAvailable {min_available}"
         if isinstance(spec.get("maxUnavailable"), int):
-            return max(group.replicas - spec["maxUnavailable"], 1), f"PDB {pdb.obj['metadata']['name']} (replicas - maxUnavailable)"
+            return max(group.replicas_min - spec["maxUnavailable"], 1), f"PDB {pdb.obj['metadata']['name']} (replicas - maxUnavailable)"
     return 1, "no PDB: at least one pod"
 
 
 def services_survive_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Each application service keeps at least its minimum healthy replicas after losing any one zone."""
-    groups = pod_groups(ctx.rendered)
     for name in sorted(ctx.platform.services):
-        group = _service_group(ctx, groups, name)
+        group = _service_group(ctx, name)
         if group is None:
             yield check.finding(ctx, ctx.expected_ref(APP_WORKLOAD_KIND, APPS_NAMESPACE, name), "spec",
                                 f"service {name} of the spec has no rendered workload: its zone-loss promise cannot be verified")
@@ -55,8 +57,8 @@ def services_survive_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Find
         survivors, why = survivors_after_zone_loss(group, _zones(ctx))
         needed, source = min_healthy(ctx, group)
         if survivors < needed:
-            yield check.finding(ctx, group.source, group.spread_path,
-                                f"{group.replicas} replica(s) over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone; "
+            yield check.finding(ctx, ctx.item_of(group), group.spread_path,
+                                f"{group.replicas_min} replica(s) over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone; "
                                 f"it needs {needed} ({source})")
 
 
@@ -66,17 +68,16 @@ def rto_zero_keeps_two_ready(check: Check, ctx: CheckContext) -> Iterator[Findin
     needed = check.params["ready_after_zone_loss"]
     if promise.rto_seconds != 0 or "zone" not in promise.covers:
         return
-    groups = pod_groups(ctx.rendered)
     for name in sorted(ctx.platform.services):
-        group = _service_group(ctx, groups, name)
+        group = _service_group(ctx, name)
         if group is None:
             yield check.finding(ctx, ctx.expected_ref(APP_WORKLOAD_KIND, APPS_NAMESPACE, name), "spec",
                                 f"service {name} promises RTO 0 but has no rendered workload to verify it")
             continue
         survivors, why = survivors_after_zone_loss(group, _zones(ctx))
         if survivors < needed:
-            yield check.finding(ctx, group.source, group.spread_path,
-                                f"RTO 0 needs {needed} ready replicas after a zone loss, but {group.replicas} replica(s) "
+            yield check.finding(ctx, ctx.item_of(group), group.spread_path,
+                                f"RTO 0 needs {needed} ready replicas after a zone loss, but {group.replicas_min} replica(s) "
                                 f"over {_zones(ctx)} zones ({why}) leave {survivors}")
 
 
@@ -90,7 +91,7 @@ def _missing(check: Check, ctx: CheckContext, kind: str, key: str, what: str) ->
 
 
 def _groups_of(ctx: CheckContext, item: RenderedObject) -> list[PodGroup]:
-    return [g for g in pod_groups(ctx.rendered) if g.source is item]
+    return [g for g in ctx.pod_groups() if g.obj is item.obj]
 
 
 def postgres_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Finding]:
@@ -109,7 +110,7 @@ def postgres_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Fin
     survivors, why = survivors_after_zone_loss(group, _zones(ctx))
     if survivors < needed:
         yield check.finding(ctx, item, group.spread_path,
-                            f"{group.replicas} instances over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone; "
+                            f"{group.replicas_min} instances over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone; "
                             f"writes need {needed} (primary + {needed - 1} synchronous standby)")
 
 
@@ -135,12 +136,12 @@ def kafka_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Findin
     min_isr = int((get(item.obj, "spec.kafka.config", {}) or {}).get("min.insync.replicas", 1))
     for role, needed_of in (("broker", lambda n: min_isr), ("controller", majority)):
         members = [g for p in pools if role in (p.obj["spec"].get("roles") or []) for g in _groups_of(ctx, p)]
-        total = sum(g.replicas for g in members)
+        total = sum(g.replicas_min for g in members)
         survivors = sum(survivors_after_zone_loss(g, _zones(ctx))[0] for g in members)
         needed = needed_of(total)
         if survivors < needed:
-            reasons = "; ".join(f"{g.name}: {survivors_after_zone_loss(g, _zones(ctx))[1]}" for g in members)
-            target = members[0].source if members else item
+            reasons = "; ".join(f"{g.short_name}: {survivors_after_zone_loss(g, _zones(ctx))[1]}" for g in members)
+            target = ctx.item_of(members[0]) if members else item
             what = f"min.insync.replicas {min_isr}" if role == "broker" else f"a controller majority of {needed}"
             yield check.finding(ctx, target, members[0].spread_path if members else "spec",
                                 f"{total} {role}(s) over {_zones(ctx)} zones leave {survivors} after losing one zone, "
@@ -162,10 +163,10 @@ def clickhouse_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[F
             continue
         for group in _groups_of(ctx, item):
             survivors, why = survivors_after_zone_loss(group, _zones(ctx))
-            needed = needed_of(group.replicas)
+            needed = needed_of(group.replicas_min)
             if survivors < needed:
                 yield check.finding(ctx, item, group.spread_path,
-                                    f"{group.replicas} replicas of {group.name} over {_zones(ctx)} zones ({why}) leave {survivors} "
+                                    f"{group.replicas_min} replicas of {group.short_name} over {_zones(ctx)} zones ({why}) leave {survivors} "
                                     f"after losing one zone, below {what} ({needed})")
 
 
@@ -186,8 +187,24 @@ def redis_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Findin
         survivors, why = survivors_after_zone_loss(group, _zones(ctx))
         if survivors < needed:
             yield check.finding(ctx, item, group.spread_path,
-                                f"{group.replicas} pods over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone, "
+                                f"{group.replicas_min} pods over {_zones(ctx)} zones ({why}) leave {survivors} after losing one zone, "
                                 f"below {what} ({needed})")
+
+
+def gateway_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """The public gateway's Envoy proxies keep serving after losing one zone (one proxy per zone, two left)."""
+    needed = check.params["ready_after_zone_loss"]
+    proxies = [g for g in ctx.pod_groups() if g.kind == "EnvoyProxy"]
+    if not proxies:
+        yield check.finding(ctx, ctx.expected_ref("EnvoyProxy", GATEWAY_NAMESPACE, "public-proxy"), "spec",
+                            "no EnvoyProxy rendered: the public gateway's zone-loss promise cannot be verified")
+        return
+    for group in proxies:
+        survivors, why = survivors_after_zone_loss(group, _zones(ctx))
+        if survivors < needed:
+            yield check.finding(ctx, ctx.item_of(group), group.spread_path,
+                                f"{group.replicas_min} proxies of {group.short_name} over {_zones(ctx)} zones ({why}) leave {survivors} "
+                                f"after losing one zone; the gateway needs {needed}")
 
 
 CHECKS = (
@@ -209,4 +226,8 @@ CHECKS = (
     Check("PL-HA-006", "error", "promise", "Redis keeps a writable primary and a Sentinel majority after a zone loss",
           "Spread RedisReplication and RedisSentinel pods over zones (spec.topologySpreadConstraints).",
           redis_survives_zone_loss),
+    Check("PL-HA-007", "error", "promise", "The public gateway keeps two Envoy proxies after a zone loss",
+          "Spread the EnvoyProxy's pods over zones (envoyDeployment.pod.topologySpreadConstraints, maxSkew 1, DoNotSchedule) "
+          "with edge.gateway_replicas >= 3 and >= the zone count.",
+          gateway_survives_zone_loss, {"ready_after_zone_loss": 2}),
 )

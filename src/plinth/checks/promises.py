@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from plinth.checks.engine import Check, CheckContext, Finding
-from plinth.checks.kube import barman_retention_days, cron_interval_seconds, duration_seconds, get, normalise_cron
-from plinth.render.conventions import DATASTORE_NAMES
+from plinth.checks.kube import barman_retention_days, cron_interval_seconds, duration_seconds, normalise_cron
+from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.kube.objects import get
 from plinth.render.pipeline import RenderedObject
+from plinth.spec.derived import FOREVER, Retention, backup_retention, backup_targets, region_loss
 from plinth.spec.model import Backup
 from plinth.spec.types import format_duration
 
@@ -87,7 +89,7 @@ def kafka_rpo_zero_settings(check: Check, ctx: CheckContext) -> Iterator[Finding
 def redis_rpo_is_honest(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Redis replicates asynchronously: the spec must record the loss it really allows, not RPO 0."""
     redis = ctx.platform.datastores.redis
-    lag = redis.min_replicas_max_lag_seconds
+    lag = redis.rpo_floor_seconds
     if redis.ha.rpo_seconds == 0:
         yield check.finding(ctx, ctx.spec_ref("datastores.redis.ha.rpo_seconds"), "datastores.redis.ha.rpo_seconds",
                             "promises RPO 0, but Redis replication is asynchronous (Sentinel does not keep acknowledged writes "
@@ -98,36 +100,19 @@ def redis_rpo_is_honest(check: Check, ctx: CheckContext) -> Iterator[Finding]:
                             f"(min-replicas-max-lag {format_duration(lag)})")
 
 
-def _region_rpo_seconds(ctx: CheckContext, store: str) -> tuple[int | None, str]:
-    """Most data lost when the region is lost, from the backups the spec configures (None: no backup at all)."""
-    backups = {b.data: b for b in ctx.platform.backups}
-    if store == "postgres":
-        pg = ctx.platform.datastores.postgres
-        backup = backups.get("postgres")
-        if backup is None:
-            return None, "no backup"
-        return pg.archive_timeout_seconds, f"WAL archived every {format_duration(pg.archive_timeout_seconds)} at most (archive_timeout)"
-    backup = backups.get(store)
-    if backup is None:
-        return None, "no backup in the spec"
-    if backup.interval_seconds == 0:
-        return 0, f"{backup.frequency} backup"
-    return backup.interval_seconds, f"{backup.frequency} backup (every {format_duration(backup.interval_seconds)})"
-
-
 def region_rpo_within_backup_interval(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """A store whose RPO covers region loss must back up at least that often (a daily backup cannot give < 24 h)."""
+    """A store whose RPO covers region loss must get its data out of the region at least that often (a daily
+    backup cannot give < 24 h), counting the replication to the DR region."""
     stores = ctx.platform.datastores
     for store in ("postgres", "clickhouse", "redis", "kafka"):
         ha = getattr(stores, store).ha
         if "region" not in ha.covers:
             continue
-        loss, how = _region_rpo_seconds(ctx, store)
-        if loss is None or ha.rpo_seconds < loss:
-            bound = "everything since the data store was created" if loss is None else f"up to {format_duration(loss)}"
+        loss = region_loss(ctx.platform, store)
+        if loss.seconds is None or ha.rpo_seconds < loss.seconds:
             yield check.finding(ctx, ctx.spec_ref(f"datastores.{store}.ha.rpo_seconds"), f"datastores.{store}.ha.rpo_seconds",
-                                f"{store} promises RPO {format_duration(ha.rpo_seconds)} after region loss, but with {how} "
-                                f"a region loss loses {bound}")
+                                f"{store} promises RPO {format_duration(ha.rpo_seconds)} after region loss, but a region loss "
+                                f"loses {loss.describe()}")
 
 
 # --------------------------------------------------------------------------- backup targets
@@ -197,25 +182,61 @@ def target_region(obj: dict[str, Any]) -> str | None:
     return (obj.get("metadata", {}).get("annotations") or {}).get(REGION_ANNOTATION)
 
 
-def cross_region_backups_leave_the_region(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """A backup the spec calls cross-region writes to a region other than the cluster's."""
+_URL = re.compile(r"^(?:s3|gs)://([^/]+)|^https://([a-z0-9]+)\.blob\.core\.windows\.net/([^/]+)")
+
+
+def target_bucket(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(bucket or container, Azure storage account or None) a backup writer names: an ObjectStore's destinationPath,
+    clickhouse-backup's S3_BUCKET / GCS_BUCKET / AZBLOB_CONTAINER, a BackupStorageLocation's objectStorage.bucket."""
+    path = get(obj, "spec.configuration.destinationPath")
+    if path:
+        match = _URL.match(str(path))
+        if not match:
+            return None, None
+        return (match.group(1), None) if match.group(1) else (match.group(3), match.group(2))
+    bucket = get(obj, "spec.objectStorage.bucket")
+    if bucket:
+        return str(bucket), get(obj, "spec.config.storageAccount")
+    env = _env(obj)
+    for key in ("S3_BUCKET", "GCS_BUCKET", "AZBLOB_CONTAINER"):
+        if env.get(key):
+            return env[key], env.get("AZBLOB_ACCOUNT_NAME")
+    return None, None
+
+
+def backups_write_where_the_cloud_creates_them(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Every backup writer names the bucket the cloud layer creates for its data set, in that bucket's region (and
+    storage account on Azure), and a cross-region backup's bucket has a copy outside the cluster's region."""
     home = ctx.platform.cluster.region
+    targets = backup_targets(ctx.platform)
     for backup in ctx.platform.backups:
-        if backup.location != "cross-region":
-            continue
+        target = targets.get(backup.data)
+        if target is None:
+            continue  # kept in Git
         kind, name, item = _backup_target(ctx, backup)
         if not kind:
             continue
         if item is None:
-            yield _missing(check, ctx, kind, name, f"the cross-region {backup.data} backup")
+            yield _missing(check, ctx, kind, name, f"where the {backup.data} backup is written")
             continue
+        bucket, account = target_bucket(item.obj)
+        where = target.primary
+        if bucket != where.bucket:
+            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is written to bucket {bucket!r}, but the cloud layer "
+                                f"creates {where.bucket!r} for it")
+        if where.account is not None and account is not None and account != where.account:
+            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is written to storage account {account!r}, but the cloud "
+                                f"layer creates its container in {where.account!r}")
         region = target_region(item.obj)
-        if region is None:
-            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is cross-region in the spec, but the object names no region "
-                                f"(config.region, a region env var, the endpoint, or annotation {REGION_ANNOTATION})")
-        elif region == home:
-            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is cross-region in the spec, but writes to {region}, "
-                                f"the cluster's own region (expected e.g. {ctx.platform.cluster.dr_region})")
+        if region is not None and region != where.region:
+            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is written through region {region}, but its bucket "
+                                f"{where.bucket} lives in {where.region}")
+        if region is None and ctx.platform.cluster.provider == "aws":
+            yield check.finding(ctx, item, "spec", f"the {backup.data} backup names no region (config.region, a region env var, the "
+                                f"endpoint, or annotation {REGION_ANNOTATION}); S3 needs the bucket's region {where.region}")
+        if backup.location in ("cross-region", "multi-region") and (target.copy is None or target.copy.region == home):
+            yield check.finding(ctx, item, "spec", f"the {backup.data} backup is {backup.location} in the spec, but its bucket has no "
+                                f"copy outside {home}")
 
 
 # --------------------------------------------------------------------------- backup schedule and retention
@@ -268,37 +289,49 @@ def spec_schedules_match_frequency(check: Check, ctx: CheckContext) -> Iterator[
                                 f"but its schedule {backup.schedule!r} {runs}")
 
 
-def _retention_days(ctx: CheckContext, backup: Backup) -> tuple[str, str, RenderedObject | None, str, int | None]:
-    """(kind, name, object, field, days) of the retention a backup's objects configure."""
+def _rendered_retention(ctx: CheckContext, backup: Backup) -> tuple[str, str, RenderedObject | None, str, Retention | str]:
+    """(kind, name, object, field, retention) a backup's objects configure; the retention is a text saying why
+    when the value cannot be read (an unreadable value is never taken for "forever")."""
     if backup.data == "postgres":
         kind, name, item = _backup_target(ctx, backup)
-        return kind, name, item, "spec.retentionPolicy", barman_retention_days(get(item.obj, "spec.retentionPolicy")) if item else None
+        value = get(item.obj, "spec.retentionPolicy") if item else None
+        if value is None:
+            return kind, name, item, "spec.retentionPolicy", FOREVER
+        days = barman_retention_days(value)
+        return kind, name, item, "spec.retentionPolicy", Retention(days) if days is not None else f"an unreadable retentionPolicy {value!r}"
     if backup.data == "cluster-state":
         kind, name, item, _ = _schedule_object(ctx, backup)
-        seconds = duration_seconds(get(item.obj, "spec.template.ttl")) if item else None
-        return kind, name, item, "spec.template.ttl", seconds // 86400 if seconds is not None else None
+        value = get(item.obj, "spec.template.ttl") if item else None
+        seconds = duration_seconds(value)
+        found: Retention | str = Retention(seconds // 86400) if seconds else (
+            "no ttl (Velero's default applies)" if value is None else f"an unreadable ttl {value!r}")
+        return kind, name, item, "spec.template.ttl", found
     if backup.data == "clickhouse":
         kind, name, item = _backup_target(ctx, backup)
         keep = _env(item.obj).get("BACKUPS_TO_KEEP_REMOTE") if item else None
-        days = int(keep) * backup.interval_seconds // 86400 if keep and keep.isdigit() else None
         where = "spec.templates.podTemplates" if kind == "ClickHouseInstallation" else "spec.jobTemplate.spec.template.spec.containers"
-        return kind, name, item, f"{where}.env.BACKUPS_TO_KEEP_REMOTE", days
-    return "", "", None, "", None
+        if keep == "0":
+            found = FOREVER  # clickhouse-backup keeps every remote backup
+        elif keep and keep.isdigit():
+            found = Retention(int(keep) * backup.interval_seconds // 86400)
+        else:
+            found = f"an unreadable BACKUPS_TO_KEEP_REMOTE {keep!r}"
+        return kind, name, item, f"{where}.env.BACKUPS_TO_KEEP_REMOTE", found
+    return "", "", None, "", FOREVER
 
 
 def backup_retention_matches_spec(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """Each backup's rendered retention is the spec's retention_days."""
+    """Each backup's rendered retention is the spec's retention_days (forever: nothing is ever expired)."""
     for backup in ctx.platform.backups:
-        if not isinstance(backup.retention_days, int):
-            continue
-        kind, name, item, field_path, days = _retention_days(ctx, backup)
+        kind, name, item, field_path, found = _rendered_retention(ctx, backup)
         if not kind:
             continue
+        wanted = backup_retention(backup)
         if item is None:
             yield _missing(check, ctx, kind, name, f"the {backup.data} backup retention")
-        elif days != backup.retention_days:
-            got = "no retention" if days is None else f"{days} days"
-            yield check.finding(ctx, item, field_path, f"keeps {backup.data} backups {got}, the spec says {backup.retention_days} days")
+        elif found != wanted:
+            got = found if isinstance(found, str) else f"{found}"
+            yield check.finding(ctx, item, field_path, f"keeps {backup.data} backups {got}, the spec says {wanted}")
 
 
 # --------------------------------------------------------------------------- telemetry retention
@@ -371,9 +404,9 @@ CHECKS = (
     Check("PL-RPO-004", "error", "promise", "A region-loss RPO is not shorter than the backup interval",
           "Back up more often (or stream: WAL archiving, replication) or limit ha.covers to pod/node/zone and state the region RPO.",
           region_rpo_within_backup_interval, {"daily_backup_seconds": 86400}),
-    Check("PL-BAK-001", "error", "promise", "Cross-region backups target another region than the cluster's",
-          "Point the backup's bucket/endpoint at cluster.dr_region and say the region in the object.",
-          cross_region_backups_leave_the_region),
+    Check("PL-BAK-001", "error", "promise", "Backups are written to the bucket the cloud layer creates, with a copy outside the region",
+          "Render the writer's bucket, region and account from plinth.spec.derived.backup_target (the cloud layer creates the same).",
+          backups_write_where_the_cloud_creates_them),
     Check("PL-BAK-002", "error", "promise", "Backup schedules in the objects equal the spec",
           "Render the schedule from backups[].schedule (ScheduledBackup, Velero Schedule, ClickHouse backup CronJob).",
           backup_frequency_matches_spec),

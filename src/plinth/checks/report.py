@@ -15,10 +15,11 @@ from ruamel.yaml import YAML
 from plinth.checks.engine import SPEC_KIND, Check, CheckContext, Finding, run_checks, sort_findings
 from plinth.checks.registry import ALL_CHECKS
 from plinth.checks.waivers import WAIVER_CHECKS, Waiver, apply_waivers
+from plinth.kube.yamlio import dump_yaml
 from plinth.render.pipeline import RenderedObject
-from plinth.render.yamlio import dump_yaml
 from plinth.spec.loader import _locate
 from plinth.spec.model import Platform
+
 
 def _version() -> str:
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from plinth.checks.engine import Check, CheckContext, Finding
-from plinth.checks.kube import get, pod_groups, scale_target, selector_matches
+from plinth.kube.objects import get, selector_matches
+from plinth.kube.pods import scale_target
 
 
 def _scale_targets(check: Check, ctx: CheckContext, kind: str) -> Iterator[Finding]:
@@ -33,7 +34,7 @@ def _unverifiable(ctx: CheckContext, namespace: str) -> bool:
 
 
 def _selector_targets(check: Check, ctx: CheckContext, kind: str, selector_path: str, what: str) -> Iterator[Finding]:
-    groups = pod_groups(ctx.rendered)
+    groups = ctx.pod_groups()
     for item in ctx.of_kind(kind):
         ns = item.obj["metadata"].get("namespace", "")
         selector = get(item.obj, selector_path)
@@ -90,7 +91,7 @@ def servicemonitor_selects_service(check: Check, ctx: CheckContext) -> Iterator[
 
 def pdb_allows_drain(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """A PDB must let at least one pod be evicted, or node drains (upgrades, scale-down) block forever."""
-    groups = pod_groups(ctx.rendered)
+    groups = ctx.pod_groups()
     for item in ctx.of_kind("PodDisruptionBudget"):
         spec = item.obj.get("spec", {})
         ns = item.obj["metadata"].get("namespace", "")
@@ -102,7 +103,7 @@ def pdb_allows_drain(check: Check, ctx: CheckContext) -> Iterator[Finding]:
         if "minAvailable" not in spec:
             continue
         matched = [g for g in groups if g.namespace == ns and selector_matches(spec.get("selector"), g.labels)]
-        replicas = sum(g.replicas for g in matched)
+        replicas = sum(g.replicas_min for g in matched)
         min_available = spec["minAvailable"]
         if isinstance(min_available, str) and min_available.endswith("%"):
             needed = -(-replicas * int(min_available[:-1]) // 100)
@@ -117,12 +118,12 @@ def pdb_allows_drain(check: Check, ctx: CheckContext) -> Iterator[Finding]:
 def workloads_have_networkpolicy(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Every rendered workload's pods are selected by at least one NetworkPolicy of their namespace."""
     policies = ctx.of_kind("NetworkPolicy")
-    for group in pod_groups(ctx.rendered):
+    for group in ctx.pod_groups():
         covered = any(p.obj["metadata"].get("namespace") == group.namespace
                       and selector_matches(get(p.obj, "spec.podSelector", {}), group.labels) for p in policies)
         if not covered:
-            yield check.finding(ctx, group.source, "metadata.labels",
-                                f"pods of {group.name} in {group.namespace} are selected by no NetworkPolicy: all traffic is allowed")
+            yield check.finding(ctx, ctx.item_of(group), "metadata.labels",
+                                f"pods of {group.short_name} in {group.namespace} are selected by no NetworkPolicy: all traffic is allowed")
 
 
 def application_paths_exist(check: Check, ctx: CheckContext) -> Iterator[Finding]:

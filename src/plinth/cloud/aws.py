@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.spec.types import cpu_millicores, memory_bytes
 
@@ -198,7 +199,7 @@ class AwsPlatform:
             )
         return self.bucket_keys[region]
 
-    def _bucket(self, name: str, plan: layout.BucketPlan, region: str) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+    def _bucket(self, name: str, plan: derived.BucketTarget, region: str) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
         """A private, versioned, KMS-encrypted bucket whose lifecycle keeps data exactly the plan's retention."""
         key = self._bucket_key(region)
         bucket = aws.s3.Bucket(name, bucket=name, region=region, tags={**self.tags, "plinth.dev/holds": plan.key})
@@ -216,11 +217,12 @@ class AwsPlatform:
                 }
             ],
         )
-        if plan.retention_days is not None:
-            rule: dict[str, Any] = {"id": f"retention-{plan.retention_days}d", "status": "Enabled", "filter": {}}
-            rule["noncurrent_version_expiration"] = {"noncurrent_days": plan.retention_days}
+        days = plan.retention.days
+        if days is not None:
+            rule: dict[str, Any] = {"id": f"retention-{days}d", "status": "Enabled", "filter": {}}
+            rule["noncurrent_version_expiration"] = {"noncurrent_days": days}
             if plan.expire == "objects":
-                rule["expiration"] = {"days": plan.retention_days}
+                rule["expiration"] = {"days": days}
             rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": 7}
             aws.s3.BucketLifecycleConfiguration(
                 name, bucket=bucket.id, region=region, rules=[rule], opts=pulumi.ResourceOptions(depends_on=[versioning])
@@ -234,24 +236,25 @@ class AwsPlatform:
         self.buckets: dict[str, aws.s3.Bucket] = {}
         self.replicas: dict[str, aws.s3.Bucket] = {}
         replication_role = None
-        for plan in layout.buckets(self.platform):
-            bucket, versioning = self._bucket(plan.name, plan, cluster.region)
+        rtc_minutes = derived.REPLICATION_BOUND_SECONDS["aws"] // 60  # type: ignore[operator]
+        for plan in derived.buckets(self.platform):
+            bucket, versioning = self._bucket(plan.primary.bucket, plan, plan.primary.region)
             self.buckets[plan.key] = bucket
-            if not plan.replicated:
+            if plan.copy is None:
                 continue
-            replica, replica_versioning = self._bucket(plan.replica_name(cluster.dr_region), plan, cluster.dr_region)
+            replica, replica_versioning = self._bucket(plan.copy.bucket, plan, plan.copy.region)
             self.replicas[plan.key] = replica
             if replication_role is None:
                 replication_role = aws.iam.Role(
                     f"{self.prefix}-s3-replication", assume_role_policy=_assume_role("s3.amazonaws.com"), tags=self.tags
                 )
             aws.iam.RolePolicy(
-                f"{plan.name}-replication",
+                f"{plan.primary.bucket}-replication",
                 role=replication_role.id,
                 policy=pulumi.Output.all(bucket.arn, replica.arn).apply(lambda arns: json.dumps(_replication_policy(*arns))),
             )
             aws.s3.BucketReplicationConfig(
-                f"{plan.name}-replication",
+                f"{plan.primary.bucket}-replication",
                 bucket=bucket.id,
                 region=cluster.region,
                 role=replication_role.arn,
@@ -266,6 +269,9 @@ class AwsPlatform:
                             "bucket": replica.arn,
                             "storage_class": "STANDARD",
                             "encryption_configuration": {"replica_kms_key_id": self.bucket_keys[cluster.dr_region].arn},
+                            # Replication Time Control: the bound the region-loss RPO counts on (derived.REPLICATION_BOUND_SECONDS).
+                            "replication_time": {"status": "Enabled", "time": {"minutes": rtc_minutes}},
+                            "metrics": {"status": "Enabled", "event_threshold": {"minutes": rtc_minutes}},
                         },
                     }
                 ],
@@ -349,16 +355,16 @@ class AwsPlatform:
     def _identities(self) -> None:
         """IRSA: an IAM role per service account, trusted only by that account through the cluster's OIDC issuer."""
         self.identity_roles: dict[str, aws.iam.Role] = {}
-        for identity in layout.WORKLOAD_IDENTITIES:
-            subject = f"system:serviceaccount:{identity.namespace}:{identity.service_account}"
+        for identity in derived.WORKLOAD_IDENTITIES:
+            subject = identity.subject
             trust = pulumi.Output.all(self.oidc.arn, self.oidc_issuer).apply(lambda args, subject=subject: json.dumps(_irsa_trust(*args, subject)))
-            role = aws.iam.Role(f"{self.prefix}-{identity.name}", assume_role_policy=trust, tags=self.tags)
+            role = aws.iam.Role(derived.cloud_identity_name(self.platform, identity), assume_role_policy=trust, tags=self.tags)
             self.identity_roles[identity.name] = role
             arns = [self.buckets[key].arn for key in identity.buckets]
             policy = pulumi.Output.all(self.zone.arn, *arns).apply(
-                lambda args, identity=identity: json.dumps(_identity_policy(identity, args[0], args[1:], self.prefix))
+                lambda args, identity=identity: json.dumps(_identity_policy(identity, args[0], args[1:], derived.secret_name_prefix(self.platform)))
             )
-            aws.iam.RolePolicy(f"{self.prefix}-{identity.name}", role=role.id, policy=policy)
+            aws.iam.RolePolicy(derived.cloud_identity_name(self.platform, identity), role=role.id, policy=policy)
 
     # ------------------------------------------------------------------ managed data stores
 
@@ -402,7 +408,7 @@ class AwsPlatform:
                 username="plinth",
                 manage_master_user_password=True,
                 # RDS keeps automated backups at most 35 days.
-                backup_retention_period=min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                backup_retention_period=derived.backup_retention(backup).at_most(35),
                 deletion_protection=True,
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{self.prefix}-postgres-final",
@@ -469,7 +475,7 @@ def _irsa_trust(provider_arn: str, issuer: str, subject: str) -> dict[str, Any]:
     }
 
 
-def _identity_policy(identity: layout.WorkloadIdentity, zone_arn: str, bucket_arns: tuple[str, ...], prefix: str) -> dict[str, Any]:
+def _identity_policy(identity: derived.WorkloadIdentity, zone_arn: str, bucket_arns: tuple[str, ...], prefix: str) -> dict[str, Any]:
     statements: list[dict[str, Any]] = []
     if bucket_arns:
         statements.append({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": list(bucket_arns)})

@@ -6,7 +6,6 @@ Plain ``pulumi_azure_native`` resources; every number comes from the spec throug
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pulumi
@@ -14,6 +13,7 @@ import pulumi_azure_native as azure
 
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.spec.types import cpu_millicores
 
@@ -31,13 +31,6 @@ POD_CIDR = "10.244.0.0/16"
 _PG_SKUS = (2, 4, 8, 16, 32, 48, 64)
 
 
-def storage_account_name(cluster_name: str, region: str) -> str:
-    """A storage account name (3-24 lowercase letters and digits) for the cluster's data in ``region``."""
-    base = re.sub(r"[^a-z0-9]", "", cluster_name.lower())
-    suffix = re.sub(r"[^a-z0-9]", "", region.lower())
-    return (base[: 24 - len(suffix)] + suffix)[:24]
-
-
 def _taint(t: Any) -> str:
     return f"{t.key}={t.value}:{t.effect}"
 
@@ -51,10 +44,10 @@ class AzurePlatform:
         self.prefix = platform.cluster.name
         self.tags = {"plinth.dev/platform": platform.name, "plinth.dev/environment": platform.environment}
         self.client = azure.authorization.get_client_config_output()
-        self.group = azure.resources.ResourceGroup(self.prefix, resource_group_name=self.prefix, location=platform.cluster.region, tags=self.tags)
-        self.dr_group = azure.resources.ResourceGroup(
-            f"{self.prefix}-dr", resource_group_name=f"{self.prefix}-dr", location=platform.cluster.dr_region, tags=self.tags
-        )
+        cluster = platform.cluster
+        group, dr_group = derived.azure_resource_group(platform, cluster.region), derived.azure_resource_group(platform, cluster.dr_region)
+        self.group = azure.resources.ResourceGroup(group, resource_group_name=group, location=cluster.region, tags=self.tags)
+        self.dr_group = azure.resources.ResourceGroup(dr_group, resource_group_name=dr_group, location=cluster.dr_region, tags=self.tags)
         self._network()
         self._cluster()
         self._storage()
@@ -208,20 +201,21 @@ class AzurePlatform:
         )
         return account, properties
 
-    def _lifecycle(self, name: str, account: azure.storage.StorageAccount, group: azure.resources.ResourceGroup, plans: list[layout.BucketPlan]) -> None:
+    def _lifecycle(self, name: str, account: azure.storage.StorageAccount, group: azure.resources.ResourceGroup, plans: list[derived.BucketTarget]) -> None:
         rules = []
         for plan in plans:
-            if plan.retention_days is None:
+            days = plan.retention.days
+            if days is None:
                 continue
-            actions: dict[str, Any] = {"version": {"delete": {"days_after_creation_greater_than": plan.retention_days}}}
+            actions: dict[str, Any] = {"version": {"delete": {"days_after_creation_greater_than": days}}}
             if plan.expire == "objects":
-                actions["base_blob"] = {"delete": {"days_after_modification_greater_than": plan.retention_days}}
+                actions["base_blob"] = {"delete": {"days_after_modification_greater_than": days}}
             rules.append(
                 {
-                    "name": f"{plan.key}-retention-{plan.retention_days}d",
+                    "name": f"{plan.key}-retention-{days}d",
                     "enabled": True,
                     "type": "Lifecycle",
-                    "definition": {"filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{plan.name}/"]}, "actions": actions},
+                    "definition": {"filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{plan.primary.bucket}/"]}, "actions": actions},
                 }
             )
         azure.storage.ManagementPolicy(
@@ -232,18 +226,19 @@ class AzurePlatform:
         """One storage account in the region (a container per bucket) and one in ``dr_region`` holding the
         copies of cross/multi-region containers, fed by object replication; lifecycle rules per retention."""
         cluster = self.platform.cluster
-        plans = layout.buckets(self.platform)
-        self.account, primary_props = self._account(storage_account_name(self.prefix, cluster.region), cluster.region, self.group)
-        self.dr_account, dr_props = self._account(storage_account_name(self.prefix, cluster.dr_region), cluster.dr_region, self.dr_group)
+        plans = derived.buckets(self.platform)
+        self.account, primary_props = self._account(derived.storage_account_name(cluster.name, cluster.region), cluster.region, self.group)
+        self.dr_account, dr_props = self._account(derived.storage_account_name(cluster.name, cluster.dr_region), cluster.dr_region, self.dr_group)
         self.containers: dict[str, azure.storage.BlobContainer] = {}
         self.replica_containers: dict[str, azure.storage.BlobContainer] = {}
         for plan in plans:
             self.containers[plan.key] = azure.storage.BlobContainer(
-                plan.name, container_name=plan.name, account_name=self.account.name, resource_group_name=self._rg(), public_access="None"
+                plan.primary.bucket, container_name=plan.primary.bucket, account_name=self.account.name, resource_group_name=self._rg(),
+                public_access="None",
             )
-            if plan.replicated:
+            if plan.copy is not None:
                 self.replica_containers[plan.key] = azure.storage.BlobContainer(
-                    plan.replica_name(cluster.dr_region), container_name=plan.name, account_name=self.dr_account.name,
+                    f"{plan.copy.bucket}-{plan.copy.region}", container_name=plan.copy.bucket, account_name=self.dr_account.name,
                     resource_group_name=self.dr_group.name, public_access="None",
                 )
         self._lifecycle(f"{self.prefix}-lifecycle", self.account, self.group, plans)
@@ -252,7 +247,7 @@ class AzurePlatform:
         self.replication = None
         if not replicated:
             return
-        rules = [{"source_container": p.name, "destination_container": p.name} for p in replicated]
+        rules = [{"source_container": p.primary.bucket, "destination_container": p.copy.bucket} for p in replicated if p.copy]
         depends = [primary_props, dr_props, *self.containers.values(), *self.replica_containers.values()]
         # Azure's order: the policy is created on the destination account first, then mirrored on the source
         # with the id and rule ids the destination assigned.
@@ -343,16 +338,17 @@ class AzurePlatform:
             tags=self.tags,
         )
         self.identities: dict[str, azure.managedidentity.UserAssignedIdentity] = {}
-        for identity in layout.WORKLOAD_IDENTITIES:
+        for identity in derived.WORKLOAD_IDENTITIES:
             uai = azure.managedidentity.UserAssignedIdentity(
-                f"{self.prefix}-{identity.name}", resource_name_=f"{self.prefix}-{identity.name}", resource_group_name=self._rg(),
+                derived.cloud_identity_name(self.platform, identity), resource_name_=derived.cloud_identity_name(self.platform, identity),
+                resource_group_name=self._rg(),
                 location=cluster.region, tags=self.tags,
             )
             self.identities[identity.name] = uai
             azure.managedidentity.FederatedIdentityCredential(
                 f"{self.prefix}-{identity.name}", resource_name_=uai.name, resource_group_name=self._rg(),
                 federated_identity_credential_resource_name=f"{identity.namespace}-{identity.service_account}",
-                issuer=issuer, subject=f"system:serviceaccount:{identity.namespace}:{identity.service_account}",
+                issuer=issuer, subject=identity.subject,
                 audiences=[WORKLOAD_IDENTITY_AUDIENCE],
             )
             scopes: list[tuple[str, str, Any]] = [(f"blob-{key}", "Storage Blob Data Contributor", self.containers[key].id) for key in identity.buckets]
@@ -393,7 +389,7 @@ class AzurePlatform:
                 sku={"name": f"Standard_D{cores}ds_v5", "tier": "GeneralPurpose"},
                 storage={"storage_size_gb": pg.storage.size_gib, "auto_grow": "Enabled"},
                 backup={
-                    "backup_retention_days": min(int(backup.retention_days), 35) if backup.retention_days != "forever" else 35,
+                    "backup_retention_days": derived.backup_retention(backup).at_most(35),
                     "geo_redundant_backup": "Enabled" if backup.location in ("cross-region", "multi-region") else "Disabled",
                 },
                 high_availability={"mode": "ZoneRedundant"},

@@ -14,6 +14,7 @@ import pulumi_gcp as gcp
 
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.spec.types import cpu_millicores, memory_bytes
 
@@ -33,7 +34,7 @@ def multi_region_of(region: str) -> str:
     return _MULTI_REGIONS[continent]
 
 
-def bucket_location(plan: layout.BucketPlan, region: str, dr_region: str) -> tuple[str, list[str] | None]:
+def bucket_location(plan: derived.BucketTarget, region: str, dr_region: str) -> tuple[str, list[str] | None]:
     """GCS location (and dual-region placement) of a bucket: cross-region -> dual-region with the DR region,
     multi-region -> the continent's multi-region, otherwise the cluster's region."""
     if plan.location == "cross-region":
@@ -192,18 +193,17 @@ class GcpPlatform:
         self.storage_agent = gcp.storage.get_project_service_account_output(project=self.project)
         self.keys: dict[str, gcp.kms.CryptoKey] = {}
         self.buckets: dict[str, gcp.storage.Bucket] = {}
-        for plan in layout.buckets(self.platform):
+        for plan in derived.buckets(self.platform):
             location, data_locations = bucket_location(plan, cluster.region, cluster.dr_region)
             rules: list[dict[str, Any]] = []
-            if plan.retention_days is not None:
+            days = plan.retention.days
+            if days is not None:
                 if plan.expire == "objects":
-                    rules.append({"action": {"type": "Delete"}, "condition": {"age": plan.retention_days, "with_state": "LIVE"}})
-                rules.append(
-                    {"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": plan.retention_days, "with_state": "ARCHIVED"}}
-                )
+                    rules.append({"action": {"type": "Delete"}, "condition": {"age": days, "with_state": "LIVE"}})
+                rules.append({"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": days, "with_state": "ARCHIVED"}})
             self.buckets[plan.key] = gcp.storage.Bucket(
-                plan.name,
-                name=plan.name,
+                plan.primary.bucket,
+                name=plan.primary.bucket,
                 project=self.project,
                 location=location,
                 **({"custom_placement_config": {"data_locations": data_locations}} if data_locations else {}),
@@ -265,11 +265,11 @@ class GcpPlatform:
     def _identities(self) -> None:
         """GKE Workload Identity: a Google service account per Kubernetes one, impersonable only by it."""
         self.accounts: dict[str, gcp.serviceaccount.Account] = {}
-        for identity in layout.WORKLOAD_IDENTITIES:
+        for identity in derived.WORKLOAD_IDENTITIES:
             account = gcp.serviceaccount.Account(
                 f"{self.prefix}-{identity.name}",
                 project=self.project,
-                account_id=f"{self.prefix}-{identity.name}"[:30],
+                account_id=derived.cloud_identity_name(self.platform, identity)[:30],
                 display_name=f"{identity.namespace}/{identity.service_account}",
             )
             self.accounts[identity.name] = account
@@ -336,7 +336,7 @@ class GcpPlatform:
                         "point_in_time_recovery_enabled": True,
                         "location": self.platform.cluster.dr_region if backup.location == "cross-region" else region,
                         "backup_retention_settings": {
-                            "retained_backups": backup.retention_days if backup.retention_days != "forever" else 365,
+                            "retained_backups": derived.backup_retention(backup).at_most(365),
                             "retention_unit": "COUNT",
                         },
                     },

@@ -12,7 +12,7 @@ from typing import Any
 
 from plinth.components.base import Component, HelmRelease, PodFootprint
 from plinth.components.prometheus_stack import LOKI_URL
-from plinth.render.conventions import MONITORING_NAMESPACE
+from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
 
 NAME = "alloy"

@@ -30,15 +30,16 @@ from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
-from plinth.components.external_secrets import refresh_interval
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, PROMETHEUS_URL, uses_label
+from plinth.kube.network import allow, peer, ports
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement, spread_constraints
+from plinth.kube.secrets import external_secret
+from plinth.kube.workloads import restricted_container_security_context, restricted_pod_security_context
+from plinth.monitoring.dashboards import LEGEND, POD_NAME_LABEL, RATE, SERVICE_VARIABLE, SVC, by_service_name, ready_pods, selected_service
+from plinth.monitoring.exported_metrics import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
-from plinth.render.network import allow, peer, ports
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement, spread_constraints
-from plinth.render.secrets import external_secret
-from plinth.render.workloads import restricted_container_security_context, restricted_pod_security_context
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
 
 NAME = "app-services"
@@ -49,8 +50,6 @@ REQUESTS_METRIC = "http_requests_total"
 """Counter every service exports per request, labelled ``code`` (HTTP status)."""
 DURATION_METRIC = "http_request_duration_seconds"
 """Histogram of request durations every service exports."""
-PROMETHEUS_URL = "http://prometheus-operated.platform-monitoring.svc:9090"
-"""Prometheus as KEDA queries it (``prometheus-operated`` is the Service the Prometheus Operator creates)."""
 REQUEST_RATE_WINDOW = "2m"
 """Rate window of the request-rate trigger: short enough to follow spikes, long enough to smooth scrapes."""
 KAFKA_BOOTSTRAP = f"{DATASTORE_NAMES['kafka']}-kafka-bootstrap.{DATA_NAMESPACE}.svc:9092"
@@ -349,8 +348,7 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     result = []
     for store in sorted(svc.uses):
         data = {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
-        result.append(external_secret(credentials_secret(name, store), NAMESPACE, NAME, data,
-                                      remote_prefix=platform.secrets.remote_prefix, refresh=refresh_interval(platform)))
+        result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
     return result
 
 
@@ -546,7 +544,54 @@ def panels(platform: Platform) -> list[Panel]:
               (f"count(max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{sel}}}) "
                f">= max by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{sel}}}))",),
               kind="stat"),
+        *service_performance_panels(platform),
+        *user_activity_panels(platform),
     ]
+
+
+def service_performance_panels(platform: Platform) -> list[Panel]:
+    """Per-service request rate, errors, latency against the SLO, replicas against their maximum, CPU."""
+    sel = selected_service()
+    slo_seconds = platform.observability.slo.latency_p95_ms / 1000
+    return [
+        Panel("service-performance", "Requests per second",
+              (f"sum by ({SVC}) (rate({APP_REQUESTS_TOTAL}{{{sel}}}[{RATE}]))",), unit="reqps", legend=(LEGEND,)),
+        Panel("service-performance", "Error ratio (5xx)",
+              (f'sum by ({SVC}) (rate({APP_REQUESTS_TOTAL}{{{sel},code=~"5.."}}[{RATE}])) / '
+               f"sum by ({SVC}) (rate({APP_REQUESTS_TOTAL}{{{sel}}}[{RATE}]))",), unit="percentunit", legend=(LEGEND,)),
+        Panel("service-performance", f"p95 latency (objective {platform.observability.slo.latency_p95_ms} ms)",
+              (f"histogram_quantile(0.95, sum by ({SVC}, le) (rate({APP_REQUEST_DURATION}_bucket{{{sel}}}[{RATE}])))",
+               f"vector({slo_seconds})"),
+              unit="s", legend=(LEGEND + " p95", "objective")),
+        Panel("service-performance", "Ready replicas",
+              (ready_pods(f"${SERVICE_VARIABLE}"),), legend=("{{" + POD_NAME_LABEL + "}}",)),
+        Panel("service-performance", "CPU used (cores)",
+              (by_service_name(f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{namespace="{NAMESPACE}",container!=""}}[{RATE}]))',
+                                f"${SERVICE_VARIABLE}"),),
+              legend=("{{" + POD_NAME_LABEL + "}}",)),
+    ]
+
+
+def user_activity_panels(platform: Platform) -> list[Panel]:
+    """Traffic of the public services (what users do), sign-in failures at auth, user-facing errors."""
+    public = "|".join(sorted(n for n, s in platform.services.items() if s.public_host))
+    sel = f'namespace="{NAMESPACE}",{SVC}=~"{public}"'
+    panels = [
+        Panel("user-activity", "User requests per second by entry service",
+              (f"sum by ({SVC}) (rate({APP_REQUESTS_TOTAL}{{{sel}}}[{RATE}]))",), unit="reqps", legend=(LEGEND,)),
+        Panel("user-activity", "User requests (24h)",
+              (f"sum(increase({APP_REQUESTS_TOTAL}{{{sel}}}[1d]))",), kind="stat"),
+        Panel("user-activity", "User-facing errors per second (5xx)",
+              (f'sum by ({SVC}) (rate({APP_REQUESTS_TOTAL}{{{sel},code=~"5.."}}[{RATE}]))',), unit="reqps", legend=(LEGEND,)),
+        Panel("user-activity", "User requests per second by status code",
+              (f"sum by (code) (rate({APP_REQUESTS_TOTAL}{{{sel}}}[{RATE}]))",), unit="reqps", legend=("{{code}}",)),
+    ]
+    if "auth" in platform.services:
+        panels.append(Panel("user-activity", "Rejected sign-ins per second (auth 401/403)",
+                            (f'sum(rate({APP_REQUESTS_TOTAL}{{namespace="{NAMESPACE}",{SVC}="auth",code=~"401|403"}}[{RATE}]))',),
+                            unit="reqps"))
+    return panels
+
 
 
 COMPONENT = Component(

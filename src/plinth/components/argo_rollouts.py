@@ -13,8 +13,8 @@ from typing import Any
 from plinth.components import delivery
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
-from plinth.render.scheduling import pool_placement, spread_constraints
-from plinth.render.workloads import requests_and_limits
+from plinth.kube.scheduling import pool_placement, spread_constraints
+from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
 
 NAME = "argo-rollouts"
@@ -70,7 +70,7 @@ def charts(platform: Platform) -> list[HelmRelease]:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """The notification secret (an ExternalSecret) the chart's notification engine reads."""
-    return [delivery.notification_secret(NAMESPACE)]
+    return [delivery.notification_secret(platform, NAMESPACE)]
 
 
 def footprints(platform: Platform) -> list[PodFootprint]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.scheduling import pool_placement
 from plinth.spec.model import Platform
 
 NAME = "argocd"

@@ -14,11 +14,11 @@ from typing import Any
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
 from plinth.components.envoy_gateway import GATEWAY_NAME, HTTP_LISTENER, TLS_SECRET, public_hosts
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement, spread_constraints
+from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement, spread_constraints
-from plinth.render.workloads import requests_and_limits
 from plinth.spec.model import Platform
 
 COMPONENT_NAME = "certificates"

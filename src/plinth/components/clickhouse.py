@@ -12,12 +12,14 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube import datastores as ds
+from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import external_secret
+from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render import datastores as ds
-from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
-from plinth.render.objects import k8s_object, labels
-from plinth.render.secrets import external_secret
+from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
 
 NAME = "clickhouse"
@@ -90,8 +92,11 @@ def keeper(platform: Platform) -> KubeObject:
 
 
 def _backup_env(platform: Platform) -> list[dict[str, Any]]:
-    """clickhouse-backup settings: the DR-region bucket, retention as a count of daily backups."""
+    """clickhouse-backup settings: the clickhouse backup bucket the cloud layer creates (in the cluster's region,
+    copied to the DR region), retention as a count of backups (0 keeps every backup: retention forever)."""
     backup = _backup(platform)
+    target = backup_target(platform, STORE)
+    where = target.primary
     provider = platform.cluster.provider
     remote = {"aws": "s3", "gcp": "gcs", "azure": "azblob"}[provider]
     env: list[dict[str, Any]] = [
@@ -104,20 +109,20 @@ def _backup_env(platform: Platform) -> list[dict[str, Any]]:
         {"name": "CLICKHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": CREDENTIALS, "key": "backup_password"}}},
         {"name": "REMOTE_STORAGE", "value": remote},
         {"name": "BACKUPS_TO_KEEP_LOCAL", "value": "-1"},
-        {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(ds.retention_count(backup))},
+        {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(retained_backup_count(backup) or 0)},
     ]
-    path = f"{platform.cluster.name}/clickhouse/{{shard}}"
+    path = f"{target.prefix}/{{shard}}"
     if remote == "s3":
-        env += [{"name": "S3_BUCKET", "value": backup.bucket}, {"name": "S3_REGION", "value": ds.backup_region(platform, backup)},
+        env += [{"name": "S3_BUCKET", "value": where.bucket}, {"name": "S3_REGION", "value": where.region},
                 {"name": "S3_PATH", "value": path},
                 {"name": "S3_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_KEY_ID"}}},
                 {"name": "S3_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_SECRET_KEY"}}}]
     elif remote == "gcs":
-        env += [{"name": "GCS_BUCKET", "value": backup.bucket}, {"name": "GCS_PATH", "value": path},
+        env += [{"name": "GCS_BUCKET", "value": where.bucket}, {"name": "GCS_PATH", "value": path},
                 {"name": "GCS_CREDENTIALS_JSON", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}]
     else:
-        env += [{"name": "AZBLOB_CONTAINER", "value": backup.bucket}, {"name": "AZBLOB_PATH", "value": path},
-                {"name": "AZBLOB_ACCOUNT_NAME", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "AZURE_STORAGE_ACCOUNT"}}},
+        env += [{"name": "AZBLOB_CONTAINER", "value": where.bucket}, {"name": "AZBLOB_PATH", "value": path},
+                {"name": "AZBLOB_ACCOUNT_NAME", "value": where.account},
                 {"name": "AZBLOB_ACCOUNT_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "AZURE_STORAGE_KEY"}}}]
     return env
 
@@ -215,11 +220,11 @@ def backup_cronjob(platform: Platform) -> KubeObject:
 def secrets(platform: Platform) -> list[KubeObject]:
     """ExternalSecrets: the backup user's password, the bucket keys, the operator's own account."""
     keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
-            "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
+            "azure": ("AZURE_STORAGE_KEY",)}[platform.cluster.provider]
     return [
-        external_secret(CREDENTIALS, ds.DATA_NAMESPACE, NAME, {"backup_password": "clickhouse/users:backup_password"}),
-        external_secret(BACKUP_CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/clickhouse:{k}" for k in keys}),
-        external_secret("clickhouse-operator", ds.DATA_NAMESPACE, NAME,
+        external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {"backup_password": "clickhouse/users:backup_password"}),
+        external_secret(platform, BACKUP_CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/clickhouse:{k}" for k in keys}),
+        external_secret(platform, "clickhouse-operator", ds.DATA_NAMESPACE, NAME,
                         {"username": "clickhouse/operator:username", "password": "clickhouse/operator:password"}),
     ]
 
@@ -259,12 +264,17 @@ def charts(platform: Platform) -> list[HelmRelease]:
     }, sync_wave=-5)]
 
 
+def backup_freshness(platform: Platform) -> BackupFreshness:
+    """Freshness of the backup job (kube-state-metrics' last successful time of the backup CronJob)."""
+    return BackupFreshness("ClickHouse", "ClickHouse backup", "kube_cronjob_status_last_successful_time",
+                           {"namespace": ds.DATA_NAMESPACE, "cronjob": BACKUP_JOB}, ("namespace", "cronjob"), STORE, _backup(platform),
+                           "after a region loss the inserts since the newest backup would be gone.")
+
+
 def alerts(platform: Platform) -> list[RuleGroup]:
-    """Replica lag beyond the in-region RPO, and daily backup freshness (kube-state-metrics CronJob status)."""
+    """Replica lag beyond the in-region RPO, and backup freshness (kube-state-metrics CronJob status)."""
     ch = platform.datastores.clickhouse
-    backup = _backup(platform)
     lag = ch.ha.rpo_seconds
-    stale = 2 * backup.interval_seconds
     return [RuleGroup("clickhouse", (
         AlertRule(
             name="ClickHouseReplicaLagHigh",
@@ -273,35 +283,20 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             summary="ClickHouse replica {{ $labels.hostname }} lags behind",
             description=f"Replica {{{{ $labels.hostname }}}} is more than {lag} s behind the other replicas (the in-region RPO is {lag} s): losing the others now would lose that much.",
         ),
-        AlertRule(
-            name="ClickHouseBackupTooOld",
-            expr=f'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"}}) > {stale}',
-            for_="10m", severity="critical", labels={"datastore": STORE},
-            summary="ClickHouse backup is stale",
-            description=f"The last successful ClickHouse backup job ran more than {stale} s ago, twice the {backup.frequency} schedule: after a region loss more than {stale} s of inserts would be gone.",
-        ),
-        ds.backup_missing_alert("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
-                                f'namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"', backup, STORE),
+        *backup_freshness(platform).alerts(),
     ))]
 
 
 def alert_tests(platform: Platform) -> list[AlertTest]:
     """promtool cases for the ClickHouse alerts."""
     lag = platform.datastores.clickhouse.ha.rpo_seconds
-    stale = 2 * _backup(platform).interval_seconds
     ns = ds.DATA_NAMESPACE
     host = f"chi-{CHI}-{CLUSTER}-0-1"
     delay = lambda v: {"series": f'chi_clickhouse_metric_ReplicasMaxAbsoluteDelay{{namespace="{ns}",chi="{CHI}",hostname="{host}"}}', "values": f"{v}x30"}
-    horizon = stale + 3600
-    last = lambda ts: {"series": f'kube_cronjob_status_last_successful_time{{namespace="{ns}",cronjob="{BACKUP_JOB}"}}',
-                       "values": f"{ts}x{horizon // 60 + 30}"}
     return [
         AlertTest("ClickHouseReplicaLagHigh", (delay(lag + 30),), (delay(max(0, lag - 30)),), "10m",
                   {"namespace": ns, "chi": CHI, "hostname": host}),
-        AlertTest("ClickHouseBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m",
-                  {"namespace": ns, "cronjob": BACKUP_JOB}),
-        ds.backup_missing_test("ClickHouseBackupMissing", "kube_cronjob_status_last_successful_time",
-                               {"namespace": ns, "cronjob": BACKUP_JOB}, _backup(platform)),
+        *backup_freshness(platform).alert_tests(),
     ]
 
 
@@ -310,8 +305,7 @@ def panels(platform: Platform) -> list[Panel]:
     return [
         Panel("platform-health", "ClickHouse replica delay",
               (f'max by (hostname) (chi_clickhouse_metric_ReplicasMaxAbsoluteDelay{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s"),
-        Panel("platform-health", "ClickHouse newest backup age",
-              (f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ds.DATA_NAMESPACE}",cronjob="{BACKUP_JOB}"}})',), unit="s", kind="stat"),
+        backup_freshness(platform).panel(),
     ]
 
 

@@ -21,10 +21,10 @@ import re
 from typing import Any
 
 from plinth.components.base import Component, KubeObject
+from plinth.kube.conventions import PROMETHEUS_URL
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import external_secret
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.objects import k8s_object, labels
-from plinth.render.secrets import external_secret
 from plinth.spec.model import Image, Platform, QueueDepthTrigger, Service
 
 NAME = "delivery"
@@ -36,9 +36,6 @@ GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 GATEWAY_PLUGIN_VERSION = "v0.16.0"
 """Release of argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi the controller downloads."""
 
-PROMETHEUS_ADDRESS = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"
-"""The Prometheus the analysis queries: ``prometheus-operated`` is the Service the Prometheus Operator
-creates for every Prometheus it runs."""
 
 REQUESTS_METRIC = "http_requests_total"
 """Counter of HTTP requests every app service exports, with a ``code`` label (status code)."""
@@ -134,7 +131,7 @@ def _analysis_template(platform: Platform, name: str, metric: str, query: str, b
                 "failureLimit": analysis.failure_limit,
                 "successCondition": success,
                 "failureCondition": failure,
-                "provider": {"prometheus": {"address": PROMETHEUS_ADDRESS, "query": query}},
+                "provider": {"prometheus": {"address": PROMETHEUS_URL, "query": query}},
             }],
         },
     )
@@ -390,11 +387,11 @@ NOTIFICATION_SECRET = "argo-rollouts-notification-secret"
 """Secret the argo-rollouts chart's notification engine reads (chart value ``notifications.secret.create: false``)."""
 
 
-def notification_secret(namespace: str) -> KubeObject:
+def notification_secret(platform: Platform, namespace: str) -> KubeObject:
     """The ExternalSecret holding the GitHub token the rollout-completed webhook sends (remote key
-    ``plinth/github-dispatch-token``: a fine-grained token with ``contents: write`` on this repository,
+    ``<secret prefix>/github-dispatch-token``: a fine-grained token with ``contents: write`` on this repository,
     which repository_dispatch needs). Rendered by the argo-rollouts component, in its namespace."""
-    secret = external_secret(NOTIFICATION_SECRET, namespace, NAME, {NOTIFICATION_SECRET_KEY: "github-dispatch-token"})
+    secret = external_secret(platform, NOTIFICATION_SECRET, namespace, NAME, {NOTIFICATION_SECRET_KEY: "github-dispatch-token"})
     # The chart's notification controller only reads a secret carrying its component label.
     secret["spec"]["target"]["template"] = {"metadata": {"labels": {"app.kubernetes.io/component": "rollouts-controller"}}}
     return secret

@@ -13,10 +13,10 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
-from plinth.render.network import NAMESPACE_NAME_LABEL
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement, spread_constraints
-from plinth.render.workloads import requests_and_limits
+from plinth.kube.network import NAMESPACE_NAME_LABEL
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement, spread_constraints
+from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
 
 COMPONENT_NAME = "gateway"

@@ -11,8 +11,8 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, PodFootprint
-from plinth.render.scheduling import pool_placement
-from plinth.render.workloads import requests_and_limits
+from plinth.kube.scheduling import pool_placement
+from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
 
 NAME = "external-dns"

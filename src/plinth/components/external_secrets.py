@@ -13,14 +13,13 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube.conventions import CLUSTER_SECRET_STORE
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement, spread_constraints
+from plinth.kube.secrets import EXTERNAL_SECRETS_API
+from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
-from plinth.render.conventions import CLUSTER_SECRET_STORE
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement, spread_constraints
-from plinth.render.secrets import EXTERNAL_SECRETS_API
-from plinth.render.workloads import requests_and_limits
 from plinth.spec.model import Platform
-from plinth.spec.types import format_duration
 
 COMPONENT_NAME = "secret-store"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -85,11 +84,6 @@ def cluster_secret_store(platform: Platform) -> KubeObject:
         "provider": provider(platform),
         "refreshInterval": platform.secrets.refresh_interval_seconds,
     })
-
-
-def refresh_interval(platform: Platform) -> str:
-    """The ExternalSecret refresh interval as a duration string (``1h``)."""
-    return format_duration(platform.secrets.refresh_interval_seconds)
 
 
 def objects(platform: Platform) -> list[KubeObject]:

@@ -11,13 +11,14 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube import datastores as ds
+from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import POOL_LABEL
+from plinth.monitoring.dashboards import RATE, ready_pods
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render import datastores as ds
-from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import POOL_LABEL
-from plinth.spec.model import Platform, VolumeSpec
+from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
 
 NAME = "kafka"
 STORE = "kafka"
@@ -196,7 +197,33 @@ def panels(platform: Platform) -> list[Panel]:
               (f'sum(kafka_server_replicamanager_underreplicatedpartitions{{namespace="{ds.DATA_NAMESPACE}"}})',), kind="stat"),
         Panel("platform-health", "Kafka offline partitions",
               (f'sum(kafka_controller_kafkacontroller_offlinepartitionscount{{namespace="{ds.DATA_NAMESPACE}"}})',), kind="stat"),
+        *pipeline_panels(platform),
     ]
+
+
+def pipeline_panels(platform: Platform) -> list[Panel]:
+    """Kafka consumer lag per topic and group, produce/consume rates, the queue-driven workers' replicas."""
+    topics = "|".join(sorted(t.name for t in platform.datastores.kafka.topics))
+    panels = [
+        Panel("pipeline-execution", "Consumer lag by group and topic",
+              (f'sum by (consumergroup, topic) (kafka_consumergroup_lag{{topic=~"{topics}"}})',),
+              legend=("{{consumergroup}} / {{topic}}",)),
+        Panel("pipeline-execution", "Messages produced per second by topic",
+              (f'sum by (topic) (rate(kafka_topic_partition_current_offset{{topic=~"{topics}"}}[{RATE}]))',),
+              legend=("{{topic}}",)),
+        Panel("pipeline-execution", "Messages consumed per second by group",
+              (f'sum by (consumergroup, topic) (rate(kafka_consumergroup_current_offset{{topic=~"{topics}"}}[{RATE}]))',),
+              legend=("{{consumergroup}} / {{topic}}",)),
+    ]
+    for name, service in sorted(platform.services.items()):
+        trigger = service.scaling.trigger
+        if isinstance(trigger, QueueDepthTrigger):
+            panels.append(Panel(
+                "pipeline-execution", f"{name}: replicas (max {service.scaling.max_replicas}) vs. lag / {trigger.lag_per_replica}",
+                (f"sum({ready_pods(name)})",
+                 f'sum(kafka_consumergroup_lag{{consumergroup="{trigger.consumer_group}",topic="{trigger.topic}"}}) / {trigger.lag_per_replica}'),
+                legend=("replicas", "replicas the lag asks for")))
+    return panels
 
 
 def footprints(platform: Platform) -> list[PodFootprint]:

@@ -11,11 +11,11 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.kube.conventions import uses_label
+from plinth.kube.scheduling import pool_placement
+from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.conventions import uses_label
-from plinth.render.scheduling import pool_placement
-from plinth.render.workloads import requests_and_limits
 from plinth.spec.model import Platform
 
 NAME = "keda"

@@ -16,8 +16,8 @@ from typing import Any
 from plinth.components.base import Component, KubeObject
 from plinth.components.prometheus_stack import POD_LABELS
 from plinth.components.tempo import OTLP_PORTS
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.network import allow, peer, ports
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.network import allow, peer, ports
 from plinth.spec.model import Platform
 
 NAME = "monitoring-network"

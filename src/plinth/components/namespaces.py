@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plinth.components.base import Component, KubeObject
-from plinth.render.objects import k8s_object, labels
+from plinth.kube.objects import k8s_object, labels
 from plinth.spec.model import Platform
 
 NAME = "namespaces"

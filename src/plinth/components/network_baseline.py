@@ -7,8 +7,8 @@ platform-monitoring: their own components).
 from __future__ import annotations
 
 from plinth.components.base import Component, KubeObject
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.network import allow, allow_dns, default_deny, peer
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.network import allow, allow_dns, default_deny, peer
 from plinth.spec.model import Platform
 
 NAME = "network-baseline"

@@ -12,9 +12,9 @@ from typing import Any
 
 from plinth.components.base import Component, HelmRelease, PodFootprint
 from plinth.components.prometheus_stack import RELEASE
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.panels import Panel
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.scheduling import pool_placement
 from plinth.spec.model import Platform
 
 NAME = "opencost"

@@ -12,12 +12,14 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube import datastores as ds
+from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import external_secret
+from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render import datastores as ds
-from plinth.render.conventions import DATASTORE_NAMES, DATASTORE_PORTS
-from plinth.render.objects import k8s_object, labels
-from plinth.render.secrets import external_secret
+from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
 
 NAME = "postgres"
@@ -49,8 +51,7 @@ def _credentials(platform: Platform) -> dict[str, Any]:
     """barman-cloud credentials read from the ExternalSecret, per cloud."""
     provider = platform.cluster.provider
     if provider == "aws":
-        region = ds.backup_region(platform, _backup(platform))
-        return {"endpointURL": f"https://s3.{region}.amazonaws.com", "s3Credentials": {
+        return {"s3Credentials": {
             "accessKeyId": {"name": CREDENTIALS, "key": "ACCESS_KEY_ID"},
             "secretAccessKey": {"name": CREDENTIALS, "key": "ACCESS_SECRET_KEY"},
         }}
@@ -64,21 +65,33 @@ def credentials_secret(platform: Platform) -> KubeObject:
     """ExternalSecret with the object-store keys of the backup bucket (never a rendered value)."""
     keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
             "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
-    return external_secret(CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/postgres:{k}" for k in keys})
+    return external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/postgres:{k}" for k in keys})
 
 
-def object_store(platform: Platform) -> KubeObject:
-    """Barman Cloud Plugin ObjectStore: the DR-region bucket, retention from the backup row."""
-    backup = _backup(platform)
-    return k8s_object(BARMAN_API, "ObjectStore", OBJECT_STORE, ds.DATA_NAMESPACE, labels=labels(NAME, OBJECT_STORE), spec={
-        "retentionPolicy": f"{backup.retention_days}d",
-        "configuration": {
-            "destinationPath": ds.bucket_url(platform, backup, "postgres"),
-            **_credentials(platform),
-            "wal": {"compression": "zstd", "maxParallel": WAL_RESTORE_PARALLEL},
-            "data": {"compression": "snappy", "jobs": 2},
-        },
-    })
+def object_store(platform: Platform, *, source: ObjectLocation | None = None) -> KubeObject:
+    """Barman Cloud Plugin ObjectStore: the postgres backup bucket the cloud layer creates (in the cluster's
+    region, copied to the DR region), retention from the backup row (none when it is kept forever).
+
+    ``source`` reads another copy of the same bucket (a restore after region loss reads the DR copy)."""
+    target = backup_target(platform, STORE)
+    where = source or target.primary
+    configuration: dict[str, Any] = {
+        "destinationPath": where.url(target.prefix),
+        **_credentials(platform),
+        "wal": {"compression": "zstd", "maxParallel": WAL_RESTORE_PARALLEL},
+        "data": {"compression": "snappy", "jobs": 2},
+    }
+    if where.endpoint:
+        configuration["endpointURL"] = where.endpoint
+    spec: dict[str, Any] = {"configuration": configuration}
+    if not target.retention.forever:
+        spec["retentionPolicy"] = f"{target.retention.days}d"
+    return k8s_object(BARMAN_API, "ObjectStore", OBJECT_STORE, ds.DATA_NAMESPACE, labels=labels(NAME, OBJECT_STORE), spec=spec)
+
+
+def postgresql_parameters(platform: Platform) -> dict[str, str]:
+    """postgresql.conf parameters the spec sets (WAL archiving bound); the drills' servers run the same."""
+    return {"archive_timeout": f"{int(platform.datastores.postgres.archive_timeout_seconds)}s"}
 
 
 def cluster(platform: Platform) -> KubeObject:
@@ -96,7 +109,7 @@ def cluster(platform: Platform) -> KubeObject:
             "synchronous": {"method": "any", "number": pg.synchronous_standbys, "dataDurability": "required",
                             # Promote only a standby a quorum proves has every synchronously committed transaction.
                             "failoverQuorum": True},
-            "parameters": {"archive_timeout": f"{pg.archive_timeout_seconds}s"},
+            "parameters": postgresql_parameters(platform),
         },
         "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},
         "walStorage": {"size": f"{pg.wal_storage.size_gib}Gi", "storageClass": pg.wal_storage.storage_class},
@@ -209,12 +222,18 @@ def charts(platform: Platform) -> list[HelmRelease]:
     ]
 
 
+def backup_freshness(platform: Platform) -> BackupFreshness:
+    """Freshness of the base backups (Barman Cloud Plugin metric, per namespace)."""
+    return BackupFreshness("Postgres", "PostgreSQL base backup", BACKUP_METRIC, {"namespace": ds.DATA_NAMESPACE}, ("namespace",),
+                           STORE, _backup(platform), "restores replay more WAL than planned, or fail.",
+                           series_labels={"pod": f"{CLUSTER}-2"})
+
+
 def alerts(platform: Platform) -> list[RuleGroup]:
     """Replication lag, failed WAL archiving, base-backup freshness (CloudNativePG and plugin metrics)."""
     pg = platform.datastores.postgres
-    backup = _backup(platform)
     lag = pg.replication_lag_alert_seconds
-    stale = 2 * backup.interval_seconds
+    region = region_loss(platform, STORE)
     return [RuleGroup("postgres", (
         AlertRule(
             name="PostgresReplicationLagHigh",
@@ -227,24 +246,16 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             name="PostgresWALArchivingFailing",
             expr=f'max by (namespace, pod) (cnpg_pg_stat_archiver_last_failed_time{{namespace="{ds.DATA_NAMESPACE}"}} - cnpg_pg_stat_archiver_last_archived_time{{namespace="{ds.DATA_NAMESPACE}"}}) > 0',
             for_="5m", severity="critical", labels={"datastore": STORE},
-            summary="PostgreSQL WAL archiving to the DR region fails on {{ $labels.pod }}",
-            description=f"The last WAL archive attempt of {{{{ $labels.pod }}}} failed after the last success: after a region loss the restore would miss every commit since (RPO promised after region loss: ~{pg.archive_timeout_seconds} s).",
+            summary="PostgreSQL WAL archiving fails on {{ $labels.pod }}",
+            description=f"The last WAL archive attempt of {{{{ $labels.pod }}}} failed after the last success: after a region loss the restore would miss every commit since (region-loss RPO otherwise {region.describe()}).",
         ),
-        AlertRule(
-            name="PostgresBackupTooOld",
-            expr=f'time() - max by (namespace) (barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ds.DATA_NAMESPACE}"}}) > {stale}',
-            for_="10m", severity="critical", labels={"datastore": STORE},
-            summary="PostgreSQL base backup is stale",
-            description=f"The newest PostgreSQL base backup is older than {stale} s, twice the {backup.frequency} schedule: restores replay more WAL than planned, or fail.",
-        ),
-        ds.backup_missing_alert("PostgresBackupMissing", BACKUP_METRIC, f'namespace="{ds.DATA_NAMESPACE}"', backup, STORE),
+        *backup_freshness(platform).alerts(),
     ))]
 
 
 def alert_tests(platform: Platform) -> list[AlertTest]:
     """promtool cases for the PostgreSQL alerts."""
     pg = platform.datastores.postgres
-    stale = 2 * _backup(platform).interval_seconds
     ns = ds.DATA_NAMESPACE
     pod = f"{CLUSTER}-2"
     lag = lambda v: {"series": f'cnpg_pg_replication_lag{{namespace="{ns}",pod="{pod}"}}', "values": f"{v}x30"}
@@ -252,16 +263,11 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
         {"series": f'cnpg_pg_stat_archiver_last_failed_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{failed}x30"},
         {"series": f'cnpg_pg_stat_archiver_last_archived_time{{namespace="{ns}",pod="{pod}"}}', "values": f"{ok}x30"},
     )
-    horizon = stale + 3600  # evaluated an hour after a backup taken at t=0 became stale
-    backup_ts = lambda ts: {"series": f'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ns}",pod="{pod}"}}',
-                            "values": f"{ts}x{horizon // 60 + 30}"}
     return [
         AlertTest("PostgresReplicationLagHigh", (lag(pg.replication_lag_alert_seconds + 5),), (lag(max(0, pg.replication_lag_alert_seconds - 5)),),
                   "10m", {"namespace": ns, "pod": pod}),
         AlertTest("PostgresWALArchivingFailing", arch(200, 100), arch(100, 200), "10m", {"namespace": ns, "pod": pod}),
-        AlertTest("PostgresBackupTooOld", (backup_ts(0),), (backup_ts(horizon - 600),),
-                  f"{horizon // 60}m", {"namespace": ns}),
-        ds.backup_missing_test("PostgresBackupMissing", BACKUP_METRIC, {"namespace": ns}, _backup(platform)),
+        *backup_freshness(platform).alert_tests(),
     ]
 
 
@@ -269,8 +275,7 @@ def panels(platform: Platform) -> list[Panel]:
     """Platform-health panels: standby lag and age of the newest base backup."""
     return [
         Panel("platform-health", "PostgreSQL standby lag", (f'max by (pod) (cnpg_pg_replication_lag{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s"),
-        Panel("platform-health", "PostgreSQL newest backup age",
-              (f'time() - max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{namespace="{ds.DATA_NAMESPACE}"}})',), unit="s", kind="stat"),
+        backup_freshness(platform).panel(),
     ]
 
 

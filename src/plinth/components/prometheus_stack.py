@@ -16,18 +16,18 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_FULLNAME
+from plinth.kube.scheduling import pool_placement
+from plinth.kube.secrets import external_secret
 from plinth.monitoring import alertmanager
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.scheduling import pool_placement
-from plinth.render.secrets import external_secret
 from plinth.spec.model import Platform
 
 NAME = "kube-prometheus-stack"
 CHART_RELEASE = f"{NAME}-chart"
 """Application and Helm release of the chart (the component's own objects are synced by the Application ``NAME``)."""
-RELEASE = "kps"
+RELEASE = PROMETHEUS_FULLNAME
 """The chart's fullnameOverride: short, because the chart prefixes every object with it."""
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {
@@ -68,7 +68,6 @@ DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki", "tempo": "tempo",
 
 LOKI_URL = f"http://loki-gateway.{MONITORING_NAMESPACE}.svc"
 TEMPO_URL = f"http://tempo-query-frontend.{MONITORING_NAMESPACE}.svc:3200"
-PROMETHEUS_URL = f"http://{RELEASE}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
 """Where other components (OpenCost, KEDA, Argo Rollouts analysis) query Prometheus."""
 
 POD_LABELS = {
@@ -224,11 +223,11 @@ def charts(platform: Platform) -> list[HelmRelease]:
 def objects(platform: Platform) -> list[KubeObject]:
     """ExternalSecrets: PagerDuty routing key, chat webhook URL, Grafana admin credentials."""
     return [
-        external_secret(alertmanager.PAGERDUTY_SECRET, MONITORING_NAMESPACE, NAME,
+        external_secret(platform, alertmanager.PAGERDUTY_SECRET, MONITORING_NAMESPACE, NAME,
                         {alertmanager.PAGERDUTY_SECRET_KEY: "monitoring/pagerduty:routing_key"}),
-        external_secret(alertmanager.CHAT_SECRET, MONITORING_NAMESPACE, NAME,
+        external_secret(platform, alertmanager.CHAT_SECRET, MONITORING_NAMESPACE, NAME,
                         {alertmanager.CHAT_SECRET_KEY: "monitoring/chat-webhook:url"}),
-        external_secret(GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, NAME,
+        external_secret(platform, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, NAME,
                         {"admin-user": "monitoring/grafana-admin:user", "admin-password": "monitoring/grafana-admin:password"}),
     ]
 

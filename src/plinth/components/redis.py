@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube import datastores as ds
+from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import external_secret
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render import datastores as ds
-from plinth.render.conventions import DATASTORE_NAMES
-from plinth.render.objects import k8s_object, labels
-from plinth.render.secrets import external_secret
 from plinth.spec.model import Platform
 
 NAME = "redis"
@@ -34,16 +34,33 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {"redis-operator": (100, 256)}
 """CPU millicores and memory MiB of the operator pod, set in the chart values."""
 
 
-def redis_config(platform: Platform) -> str:
-    """redis.conf lines from the spec: write guard, AOF persistence."""
+def redis_directives(platform: Platform) -> dict[str, str]:
+    """redis.conf directives from the spec: the write guard and AOF persistence (the drills run the same)."""
     r = platform.datastores.redis
-    lines = [
-        f"min-replicas-to-write {r.min_replicas_to_write}",
-        f"min-replicas-max-lag {r.min_replicas_max_lag_seconds}",
-        f"appendonly {'yes' if r.appendonly else 'no'}",
-        f"appendfsync {r.appendfsync}",
-    ]
-    return "\n".join(lines) + "\n"
+    return {
+        "min-replicas-to-write": str(r.min_replicas_to_write),
+        "min-replicas-max-lag": str(int(r.min_replicas_max_lag_seconds)),
+        "appendonly": "yes" if r.appendonly else "no",
+        "appendfsync": r.appendfsync,
+    }
+
+
+def redis_config(platform: Platform) -> str:
+    """redis.conf lines of ``redis_directives`` (the RedisReplication's additionalRedisConfig)."""
+    return "".join(f"{key} {value}\n" for key, value in redis_directives(platform).items())
+
+
+def sentinel_timers(platform: Platform) -> dict[str, int]:
+    """Sentinel's down-after and failover timeout in milliseconds, and parallel syncs, from the spec."""
+    r = platform.datastores.redis
+    return {"down-after-milliseconds": int(r.down_after_seconds) * 1000,
+            "failover-timeout": int(r.failover_timeout_seconds) * 1000,
+            "parallel-syncs": 1}
+
+
+def sentinel_directives(platform: Platform, master_name: str) -> list[str]:
+    """sentinel.conf lines for ``master_name`` after its ``sentinel monitor`` line (the drills run the same)."""
+    return [f"sentinel {key} {master_name} {value}" for key, value in sentinel_timers(platform).items()]
 
 
 def _common(platform: Platform, app: str) -> dict:
@@ -87,6 +104,7 @@ def replication(platform: Platform) -> KubeObject:
 def sentinel(platform: Platform) -> KubeObject:
     """RedisSentinel: ``sentinels`` pods, quorum, down-after and failover timeout from the spec."""
     r = platform.datastores.redis
+    timers = sentinel_timers(platform)
     return k8s_object(REDIS_API, "RedisSentinel", SENTINEL, ds.DATA_NAMESPACE,
                       labels=labels(NAME, SENTINEL, r.version, **ds.datastore_labels(STORE)), spec={
         "clusterSize": r.sentinels,
@@ -101,9 +119,9 @@ def sentinel(platform: Platform) -> KubeObject:
             "redisReplicationPassword": {"secretKeyRef": {"name": PASSWORD_SECRET, "key": "password"}},
             "masterGroupName": "mymaster",
             "quorum": str(r.sentinel_quorum),
-            "downAfterMilliseconds": str(r.down_after_seconds * 1000),
-            "failoverTimeout": str(r.failover_timeout_seconds * 1000),
-            "parallelSyncs": "1",
+            "downAfterMilliseconds": str(timers["down-after-milliseconds"]),
+            "failoverTimeout": str(timers["failover-timeout"]),
+            "parallelSyncs": str(timers["parallel-syncs"]),
         },
         "redisExporter": _exporter(platform),
         **_common(platform, SENTINEL),
@@ -127,7 +145,7 @@ def network_policies(platform: Platform) -> list[KubeObject]:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
-    return [external_secret(PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
+    return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
             replication(platform), sentinel(platform), pod_monitor(platform), *network_policies(platform)]
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from plinth.components import argo_rollouts, argocd, cert_manager, envoy_gateway, external_dns, external_secrets, keda
 from plinth.components.app_services import selector_labels
 from plinth.components.base import Component, KubeObject
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_PORTS, MONITORING_NAMESPACE
-from plinth.render.network import allow, peer, ports
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_PORTS, MONITORING_NAMESPACE
+from plinth.kube.network import allow, peer, ports
 from plinth.spec.model import Platform
 
 NAME = "system-network"

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
-from plinth.components.prometheus_stack import PROMETHEUS_URL
+from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
+from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render.conventions import MONITORING_NAMESPACE
-from plinth.render.scheduling import pool_placement
 from plinth.spec.model import Platform
 
 NAME = "tempo"

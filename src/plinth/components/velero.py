@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.kube import datastores as ds
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement
+from plinth.kube.secrets import external_secret
+from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
-from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.render import datastores as ds
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement
-from plinth.render.secrets import external_secret
+from plinth.monitoring.rules import AlertTest, RuleGroup
+from plinth.spec.derived import backup_retention, backup_target
 from plinth.spec.model import Platform
 
 NAME = "velero-backups"
@@ -34,21 +36,29 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {"velero": (200, 256)}
 """CPU millicores and memory MiB of the Velero server pod, set in the chart values."""
 
 
+DATA_SET = "cluster-state"
+"""The backup row Velero serves."""
+
+
 def _backup(platform: Platform):
-    return platform.backup_for("cluster-state")
+    return platform.backup_for(DATA_SET)
 
 
 def backup_storage_location(platform: Platform) -> KubeObject:
-    """The BackupStorageLocation: the cluster-state bucket in the DR region."""
-    backup = _backup(platform)
+    """The BackupStorageLocation: the cluster-state bucket the cloud layer creates (in the cluster's region,
+    copied to the DR region)."""
+    target = backup_target(platform, DATA_SET)
     provider = {"aws": "aws", "gcp": "gcp", "azure": "azure"}[platform.cluster.provider]
     config: dict[str, str] = {}
     if provider == "aws":
-        config["region"] = ds.backup_region(platform, backup)
+        config["region"] = target.primary.region
+    if provider == "azure":
+        # The Azure plugin needs the storage account and its resource group (the container is the bucket).
+        config.update({"resourceGroup": target.primary.resource_group or "", "storageAccount": target.primary.account or ""})
     return k8s_object(VELERO_API, "BackupStorageLocation", BSL, NAMESPACE, labels=labels(NAME, BSL), spec={
         "provider": provider,
         "default": True,
-        "objectStorage": {"bucket": backup.bucket, "prefix": platform.cluster.name},
+        "objectStorage": {"bucket": target.primary.bucket, "prefix": target.prefix},
         "config": config,
         "credential": {"name": CREDENTIALS, "key": "cloud"},
         "accessMode": "ReadWrite",
@@ -56,9 +66,10 @@ def backup_storage_location(platform: Platform) -> KubeObject:
 
 
 def schedule(platform: Platform) -> KubeObject:
-    """One Schedule for the platform namespaces, cron and TTL from the backup row."""
+    """One Schedule for the platform namespaces, cron and TTL from the backup row (never forever: the model
+    rejects that for Velero, which expires every backup after its TTL)."""
     backup = _backup(platform)
-    ttl_hours = backup.retention_days * 24 if isinstance(backup.retention_days, int) else 24 * 365 * 100
+    kept = backup_retention(backup)
     return k8s_object(VELERO_API, "Schedule", SCHEDULE, NAMESPACE, labels=labels(NAME, SCHEDULE), spec={
         "schedule": backup.schedule,
         "useOwnerReferencesInBackup": False,
@@ -68,7 +79,7 @@ def schedule(platform: Platform) -> KubeObject:
             "snapshotVolumes": False,
             "defaultVolumesToFsBackup": False,
             "storageLocation": BSL,
-            "ttl": f"{ttl_hours}h0m0s",
+            "ttl": f"{kept.days * 24}h0m0s",
         },
     })
 
@@ -85,7 +96,7 @@ def network_policy(platform: Platform) -> KubeObject:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Credentials, the storage location, the schedule and Velero's egress."""
-    return [external_secret(CREDENTIALS, NAMESPACE, NAME, {"cloud": "backups/velero:cloud"}),
+    return [external_secret(platform, CREDENTIALS, NAMESPACE, NAME, {"cloud": "backups/velero:cloud"}),
             backup_storage_location(platform), schedule(platform), network_policy(platform)]
 
 
@@ -105,35 +116,26 @@ def charts(platform: Platform) -> list[HelmRelease]:
     }, sync_wave=-5)]
 
 
+def backup_freshness(platform: Platform) -> BackupFreshness:
+    """Freshness of the cluster-state backups (Velero's last successful backup time of the schedule)."""
+    return BackupFreshness("ClusterState", "Velero cluster-state backup", "velero_backup_last_successful_timestamp",
+                           {"schedule": SCHEDULE}, ("schedule",), DATA_SET, _backup(platform),
+                           "objects only the cluster holds (generated Secrets, operator status) would be restored older than that.")
+
+
 def alerts(platform: Platform) -> list[RuleGroup]:
     """Cluster-state backup freshness (velero_backup_last_successful_timestamp per schedule)."""
-    backup = _backup(platform)
-    stale = 2 * backup.interval_seconds
-    return [RuleGroup("velero", (
-        AlertRule(
-            name="ClusterStateBackupTooOld",
-            expr=f'time() - max by (schedule) (velero_backup_last_successful_timestamp{{schedule="{SCHEDULE}"}}) > {stale}',
-            for_="10m", severity="critical", labels={"datastore": "cluster-state"},
-            summary="Velero cluster-state backup is stale",
-            description=f"The last successful backup of schedule {SCHEDULE} is older than {stale} s, twice the {backup.frequency} schedule.",
-        ),
-        ds.backup_missing_alert("ClusterStateBackupMissing", "velero_backup_last_successful_timestamp", f'schedule="{SCHEDULE}"', backup, "cluster-state"),
-    ))]
+    return [RuleGroup("velero", backup_freshness(platform).alerts())]
 
 
 def alert_tests(platform: Platform) -> list[AlertTest]:
-    """promtool case for the Velero alert."""
-    stale = 2 * _backup(platform).interval_seconds
-    horizon = stale + 3600
-    last = lambda ts: {"series": f'velero_backup_last_successful_timestamp{{schedule="{SCHEDULE}"}}', "values": f"{ts}x{horizon // 60 + 30}"}
-    return [AlertTest("ClusterStateBackupTooOld", (last(0),), (last(horizon - 600),), f"{horizon // 60}m", {"schedule": SCHEDULE}),
-            ds.backup_missing_test("ClusterStateBackupMissing", "velero_backup_last_successful_timestamp", {"schedule": SCHEDULE}, _backup(platform))]
+    """promtool cases for the Velero alerts."""
+    return backup_freshness(platform).alert_tests()
 
 
 def panels(platform: Platform) -> list[Panel]:
     """Platform-health panel: age of the newest cluster-state backup."""
-    return [Panel("platform-health", "Cluster-state backup age",
-                  (f'time() - max(velero_backup_last_successful_timestamp{{schedule="{SCHEDULE}"}})',), unit="s", kind="stat")]
+    return [backup_freshness(platform).panel()]
 
 
 def footprints(platform: Platform) -> list[PodFootprint]:

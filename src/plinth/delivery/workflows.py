@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plinth.components.delivery import DISPATCH_EVENT, github_repository
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.yamlio import dump_yaml
 from plinth.spec.model import PipelineStage, Platform
 
 WORKFLOWS_DIR = ".github/workflows"

@@ -1,4 +1,4 @@
-"""Build the generated documents: which files, from what (shared by ``plinth docs`` and its tests)."""
+"""Build docs/architecture.md and its diagram from the spec and the rendered tree (an artifact of ``plinth generate``)."""
 
 from __future__ import annotations
 

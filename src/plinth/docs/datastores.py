@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plinth.spec.derived import backup_retention, backup_target, region_loss
 from plinth.spec.model import Backup, HAPromise, Platform, RecoveryProcedure
 from plinth.spec.types import format_duration
 
@@ -51,8 +52,13 @@ def _region_rto(platform: Platform) -> str:
 
 
 def _where(platform: Platform, backup: Backup) -> str:
-    region = platform.cluster.dr_region if backup.location == "cross-region" else platform.cluster.region
-    return f"bucket `{backup.bucket}` in {region} ({backup.location})"
+    target = backup_target(platform, backup.data)
+    copy = f", copied to `{target.copy.url()}` in {target.copy.region}" if target.copy else ""
+    return f"`{target.primary.url(target.prefix)}` in {target.primary.region} ({backup.location}{copy})"
+
+
+def _kept(backup: Backup) -> str:
+    return f"kept {backup_retention(backup)}"
 
 
 def postgres(platform: Platform) -> StoreReport:
@@ -65,15 +71,16 @@ def postgres(platform: Platform) -> StoreReport:
         "PostgreSQL (CloudNativePG)",
         f"{pg.instances} instances (1 primary + {pg.instances - 1} standbys), one per zone, synchronous `any {pg.synchronous_standbys}`; "
         f"PgBouncer pooler x{pg.pooler_instances}; WAL archived at least every {_d(pg.archive_timeout_seconds)} and {b.frequency} base backups "
-        f"(`{b.schedule}`) kept {b.retention_days} days in {_where(platform, b)}.",
+        f"(`{b.schedule}`) {_kept(b)} in {_where(platform, b)}.",
         pg.ha,
         (
             inside,
             Outcome("node", "as for a pod: one instance per node and zone, so a node takes at most one instance", inside.rto, inside.rpo),
             Outcome("zone", f"the remaining {pg.instances - 1} instances still include {pg.synchronous_standbys} synchronous standby: commits continue", inside.rto, inside.rpo),
-            Outcome("region", f"restore a new Cluster in {platform.cluster.dr_region} from the latest base backup plus the WAL archive (Barman Cloud Plugin)",
+            Outcome("region", f"restore a new Cluster in {platform.cluster.dr_region} from the latest base backup plus the WAL archive "
+                    "in the bucket's DR copy (Barman Cloud Plugin)",
                     f"{_region_rto(platform)}; the restore replays at most {_d(b.interval_seconds)} of WAL (measured ~94 s for 0.9 GB)",
-                    f"~{_d(pg.archive_timeout_seconds)} (archive_timeout) plus archive lag, not 0"),
+                    f"{region_loss(platform, 'postgres').describe()}; not 0"),
         ),
         ("A client that cancels a commit stuck waiting for the standby gets 'committed locally': that commit can be lost (dr-facts).",),
     )
@@ -91,14 +98,14 @@ def clickhouse(platform: Platform) -> StoreReport:
     return StoreReport(
         "ClickHouse (Altinity operator + ClickHouse Keeper)",
         f"{ch.shards} shard(s) x {ch.replicas} replicas, one per node, spread over the zones; Keeper {ch.keeper_nodes} nodes; "
-        f"`insert_quorum` {ch.insert_quorum}; {b.frequency} clickhouse-backup (`{b.schedule}`) kept {b.retention_days} days in {_where(platform, b)}.",
+        f"`insert_quorum` {ch.insert_quorum}; {b.frequency} clickhouse-backup (`{b.schedule}`) {_kept(b)} in {_where(platform, b)}.",
         ch.ha,
         (
             inside,
             Outcome("node", inside.mechanism, inside.rto, inside.rpo),
             Outcome("zone", "one replica and one Keeper node per zone: a zone takes one of each", inside.rto, inside.rpo),
-            Outcome("region", f"restore the latest daily backup into a new installation in {platform.cluster.dr_region}",
-                    _region_rto(platform), f"up to {_d(b.interval_seconds)} of inserts (the daily backup), not {_d(ch.ha.rpo_seconds)}"),
+            Outcome("region", f"restore the latest {b.frequency} backup from the bucket's DR copy into a new installation in {platform.cluster.dr_region}",
+                    _region_rto(platform), f"{region_loss(platform, 'clickhouse').describe()}; not {_d(ch.ha.rpo_seconds)}"),
         ),
         ("Inserts sent without insert_quorum (a client override) are acknowledged by one replica and can be lost with it.",),
     )
@@ -110,7 +117,7 @@ def redis(platform: Platform) -> StoreReport:
     inside = Outcome("pod", f"Sentinel ({r.sentinels} pods, quorum {r.sentinel_quorum}) promotes a replica after {_d(r.down_after_seconds)} down-after "
                      f"(measured ~6 s at 5 s); the primary refuses writes unless {r.min_replicas_to_write} replica(s) lag < {_d(r.min_replicas_max_lag_seconds)}",
                      f"{_d(r.ha.rto_seconds)} promised; ~{_d(r.down_after_seconds)} + election in practice",
-                     f"up to {_d(r.min_replicas_max_lag_seconds)} of acknowledged writes (asynchronous replication)")
+                     f"up to {_d(r.rpo_floor_seconds)} of acknowledged writes (asynchronous replication)")
     return StoreReport(
         "Redis (OT redis-operator: RedisReplication + RedisSentinel)",
         f"{r.nodes} Redis pods (1 primary + {r.nodes - 1} replicas) and {r.sentinels} Sentinels, one per node, spread over the zones; "
@@ -121,7 +128,8 @@ def redis(platform: Platform) -> StoreReport:
             inside,
             Outcome("node", inside.mechanism, inside.rto, inside.rpo),
             Outcome("zone", "one Redis pod and one Sentinel per zone: Sentinel keeps its quorum and fails over", inside.rto, inside.rpo),
-            Outcome("region", "nothing to restore: Redis has no cross-region copy; it starts empty in the DR region", _region_rto(platform), "all Redis contents"),
+            Outcome("region", "nothing to restore: Redis has no cross-region copy; it starts empty in the DR region", _region_rto(platform),
+                    region_loss(platform, "redis").describe()),
         ),
         ("The design promised RPO 0; Redis cannot give it (Sentinel 'does not guarantee that acknowledged writes are retained'). "
          "One measured run at down-after 1 s had two primaries for ~11 s and lost 2,006 of 5,022 acknowledged writes.",),
@@ -144,7 +152,7 @@ def kafka(platform: Platform) -> StoreReport:
             Outcome("node", inside.mechanism, inside.rto, inside.rpo),
             Outcome("zone", f"each partition keeps {k.default_replication_factor - 1} replicas in the other zones, still >= min.insync.replicas", inside.rto, inside.rpo),
             Outcome("region", "no cross-region replication (no MirrorMaker 2): topics start empty in the DR region; producers replay from their sources",
-                    _region_rto(platform), "messages not yet consumed into ClickHouse/Iceberg"),
+                    _region_rto(platform), f"{region_loss(platform, 'kafka').describe()}: messages not yet consumed into ClickHouse/Iceberg"),
         ),
         ("RPO 0 needs producers with acks=all; 'committed' means in the page cache of the in-sync replicas, not fsynced.",),
     )
@@ -159,14 +167,14 @@ def cluster_state(platform: Platform) -> StoreReport | None:
     return StoreReport(
         "Cluster state (Velero) and configuration (Git + Argo CD)",
         f"rendered objects live in Git and Argo CD re-applies them; Velero backs up the platform namespaces' objects {b.frequency} (`{b.schedule}`), "
-        f"kept {b.retention_days} days in {_where(platform, b)}; volumes are left to each data store's own backup.",
+        f"{_kept(b)} in {_where(platform, b)}; volumes are left to each data store's own backup.",
         HAPromise(strategy="Git + Velero", rto_seconds=0, rpo_seconds=0, covers=["pod", "node", "zone"]),
         (
             Outcome("pod", "controllers recreate objects from their owners", "seconds", "0"),
             Outcome("node", "as for a pod", "seconds", "0"),
             Outcome("zone", "as for a pod", "seconds", "0"),
-            Outcome("region", f"Argo CD syncs Git into the DR cluster; Velero restores the rest from {platform.cluster.dr_region}",
-                    _region_rto(platform), f"0 for Git; up to {_d(b.interval_seconds)} for objects only in the cluster"),
+            Outcome("region", f"Argo CD syncs Git into the DR cluster; Velero restores the rest from the bucket's copy in {platform.cluster.dr_region}",
+                    _region_rto(platform), f"0 for Git; {region_loss(platform, 'cluster-state').describe()} for objects only in the cluster"),
         ),
     )
 
@@ -183,7 +191,7 @@ def render_markdown(platform: Platform) -> str:
     lines = [
         "# Data stores: failures covered, RTO and RPO",
         "",
-        f"Generated by `plinth datastore-docs` from `platform.yaml` (environment `{platform.environment}`); do not edit by hand.",
+        f"Generated by `plinth generate` from `platform.yaml` (environment `{platform.environment}`); do not edit by hand.",
         f"Cluster region {platform.cluster.region}, DR region {platform.cluster.dr_region}. "
         "\"Promise\" is the spec's HA row; the table says what the rendered configuration really gives.",
         "",

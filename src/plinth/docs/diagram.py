@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+from plinth.spec.derived import backup_retention
 from plinth.spec.model import Platform
 
 DATASTORE_TITLES = {"postgres": "PostgreSQL", "clickhouse": "ClickHouse", "redis": "Redis", "kafka": "Kafka", "iceberg": "Iceberg"}
@@ -49,7 +50,7 @@ def architecture_graph(platform: Platform, components: list[tuple[str, str]]):
         with cloud.subgraph(name="cluster_buckets", graph_attr={"label": "object storage", "style": "dashed"}) as buckets:
             for backup in platform.backups:
                 if backup.bucket:
-                    buckets.node(f"bucket_{backup.data}", f"{backup.bucket}\n({backup.data}, {backup.retention_days} days)", shape="folder", fillcolor="#eef6ff")
+                    buckets.node(f"bucket_{backup.data}", f"{backup.bucket}\n({backup.data}, {backup_retention(backup)})", shape="folder", fillcolor="#eef6ff")
     with g.subgraph(name="cluster_dr", graph_attr={"label": f"DR region {c.dr_region}", "style": "dashed", "color": "#cc0000"}) as dr:
         dr.node("dr_copy", "backup replicas\n(restore target on region loss)", shape="folder", fillcolor="#ffecec")
     for backup in platform.backups:

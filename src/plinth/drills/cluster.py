@@ -9,12 +9,15 @@ primary accepts writes and reports what it restored. Settings come from the same
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from plinth.drills.settings import postgres_archiving_parameters, postgres_settings, region_rto_seconds
-from plinth.render.conventions import DATASTORE_LABEL, DATASTORE_NAMES
-from plinth.render.objects import k8s_object, labels
-from plinth.render.scheduling import pool_placement
+from plinth.components import postgres
+from plinth.drills.settings import postgres_settings, region_rto_seconds
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES
+from plinth.kube.objects import k8s_object, labels
+from plinth.kube.scheduling import pool_placement
+from plinth.spec.derived import backup_target
 from plinth.spec.model import Platform
 
 SCRATCH_NAMESPACE = "plinth-restore-drill"
@@ -28,30 +31,27 @@ DATA_NAMESPACE = "platform-data"
 COMPONENT = "restore-drill"
 
 
-def _destination(platform: Platform) -> tuple[str, dict[str, Any]]:
-    """destinationPath and credentials of the postgres backup bucket on the spec's cloud (workload identity)."""
-    bucket = platform.backup_for("postgres").bucket
-    provider = platform.cluster.provider
-    if provider == "aws":
-        return f"s3://{bucket}/", {"s3Credentials": {"inheritFromIAMRole": True}}
-    if provider == "gcp":
-        return f"gs://{bucket}/", {"googleCredentials": {"gkeEnvironment": True}}
-    # Azure: the bucket is a container in the storage account of the same name.
-    return f"https://{bucket}.blob.core.windows.net/{bucket}/", {"azureCredentials": {"inheritFromAzureAD": True}}
+def _scratch(obj: dict[str, Any], common: dict[str, str]) -> dict[str, Any]:
+    """A production object moved into the scratch namespace with the drill's labels."""
+    moved = copy.deepcopy(obj)
+    moved["metadata"]["namespace"] = SCRATCH_NAMESPACE
+    moved["metadata"]["labels"] = dict(common)
+    return moved
 
 
 def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
-    """Namespace, ObjectStore, recovered Cluster and verification Job of the cluster restore drill."""
+    """Namespace, credentials, ObjectStore, recovered Cluster and verification Job of the cluster restore drill.
+
+    The ObjectStore and its credentials are the postgres component's own, moved into the scratch namespace and
+    pointed at the copy a region loss leaves: the backup bucket's copy in the DR region."""
     settings = postgres_settings(platform)
     pg = platform.datastores.postgres
     common = labels(COMPONENT, RESTORED_CLUSTER)
-    path, credentials = _destination(platform)
-    store_name = DATASTORE_NAMES["postgres-objectstore"]
-    retention = settings.backup_retention_days
-    store_spec: dict[str, Any] = {"configuration": {"destinationPath": path, **credentials,
-                                                    "wal": {"compression": "gzip", "maxParallel": 8}}}
-    if isinstance(retention, int):
-        store_spec["retentionPolicy"] = f"{retention}d"
+    target = backup_target(platform, "postgres")
+    store = _scratch(postgres.object_store(platform, source=target.restore_source(region_lost=True)), common)
+    # The scratch copy only reads: it must never expire or rewrite production backups.
+    store["spec"].pop("retentionPolicy", None)
+    credentials = _scratch(postgres.credentials_secret(platform), common)
     placement = pool_placement(platform, DATA_NAMESPACE)
     affinity: dict[str, Any] = {"nodeSelector": placement["nodeSelector"]}
     if "tolerations" in placement:
@@ -64,12 +64,12 @@ def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
             "imageName": f"ghcr.io/cloudnative-pg/postgresql:{pg.version}",
             "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},
             "walStorage": {"size": f"{pg.wal_storage.size_gib}Gi", "storageClass": pg.wal_storage.storage_class},
-            "postgresql": {"parameters": postgres_archiving_parameters(settings)},
+            "postgresql": {"parameters": dict(settings.server_parameters)},
             "affinity": affinity,
             "bootstrap": {"recovery": {"source": "origin", "database": "app", "owner": "app"}},
             # The scratch copy never archives: it must not write into the production WAL stream.
             "externalClusters": [{"name": "origin", "plugin": {"name": BARMAN_PLUGIN, "parameters": {
-                "barmanObjectName": store_name, "serverName": DATASTORE_NAMES["postgres"]}}}],
+                "barmanObjectName": store["metadata"]["name"], "serverName": DATASTORE_NAMES["postgres"]}}}],
         },
     )
     deadline = region_rto_seconds(platform) or settings.rto_seconds
@@ -106,7 +106,8 @@ def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
     )
     return [
         k8s_object("v1", "Namespace", SCRATCH_NAMESPACE, labels=common),
-        k8s_object("barmancloud.cnpg.io/v1", "ObjectStore", store_name, SCRATCH_NAMESPACE, labels=common, spec=store_spec),
+        credentials,
+        store,
         cluster,
         job,
     ]

@@ -23,8 +23,8 @@ from plinth.drills.load import WriteLoad, loss_summary
 from plinth.drills.procs import DrillSetupError, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import PostgresDrillSettings
-from plinth.render.conventions import DATASTORE_NAMES
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.kube.yamlio import dump_yaml
 
 DRILL = "postgres-failover"
 PATRONI_TIMERS = {"ttl": 10, "loop_wait": 2, "retry_timeout": 4}
@@ -73,11 +73,11 @@ def run(settings: PostgresDrillSettings, options: PgFailoverOptions, environment
     worst_rpo = max((float(r["rpo_seconds"]) for r in runs), default=0.0) if runs and complete else None
     report.promises += [
         at_most("every run: a new writable primary within the PostgreSQL RTO", "datastores.postgres.ha.rto_seconds",
-                settings.rto_seconds, worst, "s", "worst of all runs"),
+                settings.rto_seconds, worst, "s", "worst of all runs", check_id="PL-HA-003"),
         at_most("every run: acknowledged writes lost span at most the PostgreSQL RPO", "datastores.postgres.ha.rpo_seconds",
-                settings.rpo_seconds, worst_rpo, "s", "worst of all runs"),
+                settings.rpo_seconds, worst_rpo, "s", "worst of all runs", check_id="PL-RPO-001"),
         Promise("every run: no acknowledged write lost (synchronous standby)", "datastores.postgres.synchronous_standbys",
-                0, lost, "writes", lost == 0),
+                0, lost, "writes", lost == 0, check_id="PL-RPO-001"),
     ]
     return report
 

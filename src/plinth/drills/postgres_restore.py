@@ -21,8 +21,8 @@ from plinth.drills.load import WriteLoad, loss_summary
 from plinth.drills.procs import DrillSetupError, Supervisor, chown_to_service_user, free_port, owned_tempdir, run_checked, supervised
 from plinth.drills.report import DrillReport, Promise, at_most
 from plinth.drills.s3 import S3_CREDENTIALS, start_s3
-from plinth.drills.settings import PostgresDrillSettings, barman_retention_policy, postgres_archiving_parameters
-from plinth.render.conventions import DATASTORE_NAMES
+from plinth.drills.settings import PostgresDrillSettings, barman_retention_policy
+from plinth.kube.conventions import DATASTORE_NAMES
 
 DRILL = "postgres-restore"
 SABOTAGES = ("wal-archiving",)
@@ -118,7 +118,7 @@ class _State:
         primary_dir, port = work / "primary", free_port()
         pg.initdb(primary_dir)
         archive_command = " ".join(["barman-cloud-wal-archive", *barman, _destination(), SERVER_NAME, "%p"])
-        parameters = {**pg.base_parameters(port, work), **postgres_archiving_parameters(self.settings),
+        parameters = {**pg.base_parameters(port, work), **self.settings.server_parameters,
                       "wal_level": "replica", "archive_mode": "on", "archive_command": archive_command}
         if self.options.sabotage == "wal-archiving":
             parameters["archive_mode"] = "off"
@@ -235,18 +235,18 @@ def _add_promises(report: DrillReport, settings: PostgresDrillSettings) -> None:
     report.promises += [
         at_most("restore to latest: acknowledged writes lost span at most archive_timeout",
                 "datastores.postgres.archive_timeout_seconds", settings.archive_timeout_seconds, rpo, "s",
-                "the RPO of a restore from the WAL archive (region loss)"),
+                "the RPO of a restore from the WAL archive (region loss)", check_id="PL-RPO-004"),
         at_most("restore to latest: restored and accepting writes within the PostgreSQL RTO",
                 "datastores.postgres.ha.rto_seconds", settings.rto_seconds, rto, "s"),
         Promise("point-in-time restore is exact (no missing, no extra rows)", "backups[postgres]", 0,
                 None if pitr is None else pitr["missing_rows"] + pitr["extra_rows"], "rows",
-                pitr is not None and pitr["missing_rows"] == 0 and pitr["extra_rows"] == 0),
+                pitr is not None and pitr["missing_rows"] == 0 and pitr["extra_rows"] == 0, check_id="PL-BAK-002"),
         Promise("the base backup survives the spec's retention policy", "backups[postgres].retention_days", 1,
                 report.measured.get("backups_kept_after_retention"), "backups",
-                (report.measured.get("backups_kept_after_retention") or 0) >= 1),
+                (report.measured.get("backups_kept_after_retention") or 0) >= 1, check_id="PL-BAK-003"),
         at_most("design RPO (synchronous standby), for comparison", "datastores.postgres.ha.rpo_seconds",
                 settings.rpo_seconds, rpo, "s", "a restore from the archive cannot meet RPO 0; the synchronous standby "
-                "carries it for pod/node/zone loss", counts=False),
+                "carries it for pod/node/zone loss", counts=False, check_id="PL-RPO-001"),
     ]
     if settings.region_rto_seconds is not None:
         report.promises.append(at_most("restore to latest within the region-failover RTO", "recovery[region].rto_seconds",

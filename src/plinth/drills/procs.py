@@ -112,6 +112,8 @@ class Supervisor:
 
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    paused: set[str] = field(default_factory=set)
+    """Processes stopped with SIGSTOP (resumed before they are stopped for good)."""
 
     def start(self, name: str, argv: list[str], *, as_service_user: bool = True, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.Popen[bytes]:
@@ -137,10 +139,31 @@ class Supervisor:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.paused.discard(name)
         proc.wait(timeout=30)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP a process group: it keeps its sockets but answers nothing (a stalled or cut-off server)."""
+        proc = self.processes.get(name)
+        if proc is None:
+            return
+        os.killpg(proc.pid, signal.SIGSTOP)
+        self.paused.add(name)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT a paused process group."""
+        proc = self.processes.get(name)
+        if proc is None or name not in self.paused:
+            return
+        self.paused.discard(name)
+        try:
+            os.killpg(proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
     def stop(self, name: str, grace_seconds: float = 10.0) -> None:
         """SIGTERM a process group, then SIGKILL it if it has not exited after the grace period."""
+        self.resume(name)  # a stopped process would not act on SIGTERM
         proc = self.processes.pop(name, None)
         if proc is None:
             return

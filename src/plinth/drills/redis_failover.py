@@ -17,8 +17,8 @@ from pathlib import Path
 from plinth.drills.load import WriteLoad, loss_summary
 from plinth.drills.procs import DrillSetupError, Supervisor, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
-from plinth.drills.settings import RedisDrillSettings, redis_server_directives, sentinel_directives
-from plinth.render.conventions import DATASTORE_NAMES
+from plinth.drills.settings import RedisDrillSettings
+from plinth.kube.conventions import DATASTORE_NAMES
 
 DRILL = "redis-failover"
 MASTER_NAME = DATASTORE_NAMES["redis"]
@@ -80,10 +80,11 @@ def run(settings: RedisDrillSettings, options: FailoverOptions, environment: str
     worst_rpo = report.measured["rpo_seconds"]["max"] if done and complete else None
     report.promises += [
         at_most("every run: writable again within the Redis RTO", "datastores.redis.ha.rto_seconds",
-                settings.rto_seconds, worst_failover, "s", "worst of all runs"),
+                settings.rto_seconds, worst_failover, "s", "worst of all runs", check_id="PL-HA-006"),
         at_most("every run: acknowledged writes lost span at most the Redis RPO", "datastores.redis.ha.rpo_seconds",
-                settings.rpo_seconds, worst_rpo, "s", "worst of all runs"),
-        Promise("every run: failover completed", "datastores.redis.sentinel_quorum", options.runs, len(done), "runs", complete),
+                settings.rpo_seconds, worst_rpo, "s", "worst of all runs", check_id="PL-RPO-003"),
+        Promise("every run: failover completed", "datastores.redis.sentinel_quorum", options.runs, len(done), "runs", complete,
+                check_id="PL-HA-006"),
     ]
     return report
 
@@ -174,7 +175,7 @@ def _start_redis(sup: Supervisor, work: Path, index: int, port: int, primary_por
     data = work / f"redis-{index}"
     data.mkdir()
     lines = [f"port {port}", "bind 127.0.0.1", f"dir {data}", "save \"\"", "daemonize no",
-             *(f"{k} {v}" for k, v in redis_server_directives(settings).items())]
+             *(f"{k} {v}" for k, v in settings.server_directives.items())]
     if primary_port is not None:
         lines.append(f"replicaof 127.0.0.1 {primary_port}")
     conf = data / "redis.conf"
@@ -188,7 +189,7 @@ def _start_sentinel(sup: Supervisor, work: Path, index: int, port: int, primary_
     data.mkdir()
     lines = [f"port {port}", "bind 127.0.0.1", f"dir {data}", "daemonize no",
              f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary_port} {settings.sentinel_quorum}",
-             *sentinel_directives(settings, MASTER_NAME)]
+             *settings.sentinel_directives]
     conf = data / "sentinel.conf"
     conf.write_text("\n".join(lines) + "\n")
     chown_to_service_user(data)

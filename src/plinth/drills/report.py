@@ -84,11 +84,12 @@ class DrillReport:
         """The report as Markdown: verdict, promises table, measured figures, settings, notes."""
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [f"# Drill `{self.drill}` ({self.environment}): {verdict}", "", "## Promises", "",
-                 "| promise | spec | target | measured | result |", "|---|---|---|---|---|"]
+                 "| promise | check | spec | target | measured | result |", "|---|---|---|---|---|---|"]
         for p in self.promises:
             measured = "not measured" if p.measured is None else f"{_fmt(p.measured)} {p.unit}"
             result = ("pass" if p.passed else "**FAIL**") if p.counts else ("met" if p.passed else "not met (reference)")
-            lines.append(f"| {p.name} | `{p.source}` | {_fmt(p.target)} {p.unit} | {measured} | {result} |")
+            check = f"`{p.check_id}`" if p.check_id else "-"
+            lines.append(f"| {p.name} | {check} | `{p.source}` | {_fmt(p.target)} {p.unit} | {measured} | {result} |")
         notes = [p for p in self.promises if p.note]
         if notes:
             lines += [""] + [f"- {p.name}: {p.note}" for p in notes]

@@ -1,13 +1,17 @@
-"""The drills' settings, read from the spec (never retyped), and the server configuration made from them.
-
-The same functions feed the local drills (config files for Debian's servers) and the cluster drill
-(manifests), so both exercise the numbers the platform is rendered with.
+"""The drills' settings, read from the spec (never retyped), with the server configuration the components
+render (the postgres component's postgresql.conf parameters, the redis component's redis.conf and Sentinel
+directives), so the local drills and the cluster drill exercise exactly what the platform runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from plinth.components import postgres, redis
+from plinth.components.kafka import broker_config, topics
+from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.spec.derived import retention
 from plinth.spec.model import Platform
 
 
@@ -31,6 +35,8 @@ class PostgresDrillSettings:
     """backups[postgres]: seconds between base backups."""
     region_rto_seconds: int | None
     """recovery[region].rto_seconds: the manual region failover's RTO."""
+    server_parameters: dict[str, str]
+    """postgresql.conf parameters the postgres component renders into the Cluster (archive_timeout)."""
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict for the report."""
@@ -52,6 +58,50 @@ class RedisDrillSettings:
     appendfsync: str
     rto_seconds: int
     rpo_seconds: int
+    server_directives: dict[str, str]
+    """redis.conf directives the redis component renders into the RedisReplication."""
+    sentinel_directives: tuple[str, ...]
+    """sentinel.conf lines the redis component's RedisSentinel settings amount to (for the drill's master name)."""
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for the report."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KafkaDrillSettings:
+    """What the Kafka drill needs from the spec."""
+
+    version: str
+    """datastores.kafka.version: the Apache Kafka release run."""
+    brokers: int
+    """datastores.kafka.brokers."""
+    controllers: int
+    """datastores.kafka.controllers: KRaft controller quorum voters."""
+    replication_factor: int
+    """datastores.kafka.default_replication_factor."""
+    min_insync_replicas: int
+    """datastores.kafka.min_insync_replicas."""
+    unclean_leader_election: bool
+    """datastores.kafka.unclean_leader_election."""
+    topic: str
+    """The spec's topic with the most partitions (the drill writes a scaled-down copy of it)."""
+    topic_partitions: int
+    """Its partitions in the spec."""
+    zones: list[str]
+    """cluster.zones: brokers get them as broker.rack, as Strimzi's rack awareness does."""
+    broker_memory_limit: str
+    """datastores.kafka.resources.limits_memory (shown next to the drill's small heaps)."""
+    controller_memory_limit: str
+    """datastores.kafka.controller_resources.limits_memory."""
+    rto_seconds: int
+    """datastores.kafka.ha.rto_seconds."""
+    rpo_seconds: int
+    """datastores.kafka.ha.rpo_seconds."""
+    broker_config: dict[str, Any] = field(default_factory=dict)
+    """The broker settings the platform renders into the Strimzi Kafka object (components.kafka.broker_config)."""
+    topic_config: dict[str, Any] = field(default_factory=dict)
+    """Topic-level settings the platform renders into its KafkaTopics."""
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict for the report."""
@@ -79,6 +129,7 @@ def postgres_settings(platform: Platform) -> PostgresDrillSettings:
         backup_retention_days=backup.retention_days,
         backup_interval_seconds=backup.interval_seconds,
         region_rto_seconds=region_rto_seconds(platform),
+        server_parameters=postgres.postgresql_parameters(platform),
     )
 
 
@@ -91,35 +142,35 @@ def redis_settings(platform: Platform) -> RedisDrillSettings:
         min_replicas_to_write=r.min_replicas_to_write, min_replicas_max_lag_seconds=int(r.min_replicas_max_lag_seconds),
         appendonly=r.appendonly, appendfsync=r.appendfsync,
         rto_seconds=int(r.ha.rto_seconds), rpo_seconds=int(r.ha.rpo_seconds),
+        server_directives=redis.redis_directives(platform),
+        sentinel_directives=tuple(redis.sentinel_directives(platform, DATASTORE_NAMES["redis"])),
     )
 
 
+def kafka_settings(platform: Platform) -> KafkaDrillSettings:
+    """Kafka drill settings from the spec; broker and topic settings exactly as the platform renders them."""
+    k = platform.datastores.kafka
+    topic = max(k.topics, key=lambda t: (t.partitions, t.name))
+    rendered_topic = next(t for t in topics(platform) if t["spec"]["topicName"] == topic.name)
+    topic_config = {key: value for key, value in rendered_topic["spec"]["config"].items() if key != "retention.ms"}
+    return KafkaDrillSettings(
+        version=k.version, brokers=k.brokers, controllers=k.controllers,
+        replication_factor=k.default_replication_factor, min_insync_replicas=k.min_insync_replicas,
+        unclean_leader_election=k.unclean_leader_election, topic=topic.name, topic_partitions=topic.partitions,
+        zones=list(platform.cluster.zones), broker_memory_limit=str(k.resources.limits_memory),
+        controller_memory_limit=str(k.controller_resources.limits_memory),
+        rto_seconds=int(k.ha.rto_seconds), rpo_seconds=int(k.ha.rpo_seconds),
+        broker_config=dict(broker_config(platform)), topic_config=topic_config,
+    )
+
+
+def kafka_properties(values: dict[str, Any]) -> dict[str, str]:
+    """Kafka settings as server.properties / topic-config strings (booleans lower-case, as Kafka reads them)."""
+    return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
+
+
 def barman_retention_policy(settings: PostgresDrillSettings) -> str | None:
-    """The barman retention policy of the spec's backup retention ("RECOVERY WINDOW OF 30 DAYS"); None = forever."""
-    if isinstance(settings.backup_retention_days, int):
-        return f"RECOVERY WINDOW OF {settings.backup_retention_days} DAYS"
-    return None
-
-
-def postgres_archiving_parameters(settings: PostgresDrillSettings) -> dict[str, str]:
-    """postgresql.conf parameters the spec sets for WAL archiving (the same go into the CloudNativePG Cluster)."""
-    return {"archive_timeout": f"{settings.archive_timeout_seconds}s"}
-
-
-def redis_server_directives(settings: RedisDrillSettings) -> dict[str, str]:
-    """redis.conf directives the spec sets (persistence and the write guard)."""
-    return {
-        "appendonly": "yes" if settings.appendonly else "no",
-        "appendfsync": settings.appendfsync,
-        "min-replicas-to-write": str(settings.min_replicas_to_write),
-        "min-replicas-max-lag": str(settings.min_replicas_max_lag_seconds),
-    }
-
-
-def sentinel_directives(settings: RedisDrillSettings, master_name: str) -> list[str]:
-    """sentinel.conf lines the spec sets for ``master_name`` (after its ``sentinel monitor`` line)."""
-    return [
-        f"sentinel down-after-milliseconds {master_name} {settings.down_after_seconds * 1000}",
-        f"sentinel failover-timeout {master_name} {settings.failover_timeout_seconds * 1000}",
-        f"sentinel parallel-syncs {master_name} 1",
-    ]
+    """The barman retention policy of the spec's backup retention ("RECOVERY WINDOW OF 30 DAYS"); None when the
+    backups are kept forever (no policy: nothing is deleted)."""
+    days = retention(settings.backup_retention_days).days
+    return None if days is None else f"RECOVERY WINDOW OF {days} DAYS"

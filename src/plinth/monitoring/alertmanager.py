@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from plinth.kube.yamlio import dump_yaml
 from plinth.monitoring.promtool import PromtoolResult
 from plinth.monitoring.rules import SEVERITIES
-from plinth.render.yamlio import dump_yaml
 from plinth.spec.model import Platform
 
 PAGERDUTY_RECEIVER = "pagerduty"

@@ -16,8 +16,14 @@ from grafana_foundation_sdk.builders import loki as loki_query
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from plinth.monitoring.exported_metrics import APP_SERVICE_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Dashboard, Platform
+
+
+class DashboardError(ValueError):
+    """A panel that cannot be placed (it names a dashboard the spec does not have)."""
+
 
 SERVICE_VARIABLE = "service"
 """Template variable of per-service dashboards."""
@@ -75,28 +81,19 @@ def build_dashboard(platform: Platform, spec: Dashboard, panels: list[Panel]) ->
 
 def panels_by_dashboard(platform: Platform, all_panels: list[Panel]) -> dict[str, list[Panel]]:
     """Panels grouped by the spec dashboard they belong to; a panel naming an unknown dashboard is an error."""
-    from plinth.render.pipeline import RenderError  # the pipeline imports the registry, which imports this module
-
     known = {d.uid for d in platform.observability.dashboards}
     grouped: dict[str, list[Panel]] = {uid: [] for uid in known}
     for panel in all_panels:
         if panel.dashboard_uid not in known:
-            raise RenderError(f"panel {panel.title!r}: dashboard_uid {panel.dashboard_uid!r} is not one of the spec's "
+            raise DashboardError(f"panel {panel.title!r}: dashboard_uid {panel.dashboard_uid!r} is not one of the spec's "
                               f"observability.dashboards {sorted(known)}")
         grouped[panel.dashboard_uid].append(panel)
     return grouped
 
 
-def collect_panels(platform: Platform) -> list[Panel]:
-    """Every panel every registered component contributes (registry imported here to avoid a cycle)."""
-    from plinth.components import ALL_COMPONENTS
-
-    return [panel for component in ALL_COMPONENTS for panel in component.panels(platform)]
-
-
-def build_dashboards(platform: Platform) -> dict[str, dict[str, Any]]:
-    """Every spec dashboard by UID, built from the registry's panels."""
-    grouped = panels_by_dashboard(platform, collect_panels(platform))
+def build_dashboards(platform: Platform, panels: list[Panel]) -> dict[str, dict[str, Any]]:
+    """Every spec dashboard by UID, laid out from the given panels (every component's, gathered by the pipeline)."""
+    grouped = panels_by_dashboard(platform, panels)
     return {spec.uid: build_dashboard(platform, spec, grouped[spec.uid]) for spec in platform.observability.dashboards}
 
 
@@ -107,3 +104,31 @@ def dashboard_queries(model: dict[str, Any]) -> list[tuple[str, str]]:
         for target in panel.get("targets", []):
             result.append((panel.get("datasource", {}).get("type", "prometheus"), target["expr"]))
     return result
+
+
+# --------------------------------------------------------------------------- query kit for panels over the services
+
+APPS_NAMESPACE = "platform-apps"
+RATE = "$__rate_interval"
+"""Grafana's rate window (scrape-interval aware)."""
+SVC = APP_SERVICE_LABEL
+LEGEND = "{{" + SVC + "}}"
+POD_NAME_LABEL = "label_app_kubernetes_io_name"
+"""kube-state-metrics' copy of the pod label ``app.kubernetes.io/name`` on ``kube_pod_labels`` (allow-listed in its values)."""
+
+
+def selected_service() -> str:
+    return f'namespace="{APPS_NAMESPACE}",{SVC}=~"${SERVICE_VARIABLE}"'
+
+
+def by_service_name(expr: str, service_regex: str) -> str:
+    """``expr`` (per namespace/pod) joined to the pods' ``app.kubernetes.io/name``: works for Deployments and Rollouts alike."""
+    return (f"sum by ({POD_NAME_LABEL}) ({expr} * on (namespace, pod) group_left ({POD_NAME_LABEL}) "
+            f'max by (namespace, pod, {POD_NAME_LABEL}) (kube_pod_labels{{namespace="{APPS_NAMESPACE}",{POD_NAME_LABEL}=~"{service_regex}"}}))')
+
+
+def ready_pods(service_regex: str) -> str:
+    """Ready pods per service."""
+    return by_service_name(f'max by (namespace, pod) (kube_pod_status_ready{{namespace="{APPS_NAMESPACE}",condition="true"}})', service_regex)
+
+

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.render.secrets import external_secret
+from plinth.kube.secrets import external_secret
 from plinth.spec.model import Platform
 
 CREDENTIAL_ENV: dict[str, dict[str, str]] = {
@@ -31,7 +31,7 @@ def credentials(platform: Platform, store: str, component: str, namespace: str) 
     env = CREDENTIAL_ENV[platform.cluster.provider]
     if not env:
         return []
-    return [external_secret(credentials_secret_name(store), namespace, component,
+    return [external_secret(platform, credentials_secret_name(store), namespace, component,
                             {var: f"monitoring/{store}-object-storage:{prop}" for var, prop in env.items()})]
 
 

@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup, promtool_test_file
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.yamlio import dump_yaml
+from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup, promtool_test_file
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,5 @@ def run_rule_tests(groups: list[RuleGroup], tests: list[AlertTest]) -> PromtoolR
 
 def check_expressions(exprs: list[str]) -> PromtoolResult:
     """Parse arbitrary PromQL (dashboard queries, analysis queries) by wrapping each in a recording rule."""
-    from plinth.monitoring.rules import RecordingRule
-
     group = RuleGroup("expressions", tuple(RecordingRule(f"plinth:expr_{i}", e) for i, e in enumerate(exprs)))
     return check_rules([group])

@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plinth.components import ALL_COMPONENTS, Component
+from plinth.catalog.nodes import NodeShape, cloud_daemonset_requests, node_shape
+from plinth.components.base import Component
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.pods import PodGroup
 from plinth.plan.inventory import inventory
 from plinth.plan.packing import Capacity, Pod, first_fit_decreasing, lower_bound
-from plinth.plan.pricing import NodeShape, node_shape, pricing
-from plinth.plan.workloads import Workload
+from plinth.render.pipeline import render_platform
 from plinth.spec.model import NodePool, Platform, Provider
 
 
@@ -58,7 +60,7 @@ class PoolPlan:
     at_max: ScalePoint
     volume_gib: int
     """Persistent volumes claimed by the pool's pods at maximum replicas, GiB."""
-    workloads: tuple[Workload, ...]
+    workloads: tuple[PodGroup, ...]
     """Workloads placed on this pool (DaemonSets included)."""
 
     @property
@@ -84,7 +86,7 @@ class CapacityPlan:
         return next(p for p in self.pools if p.name == name)
 
 
-def _tolerates(workload: Workload, pool: NodePool) -> bool:
+def _tolerates(workload: PodGroup, pool: NodePool) -> bool:
     for taint in pool.taints:
         ok = any(
             (key == "" and op == "Exists") or (key == taint.key and (op == "Exists" or op == "Equal") and effect in ("", taint.effect))
@@ -95,12 +97,12 @@ def _tolerates(workload: Workload, pool: NodePool) -> bool:
     return True
 
 
-def _pools_of(workload: Workload, platform: Platform, problems: list[str]) -> list[str]:
-    if workload.node_selector_pool is not None:
-        if workload.node_selector_pool not in platform.node_pools:
-            problems.append(f"{workload.name}: node selector names pool {workload.node_selector_pool!r}, which the spec does not have")
+def _pools_of(workload: PodGroup, platform: Platform, problems: list[str]) -> list[str]:
+    if workload.node_pool is not None:
+        if workload.node_pool not in platform.node_pools:
+            problems.append(f"{workload.name}: node selector names pool {workload.node_pool!r}, which the spec does not have")
             return []
-        candidates = [workload.node_selector_pool]
+        candidates = [workload.node_pool]
     elif workload.per_node:
         candidates = sorted(platform.node_pools)
     else:
@@ -115,7 +117,7 @@ def _pools_of(workload: Workload, platform: Platform, problems: list[str]) -> li
     return tolerated
 
 
-def _zone_pods(workloads: list[Workload], zones: int, at_max: bool) -> list[list[tuple[Pod, int]]]:
+def _zone_pods(workloads: list[PodGroup], zones: int, at_max: bool) -> list[list[tuple[Pod, int]]]:
     """Each workload's replicas dealt over the zones round-robin (as a maxSkew 1 zone spread places them),
     continuing where the previous workload stopped so small workloads do not all start in the first zone."""
     per_zone: list[list[tuple[Pod, int]]] = [[] for _ in range(zones)]
@@ -131,7 +133,7 @@ def _zone_pods(workloads: list[Workload], zones: int, at_max: bool) -> list[list
     return per_zone
 
 
-def _scale_point(workloads: list[Workload], zones: int, at_max: bool, capacity: Capacity, shape: NodeShape,
+def _scale_point(workloads: list[PodGroup], zones: int, at_max: bool, capacity: Capacity, shape: NodeShape,
                  ds_cpu: int, ds_mem: int, problems: list[str], pool_name: str) -> ScalePoint:
     per_zone = _zone_pods(workloads, zones, at_max)
     nodes = 0
@@ -153,27 +155,26 @@ def _scale_point(workloads: list[Workload], zones: int, at_max: bool, capacity: 
     return ScalePoint(nodes, bound, pods, cpu, mem, cpu / alloc_cpu if alloc_cpu else 0.0, mem / alloc_mem if alloc_mem else 0.0)
 
 
-def plan_pools(platform: Platform, workloads: Iterable[Workload], provider: Provider) -> CapacityPlan:
+def plan_pools(platform: Platform, workloads: Iterable[PodGroup], provider: Provider) -> CapacityPlan:
     """Pack a given inventory onto the platform's pools on ``provider``."""
     problems: list[str] = []
-    placed: dict[str, list[Workload]] = {name: [] for name in platform.node_pools}
+    placed: dict[str, list[PodGroup]] = {name: [] for name in platform.node_pools}
     workloads = list(workloads)
     for w in workloads:
         for pool in (_pools_of(w, platform, problems) if (w.per_node or w.replicas_max > 0) else []):
             placed[pool].append(w)
             if not w.per_node:
                 break
-    cloud = pricing(provider)
     zones = len(platform.cluster.zones)
     plans = []
     for name, pool in platform.node_pools.items():
         shape = node_shape(provider, pool)
         daemonsets = [w for w in placed[name] if w.per_node]
         movable = sorted((w for w in placed[name] if not w.per_node), key=lambda w: w.name)
-        cloud_cpu, cloud_mem = cloud.daemonset_requests()
+        cloud_cpu, cloud_mem, cloud_pods = cloud_daemonset_requests(provider)
         ds_cpu = cloud_cpu + sum(w.cpu_millicores for w in daemonsets)
         ds_mem = cloud_mem + sum(w.memory_mib for w in daemonsets)
-        ds_pods = cloud.daemonset_pods() + len(daemonsets)
+        ds_pods = cloud_pods + len(daemonsets)
         capacity = Capacity(shape.allocatable_cpu_millicores - ds_cpu, shape.allocatable_memory_mib - ds_mem, shape.max_pods - ds_pods)
         if min(capacity.cpu_millicores, capacity.memory_mib, capacity.pods) <= 0:
             problems.append(f"pool {name!r}: DaemonSets take all of a {shape.instance.name} node ({ds_cpu}m CPU, {ds_mem}Mi)")
@@ -189,7 +190,6 @@ def plan_pools(platform: Platform, workloads: Iterable[Workload], provider: Prov
 def rendered_objects(platform: Platform, rendered: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     """Objects of ``platform``'s environment: from ``rendered`` (RenderedObjects or dicts), or a fresh render."""
     if rendered is None:
-        from plinth.render.pipeline import render_platform
         rendered = render_platform(platform)
     objects = []
     for item in rendered:

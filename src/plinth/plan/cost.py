@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 from plinth.plan.capacity import CapacityPlan
 from plinth.plan.pricing import Pricing, pricing
+from plinth.spec.derived import backup_retention
 from plinth.spec.model import Platform
 
 NODE_SCENARIOS = ("min_replicas", "max_replicas", "spec_pools")
 """How many nodes are priced: needed at minimum replicas, at maximum replicas, or the spec's pool sizes."""
+
+FOREVER_PRICED_DAYS = 3650
+"""A retention of forever keeps growing; the plan prices ten years of it."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) ->
     }
     for data, data_gib in backed_up.items():
         backup = platform.backup_for(data)
-        days = backup.retention_days if isinstance(backup.retention_days, int) else 3650
+        days = backup_retention(backup).days or FOREVER_PRICED_DAYS
         stored = backup_stored_gib(data_gib, days, change)
         lines.append(CostLine("object storage", f"{data} backups ({backup.location}, {days} d)", f"{stored:,.0f} GiB", stored * obj))
         if backup.location in ("cross-region", "multi-region"):

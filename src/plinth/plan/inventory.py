@@ -1,7 +1,9 @@
-"""The planner's inventory: rendered objects, chart footprints, and what the spec declares but nothing renders yet.
+"""Every pod group of one platform: rendered objects, chart footprints, and what the spec declares but nothing
+renders yet. The planner and the checks read the same inventory.
 
 The rendered tree is the truth: every Deployment, StatefulSet, DaemonSet, Rollout and operator custom
-resource is read by ``workloads``; pods that Helm charts run come from each component's ``footprints``.
+resource is read by the one pod model (``plinth.kube.pods``); pods that Helm charts run come from each
+component's ``footprints``.
 A workload the spec declares (a service, a data store, a telemetry store, the gateway) that neither
 renders is still planned, from the spec's own numbers, and marked ``spec (not rendered)`` so the gap
 is visible instead of silently under-counted.
@@ -13,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from plinth.components import ALL_COMPONENTS, Component
-from plinth.components.base import PodFootprint
-from plinth.plan.workloads import Workload, workloads_from_objects
-from plinth.render.scheduling import pool_placement
+from plinth.components.base import Component, PodFootprint
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.pods import PodGroup, pod_groups
+from plinth.kube.scheduling import pool_placement
 from plinth.spec.model import ContainerResources, Platform
 from plinth.spec.types import cpu_millicores, memory_bytes
 
@@ -45,14 +47,11 @@ def limit_range_defaults(platform: Platform) -> Callable[[str], tuple[int, int]]
     return lookup
 
 
-def footprint_workload(component: Component, footprint: PodFootprint) -> Workload:
-    """A chart's declared pods as a workload."""
-    return Workload(
-        name=f"Chart/{footprint.namespace}/{component.name}/{footprint.name}", namespace=footprint.namespace,
-        cpu_millicores=footprint.cpu_millicores, memory_mib=footprint.memory_mib,
-        replicas_min=footprint.replicas, replicas_max=footprint.replicas, volume_gib=footprint.volume_gib,
-        per_node=footprint.per_node, source=CHART_SOURCE,
-    )
+def footprint_workload(component: Component, footprint: PodFootprint) -> PodGroup:
+    """A chart's declared pods as a pod group."""
+    return PodGroup("Chart", footprint.namespace, component.name, footprint.name, {}, footprint.replicas, footprint.replicas,
+                    footprint.cpu_millicores, footprint.memory_mib, volume_gib=footprint.volume_gib,
+                    per_node=footprint.per_node, source=CHART_SOURCE)
 
 
 def _requests(resources: ContainerResources) -> tuple[int, int]:
@@ -63,19 +62,18 @@ def _requests(resources: ContainerResources) -> tuple[int, int]:
 class Declared:
     """A workload the spec declares, and how to recognise it among rendered workloads."""
 
-    workload: Workload
-    matches: Callable[[Workload], bool]
+    workload: PodGroup
+    matches: Callable[[PodGroup], bool]
 
 
-def _kind_is(*kinds: str) -> Callable[[Workload], bool]:
-    return lambda w: w.name.split("/", 1)[0] in kinds
+def _kind_is(*kinds: str) -> Callable[[PodGroup], bool]:
+    return lambda w: w.kind in kinds
 
 
-def _named(namespace: str, word: str, *, kinds: tuple[str, ...] = (), unless: tuple[str, ...] = ("exporter", "operator")) -> Callable[[Workload], bool]:
-    def match(w: Workload) -> bool:
-        kind, _, rest = w.name.split("/", 2)
-        name = rest.lower()  # object name, or "<component>/<footprint>" for chart footprints
-        if kinds and kind in kinds:
+def _named(namespace: str, word: str, *, kinds: tuple[str, ...] = (), unless: tuple[str, ...] = ("exporter", "operator")) -> Callable[[PodGroup], bool]:
+    def match(w: PodGroup) -> bool:
+        name = w.short_name.lower()  # object name, or "<component>/<footprint>" for chart footprints
+        if kinds and w.kind in kinds:
             return True
         return w.namespace == namespace and word in name and not any(u in name for u in unless)
     return match
@@ -88,16 +86,15 @@ def declared_workloads(platform: Platform) -> list[Declared]:
     data_ns, apps_ns, mon_ns, sys_ns = "platform-data", "platform-apps", "platform-monitoring", "platform-system"
     out: list[Declared] = []
 
-    def add(name: str, ns: str, requests: tuple[int, int], low: int, high: int, matches: Callable[[Workload], bool], volume: int = 0) -> None:
+    def add(name: str, ns: str, requests: tuple[int, int], low: int, high: int, matches: Callable[[PodGroup], bool], volume: int = 0) -> None:
         placement = pool_placement(platform, ns)
-        tolerations = tuple((t["key"], t["operator"], t["effect"]) for t in placement.get("tolerations", []))
-        out.append(Declared(Workload(f"Spec/{ns}/{name}", ns, requests[0], requests[1], low, high, volume_gib=volume,
+        tolerations = tuple(sorted((t["key"], t["operator"], t["effect"]) for t in placement.get("tolerations", [])))
+        out.append(Declared(PodGroup("Spec", ns, name, None, {}, low, high, requests[0], requests[1], volume_gib=volume,
                                      tolerations=tolerations, source=SPEC_SOURCE), matches))
 
     for name, svc in sorted(platform.services.items()):
         add(name, apps_ns, _requests(svc.resources), svc.scaling.min_replicas, svc.scaling.max_replicas,
-            lambda w, n=name: w.namespace == apps_ns and w.name.split("/", 1)[0] in ("Deployment", "Rollout", "StatefulSet")
-            and w.name.rsplit("/", 1)[-1] == n)
+            lambda w, n=name: w.namespace == apps_ns and w.kind in ("Deployment", "Rollout", "StatefulSet") and w.object_name == n)
     if ds.postgres.managed_by == "in-cluster":
         add("postgres", data_ns, _requests(ds.postgres.resources), ds.postgres.instances, ds.postgres.instances, _kind_is("Cluster"),
             ds.postgres.storage.size_gib + ds.postgres.wal_storage.size_gib)
@@ -129,9 +126,9 @@ def declared_workloads(platform: Platform) -> list[Declared]:
 
 
 def inventory(platform: Platform, objects: Iterable[dict[str, Any]], components: Iterable[Component] = ALL_COMPONENTS,
-              fill_from_spec: bool = True) -> list[Workload]:
-    """Every workload of one platform: rendered objects, chart footprints, and declared-but-unrendered spec workloads."""
-    found = workloads_from_objects(objects, limit_range_defaults(platform))
+              fill_from_spec: bool = True) -> list[PodGroup]:
+    """Every pod group of one platform: rendered objects, chart footprints, and declared-but-unrendered spec workloads."""
+    found = pod_groups(objects, limit_range_defaults(platform))
     for component in components:
         found.extend(footprint_workload(component, f) for f in component.footprints(platform))
     if fill_from_spec:

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from plinth.components import ALL_COMPONENTS, Component
+from plinth.catalog.nodes import PROVIDERS
+from plinth.components.base import Component
+from plinth.components.registry import ALL_COMPONENTS
 from plinth.plan.capacity import CapacityPlan, plan_pools, rendered_objects
 from plinth.plan.cost import CostPlan, plan_cost
 from plinth.plan.growth import growth_notes, scale_platform
 from plinth.plan.inventory import inventory
-from plinth.plan.pricing import PROVIDERS
 from plinth.spec.model import Platform, Provider
 
 

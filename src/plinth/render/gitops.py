@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plinth.components.base import Component, HelmRelease, KubeObject
-from plinth.render.objects import k8s_object, labels
+from plinth.kube.objects import k8s_object, labels
 from plinth.spec.model import Platform
 
 ARGO_API = "argoproj.io/v1alpha1"

@@ -1,4 +1,5 @@
-"""Render a platform: run every registered component, add the app-of-apps, lay the files out."""
+"""Render a platform: run every registered component, then the aggregation stages over all of them, add the
+app-of-apps, lay the files out."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from plinth.components import ALL_COMPONENTS, Component
+from plinth.components.base import Component
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.objects import object_key
+from plinth.kube.yamlio import dump_yaml
+from plinth.monitoring.dashboards import DashboardError
 from plinth.render.gitops import ComponentOutput, app_of_apps, component_folder
-from plinth.render.objects import object_key
-from plinth.render.yamlio import dump_yaml
+from plinth.render.stages import ALL_STAGES
 from plinth.spec.model import Platform
 
 
@@ -42,13 +46,19 @@ def _file_name(obj: dict[str, Any], folder_namespace: str | None = None) -> str:
 
 
 def render_components(platform: Platform, components: Iterable[Component] = ALL_COMPONENTS) -> list[ComponentOutput]:
-    """Each component's objects and Helm releases for one platform."""
-    return [ComponentOutput(c, list(c.objects(platform)), list(c.charts(platform))) for c in components]
+    """Each component's objects and Helm releases for one platform, then each aggregation stage's objects."""
+    components = tuple(components)
+    outputs = [ComponentOutput(c, list(c.objects(platform)), list(c.charts(platform))) for c in components]
+    outputs += [ComponentOutput(stage.as_component, stage.objects(platform, components), []) for stage in ALL_STAGES]
+    return outputs
 
 
 def render_platform(platform: Platform, components: Iterable[Component] = ALL_COMPONENTS) -> list[RenderedObject]:
     """Every object of one environment, with its path ``<env>/<folder>/<kind>-<name>.yaml``."""
-    outputs = render_components(platform, components)
+    try:
+        outputs = render_components(platform, components)
+    except DashboardError as exc:
+        raise RenderError(str(exc)) from None
     env = platform.environment
     placed: list[RenderedObject] = []
     for obj in app_of_apps(platform, outputs):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.drills.procs import DrillSetupError, Supervisor, wait_until
-from plinth.render.yamlio import dump_yaml
+from plinth.kube.yamlio import dump_yaml
 from plinth.sim.pki import make_pki
 from plinth.sim.toolchain import SimVersions, binary, cache_root, kwok_stage_files
 

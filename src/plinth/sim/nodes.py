@@ -2,7 +2,7 @@
 
 Each pool gets ``nodes`` (or ``min_nodes``/``max_nodes``) Nodes, spread round-robin over the cluster's
 zones, labelled with zone, region, pool, hostname and the instance type, tainted as the spec says, with
-capacity and allocatable from the planner's node model (``plinth.plan.pricing.node_shape``: the same
+capacity and allocatable from the planner's node model (``plinth.catalog.nodes.node_shape``: the same
 allocatable formula and max-pods the planner packs against).
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-from plinth.plan.pricing import node_shape
-from plinth.render.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
+from plinth.catalog.nodes import node_shape
+from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
 from plinth.spec.model import Platform, Provider
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def add_nodes(cluster: "SimCluster", nodes: list[dict[str, Any]]) -> None:
 
     kwok then keeps them Ready (its node stages keep the status it finds and add the Ready conditions).
     """
-    from plinth.render.yamlio import dump_yaml
+    from plinth.kube.yamlio import dump_yaml
 
     if not nodes:
         return

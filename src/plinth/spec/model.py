@@ -20,6 +20,7 @@ from plinth.spec.types import (
     cpu_millicores,
     memory_bytes,
 )
+from plinth.spec.zones import ZONE_LOSS_SERVING_SHARE, min_serving_after_zone_loss, zone_loss_survivors
 
 NamespaceName = Literal["platform-system", "platform-apps", "platform-data", "platform-monitoring"]
 """The design's four namespaces; nothing else is rendered into the cluster."""
@@ -565,13 +566,19 @@ class Redis(StrictModel):
         if self.min_replicas_to_write < 1 and self.ha.rpo_seconds > 0:
             raise ValueError("min_replicas_to_write must be >= 1: without it a primary cut off from its replicas keeps "
                              "acknowledging writes that a failover then discards, so no RPO holds")
-        if self.ha.rpo_seconds < self.min_replicas_max_lag_seconds:
+        if self.ha.rpo_seconds < self.rpo_floor_seconds:
             raise ValueError(
                 f"ha.rpo_seconds ({self.ha.rpo_seconds}) cannot be below min_replicas_max_lag_seconds "
                 f"({self.min_replicas_max_lag_seconds}): Redis replicates asynchronously, so a failover can lose up to "
                 "that much acknowledged writes"
             )
         return self
+
+    @property
+    def rpo_floor_seconds(self) -> int:
+        """Smallest RPO Redis can honestly promise: replication is asynchronous and a failover can lose the
+        writes a replica had not received, at most ``min-replicas-max-lag`` of them (the write guard)."""
+        return int(self.min_replicas_max_lag_seconds)
 
 
 class KafkaTopic(StrictModel):
@@ -1036,6 +1043,23 @@ class Platform(StrictModel):
         for needed in ("postgres", "clickhouse", "cluster-state"):
             if needed not in data_sets:
                 raise ValueError(f"backups: no backup for {needed}")
+        for index, row in enumerate(self.backups):
+            if row.data == "iceberg" and row.bucket != self.datastores.iceberg.warehouse_bucket:
+                raise ValueError(f"backups.{index}.bucket: the iceberg row's bucket {row.bucket!r} differs from "
+                                 f"datastores.iceberg.warehouse_bucket {self.datastores.iceberg.warehouse_bucket!r}; the warehouse is "
+                                 "versioned in place, so they must be the same bucket")
+        buckets = [b.bucket for b in self.backups if b.bucket] + [self.observability.loki.bucket, self.observability.tempo.bucket]
+        if self.datastores.iceberg.warehouse_bucket not in buckets:
+            buckets.append(self.datastores.iceberg.warehouse_bucket)
+        twice = sorted({b for b in buckets if buckets.count(b) > 1})
+        if twice:
+            raise ValueError(f"backups: bucket names used twice: {twice} (each data set needs its own bucket: retention and "
+                             "replication are per bucket)")
+        velero = self.backup_for("cluster-state")
+        if velero.retention_days == "forever":
+            index = self.backups.index(velero)
+            raise ValueError(f"backups.{index}.retention_days: Velero expires every backup after its TTL and cannot keep "
+                             "cluster-state forever; give a number of days")
         return self
 
     @model_validator(mode="after")
@@ -1051,13 +1075,14 @@ class Platform(StrictModel):
     def _zone_failure_promise(self) -> "Platform":
         zones = len(self.cluster.zones)
         if "zone" in self.api_services.ha.covers:
+            share = "/".join(map(str, ZONE_LOSS_SERVING_SHARE))
             for name, service in self.services.items():
                 low = service.scaling.min_replicas
-                left = low - -(-low // zones)  # spread with skew 1: the fullest zone holds ceil(low / zones)
-                if left * 3 < low * 2:
+                left = zone_loss_survivors(low, zones)
+                if left < min_serving_after_zone_loss(low):
                     raise ValueError(
                         f"services.{name}.scaling.min_replicas: with {zones} zones, losing one leaves {left} of {low} "
-                        f"replicas, less than the 2/3 api_services.ha promises for a zone failure "
+                        f"replicas, less than the {share} api_services.ha promises for a zone failure "
                         f"(use a multiple of {zones}, at least {zones})")
         if self.edge.gateway_replicas < max(3, zones):
             raise ValueError(f"edge.gateway_replicas ({self.edge.gateway_replicas}) must be >= 3 and >= the zone count "

@@ -9,7 +9,6 @@ error, never a silent pass.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,25 +19,9 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-CRD_DIR_ENV = "PLINTH_CRD_DIR"
-
 
 class SchemaSetupError(Exception):
     """The schemas themselves cannot be found (bad version or CRD folder)."""
-
-
-def default_crd_dir(start: Path | None = None) -> Path | None:
-    """The CRD schema folder: ``$PLINTH_CRD_DIR``, else ``../shared/schemas/crds`` next to the repo."""
-    if os.environ.get(CRD_DIR_ENV):
-        return Path(os.environ[CRD_DIR_ENV])
-    start = (start or Path.cwd()).resolve()
-    for base in (start, *start.parents):
-        candidate = base.parent / "shared" / "schemas" / "crds"
-        if candidate.is_dir():
-            return candidate
-        if (base / ".git").exists():
-            break
-    return None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Command groups of the `plinth` CLI, and what they share."""

@@ -1,0 +1,65 @@
+"""The component registry: every platform component, registered explicitly, in render order.
+
+Adding a component means adding one module with a ``COMPONENT`` and listing it here; a test fails when a
+module of this package is not registered. What aggregates over all components (alert rules, dashboards, the
+app-of-apps) is not a component: it is a stage of the render pipeline (``plinth.render.stages``).
+"""
+
+from __future__ import annotations
+
+from plinth.components import (
+    alloy,
+    app_services,
+    argo_rollouts,
+    argocd,
+    cert_manager,
+    clickhouse,
+    delivery,
+    envoy_gateway,
+    external_dns,
+    external_secrets,
+    kafka,
+    keda,
+    loki,
+    monitoring_network,
+    namespaces,
+    network_baseline,
+    opencost,
+    postgres,
+    prometheus_stack,
+    redis,
+    system_network,
+    tempo,
+    velero,
+)
+from plinth.components.base import Component
+
+ALL_COMPONENTS: tuple[Component, ...] = (
+    namespaces.COMPONENT,
+    argocd.COMPONENT,
+    delivery.COMPONENT,
+    # platform-data: the data stores and their operators, Velero
+    postgres.COMPONENT,
+    clickhouse.COMPONENT,
+    redis.COMPONENT,
+    kafka.COMPONENT,
+    velero.COMPONENT,
+    # platform-system and platform-apps: network baseline, controllers, the application services
+    network_baseline.COMPONENT,
+    system_network.COMPONENT,
+    envoy_gateway.COMPONENT,
+    cert_manager.COMPONENT,
+    external_dns.COMPONENT,
+    external_secrets.COMPONENT,
+    keda.COMPONENT,
+    argo_rollouts.COMPONENT,
+    app_services.COMPONENT,
+    # platform-monitoring: the observability stack
+    prometheus_stack.COMPONENT,
+    loki.COMPONENT,
+    tempo.COMPONENT,
+    alloy.COMPONENT,
+    opencost.COMPONENT,
+    monitoring_network.COMPONENT,
+)
+"""Every component, in render order."""

@@ -1,0 +1,44 @@
+"""Names every component agrees on: labels that connect services to data stores, store ports,
+the secret store, and the metrics port label. One place, so NetworkPolicies on both sides match."""
+
+from __future__ import annotations
+
+DATASTORE_LABEL = "plinth.dev/datastore"
+"""Label on every data store pod: postgres | clickhouse | redis | kafka."""
+
+
+def uses_label(store: str) -> str:
+    """Label on an application pod that connects to ``store`` (value "true"); data-side policies allow it."""
+    return f"plinth.dev/uses-{store}"
+
+
+DATASTORE_PORTS: dict[str, tuple[int, ...]] = {
+    "postgres": (5432,),  # CloudNativePG instances and the PgBouncer pooler
+    "clickhouse": (8123, 9000),  # HTTP and native protocol
+    "redis": (6379, 26379),  # Redis and Sentinel
+    "kafka": (9092, 9093),  # plain and TLS listeners
+}
+"""Client ports of each data store."""
+
+CLUSTER_SECRET_STORE = "platform-secrets"
+"""Name of the ClusterSecretStore (External Secrets Operator) backed by the cloud's secret manager."""
+
+MONITORING_NAMESPACE = "platform-monitoring"
+"""Namespace Prometheus scrapes from (NetworkPolicies allow it in)."""
+
+PROMETHEUS_FULLNAME = "kps"
+"""kube-prometheus-stack's fullnameOverride: every object the chart renders is prefixed with it."""
+PROMETHEUS_URL = f"http://{PROMETHEUS_FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+"""Prometheus as Grafana, KEDA, the canary analysis and Tempo's metrics generator reach it: the chart's ClusterIP
+Service in front of every Prometheus replica."""
+
+DATASTORE_NAMES: dict[str, str] = {
+    "postgres": "plinth-pg",  # CloudNativePG Cluster (services plinth-pg-rw/-ro/-r); Pooler plinth-pg-pooler-rw
+    "postgres-objectstore": "plinth-pg-backups",  # barmancloud.cnpg.io ObjectStore
+    "clickhouse": "plinth-ch",  # ClickHouseInstallation
+    "clickhouse-keeper": "plinth-ch-keeper",  # ClickHouseKeeperInstallation
+    "redis": "plinth-redis",  # RedisReplication
+    "redis-sentinel": "plinth-redis-sentinel",  # RedisSentinel
+    "kafka": "plinth-kafka",  # Strimzi Kafka
+}
+"""Object names of the data stores, shared by the data components, drills, checks and runbooks."""

@@ -1,0 +1,509 @@
+"""The one pod model: every group of identical pods a set of objects would run, read from the objects.
+
+Checks (zone loss, capacity, selectors, NetworkPolicy coverage), the planner and the simulated cluster all
+read pods through this table: one adapter per (API group, kind). A ``PodGroup`` carries what each of them
+needs: the pods' labels (what selectors, spread and anti-affinity match), replicas at minimum and maximum
+scale (from the HPA or ScaledObject that targets the workload), requests, the persistent volume each pod
+claims, the node pool and tolerations, the topology spread and the hard anti-affinity terms.
+
+Operators create pods from custom resources; their labels follow each operator's documented labels
+(CloudNativePG ``cnpg.io/cluster``, Strimzi ``strimzi.io/cluster``/``strimzi.io/pool-name``, Altinity
+``clickhouse.altinity.com/chi``, ``clickhouse-keeper.altinity.com/chk``, OT redis-operator ``app``, Envoy
+Gateway ``gateway.envoyproxy.io/owning-gateway-name``) plus the metadata each custom resource asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from plinth.kube.objects import get, selector_matches
+from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
+from plinth.quantities import QuantityError, gibibytes, mebibytes, millicores
+
+Obj = dict[str, Any]
+Defaults = Callable[[str], tuple[int, int]]
+"""Namespace -> (CPU millicores, memory MiB) a container without requests gets from the LimitRange."""
+
+RENDERED = "rendered"
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
+SCALABLE_KINDS = ("Deployment", "StatefulSet", "Rollout")
+
+
+@dataclass(frozen=True)
+class PodGroup:
+    """Identical pods one object runs (a Deployment's replicas, a CNPG cluster's instances, a Kafka pool's nodes)."""
+
+    kind: str
+    """Kind of the object that makes the pods (or ``Chart``/``Spec`` for pods known only from values or the spec)."""
+    namespace: str
+    object_name: str
+    role: str | None = None
+    """Part of a multi-part object (a ClickHouse cluster, Kafka's entity operator, the Gateway an EnvoyProxy serves)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Labels every pod of the group carries."""
+    replicas_min: int = 1
+    """Pods at the autoscaler's minimum (or the fixed count)."""
+    replicas_max: int = 1
+    """Pods at the autoscaler's maximum (or the fixed count)."""
+    cpu_millicores: int = 0
+    """CPU request per pod, as the scheduler counts it."""
+    memory_mib: int = 0
+    """Memory request per pod, MiB."""
+    volume_gib: int = 0
+    """Persistent volume claimed per pod, GiB."""
+    per_node: bool = False
+    """A DaemonSet: one pod on each node of every pool it may run on (replicas ignored)."""
+    node_pool: str | None = None
+    """Pool named by a ``plinth.dev/pool`` node selector or required node affinity; None = decided by the namespace."""
+    tolerations: tuple[tuple[str, str, str], ...] = ()
+    """(key, operator, effect) of the pods' tolerations; an empty key with Exists tolerates everything."""
+    spread: tuple[dict[str, Any], ...] = ()
+    """topologySpreadConstraints of the pods."""
+    anti_affinity: tuple[dict[str, Any], ...] = ()
+    """Required podAntiAffinity terms (hard: at most one such pod per topology domain)."""
+    spread_path: str = "spec.template.spec.topologySpreadConstraints"
+    """Where the spread is configured in the source object (for findings)."""
+    source: str = RENDERED
+    """Where it was found: a rendered object, a chart's values, or the spec (not rendered yet)."""
+    obj: Obj | None = field(default=None, compare=False, repr=False)
+    """The object the pods come from (None for chart footprints and spec-declared groups)."""
+
+    @property
+    def name(self) -> str:
+        """``Kind/namespace/name[/role]``: unique over a tree."""
+        return f"{self.kind}/{self.namespace}/{self.short_name}"
+
+    @property
+    def short_name(self) -> str:
+        """``name[/role]`` of the object."""
+        return f"{self.object_name}/{self.role}" if self.role else self.object_name
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory request per pod, bytes."""
+        return self.memory_mib * 2**20
+
+    @property
+    def one_per_node(self) -> bool:
+        """Required anti-affinity on the hostname or the zone keeps two pods of the group off one node."""
+        return any(term.get("topologyKey") in (HOST_KEY, ZONE_KEY) and selector_matches(term.get("labelSelector"), self.labels)
+                   for term in self.anti_affinity)
+
+    @property
+    def zone_anti_affinity(self) -> bool:
+        """Required anti-affinity on the zone: at most one pod of the group per zone."""
+        return any(term.get("topologyKey") == ZONE_KEY and selector_matches(term.get("labelSelector"), self.labels)
+                   for term in self.anti_affinity)
+
+
+class PodReadError(ValueError):
+    """An object whose pods cannot be read (a bad quantity, a bad shape)."""
+
+
+# --------------------------------------------------------------------------- pod specs
+
+
+def _container_requests(container: Obj) -> tuple[int, int, bool, bool]:
+    res = container.get("resources") or {}
+    requests, limits = res.get("requests") or {}, res.get("limits") or {}
+    cpu = requests.get("cpu", limits.get("cpu"))
+    mem = requests.get("memory", limits.get("memory"))
+    return (millicores(cpu) if cpu is not None else 0, mebibytes(mem) if mem is not None else 0, cpu is not None, mem is not None)
+
+
+def pod_requests(pod_spec: Obj, default_request: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """Effective CPU (m) and memory (MiB) request of a pod, as the scheduler computes it.
+
+    Sum of the app containers plus restartable init containers (sidecars), or the largest ordinary
+    init container if that is more; a container without a request gets the namespace's LimitRange default
+    (a request falls back to the limit first, as the API server defaults it).
+    """
+    def one(container: Obj) -> tuple[int, int]:
+        cpu, mem, has_cpu, has_mem = _container_requests(container)
+        return (cpu if has_cpu else default_request[0], mem if has_mem else default_request[1])
+
+    cpu = mem = 0
+    for container in pod_spec.get("containers") or []:
+        c, m = one(container)
+        cpu, mem = cpu + c, mem + m
+    init_cpu = init_mem = 0
+    for container in pod_spec.get("initContainers") or []:
+        c, m = one(container)
+        if container.get("restartPolicy") == "Always":
+            cpu, mem = cpu + c, mem + m
+        else:
+            init_cpu, init_mem = max(init_cpu, c), max(init_mem, m)
+    overhead = pod_spec.get("overhead") or {}
+    cpu += millicores(overhead["cpu"]) if "cpu" in overhead else 0
+    mem += mebibytes(overhead["memory"]) if "memory" in overhead else 0
+    return max(cpu, init_cpu), max(mem, init_mem)
+
+
+def _tolerations(items: Iterable[Obj] | None) -> tuple[tuple[str, str, str], ...]:
+    return tuple(sorted((t.get("key", ""), t.get("operator", "Equal"), t.get("effect", "")) for t in items or []))
+
+
+def _hard_anti_affinity(affinity: Obj | None) -> tuple[dict[str, Any], ...]:
+    return tuple(get(affinity or {}, "podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution", []) or [])
+
+
+def _node_pool(node_selector: Obj | None, affinity: Obj | None = None) -> str | None:
+    """The pool a ``plinth.dev/pool`` node selector, or a required node affinity ``In`` one pool, names."""
+    pool = (node_selector or {}).get(POOL_LABEL)
+    if pool:
+        return str(pool)
+    terms = get(affinity or {}, "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", []) or []
+    for term in terms:
+        for expr in term.get("matchExpressions") or []:
+            if expr.get("key") == POOL_LABEL and expr.get("operator") == "In" and len(expr.get("values") or []) == 1:
+                return str(expr["values"][0])
+    return None
+
+
+def _claim_gib(claim_templates: Iterable[Obj | None] | None) -> int:
+    total = 0
+    for claim in claim_templates or []:
+        size = get(claim or {}, "spec.resources.requests.storage")
+        if size is not None:
+            total += gibibytes(size)
+    return total
+
+
+def _meta(obj: Obj) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind", "?"), meta.get("namespace", "default"), meta.get("name", "?")
+
+
+@dataclass
+class _Context:
+    """What adapters may look at besides the object: LimitRange defaults and the other objects."""
+
+    defaults: Defaults
+    by_key: dict[tuple[str, str, str], Obj]
+    """(namespace, kind, name) -> object."""
+    objects: list[Obj]
+
+    def of_kind(self, kind: str) -> list[Obj]:
+        return [o for o in self.objects if o.get("kind") == kind]
+
+
+def _from_pod(obj: Obj, pod: Obj, pod_labels: dict[str, str], replicas: int, ctx: _Context, *, spread_path: str,
+              role: str | None = None, **extra: Any) -> PodGroup:
+    kind, ns, name = _meta(obj)
+    cpu, mem = pod_requests(pod, ctx.defaults(ns))
+    return PodGroup(kind, ns, name, role, dict(pod_labels), replicas, replicas, cpu, mem,
+                    node_pool=_node_pool(pod.get("nodeSelector"), pod.get("affinity")),
+                    tolerations=_tolerations(pod.get("tolerations")),
+                    spread=tuple(pod.get("topologySpreadConstraints") or ()),
+                    anti_affinity=_hard_anti_affinity(pod.get("affinity")), spread_path=spread_path, obj=obj, **extra)
+
+
+# --------------------------------------------------------------------------- core kinds
+
+
+def _template(obj: Obj, template: Obj, replicas: int, ctx: _Context, **extra: Any) -> PodGroup:
+    pod = (template or {}).get("spec") or {}
+    return _from_pod(obj, pod, get(template or {}, "metadata.labels", {}) or {}, replicas, ctx,
+                     spread_path="spec.template.spec.topologySpreadConstraints", **extra)
+
+
+def _deployment(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    spec = obj.get("spec") or {}
+    return [_template(obj, spec.get("template") or {}, int(spec.get("replicas", 1)), ctx)]
+
+
+def _rollout(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """An Argo Rollout: its own pod template, or (``workloadRef``) the referenced Deployment's."""
+    spec = obj.get("spec") or {}
+    ref = spec.get("workloadRef")
+    if ref:
+        _, ns, _ = _meta(obj)
+        target = ctx.by_key.get((ns, ref.get("kind", "Deployment"), ref.get("name", "")), {})
+        return [_template(obj, get(target, "spec.template", {}) or {}, int(spec.get("replicas", 1)), ctx)]
+    return _deployment(obj, ctx)
+
+
+def _statefulset(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    spec = obj.get("spec") or {}
+    return [_template(obj, spec.get("template") or {}, int(spec.get("replicas", 1)), ctx,
+                      volume_gib=_claim_gib(spec.get("volumeClaimTemplates")))]
+
+
+def _daemonset(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    spec = obj.get("spec") or {}
+    return [_template(obj, spec.get("template") or {}, 0, ctx, per_node=True)]
+
+
+# --------------------------------------------------------------------------- operators' custom resources
+
+
+def _cnpg_cluster(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """CloudNativePG Cluster: ``instances`` pods labelled ``cnpg.io/cluster`` + ``cnpg.io/podRole: instance``."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    labels = {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance", **(get(spec, "inheritedMetadata.labels", {}) or {})}
+    affinity = spec.get("affinity") or {}
+    anti: list[dict[str, Any]] = []
+    if affinity.get("enablePodAntiAffinity", True) and affinity.get("podAntiAffinityType") == "required":
+        anti.append({"topologyKey": affinity.get("topologyKey", HOST_KEY), "labelSelector": {"matchLabels": {"cnpg.io/cluster": name}}})
+    anti += list(get(affinity, "additionalPodAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution", []) or [])
+    instances = int(spec.get("instances", 1))
+    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
+    volume = sum(gibibytes(v["size"]) for v in (spec.get("storage"), spec.get("walStorage")) if v and "size" in v)
+    return [PodGroup(kind, ns, name, None, labels, instances, instances, cpu, mem, volume_gib=volume,
+                     node_pool=_node_pool(affinity.get("nodeSelector")), tolerations=_tolerations(affinity.get("tolerations")),
+                     spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=tuple(anti),
+                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+
+
+def _cnpg_pooler(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """CloudNativePG Pooler: ``instances`` PgBouncer pods from ``template`` (one container when it names none)."""
+    _, _, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    template = spec.get("template") or {}
+    pod = dict(template.get("spec") or {})
+    if not pod.get("containers"):
+        pod["containers"] = [{}]
+    labels = {"cnpg.io/poolerName": name, **(get(template, "metadata.labels", {}) or {})}
+    return [_from_pod(obj, pod, labels, int(spec.get("instances", 1)), ctx, spread_path="spec.template.spec.topologySpreadConstraints")]
+
+
+def _altinity(obj: Obj, ctx: _Context, label_key: str, sharded: bool) -> list[PodGroup]:
+    """Altinity ClickHouseInstallation (shards x replicas) or ClickHouseKeeperInstallation (replicas), per cluster."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    templates = get(spec, "templates.podTemplates", []) or []
+    claims = get(spec, "templates.volumeClaimTemplates", []) or []
+    defaults = get(spec, "defaults.templates", {}) or {}
+    groups = []
+    for index, cluster in enumerate(get(spec, "configuration.clusters", []) or [{}]):
+        layout = cluster.get("layout") or {}
+        replicas = int(layout.get("replicasCount", len(layout.get("replicas") or []) or 1))
+        shards = int(layout.get("shardsCount", len(layout.get("shards") or []) or 1)) if sharded else 1
+        chosen = {**defaults, **(cluster.get("templates") or {})}
+        template = next((t for t in templates if t.get("name") == chosen.get("podTemplate")), templates[0] if len(templates) == 1 else {})
+        t_index = templates.index(template) if template in templates else 0
+        pod = template.get("spec") or {}
+        cpu, mem = pod_requests(pod if pod.get("containers") else {"containers": [{}]}, ctx.defaults(ns))
+        anti = list(_hard_anti_affinity(pod.get("affinity")))
+        for dist in template.get("podDistribution") or []:
+            if dist.get("type") in ("ClickHouseAntiAffinity", "ReplicaAntiAffinity", "ShardAntiAffinity", "MaxNumberPerNode"):
+                anti.append({"topologyKey": dist.get("topologyKey", HOST_KEY), "labelSelector": {"matchLabels": {label_key: name}}})
+        volumes = {chosen[k] for k in ("dataVolumeClaimTemplate", "logVolumeClaimTemplate", "volumeClaimTemplate") if chosen.get(k)}
+        count = shards * replicas
+        groups.append(PodGroup(
+            kind, ns, name, str(cluster.get("name", index)), {label_key: name, **(get(template, "metadata.labels", {}) or {})},
+            count, count, cpu, mem, volume_gib=_claim_gib([c for c in claims if not volumes or c.get("name") in volumes]),
+            node_pool=_node_pool(pod.get("nodeSelector"), pod.get("affinity")), tolerations=_tolerations(pod.get("tolerations")),
+            spread=tuple(pod.get("topologySpreadConstraints") or ()), anti_affinity=tuple(anti),
+            spread_path=f"spec.templates.podTemplates.{t_index}.spec.topologySpreadConstraints", obj=obj))
+    return groups
+
+
+def _strimzi_storage_gib(storage: Obj | None) -> int:
+    if not storage:
+        return 0
+    if storage.get("type") == "jbod":
+        return sum(_strimzi_storage_gib(v) for v in storage.get("volumes") or [])
+    if storage.get("type") == "persistent-claim" and "size" in storage:
+        return gibibytes(storage["size"])
+    return 0
+
+
+def _kafka_node_pool(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """Strimzi KafkaNodePool: ``replicas`` broker/controller pods with ``resources`` and ``storage``."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    cluster = (get(obj, "metadata.labels", {}) or {}).get("strimzi.io/cluster", "")
+    kafka = ctx.by_key.get((ns, "Kafka", cluster), {})
+    labels = {"strimzi.io/cluster": cluster, "strimzi.io/kind": "Kafka", "strimzi.io/name": f"{cluster}-kafka",
+              "strimzi.io/pool-name": name, **(get(kafka, "spec.kafka.template.pod.metadata.labels", {}) or {}),
+              **(get(spec, "template.pod.metadata.labels", {}) or {})}
+    for role in spec.get("roles") or []:
+        labels[f"strimzi.io/{role}-role"] = "true"
+    pod = get(spec, "template.pod", {}) or {}
+    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
+    replicas = int(spec.get("replicas", 1))
+    return [PodGroup(kind, ns, name, None, labels, replicas, replicas, cpu, mem, volume_gib=_strimzi_storage_gib(spec.get("storage")),
+                     node_pool=_node_pool(None, pod.get("affinity")), tolerations=_tolerations(pod.get("tolerations")),
+                     spread=tuple(pod.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(pod.get("affinity")),
+                     spread_path="spec.template.pod.topologySpreadConstraints", obj=obj)]
+
+
+def _kafka(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """Strimzi Kafka: the pods it runs besides the node pools (entity operator, Cruise Control, Kafka Exporter)."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    result = []
+    parts = {"entityOperator": "entity-operator", "cruiseControl": "cruise-control", "kafkaExporter": "kafka-exporter"}
+    for part, suffix in parts.items():
+        section = spec.get(part)
+        if section is None:
+            continue
+        if part == "entityOperator":
+            blocks = [section[p].get("resources") or {} for p in ("topicOperator", "userOperator") if section.get(p) is not None]
+            if not blocks:
+                continue
+        else:
+            blocks = [section.get("resources") or {}]
+        cpu, mem = pod_requests({"containers": [{"resources": b} for b in blocks]}, ctx.defaults(ns))
+        pod = get(section, "template.pod", {}) or {}
+        labels = {"strimzi.io/cluster": name, "strimzi.io/kind": "Kafka", "strimzi.io/name": f"{name}-{suffix}",
+                  **(get(pod, "metadata.labels", {}) or {})}
+        result.append(PodGroup(kind, ns, name, part if part != "entityOperator" else "entity-operator", labels, 1, 1, cpu, mem,
+                               node_pool=_node_pool(None, pod.get("affinity")), tolerations=_tolerations(pod.get("tolerations")),
+                               spread=tuple(pod.get("topologySpreadConstraints") or ()),
+                               spread_path=f"spec.{part}.template.pod.topologySpreadConstraints", obj=obj))
+    return result
+
+
+def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """OT redis-operator RedisReplication / RedisSentinel / Redis: ``clusterSize`` pods labelled ``app: <name>`` (+ exporter)."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    containers = [{"resources": get(spec, "kubernetesConfig.resources", {}) or {}}]
+    exporter = spec.get("redisExporter") or {}
+    if exporter.get("enabled"):
+        containers.append({"resources": exporter.get("resources") or {}})
+    cpu, mem = pod_requests({"containers": containers}, ctx.defaults(ns))
+    size = int(spec.get("clusterSize", 1))
+    labels = {"app": name, **(get(obj, "metadata.labels", {}) or {})}
+    claim = get(spec, "storage.volumeClaimTemplate")
+    return [PodGroup(kind, ns, name, None, labels, size, size, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
+                     node_pool=_node_pool(spec.get("nodeSelector"), spec.get("affinity")), tolerations=_tolerations(spec.get("tolerations")),
+                     spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(spec.get("affinity")),
+                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+
+
+def _prometheus_operator(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """prometheus-operator Prometheus (replicas x shards) or Alertmanager (replicas) pods and volumes."""
+    kind, ns, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    app = "prometheus" if kind == "Prometheus" else "alertmanager"
+    labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator",
+              app: name, **(get(spec, "podMetadata.labels", {}) or {})}
+    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
+    count = int(spec.get("replicas", 1)) * (int(spec.get("shards", 1)) if kind == "Prometheus" else 1)
+    claim = get(spec, "storage.volumeClaimTemplate")
+    return [PodGroup(kind, ns, name, None, labels, count, count, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
+                     node_pool=_node_pool(spec.get("nodeSelector"), spec.get("affinity")), tolerations=_tolerations(spec.get("tolerations")),
+                     spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(spec.get("affinity")),
+                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+
+
+ENVOY_PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+                      "app.kubernetes.io/managed-by": "envoy-gateway"}
+"""Labels Envoy Gateway puts on every proxy pod, besides the owning Gateway's name and namespace."""
+
+
+def _gateways_using(proxy: Obj, ctx: _Context) -> list[Obj]:
+    """Gateways whose GatewayClass (or own infrastructure) references the EnvoyProxy."""
+    _, ns, name = _meta(proxy)
+
+    def refers(ref: Obj | None, default_ns: str) -> bool:
+        return bool(ref) and ref.get("kind") == "EnvoyProxy" and ref.get("name") == name and ref.get("namespace", default_ns) == ns
+
+    classes = {c["metadata"]["name"] for c in ctx.of_kind("GatewayClass") if refers(get(c, "spec.parametersRef"), ns)}
+    return [g for g in ctx.of_kind("Gateway")
+            if g.get("spec", {}).get("gatewayClassName") in classes
+            or refers(get(g, "spec.infrastructure.parametersRef"), g["metadata"].get("namespace", ""))]
+
+
+def _envoy_proxy(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """Envoy Gateway EnvoyProxy: one proxy Deployment per Gateway it shapes (replicas, pod, container resources), in
+    the namespace of the Envoy Gateway controller (the EnvoyProxy's)."""
+    deployment = get(obj, "spec.provider.kubernetes.envoyDeployment")
+    if deployment is None:
+        return []
+    pod = dict(deployment.get("pod") or {})
+    pod["containers"] = [deployment.get("container") or {}]
+    replicas = int(deployment.get("replicas", 1))
+    path = "spec.provider.kubernetes.envoyDeployment.pod.topologySpreadConstraints"
+    labels = {**ENVOY_PROXY_LABELS, **(pod.get("labels") or {})}
+    gateways = _gateways_using(obj, ctx)
+    if not gateways:
+        return [_from_pod(obj, pod, labels, replicas, ctx, spread_path=path)]
+    return [_from_pod(obj, pod, {**labels, "gateway.envoyproxy.io/owning-gateway-name": g["metadata"]["name"],
+                                 "gateway.envoyproxy.io/owning-gateway-namespace": g["metadata"].get("namespace", "")},
+                      replicas, ctx, spread_path=path, role=f"{g['metadata'].get('namespace', '')}/{g['metadata']['name']}")
+            for g in gateways]
+
+
+ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
+    ("apps", "Deployment"): _deployment,
+    ("apps", "StatefulSet"): _statefulset,
+    ("apps", "DaemonSet"): _daemonset,
+    ("argoproj.io", "Rollout"): _rollout,
+    ("postgresql.cnpg.io", "Cluster"): _cnpg_cluster,
+    ("postgresql.cnpg.io", "Pooler"): _cnpg_pooler,
+    ("clickhouse.altinity.com", "ClickHouseInstallation"): lambda o, c: _altinity(o, c, "clickhouse.altinity.com/chi", sharded=True),
+    ("clickhouse-keeper.altinity.com", "ClickHouseKeeperInstallation"):
+        lambda o, c: _altinity(o, c, "clickhouse-keeper.altinity.com/chk", sharded=False),
+    ("kafka.strimzi.io", "KafkaNodePool"): _kafka_node_pool,
+    ("kafka.strimzi.io", "Kafka"): _kafka,
+    ("redis.redis.opstreelabs.in", "RedisReplication"): _redis,
+    ("redis.redis.opstreelabs.in", "RedisSentinel"): _redis,
+    ("redis.redis.opstreelabs.in", "Redis"): _redis,
+    ("monitoring.coreos.com", "Prometheus"): _prometheus_operator,
+    ("monitoring.coreos.com", "Alertmanager"): _prometheus_operator,
+    ("gateway.envoyproxy.io", "EnvoyProxy"): _envoy_proxy,
+}
+"""(API group, kind) -> adapter returning the pod groups an object runs."""
+
+
+def api_group(obj: Obj) -> str:
+    """The API group of an object (empty for the core group)."""
+    api_version = obj.get("apiVersion", "")
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def scale_target(obj: Obj) -> tuple[str, str]:
+    """(kind, name) an HPA or ScaledObject scales (KEDA defaults the kind to Deployment)."""
+    ref = get(obj, "spec.scaleTargetRef", {}) or {}
+    return ref.get("kind") or "Deployment", ref.get("name", "")
+
+
+def autoscaler_bounds(objects: Iterable[Obj]) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(namespace, kind, name) of each autoscaled workload -> (min, max) replicas of its HPA or ScaledObject."""
+    bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for obj in objects:
+        kind, ns, _ = _meta(obj)
+        spec = obj.get("spec") or {}
+        if kind == "HorizontalPodAutoscaler" and api_group(obj) == "autoscaling":
+            low = int(spec.get("minReplicas", 1))
+            bounds[(ns, *scale_target(obj))] = (low, max(low, int(spec.get("maxReplicas", 1))))
+        elif kind == "ScaledObject" and api_group(obj) == "keda.sh":
+            low = int(spec.get("minReplicaCount", 0))
+            bounds[(ns, *scale_target(obj))] = (low, max(low, int(spec.get("maxReplicaCount", 100))))
+    return bounds
+
+
+def pod_groups(objects: Iterable[Obj], defaults: Defaults = lambda ns: (0, 0)) -> list[PodGroup]:
+    """Every group of pods the objects would run, with HPA/ScaledObject replica ranges applied.
+
+    ``defaults(namespace)`` gives the LimitRange default request (millicores, MiB) for containers that set none.
+    A Rollout with a ``workloadRef`` runs the referenced Deployment's pods (which Argo Rollouts scales to 0), so
+    that Deployment is not counted again.
+    """
+    objects = list(objects)
+    ctx = _Context(defaults, {(_meta(o)[1], o.get("kind", ""), _meta(o)[2]): o for o in objects}, objects)
+    referenced = {(_meta(o)[1], (o["spec"]["workloadRef"].get("kind") or "Deployment"), o["spec"]["workloadRef"].get("name", ""))
+                  for o in objects if o.get("kind") == "Rollout" and (o.get("spec") or {}).get("workloadRef")}
+    ranges = autoscaler_bounds(objects)
+    groups: list[PodGroup] = []
+    for obj in objects:
+        kind, ns, name = _meta(obj)
+        adapter = ADAPTERS.get((api_group(obj), kind))
+        if adapter is None or (ns, kind, name) in referenced:
+            continue
+        try:
+            found = adapter(obj, ctx)
+        except (QuantityError, TypeError, ValueError, AttributeError) as exc:
+            raise PodReadError(f"{kind}/{ns}/{name}: {exc}") from exc
+        if (ns, kind, name) in ranges:
+            low, high = ranges[(ns, kind, name)]
+            found = [replace(g, replicas_min=low, replicas_max=high) for g in found]
+        groups.extend(found)
+    return groups

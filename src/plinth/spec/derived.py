@@ -1,0 +1,358 @@
+"""Facts derived from the resolved platform, written once and read by every layer.
+
+Render, the cloud layer, drills, checks, docs and the planner all need the same few facts: where each
+backup is written and where a restore reads it after a region loss, which Kubernetes service account
+gets which cloud identity, what a retention of "forever" means, when a backup counts as stale, how many
+replicas survive a zone loss, what a region loss costs each store. Each is a pure function of the
+``Platform`` here; nobody else recomputes them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from plinth.spec.model import Backup, Platform, Provider
+from plinth.spec.types import describe_duration
+
+# --------------------------------------------------------------------------- retention
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long data is kept. ``days`` None means **forever**.
+
+    Forever means one thing everywhere: the platform never deletes the data. The writer gets no
+    retention policy (CloudNativePG's ObjectStore has no ``retentionPolicy``, clickhouse-backup keeps every
+    remote backup), the bucket gets no expiry rule, and old copies go only when a person deletes them.
+    A consumer that cannot keep data forever (Velero expires every backup after its TTL) rejects it in the
+    spec model instead of inventing a long number.
+    """
+
+    days: int | None
+
+    @property
+    def forever(self) -> bool:
+        """True when nothing is ever expired."""
+        return self.days is None
+
+    @property
+    def seconds(self) -> int | None:
+        """The retention in seconds (None = forever)."""
+        return None if self.days is None else self.days * 86400
+
+    def __str__(self) -> str:
+        return "forever" if self.days is None else f"{self.days} days"
+
+    def at_most(self, limit_days: int) -> int:
+        """Days a consumer with a hard limit keeps (a cloud's longest automated backup retention): the retention, or the
+        limit when the retention is longer or forever. The promise is then not kept in full: callers say so."""
+        return limit_days if self.days is None else min(self.days, limit_days)
+
+
+FOREVER = Retention(None)
+
+
+def retention(value: int | Literal["forever"]) -> Retention:
+    """The spec's ``retention_days`` (a number of days or the word ``forever``) as a Retention."""
+    return FOREVER if value == "forever" else Retention(int(value))
+
+
+def backup_retention(backup: Backup) -> Retention:
+    """Retention of one backup row."""
+    return retention(backup.retention_days)
+
+
+def retained_backup_count(backup: Backup) -> int | None:
+    """How many periodic backups cover a row's retention (90 daily backups for 90 days); None = keep all."""
+    kept = backup_retention(backup)
+    if kept.forever:
+        return None
+    if backup.interval_seconds == 0:
+        raise ValueError(f"backups.{backup.data}: a count of backups needs a periodic (hourly/daily) backup")
+    return max(1, kept.days * 86400 // backup.interval_seconds)  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- backup freshness
+
+STALE_AFTER_INTERVALS = 2
+"""A periodic backup is stale when the newest success is older than this many intervals: one missed run
+is tolerated (a run may be late or retried), a second one is not."""
+
+
+def backup_stale_after_seconds(backup: Backup) -> int | None:
+    """Age of the newest successful backup past which it is stale (None for continuous/real-time rows)."""
+    if backup.interval_seconds == 0:
+        return None
+    return STALE_AFTER_INTERVALS * backup.interval_seconds
+
+
+# --------------------------------------------------------------------------- object storage locations
+
+REPLICATION_BOUND_SECONDS: dict[str, int | None] = {
+    "aws": 900,  # S3 Replication Time Control: 99.99 % of objects within 15 minutes
+    "gcp": 900,  # GCS dual-region turbo replication: the newly written objects within 15 minutes
+    "azure": None,  # Blob object replication: asynchronous, no replication-time objective
+}
+"""How late the copy in the DR region may be behind the primary bucket, per cloud (None = no bound)."""
+REPLICATION_SOURCES: dict[str, str] = {
+    "aws": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html",
+    "gcp": "https://cloud.google.com/storage/docs/availability-durability#turbo-replication",
+    "azure": "https://learn.microsoft.com/en-us/azure/storage/blobs/object-replication-overview",
+}
+
+
+def storage_account_name(cluster_name: str, region: str) -> str:
+    """Azure storage account of the cluster's data in ``region`` (3-24 lowercase letters and digits)."""
+    base = re.sub(r"[^a-z0-9]", "", cluster_name.lower())
+    suffix = re.sub(r"[^a-z0-9]", "", region.lower())
+    return (base[: 24 - len(suffix)] + suffix)[:24]
+
+
+def azure_resource_group(platform: Platform, region: str) -> str:
+    """Azure resource group holding the cluster's resources in ``region``: ``<cluster>`` in the cluster's region,
+    ``<cluster>-dr`` in the DR region."""
+    return platform.cluster.name if region == platform.cluster.region else f"{platform.cluster.name}-dr"
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    """One copy of a bucket: its name and region (on Azure, a container in a storage account)."""
+
+    provider: Provider
+    bucket: str
+    """Bucket name (GCS, S3) or container name (Azure Blob)."""
+    region: str
+    """Region that holds this copy."""
+    account: str | None = None
+    """Azure storage account holding the container; None elsewhere."""
+    resource_group: str | None = None
+    """Azure resource group of the storage account; None elsewhere."""
+
+    def url(self, prefix: str = "") -> str:
+        """URL of ``prefix`` in this copy, in the scheme the writers use (s3://, gs://, https:// for Azure)."""
+        if self.provider == "aws":
+            base = f"s3://{self.bucket}"
+        elif self.provider == "gcp":
+            base = f"gs://{self.bucket}"
+        else:
+            base = f"https://{self.account}.blob.core.windows.net/{self.bucket}"
+        return f"{base}/{prefix}".rstrip("/")
+
+    @property
+    def endpoint(self) -> str | None:
+        """Regional API endpoint where the cloud needs one named (S3); None where the URL is enough."""
+        return f"https://s3.{self.region}.amazonaws.com" if self.provider == "aws" else None
+
+    def describe(self) -> str:
+        """How a person finds this copy: ``s3://bucket (us-east-1)``."""
+        return f"{self.url()} ({self.region})"
+
+
+@dataclass(frozen=True)
+class BucketTarget:
+    """A bucket the cloud layer creates and what writes into it."""
+
+    key: str
+    """What it holds: postgres, clickhouse, velero, iceberg, loki, tempo."""
+    data: str
+    """The spec's data set (backup row) or telemetry store it belongs to."""
+    primary: ObjectLocation
+    """The copy writers write to, in the cluster's region."""
+    copy: ObjectLocation | None
+    """The copy outside the cluster's region (None when the data has no cross-region copy)."""
+    location: Literal["cross-region", "multi-region", "same-region"]
+    """The spec's backup location (telemetry is same-region)."""
+    retention: Retention
+    """How long its objects are kept."""
+    expire: Literal["objects", "noncurrent-versions"]
+    """What a lifecycle rule removes: backups expire as objects; live data (Iceberg) only loses old versions."""
+    prefix: str
+    """Folder every backup writer of this data set writes under (``<cluster>/<data set>``); empty for live data (the
+    Iceberg warehouse, the telemetry stores), which lay out the bucket from its root."""
+
+    @property
+    def replicated(self) -> bool:
+        """True when a copy lives outside the cluster's region."""
+        return self.copy is not None
+
+    def restore_source(self, region_lost: bool) -> ObjectLocation:
+        """The copy a restore reads: the primary, or after a region loss the copy in the DR region."""
+        if region_lost:
+            if self.copy is None:
+                raise ValueError(f"{self.data}: no copy outside {self.primary.region}; a region loss loses it")
+            return self.copy
+        return self.primary
+
+
+_BUCKET_KEYS = {"postgres": "postgres", "clickhouse": "clickhouse", "cluster-state": "velero", "iceberg": "iceberg"}
+"""Bucket key of each backup row's data set (the cloud layer names resources and identities by it)."""
+
+
+def _location(platform: Platform, bucket: str, region: str) -> ObjectLocation:
+    provider = platform.cluster.provider
+    if provider == "azure":
+        return ObjectLocation(provider, bucket, region, storage_account_name(platform.cluster.name, region),
+                              azure_resource_group(platform, region))
+    return ObjectLocation(provider, bucket, region)
+
+
+def replica_bucket_name(platform: Platform, bucket: str) -> str:
+    """Name of a bucket's copy in the DR region: GCS dual-region buckets are one bucket in both regions;
+    an S3 replica needs its own global name; an Azure container keeps its name in the DR storage account."""
+    return f"{bucket}-{platform.cluster.dr_region}" if platform.cluster.provider == "aws" else bucket
+
+
+def _target(platform: Platform, key: str, data: str, bucket: str, location: str, kept: Retention,
+            expire: Literal["objects", "noncurrent-versions"], prefix: str) -> BucketTarget:
+    cluster = platform.cluster
+    copy = None
+    if location in ("cross-region", "multi-region"):
+        copy = _location(platform, replica_bucket_name(platform, bucket), cluster.dr_region)
+    return BucketTarget(key, data, _location(platform, bucket, cluster.region), copy, location,  # type: ignore[arg-type]
+                        kept, expire, prefix)
+
+
+def backup_targets(platform: Platform) -> dict[str, BucketTarget]:
+    """Every object-storage backup row's bucket, by data set (git rows have none)."""
+    targets: dict[str, BucketTarget] = {}
+    for row in platform.backups:
+        if row.bucket is None:
+            continue
+        live = row.frequency == "continuous"  # the data itself, versioned in place (the Iceberg warehouse)
+        targets[row.data] = _target(platform, _BUCKET_KEYS[row.data], row.data, row.bucket, row.location, backup_retention(row),
+                                    "noncurrent-versions" if live else "objects", "" if live else f"{platform.cluster.name}/{row.data}")
+    return targets
+
+
+def backup_target(platform: Platform, data: str) -> BucketTarget:
+    """The bucket of one backup row (postgres, clickhouse, cluster-state, iceberg)."""
+    targets = backup_targets(platform)
+    if data not in targets:
+        raise KeyError(f"backups: no object-storage backup row for {data!r}")
+    return targets[data]
+
+
+def telemetry_target(platform: Platform, store: Literal["loki", "tempo"]) -> BucketTarget:
+    """The bucket a telemetry store keeps its data in, in the cluster's region, expiring after its retention."""
+    settings = getattr(platform.observability, store)
+    return _target(platform, store, store, settings.bucket, "same-region", Retention(settings.retention_days), "objects", "")
+
+
+def buckets(platform: Platform) -> list[BucketTarget]:
+    """Every bucket the cloud layer creates: the backup rows', the Iceberg warehouse, Loki's and Tempo's."""
+    plans = list(backup_targets(platform).values())
+    iceberg = platform.datastores.iceberg
+    if "iceberg" not in {p.key for p in plans}:
+        plans.append(_target(platform, "iceberg", "iceberg", iceberg.warehouse_bucket, "same-region", FOREVER,
+                             "noncurrent-versions", ""))
+    plans += [telemetry_target(platform, "loki"), telemetry_target(platform, "tempo")]
+    return plans
+
+
+# --------------------------------------------------------------------------- region loss
+
+
+@dataclass(frozen=True)
+class RegionLoss:
+    """What a region loss costs one data set: the most acknowledged data lost, and why."""
+
+    seconds: int | None
+    """Most data lost, in seconds of writes (None: everything, there is no copy outside the region)."""
+    reason: str
+    """Where the bound comes from, in words."""
+
+    def describe(self) -> str:
+        """``up to 15m: <reason>``, ``nothing: <reason>`` or ``everything: <reason>``."""
+        if self.seconds is None:
+            return f"everything: {self.reason}"
+        if self.seconds == 0:
+            return f"nothing: {self.reason}"
+        return f"up to {describe_duration(self.seconds)}: {self.reason}"
+
+
+def _replication(platform: Platform) -> tuple[int | None, str]:
+    provider = platform.cluster.provider
+    bound = REPLICATION_BOUND_SECONDS[provider]
+    if bound is None:
+        return None, f"the copy in {platform.cluster.dr_region} is asynchronous with no replication-time objective"
+    return bound, f"copied to {platform.cluster.dr_region} within {describe_duration(bound)}"
+
+
+def region_loss(platform: Platform, data: str) -> RegionLoss:
+    """Region-loss RPO of a data store or data set (postgres, clickhouse, redis, kafka, cluster-state,
+    iceberg, configs), from the backups and replication the spec configures."""
+    backups = {b.data: b for b in platform.backups}
+    if data in ("redis", "kafka"):
+        return RegionLoss(None, f"{data} has no copy outside {platform.cluster.region}")
+    backup = backups.get(data)
+    if backup is None:
+        return RegionLoss(None, f"no backup of {data} in the spec")
+    if backup.location == "git":
+        return RegionLoss(0, "every change is a Git commit pushed to the Git host, outside the cluster's region")
+    if backup.location == "same-region":
+        return RegionLoss(None, f"the {data} backup stays in {platform.cluster.region}")
+    lag, how = _replication(platform)
+    if data == "postgres":
+        written = int(platform.datastores.postgres.archive_timeout_seconds)
+        what = f"WAL archived at least every {describe_duration(written)} (archive_timeout)"
+    elif backup.interval_seconds == 0:
+        written, what = 0, f"{backup.frequency} writes"
+    else:
+        written, what = backup.interval_seconds, f"{backup.frequency} backup (every {describe_duration(backup.interval_seconds)})"
+    if lag is None:
+        return RegionLoss(None, f"{what}; {how}")
+    return RegionLoss(written + lag, f"{what}, {how}")
+
+
+# --------------------------------------------------------------------------- secrets and cloud identities
+
+
+def secret_name_prefix(platform: Platform) -> str:
+    """Prefix of every remote secret the environment reads: ``<secrets.remote_prefix>/<environment>``.
+
+    ExternalSecrets read ``<prefix>/<name>``; the cloud layer lets External Secrets read exactly ``<prefix>/*``.
+    """
+    return f"{platform.secrets.remote_prefix}/{platform.environment}"
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """A Kubernetes service account that gets a cloud identity, and what that identity may reach."""
+
+    name: str
+    namespace: str
+    service_account: str
+    buckets: tuple[str, ...] = ()
+    """Keys of the buckets it reads and writes."""
+    manages_dns: bool = False
+    """Writes records in the DNS zone (external-dns)."""
+    reads_secrets: bool = False
+    """Reads the cloud's secret manager (External Secrets), names under ``secret_name_prefix``."""
+    snapshots_volumes: bool = False
+    """Creates and restores disk snapshots (Velero)."""
+
+    @property
+    def subject(self) -> str:
+        """The service account's OIDC subject, as the cloud's trust policy names it."""
+        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
+
+
+WORKLOAD_IDENTITIES: tuple[WorkloadIdentity, ...] = (
+    # The Barman Cloud Plugin runs in the CloudNativePG instance pods, whose service account is the Cluster's name.
+    WorkloadIdentity("cnpg-backups", "platform-data", "plinth-pg", buckets=("postgres",)),
+    WorkloadIdentity("clickhouse-backup", "platform-data", "plinth-ch", buckets=("clickhouse",)),
+    WorkloadIdentity("velero", "platform-system", "velero", buckets=("velero",), snapshots_volumes=True),
+    WorkloadIdentity("loki", "platform-monitoring", "loki", buckets=("loki",)),
+    WorkloadIdentity("tempo", "platform-monitoring", "tempo", buckets=("tempo",)),
+    WorkloadIdentity("iceberg", "platform-data", "iceberg-catalog", buckets=("iceberg",)),
+    WorkloadIdentity("external-dns", "platform-system", "external-dns", manages_dns=True),
+    WorkloadIdentity("external-secrets", "platform-system", "external-secrets", reads_secrets=True),
+)
+"""The components that need cloud access, with the service account names their charts/objects use."""
+
+
+def cloud_identity_name(platform: Platform, identity: WorkloadIdentity) -> str:
+    """Name of the identity's cloud role / service account / managed identity (``<cluster>-<name>``)."""
+    return f"{platform.cluster.name}-{identity.name}"

@@ -1,0 +1,135 @@
+"""Hydration: every chart Application of both environments rendered offline from ../shared/charts with the
+real helm, deterministic, cached; Argo CD's hook, wave and namespace rules on real chart output; a pin the
+chart directory lacks is a located error."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from plinth.charts.chartdir import ChartDir
+from plinth.charts.hydrate import Renderer, chart_applications, parse_manifests
+from plinth.kube.yamlio import dump_yaml
+from tests.charts.conftest import CHARTS, needs_charts
+from tests.conftest import DEFAULT_SPEC
+
+pytestmark = needs_charts
+
+EXPECTED_PROD = {
+    # Objects per Application. The mirror's PROVENANCE-*.md rendered the same archives independently (plain and
+    # with the monitoring API): e.g. external-secrets 46 + 3 ServiceMonitors + 2 metrics Services, velero 24 + 1
+    # ServiceMonitor, loki 23 + 1 ServiceMonitor, argo-cd without its 2 redis-ha test Pods.
+    "alloy": 7, "argo-rollouts": 17, "argocd": 68, "cert-manager": 55, "clickhouse-operator": 24, "cloudnative-pg": 23,
+    "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 114,
+    "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "redis-operator": 8, "strimzi-kafka-operator": 27,
+    "tempo-chart": 30, "velero": 25,
+}
+
+
+def _by_key(hydration, env: str) -> dict[tuple[str, str], object]:
+    return {(o.application, o.key): o for o in hydration.for_environment(env)}
+
+
+def test_every_chart_application_of_both_environments_is_hydrated(cold, rendered) -> None:
+    wanted = {(a.environment, a.name) for a in chart_applications(rendered)}
+    assert {(a.application.environment, a.application.name) for a in cold.apps} == wanted
+    assert {e for e, _ in wanted} == {"prod", "staging"}
+    counts = {a.application.name: len(a.objects) for a in cold.apps if a.application.environment == "prod"}
+    assert counts == EXPECTED_PROD
+    assert cold.renders > 0
+
+
+def test_hydration_is_cached_and_byte_identical(cold, warm) -> None:
+    assert warm.renders == 0
+    # One render per Application, all from the cache (the settled API list of the cold run is the first guess).
+    assert warm.cache_hits == len(warm.apps) == 36
+    def snapshot(h):
+        return "".join(f"# {o.path} wave={o.sync_wave} hooks={','.join(o.hook_phases)}\n{dump_yaml(o.obj)}" for o in h.objects)
+    assert snapshot(cold) == snapshot(warm)
+    assert [o.path for o in cold.objects] == sorted(o.path for o in cold.objects)
+
+
+def test_helm_renders_the_same_bytes_without_the_cache(cold, helm) -> None:
+    """Two renders of the largest charts, without any cache, give the objects the cached hydration holds."""
+    renderer = Renderer(helm, None)
+    charts = ChartDir(CHARTS)
+    for app in cold.apps:
+        if app.application.environment == "prod" and app.application.name in ("kube-prometheus-stack-chart", "cert-manager", "argocd"):
+            apis = cold.api_versions["prod"]
+            docs = renderer.render(app.application, charts.find(app.archive.name, app.archive.version), cold.kube_versions["prod"], apis)
+            again = parse_manifests(helm.template(app.application.release, app.archive.path, app.application.namespace,
+                                                  cold.kube_versions["prod"], apis, app.application.values))
+            assert docs == again
+            assert len(docs) == len(app.objects) + len(app.ignored)
+
+
+def test_argo_cd_renders_with_the_cluster_api_list(cold) -> None:
+    apis = set(cold.api_versions["prod"])
+    assert {"apps/v1/Deployment", "monitoring.coreos.com/v1/ServiceMonitor", "cert-manager.io/v1/Certificate",
+            "postgresql.cnpg.io/v1/Cluster", "gateway.networking.k8s.io/v1/HTTPRoute"} <= apis
+    assert cold.kube_versions == {"prod": "1.32.0", "staging": "1.32.0"}
+    objects = _by_key(cold, "prod")
+    # Gated on .Capabilities.APIVersions: rendered only because the API list holds the prometheus-operator CRDs.
+    assert ("velero", "ServiceMonitor/platform-system/velero") in objects
+    assert ("loki-chart", "ServiceMonitor/platform-monitoring/loki") in objects
+
+
+def test_helm_hooks_become_argo_cd_phases_and_waves(cold) -> None:
+    objects = _by_key(cold, "prod")
+    startup = objects[("cert-manager", "Job/platform-system/cert-manager-startupapicheck")]
+    assert (startup.hook_phases, startup.sync_wave) == (("PostSync",), 1)
+    certgen = objects[("envoy-gateway", "Job/platform-system/envoy-gateway-gateway-helm-certgen")]
+    assert (certgen.hook_phases, certgen.sync_wave) == (("PreSync",), 0)
+    crd_upgrade = objects[("velero", "Job/platform-system/velero-upgrade-crds")]
+    assert (crd_upgrade.hook_phases, crd_upgrade.sync_wave) == (("PreSync",), 5)
+    admission = objects[("kube-prometheus-stack-chart", "ServiceAccount/platform-monitoring/kps-admission")]
+    assert admission.hook_phases == ("PreSync", "PostSync")
+    deployment = objects[("cert-manager", "Deployment/platform-system/cert-manager")]
+    assert (deployment.hook_phases, deployment.is_hook, deployment.application_wave) == ((), False, -5)
+    argocd = next(a for a in cold.apps if a.application.environment == "prod" and a.application.name == "argocd")
+    assert argocd.ignored == [("Pod/platform-system/argocd-redis-ha-configmap-test", "Helm hook test-success (not supported by Argo CD)"),
+                              ("Pod/platform-system/argocd-redis-ha-service-test", "Helm hook test-success (not supported by Argo CD)")]
+
+
+def test_objects_without_a_namespace_get_the_destination_namespace(cold) -> None:
+    keda = next(a for a in cold.apps if a.application.environment == "prod" and a.application.name == "keda")
+    monitors = [o for o in keda.objects if o.obj["kind"] == "ServiceMonitor"]
+    assert len(monitors) == 3 and {o.obj["metadata"]["namespace"] for o in monitors} == {"platform-system"}
+    outside = sorted(o.key for o in keda.objects if o.obj["metadata"].get("namespace") not in (None, "platform-system"))
+    assert outside == ["RoleBinding/kube-system/keda-operator-auth-reader"]
+    assert all("namespace" not in o.obj["metadata"] for o in cold.objects if o.obj["kind"] in ("CustomResourceDefinition", "ClusterRole"))
+    assert any(o.path == "prod/hydrated/keda/rolebinding-kube-system-keda-operator-auth-reader.yaml" for o in keda.objects)
+
+
+def test_a_pin_missing_from_the_chart_directory_is_a_located_error(tmp_path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(DEFAULT_SPEC.read_text().replace("chart: loki, version: 8.1.3", "chart: loki, version: 8.2.0"))
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if text.startswith("  loki: {"))
+    column = spec.read_text().splitlines()[line - 1].index("version") + 1
+    done = subprocess.run([sys.executable, "-m", "plinth.cli", "hydrate", "--spec", str(spec), "--chart-dir", str(CHARTS)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    expected = (f"{spec}:{line}:{column}: charts.loki.version: chart loki 8.2.0 is not in the chart directory {CHARTS} "
+                f"(it holds 8.1.3, 9.5.13, 18.11.0)")
+    assert expected in re.sub(r"\s*\n\s*", " ", done.stderr) or expected in done.stderr.replace("\n", "")
+
+
+def test_charts_list_shows_pins_against_the_chart_directory() -> None:
+    done = subprocess.run([sys.executable, "-m", "plinth.cli", "charts", "list", "--spec", str(DEFAULT_SPEC), "--chart-dir", str(CHARTS),
+                           "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    pins = {p["pin"]: p for p in json.loads(done.stdout)["pins"]}
+    assert all(p["present"] for p in pins.values())
+    assert pins["argocd"]["app_version"] == "v3.3.8"
+    assert pins["loki"]["available"] == ["8.1.3", "9.5.13", "18.11.0"]
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_no_duplicate_objects_inside_an_application(cold, env) -> None:
+    assert [a.duplicates for a in cold.apps if a.application.environment == env and a.duplicates] == []
