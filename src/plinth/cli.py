@@ -16,6 +16,7 @@ from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
 from plinth.commands.charts import register as register_charts
+from plinth.commands.sim import sim_app
 from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
@@ -744,8 +745,6 @@ register_charts(app)
 
 
 # --------------------------------------------------------------------------- simulated cluster
-
-from plinth.sim.cli import sim_app  # noqa: E402 - the sub-app registers itself after the core commands
 
 app.add_typer(sim_app, name="sim")
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plinth.drills.procs import DrillSetupError, Supervisor, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, wait_until
 from plinth.kube.yamlio import dump_yaml
 from plinth.sim.pki import make_pki
 from plinth.sim.toolchain import SimVersions, binary, cache_root, kwok_stage_files
@@ -303,7 +303,7 @@ def _start_all(cluster: SimCluster, supervisor: Supervisor) -> None:
     def alive_check(component: str) -> None:
         process = supervisor.processes[component]
         if process.poll() is not None:
-            raise DrillSetupError(f"{component} exited with code {process.returncode}:\n{supervisor.log_tail(component)}")
+            raise ProcessSetupError(f"{component} exited with code {process.returncode}:\n{supervisor.log_tail(component)}")
 
     for component in COMPONENTS:
         supervisor.start(component, ["ip", "netns", "exec", cluster.netns, *_argv(cluster, component)], as_service_user=False)
@@ -334,7 +334,7 @@ def start_cluster(name: str, versions: SimVersions, supervisor: Supervisor) -> S
         _start_all(cluster, supervisor)
         wait_until(lambda: bool(cluster.get_json("serviceaccount", "default", "-n", "default")), START_TIMEOUT_SECONDS,
                    "the default ServiceAccount (controller-manager running)", interval_seconds=0.5)
-    except DrillSetupError as exc:
+    except ProcessSetupError as exc:
         raise SimError(str(exc)) from exc
     return cluster
 

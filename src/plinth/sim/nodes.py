@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from plinth.catalog.nodes import node_shape
 from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
+from plinth.kube.yamlio import dump_yaml
 from plinth.spec.model import Platform, Provider
 
 if TYPE_CHECKING:
@@ -106,8 +107,6 @@ def add_nodes(cluster: "SimCluster", nodes: list[dict[str, Any]]) -> None:
 
     kwok then keeps them Ready (its node stages keep the status it finds and add the Ready conditions).
     """
-    from plinth.kube.yamlio import dump_yaml
-
     if not nodes:
         return
     bare = [{k: v for k, v in node.items() if k != "status"} for node in nodes]

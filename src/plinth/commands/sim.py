@@ -114,7 +114,7 @@ def up_command(
     detach: Annotated[bool, typer.Option("--detach", help="Leave the cluster running; stop it with `plinth sim down`.")] = False,
 ) -> None:
     """Start etcd, the API server, controller-manager, scheduler and kwok, with nodes shaped like the spec's pools."""
-    from plinth.drills.procs import Supervisor
+    from plinth.procs import Supervisor
     from plinth.sim.cluster import SimCluster, SimError, detach as detach_cluster, start_cluster, state_root, watch
     from plinth.sim.toolchain import ToolchainError
 
@@ -246,7 +246,7 @@ def apply_command(
 
     Uses the detached cluster ``--name`` when it runs; otherwise starts a throwaway one for the run.
     """
-    from plinth.drills.procs import Supervisor
+    from plinth.procs import Supervisor
     from plinth.render.pipeline import RenderError, render_platform
     from plinth.sim.apply import apply_objects, pod_states, settle, workload_states
     from plinth.sim.cluster import SimCluster, SimError, delete_netns, discard_state, netns_name, start_cluster, state_root
