@@ -108,7 +108,8 @@ def render(
 
 def cli_commands() -> set[str]:
     """Names of the ``plinth`` subcommands (the CI workflow runs only commands that exist)."""
-    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+    return commands | {g.name for g in app.registered_groups if g.name}
 
 
 def _render_workflows(platforms: dict[str, Platform]) -> dict[str, str]:
