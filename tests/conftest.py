@@ -29,9 +29,12 @@ support on EKS, GKE and AKS then, more than 90 days from its end, so results do 
 test that judges the committed spec at the real date says so (tests/checks/test_versions.py). Move it with the version."""
 
 
-@pytest.fixture(autouse=True)
-def _version_support_day(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLINTH_TODAY", TEST_TODAY)
+@pytest.fixture(autouse=True, scope="session")
+def _version_support_day():
+    """Session-wide, so module- and session-scoped fixtures (rendered reports, plans) see it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLINTH_TODAY", TEST_TODAY)
+        yield
 
 
 @pytest.fixture(scope="session")
