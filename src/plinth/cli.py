@@ -16,6 +16,7 @@ from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
 from plinth.commands.charts import register as register_charts
+from plinth.commands.sim import sim_app
 from plinth.commands.versions import register as register_versions
 from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
 from plinth.commands.common import check_format as _check_format
@@ -615,7 +616,8 @@ def _finish_drill(report: DrillReport, out: Path) -> None:
     for p in report.promises:
         measured = "not measured" if p.measured is None else f"{p.measured:g} {p.unit}"
         result = ("[green]pass[/green]" if p.passed else "[red]FAIL[/red]") if p.counts else ("met" if p.passed else "[yellow]not met (reference)[/yellow]")
-        table.add_row(p.name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
+        name = f"{p.name} · {p.check_id}" if p.check_id else p.name
+        table.add_row(name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
     out_console.print(table)
     for error in report.errors:
         err_console.print(f"failed step: {error}", markup=False, highlight=False, soft_wrap=True)
@@ -684,6 +686,29 @@ def drill_postgres_failover(
     _finish_drill(report, out)
 
 
+@drill_app.command("kafka-failover")
+def drill_kafka_failover(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Independent runs (a fresh cluster each).")] = 5,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Fault sequence: leader-kill (default), isolated-leader-lost, in-sync-replicas-lost.")] = None,
+) -> None:
+    """Kill the partition leader of 3 KRaft brokers under an acks=all load, several times; report lost acknowledged writes and leader/ISR times."""
+    from plinth.drills import kafka_failover
+    from plinth.drills.settings import kafka_settings
+
+    _check_sabotage(sabotage, kafka_failover.SABOTAGES)
+    if scenario is not None and scenario not in kafka_failover.SCENARIOS:
+        _fail_bad_input([f"--scenario: expected one of {', '.join(kafka_failover.SCENARIOS)}, got {scenario!r}"])
+    settings = kafka_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    options = kafka_failover.KafkaFailoverOptions(runs=runs, sabotage=sabotage, scenario=scenario)
+    report = kafka_failover.run(settings, options, env, _progress)
+    _finish_drill(report, out)
+
+
 @drill_app.command("cluster-manifests")
 def drill_cluster_manifests(
     spec: SpecOption = Path(DEFAULT_SPEC),
@@ -719,6 +744,11 @@ def drill_cluster_manifests(
 
 register_charts(app)
 register_versions(app)
+
+
+# --------------------------------------------------------------------------- simulated cluster
+
+app.add_typer(sim_app, name="sim")
 
 
 def main() -> None:

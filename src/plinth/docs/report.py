@@ -172,7 +172,8 @@ def _findings(inputs: ReportInputs) -> str:
 def _drills(inputs: ReportInputs) -> str:
     if not inputs.drills:
         return ('<section id="drills"><h2>Drills</h2><p class="muted">No drill results yet: run <code>plinth drill postgres-restore</code>, '
-                '<code>plinth drill redis-failover</code> or <code>plinth drill postgres-failover</code> (they write reports/drills/).</p></section>')
+                '<code>plinth drill redis-failover</code>, <code>plinth drill postgres-failover</code> or <code>plinth drill kafka-failover</code> '
+                '(they write reports/drills/).</p></section>')
     rows = []
     for d in inputs.drills:
         for p in d.get("promises", []):
@@ -182,8 +183,11 @@ def _drills(inputs: ReportInputs) -> str:
                 badge = f'<span class="badge {"pass" if p.get("passed") else "fail"}">{"pass" if p.get("passed") else "fail"}</span>'
             else:
                 badge = '<span class="muted">reference</span>'
-            rows.append([esc(f"{d.get('drill', '')} ({d.get('environment', '')})"), esc(p.get("name", "")), esc(f"{p.get('target', 0):g} {unit}"),
-                         esc(measured), badge])
+            promise = esc(p.get("name", "")) + (f' <span class="muted">{esc(p["check_id"])}</span>' if p.get("check_id") else "")
+            sabotage = (d.get("settings") or {}).get("sabotage")
+            drill = esc(f"{d.get('drill', '')} ({d.get('environment', '')})") + (
+                f' <span class="badge fail">sabotaged: {esc(sabotage)}</span>' if sabotage else "")
+            rows.append([drill, promise, esc(f"{p.get('target', 0):g} {unit}"), esc(measured), badge])
     return ('<section id="drills"><h2>Drills: measured against the spec</h2><p class="muted">Real servers on this machine '
             '(reports/drills/*.json); "reference" rows are figures the drilled mechanism does not carry.</p>'
             + html_table(["drill", "promise", "target", "measured", "result"], rows, raw={0, 1, 2, 3, 4}) + "</section>")

@@ -5,9 +5,11 @@ directives), so the local drills and the cluster drill exercise exactly what the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from plinth.components import postgres, redis
+from plinth.components.kafka import broker_config, topics
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.spec.derived import retention
 from plinth.spec.model import Platform
@@ -66,6 +68,46 @@ class RedisDrillSettings:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class KafkaDrillSettings:
+    """What the Kafka drill needs from the spec."""
+
+    version: str
+    """datastores.kafka.version: the Apache Kafka release run."""
+    brokers: int
+    """datastores.kafka.brokers."""
+    controllers: int
+    """datastores.kafka.controllers: KRaft controller quorum voters."""
+    replication_factor: int
+    """datastores.kafka.default_replication_factor."""
+    min_insync_replicas: int
+    """datastores.kafka.min_insync_replicas."""
+    unclean_leader_election: bool
+    """datastores.kafka.unclean_leader_election."""
+    topic: str
+    """The spec's topic with the most partitions (the drill writes a scaled-down copy of it)."""
+    topic_partitions: int
+    """Its partitions in the spec."""
+    zones: list[str]
+    """cluster.zones: brokers get them as broker.rack, as Strimzi's rack awareness does."""
+    broker_memory_limit: str
+    """datastores.kafka.resources.limits_memory (shown next to the drill's small heaps)."""
+    controller_memory_limit: str
+    """datastores.kafka.controller_resources.limits_memory."""
+    rto_seconds: int
+    """datastores.kafka.ha.rto_seconds."""
+    rpo_seconds: int
+    """datastores.kafka.ha.rpo_seconds."""
+    broker_config: dict[str, Any] = field(default_factory=dict)
+    """The broker settings the platform renders into the Strimzi Kafka object (components.kafka.broker_config)."""
+    topic_config: dict[str, Any] = field(default_factory=dict)
+    """Topic-level settings the platform renders into its KafkaTopics."""
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for the report."""
+        return asdict(self)
+
+
 def region_rto_seconds(platform: Platform) -> int | None:
     """RTO of the recovery procedure for region loss, if the spec states one."""
     for procedure in platform.recovery:
@@ -103,6 +145,28 @@ def redis_settings(platform: Platform) -> RedisDrillSettings:
         server_directives=redis.redis_directives(platform),
         sentinel_directives=tuple(redis.sentinel_directives(platform, DATASTORE_NAMES["redis"])),
     )
+
+
+def kafka_settings(platform: Platform) -> KafkaDrillSettings:
+    """Kafka drill settings from the spec; broker and topic settings exactly as the platform renders them."""
+    k = platform.datastores.kafka
+    topic = max(k.topics, key=lambda t: (t.partitions, t.name))
+    rendered_topic = next(t for t in topics(platform) if t["spec"]["topicName"] == topic.name)
+    topic_config = {key: value for key, value in rendered_topic["spec"]["config"].items() if key != "retention.ms"}
+    return KafkaDrillSettings(
+        version=k.version, brokers=k.brokers, controllers=k.controllers,
+        replication_factor=k.default_replication_factor, min_insync_replicas=k.min_insync_replicas,
+        unclean_leader_election=k.unclean_leader_election, topic=topic.name, topic_partitions=topic.partitions,
+        zones=list(platform.cluster.zones), broker_memory_limit=str(k.resources.limits_memory),
+        controller_memory_limit=str(k.controller_resources.limits_memory),
+        rto_seconds=int(k.ha.rto_seconds), rpo_seconds=int(k.ha.rpo_seconds),
+        broker_config=dict(broker_config(platform)), topic_config=topic_config,
+    )
+
+
+def kafka_properties(values: dict[str, Any]) -> dict[str, str]:
+    """Kafka settings as server.properties / topic-config strings (booleans lower-case, as Kafka reads them)."""
+    return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
 
 
 def barman_retention_policy(settings: PostgresDrillSettings) -> str | None:

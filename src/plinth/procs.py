@@ -1,4 +1,5 @@
-"""Processes of a drill: started in their own process group, always stopped by PID, even on failure.
+"""Processes Plinth runs itself (the drills' servers, the simulated cluster's control plane): each started in its own
+process group, always stopped by PID, even on failure, Ctrl-C or SIGTERM.
 
 Servers that refuse to run as root (PostgreSQL) run as an unprivileged user when the drill runs as root
 (CI does): ``service_user()`` picks it and ``owned_tempdir()`` gives it a directory it can write.
@@ -23,8 +24,8 @@ SERVICE_USER_CANDIDATES = ("postgres", "redis", "nobody")
 """Users a drill may run servers as when started by root, in order of preference."""
 
 
-class DrillSetupError(RuntimeError):
-    """A drill could not start what it needs (missing binary, server that never came up)."""
+class ProcessSetupError(RuntimeError):
+    """What a drill or the simulated cluster needs could not be started (missing binary, server that never came up)."""
 
 
 def service_user() -> str | None:
@@ -37,7 +38,7 @@ def service_user() -> str | None:
             return name
         except KeyError:
             continue
-    raise DrillSetupError("running as root but no unprivileged user (postgres, redis, nobody) exists to run servers as")
+    raise ProcessSetupError("running as root but no unprivileged user (postgres, redis, nobody) exists to run servers as")
 
 
 def chown_to_service_user(path: Path) -> None:
@@ -85,7 +86,7 @@ def require_binary(path: str) -> str:
     """The binary's path, or a clear setup error naming the Debian package to install."""
     found = shutil.which(path) or (path if Path(path).is_file() else None)
     if found is None:
-        raise DrillSetupError(f"{path} not found: install the drill packages (scripts/apt-test.txt; `make test` does it)")
+        raise ProcessSetupError(f"{path} not found: install the drill packages (scripts/apt-test.txt; `make test` does it)")
     return found
 
 
@@ -97,13 +98,13 @@ def wait_until(check: Callable[[], bool], timeout_seconds: float, what: str, int
         try:
             if check():
                 return time.monotonic()
-        except DrillSetupError:
+        except ProcessSetupError:
             raise  # a probe that knows the wait is hopeless (the process exited)
         except Exception as exc:  # noqa: BLE001 - any failure of a probe means "not yet"
             last_error = exc
         time.sleep(interval_seconds)
     detail = f" (last error: {last_error})" if last_error else ""
-    raise DrillSetupError(f"timed out after {timeout_seconds:.0f} s waiting for {what}{detail}")
+    raise ProcessSetupError(f"timed out after {timeout_seconds:.0f} s waiting for {what}{detail}")
 
 
 @dataclass
@@ -112,6 +113,8 @@ class Supervisor:
 
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    paused: set[str] = field(default_factory=set)
+    """Processes stopped with SIGSTOP (resumed before they are stopped for good)."""
 
     def start(self, name: str, argv: list[str], *, as_service_user: bool = True, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.Popen[bytes]:
@@ -137,10 +140,31 @@ class Supervisor:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.paused.discard(name)
         proc.wait(timeout=30)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP a process group: it keeps its sockets but answers nothing (a stalled or cut-off server)."""
+        proc = self.processes.get(name)
+        if proc is None:
+            return
+        os.killpg(proc.pid, signal.SIGSTOP)
+        self.paused.add(name)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT a paused process group."""
+        proc = self.processes.get(name)
+        if proc is None or name not in self.paused:
+            return
+        self.paused.discard(name)
+        try:
+            os.killpg(proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
     def stop(self, name: str, grace_seconds: float = 10.0) -> None:
         """SIGTERM a process group, then SIGKILL it if it has not exited after the grace period."""
+        self.resume(name)  # a stopped process would not act on SIGTERM
         proc = self.processes.pop(name, None)
         if proc is None:
             return
@@ -194,5 +218,5 @@ def run_checked(argv: list[str], *, as_service_user: bool = True, env: dict[str,
     )
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise DrillSetupError(f"{what or argv[0]} failed (exit {result.returncode}):\n" + "\n".join(output))
+        raise ProcessSetupError(f"{what or argv[0]} failed (exit {result.returncode}):\n" + "\n".join(output))
     return result.stdout
