@@ -166,6 +166,13 @@ CASES: dict[str, Case] = {
     "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
                         _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
     "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
+    # Judged on tests.conftest.TEST_TODAY (2026-06-01).
+    "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
+                       spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
+    "PL-VER-002": Case("Spec/cluster", "Kubernetes 1.32 left EKS standard support on 2026-03-23",
+                       spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
+    "PL-VER-003": Case("Spec/cluster", "Kubernetes 1.33 reaches upstream end of life in 27 days, on 2026-06-28",
+                       spec={"cluster.kubernetes_version": "1.33"}, expect_field="cluster.kubernetes_version"),
 }
 """One failing case per check (the passing case is the healthy tree itself, checked per check below)."""
 

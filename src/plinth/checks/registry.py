@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, promises, tree
+from plinth.checks import argo, capacity, delivery, ha, promises, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -12,6 +12,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *capacity.CHECKS,
     *delivery.CHECKS,
     *argo.CHECKS,
+    *versions.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
 
