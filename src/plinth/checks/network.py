@@ -23,9 +23,9 @@ _REPORTS: weakref.WeakKeyDictionary[CheckContext, FlowReport | None] = weakref.W
 
 
 def flow_report(ctx: CheckContext) -> FlowReport | None:
-    """The flow analysis of the context's environment (None when the charts were not hydrated); computed once."""
+    """The flow analysis of the context's environment (None when some chart Application was not hydrated); computed once."""
     if ctx not in _REPORTS:
-        if ctx.hydrated is None:
+        if not ctx.charts_hydrated:
             _REPORTS[ctx] = None
         else:
             objects = sourced_objects(ctx.platform, ctx.rendered, ctx.hydrated)
@@ -37,7 +37,7 @@ def flow_report(ctx: CheckContext) -> FlowReport | None:
 def _ref(ctx: CheckContext, source: Sourced | None, kind: str, namespace: str | None, name: str) -> ObjectRef:
     if source is None:
         return ctx.expected_ref(kind, namespace, name)
-    for item in ctx.rendered:
+    for item in ctx.objects:
         if item.obj is source.obj:
             return ctx.ref(item)
     return ObjectRef(kind, namespace, name, source.path)
@@ -141,8 +141,10 @@ def late_policies(check: Check, ctx: CheckContext) -> Iterator[Finding]:
 def flows_verified(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """The flows were verified against the hydrated charts' pods (not only the rendered tree's)."""
     if flow_report(ctx) is None:
+        missing = sorted(a.name for a in ctx.union.unhydrated)
+        which = f" ({', '.join(missing)})" if missing else ""
         yield check.finding(ctx, ctx.expected_ref("Flow", None, "all"), "",
-                            "the chart Applications were not hydrated: network flows are not verified (give the chart "
+                            f"the chart Applications were not hydrated{which}: network flows are not verified (give the chart "
                             "directory, ../shared/charts or --chart-dir, and run `plinth flows`)")
 
 

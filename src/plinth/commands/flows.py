@@ -53,10 +53,12 @@ def analyse_environments(spec: Path, platforms: dict[str, Platform], rendered: l
     reports: dict[str, FlowReport] = {}
     findings: list[Finding] = []
     for env in sorted(platforms):
-        ctx = CheckContext(platforms[env], rendered, str(spec), hydration.for_environment(env))
+        ctx = CheckContext.for_hydration(platforms[env], rendered, hydration, str(spec))
         findings.extend(run_checks(ctx, NETWORK_CHECKS))
         report = flow_report(ctx)
-        assert report is not None
+        if report is None:
+            fail_bad_input([f"{env}: some chart Applications were not hydrated "
+                            f"({', '.join(sorted(a.name for a in ctx.union.unhydrated))}): the flows cannot be verified"])
         reports[env] = report
     path = waivers or _waivers_next_to(spec)
     try:
@@ -183,13 +185,12 @@ def register(app: typer.Typer) -> None:
     app.command("flows")(flows_command)
 
 
-def report_flows(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]) -> dict[str, Any] | None:
+def report_flows(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject],
+                 hydration: Hydration | None) -> dict[str, Any] | None:
     """What the HTML report shows of the flows (prod, or the first environment): per namespace the graph as SVG, the
-    counts and the open and waived findings. None when the charts cannot be hydrated here (the page says so)."""
-    try:
-        hydration = hydrate_spec(spec, platforms, rendered)
-    except (SpecError, ChartsSetupError) as exc:
-        err_console.print(f"report: network flows not analysed ({exc})", markup=False, highlight=False)
+    counts and the open and waived findings. None when the charts were not hydrated (the page says so)."""
+    if hydration is None:
+        err_console.print("report: network flows not analysed (the charts were not hydrated)", markup=False, highlight=False)
         return None
     env = "prod" if "prod" in platforms else sorted(platforms)[0]
     reports, findings = analyse_environments(spec, {env: platforms[env]}, rendered, hydration)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
@@ -262,6 +262,9 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "secret": {"create": False},
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": True, "namespaceScoped": True},
+        # Argo CD applies the chart's CRDs itself; the chart's pre-install CRD Job would only repeat it (with an
+        # unpinned kubectl image).
+        "crdHook": {"enabled": False},
         **ds.operator_placement(platform),
     }, sync_wave=-5)]
 
@@ -311,13 +314,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The operator pod (operator + metrics-exporter containers summed)."""
-    cpu = sum(c for c, _ in POD_REQUESTS.values())
-    mem = sum(m for _, m in POD_REQUESTS.values())
-    return [PodFootprint("clickhouse-operator", ds.DATA_NAMESPACE, 1, cpu, mem)]
-
-
 def flows(platform: Platform) -> list[Flow]:
     """ClickHouse: replicas and shards talk native and interserver, ClickHouse to Keeper, Keeper's Raft quorum, the
     backup sidecar to the object storage, the daily job to each shard, the operator to the API and the servers."""
@@ -348,7 +344,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     flows=flows,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import RELEASE
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
@@ -74,11 +74,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The OpenCost exporter pod."""
-    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, *POD_REQUESTS, spread_zones=False)]
-
-
 PROMETHEUS_PORT = 9090
 METRICS_PORT = 9003
 
@@ -97,6 +92,5 @@ COMPONENT = Component(
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     panels=panels,
-    footprints=footprints,
     flows=flows,
 )

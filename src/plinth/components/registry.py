@@ -27,6 +27,7 @@ from plinth.components import (
     postgres,
     prometheus_stack,
     redis,
+    storage_classes,
     tempo,
     velero,
 )
@@ -34,6 +35,7 @@ from plinth.components.base import Component
 
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
+    storage_classes.COMPONENT,
     argocd.COMPONENT,
     delivery.COMPONENT,
     # platform-data: the data stores and their operators, Velero
@@ -41,6 +43,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     clickhouse.COMPONENT,
     redis.COMPONENT,
     kafka.COMPONENT,
+    velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,

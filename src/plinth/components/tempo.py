@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
 from plinth.kube.datastores import APPS_NAMESPACE
 from plinth.kube.scheduling import pool_placement
@@ -94,7 +94,7 @@ def values(platform: Platform) -> dict[str, Any]:
 
 def charts(platform: Platform) -> list[HelmRelease]:
     """The tempo-distributed chart in platform-monitoring."""
-    return [HelmRelease(name=CHART_RELEASE, chart_key="tempo", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-3)]
+    return [HelmRelease(name=CHART_RELEASE, chart_key="tempo", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
 def objects(platform: Platform) -> list[KubeObject]:
@@ -153,13 +153,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """Tempo's pods with the replicas and requests values() sets."""
-    return [PodFootprint(f"tempo-{part.lower()}", MONITORING_NAMESPACE, count, *POD_REQUESTS[part],
-                         volume_gib=INGESTER_VOLUME_GIB if part == "ingester" else 0)
-            for part, count in _replicas(platform).items()]
-
-
 TEMPO_PORTS = (3200, 7946, 9095)
 """HTTP, memberlist and gRPC between Tempo's parts."""
 REMOTE_WRITE_PORT = 9090
@@ -187,7 +180,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
-    sync_wave=-4,
+    sync_wave=-3,
     flows=flows,
 )

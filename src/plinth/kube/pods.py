@@ -27,6 +27,9 @@ Defaults = Callable[[str], tuple[int, int]]
 """Namespace -> (CPU millicores, memory MiB) a container without requests gets from the LimitRange."""
 
 RENDERED = "rendered"
+STATEFULSET_POD_NAME = "statefulset.kubernetes.io/pod-name"
+POD_INDEX = "apps.kubernetes.io/pod-index"
+"""Labels the StatefulSet controller puts on each pod (its name, its ordinal)."""
 POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
 SCALABLE_KINDS = ("Deployment", "StatefulSet", "Rollout")
 
@@ -55,6 +58,9 @@ class PodGroup:
     """Persistent volume claimed per pod, GiB."""
     per_node: bool = False
     """A DaemonSet: one pod on each node of every pool it may run on (replicas ignored)."""
+    transient: bool = False
+    """Pods that run to completion (a Job's, a CronJob's run, a sync hook): selectors see them, the planner does not
+    reserve nodes for them."""
     node_pool: str | None = None
     """Pool named by a ``plinth.dev/pool`` node selector or required node affinity; None = decided by the namespace."""
     tolerations: tuple[tuple[str, str, str], ...] = ()
@@ -66,16 +72,13 @@ class PodGroup:
     spread_path: str = "spec.template.spec.topologySpreadConstraints"
     """Where the spread is configured in the source object (for findings)."""
     source: str = RENDERED
-    """Where it was found: a rendered object, a chart's values, or the spec (not rendered yet)."""
+    """Where it was found: an object (rendered or hydrated from a chart), or the spec (not rendered yet)."""
     obj: Obj | None = field(default=None, compare=False, repr=False)
-    """The object the pods come from (None for chart footprints and spec-declared groups)."""
+    """The object the pods come from (None for spec-declared groups)."""
     ports: tuple[tuple[str, int, str], ...] = ()
     """(name, containerPort, protocol) of the containers' ports (named ports of NetworkPolicies resolve against them)."""
     host_network: bool = False
     """The pods use the node's network (NetworkPolicies do not select them; peers see the node's address)."""
-    transient: bool = False
-    """Pods that run to completion or on demand (Jobs, CronJobs, ACME solvers): counted for network flows,
-    never for capacity (``pod_groups(..., transient=True)`` adds them)."""
 
     @property
     def name(self) -> str:
@@ -97,6 +100,16 @@ class PodGroup:
         """Required anti-affinity on the hostname or the zone keeps two pods of the group off one node."""
         return any(term.get("topologyKey") in (HOST_KEY, ZONE_KEY) and selector_matches(term.get("labelSelector"), self.labels)
                    for term in self.anti_affinity)
+
+    def selected_by(self, selector: dict[str, Any] | None) -> bool:
+        """A LabelSelector selects at least one pod of the group, counting the labels the StatefulSet controller adds
+        to each pod (``statefulset.kubernetes.io/pod-name``, ``apps.kubernetes.io/pod-index``)."""
+        if selector_matches(selector, self.labels):
+            return True
+        if self.kind != "StatefulSet":
+            return False
+        return any(selector_matches(selector, {**self.labels, STATEFULSET_POD_NAME: f"{self.object_name}-{i}", POD_INDEX: str(i)})
+                   for i in range(max(self.replicas_max, 1)))
 
     @property
     def zone_anti_affinity(self) -> bool:
@@ -254,6 +267,18 @@ def _daemonset(obj: Obj, ctx: _Context) -> list[PodGroup]:
     spec = obj.get("spec") or {}
     return [_template(obj, spec.get("template") or {}, 0, ctx, per_node=True)]
 
+
+def _job(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """A Job: ``parallelism`` pods that run to completion."""
+    spec = obj.get("spec") or {}
+    return [_template(obj, spec.get("template") or {}, int(spec.get("parallelism", 1)), ctx, transient=True)]
+
+
+def _cronjob(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """A CronJob: each run is a Job of its ``jobTemplate``."""
+    job = get(obj, "spec.jobTemplate.spec", {}) or {}
+    group = _template(obj, job.get("template") or {}, int(job.get("parallelism", 1)), ctx, transient=True)
+    return [replace(group, spread_path="spec.jobTemplate.spec.template.spec.topologySpreadConstraints")]
 
 
 # --------------------------------------------------------------------------- operators' pods: documented container ports
@@ -431,16 +456,36 @@ def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
                      ports=OPERATOR_POD_PORTS["redis-sentinel" if kind == "RedisSentinel" else "redis"])]
 
 
+RELOADER_FLAGS = {"cpu": "--config-reloader-cpu-request=", "memory": "--config-reloader-memory-request="}
+"""prometheus-operator flags that set the requests of the config-reloader sidecar it adds to every Prometheus and
+Alertmanager pod (prometheus-operator ``cmd/operator``; kube-prometheus-stack sets them from
+``prometheusOperator.prometheusConfigReloader.resources``)."""
+
+
+def _config_reloader(ctx: _Context) -> Obj:
+    """The config-reloader container the operator adds, with the requests its Deployment's flags give (none without one)."""
+    for deployment in ctx.of_kind("Deployment"):
+        for container in get(deployment, "spec.template.spec.containers", []) or []:
+            args = [str(a) for a in container.get("args") or []]
+            requests = {key: a.removeprefix(flag) for key, flag in RELOADER_FLAGS.items() for a in args if a.startswith(flag)}
+            if requests and all(v not in ("", "0") for v in requests.values()):
+                return {"resources": {"requests": requests}}
+    return {"resources": {"requests": {"cpu": "0", "memory": "0"}}}
+
+
 def _prometheus_operator(obj: Obj, ctx: _Context) -> list[PodGroup]:
-    """prometheus-operator Prometheus (replicas x shards) or Alertmanager (replicas) pods and volumes."""
+    """prometheus-operator Prometheus (replicas x shards) or Alertmanager (replicas) pods and volumes; each pod also runs
+    the operator's config-reloader sidecar. Prometheus pods carry ``operator.prometheus.io/name`` (and ``/shard``)."""
     kind, ns, name = _meta(obj)
     spec = obj.get("spec") or {}
     app = "prometheus" if kind == "Prometheus" else "alertmanager"
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator",
               app: name, **(get(spec, "podMetadata.labels", {}) or {})}
-    if kind == "Prometheus":  # the operator's selector labels (its governing Service selects on them)
-        labels.update({"operator.prometheus.io/name": name, "operator.prometheus.io/shard": "0"})
-    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
+    if kind == "Prometheus":
+        labels["operator.prometheus.io/name"] = name
+        if int(spec.get("shards", 1)) == 1:
+            labels["operator.prometheus.io/shard"] = "0"
+    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}, _config_reloader(ctx)]}, ctx.defaults(ns))
     count = int(spec.get("replicas", 1)) * (int(spec.get("shards", 1)) if kind == "Prometheus" else 1)
     claim = get(spec, "storage.volumeClaimTemplate")
     return [PodGroup(kind, ns, name, None, labels, count, count, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
@@ -498,19 +543,7 @@ def _listener_ports(gateway: Obj) -> Ports:
     return tuple(sorted(found))
 
 
-# --------------------------------------------------------------------------- transient pods (network flows only)
-
-
-def _job(obj: Obj, ctx: _Context) -> list[PodGroup]:
-    """A Job (a chart's hook, a migration): ``parallelism`` pods from its template, until it completes."""
-    spec = obj.get("spec") or {}
-    return [_template(obj, spec.get("template") or {}, int(spec.get("parallelism", 1)), ctx, transient=True)]
-
-
-def _cron_job(obj: Obj, ctx: _Context) -> list[PodGroup]:
-    """A CronJob: its Job template's pods, on each schedule."""
-    job = get(obj, "spec.jobTemplate.spec", {}) or {}
-    return [_template(obj, job.get("template") or {}, int(job.get("parallelism", 1)), ctx, transient=True)]
+# --------------------------------------------------------------------------- pods on demand (network flows only)
 
 
 ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
@@ -534,8 +567,6 @@ def _acme_solver(obj: Obj, ctx: _Context) -> list[PodGroup]:
 
 
 TRANSIENT_ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
-    ("batch", "Job"): _job,
-    ("batch", "CronJob"): _cron_job,
     ("cert-manager.io", "Certificate"): _acme_solver,
 }
 """(API group, kind) -> adapter of pods that come and go; only ``pod_groups(..., transient=True)`` reads them."""
@@ -545,6 +576,8 @@ ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "StatefulSet"): _statefulset,
     ("apps", "DaemonSet"): _daemonset,
+    ("batch", "Job"): _job,
+    ("batch", "CronJob"): _cronjob,
     ("argoproj.io", "Rollout"): _rollout,
     ("postgresql.cnpg.io", "Cluster"): _cnpg_cluster,
     ("postgresql.cnpg.io", "Pooler"): _cnpg_pooler,
@@ -595,8 +628,8 @@ def pod_groups(objects: Iterable[Obj], defaults: Defaults = lambda ns: (0, 0), t
 
     ``defaults(namespace)`` gives the LimitRange default request (millicores, MiB) for containers that set none.
     A Rollout with a ``workloadRef`` runs the referenced Deployment's pods (which Argo Rollouts scales to 0), so
-    that Deployment is not counted again. ``transient`` adds the pods that come and go (Jobs, CronJobs, ACME
-    solvers): what network flows need, what capacity must not count.
+    that Deployment is not counted again. Jobs and CronJobs come as ``transient`` groups; ``transient=True`` also
+    adds the pods cert-manager runs on demand (ACME HTTP-01 solvers): what network flows need, what capacity must not count.
     """
     objects = list(objects)
     ctx = _Context(defaults, {(_meta(o)[1], o.get("kind", ""), _meta(o)[2]): o for o in objects}, objects)
