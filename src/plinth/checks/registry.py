@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import capacity, delivery, ha, promises, tree
+from plinth.checks import capacity, delivery, ha, promises, quotas, tree
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -10,6 +10,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *ha.CHECKS,
     *promises.CHECKS,
     *capacity.CHECKS,
+    *quotas.CHECKS,
     *delivery.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
