@@ -28,6 +28,7 @@ from plinth.commands.common import (
     out_console,
     protected_paths,
 )
+from plinth.commands.sim import sim_app
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
 from plinth.commands.common import render_platforms as _render
@@ -818,6 +819,11 @@ def drill_cluster_manifests(
 # --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
 
 register_charts(app)
+
+
+# --------------------------------------------------------------------------- simulated cluster
+
+app.add_typer(sim_app, name="sim")
 
 
 def main() -> None:
