@@ -21,7 +21,6 @@ from plinth.commands.common import (
     EnvOption,
     FormatOption,
     SpecOption,
-    check_rendered,
     err_console,
     fail_unsafe,
     load_platforms,
@@ -343,8 +342,8 @@ def _generate(spec: Path, names: list[str], check: bool) -> None:
     except ValueError as exc:
         _fail_bad_input([f"plinth generate: {exc}"])
     inputs = gen.Inputs(spec, load_platforms(spec, None), frozenset(cli_commands()))
+    inputs.rendered = _render(inputs.platforms, spec)  # type: ignore[misc]  # fills the cached property, checked
     try:
-        check_rendered(inputs.rendered, spec)
         if check:
             stale = gen.stale(artifacts, inputs)
             for item in stale:
@@ -598,14 +597,15 @@ def plan(
     if html is not None:
         _check_report_targets(spec, [html])
     platforms = load_platforms(spec, env)
+    rendered = _render(platforms, spec)
     try:
-        _plan_each(platforms, env, counts, providers, fmt, html)
+        _plan_each(platforms, env, counts, providers, fmt, html, rendered)
     except (PodReadError, RenderError, ValueError) as exc:
         _fail_bad_input([f"plan: {exc}"])
 
 
 def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts: list[int], providers: tuple[str, ...],
-               fmt: str, html: Optional[Path]) -> None:
+               fmt: str, html: Optional[Path], rendered: Optional[list[RenderedObject]] = None) -> None:
     from plinth.plan import plan_curve, plan_point
     from plinth.plan.report import curve_html, curve_to_dict, point_to_dict, print_curve, print_point
 
@@ -613,13 +613,13 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
     for environment in _plan_environments(platforms, env):
         platform = platforms[environment]
         if len(counts) > 1:
-            points = plan_curve(platform, counts, providers)  # type: ignore[arg-type]
+            points = plan_curve(platform, counts, providers, rendered)  # type: ignore[arg-type]
             if fmt == "json":
                 results.append({"environment": environment, **curve_to_dict(points)})
             else:
                 print_curve(points, out_console)
         else:
-            point = plan_point(platform, counts[0] if counts else None, providers)  # type: ignore[arg-type]
+            point = plan_point(platform, counts[0] if counts else None, providers, rendered)  # type: ignore[arg-type]
             points = [point]
             if fmt == "json":
                 results.append(point_to_dict(point))

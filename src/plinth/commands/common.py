@@ -4,6 +4,7 @@ package import it; it imports nothing of theirs."""
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,10 +53,24 @@ def render_platforms(platforms: dict[str, Platform], spec: Optional[Path] = None
     try:
         rendered = render_all(platforms)
     except RenderError as exc:
+        if exc.field and spec is not None:
+            fail_bad_input([str(problem_at(spec, exc.field, str(exc)))])
         fail_bad_input([f"render error: {exc}"])
         raise AssertionError  # unreachable
+    except Exception as exc:  # noqa: BLE001 - a spec the model accepts must never end in a traceback
+        fail_bad_input([render_failure(exc, spec)])
     check_rendered(rendered, spec or Path(DEFAULT_SPEC))
     return rendered
+
+
+def render_failure(exc: BaseException, spec: Optional[Path]) -> str:
+    """One line for a renderer that failed on a spec the model accepted: what failed and where in Plinth (a bug to fix in
+    the model or the component: the spec should have been refused with a located error)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    inner = next((f for f in reversed(frames) if "/plinth/" in f.filename), frames[-1] if frames else None)
+    where = f" at {Path(inner.filename).name}:{inner.lineno} ({inner.name})" if inner else ""
+    return (f"{spec or DEFAULT_SPEC}: the renderer could not use this spec: {type(exc).__name__}: {exc}{where}; the spec passed "
+            "validation, so this is a bug in Plinth's model or a component (it should have been refused at the field)")
 
 
 def check_rendered(rendered: list[RenderedObject], spec: Path) -> None:
