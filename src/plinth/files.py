@@ -70,10 +70,10 @@ def _listed(folder: Path) -> set[str] | None:
 
 
 def _foreign_files(out: Path, wanted: Iterable[str], limit: int = FOREIGN_SHOWN) -> list[str]:
-    """Up to ``limit`` files under ``out`` that Plinth may not delete: not listed by the folder's marker (or, without a
-    marker, not among ``wanted``). Stops at the limit, so a huge folder (``/``) is refused quickly."""
-    listed = _listed(out)
-    owned = listed if listed is not None else set(wanted)
+    """Up to ``limit`` files under ``out`` that Plinth may not delete: neither listed by the folder's marker nor among
+    ``wanted`` (the files it writes now: a merge of two branches' trees brings files the committed marker does not list
+    yet). Stops at the limit, so a huge folder (``/``) is refused quickly."""
+    owned = (_listed(out) or set()) | set(wanted)
     found: list[str] = []
     for root, dirs, names in os.walk(out, followlinks=False):
         dirs.sort()
@@ -118,7 +118,7 @@ def check_replaceable(out: Path, files: Iterable[str] = (), protected: Iterable[
     foreign = _foreign_files(out, files)
     if foreign:
         more = ", ..." if len(foreign) >= FOREIGN_SHOWN else ""
-        why = (f"the files its {MARKER} marker lists" if _listed(out) is not None
+        why = (f"the files its {MARKER} marker lists or Plinth writes there now" if _listed(out) is not None
                else f"files Plinth writes there (it has no {MARKER} marker)")
         raise UnsafeWrite(out, f"refusing to replace this folder: it holds files other than {why}: "
                                f"{', '.join(foreign)}{more}; move them away or choose an empty or new folder")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import capacity, delivery, ha, promises, quotas, tree
+from plinth.checks import argo, capacity, delivery, ha, promises, quotas, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -12,6 +12,8 @@ ALL_CHECKS: tuple[Check, ...] = (
     *capacity.CHECKS,
     *quotas.CHECKS,
     *delivery.CHECKS,
+    *argo.CHECKS,
+    *versions.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
 

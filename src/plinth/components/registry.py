@@ -28,6 +28,7 @@ from plinth.components import (
     postgres,
     prometheus_stack,
     redis,
+    storage_classes,
     system_network,
     tempo,
     velero,
@@ -36,6 +37,7 @@ from plinth.components.base import Component
 
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
+    storage_classes.COMPONENT,
     argocd.COMPONENT,
     delivery.COMPONENT,
     # platform-data: the data stores and their operators, Velero
@@ -43,6 +45,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     clickhouse.COMPONENT,
     redis.COMPONENT,
     kafka.COMPONENT,
+    velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: network baseline, controllers, the application services
     network_baseline.COMPONENT,
