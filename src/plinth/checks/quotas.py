@@ -174,8 +174,9 @@ def quota_admits_peak(check: Check, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def limit_range_admits_containers(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """No container's limits exceed what its namespace's LimitRange lets one container have."""
-    for item in ctx.rendered:
+    """No container's limits exceed what its namespace's LimitRange lets one container have (rendered and hydrated
+    objects alike: a chart's pod is admitted by the same LimitRange)."""
+    for item in ctx.objects:
         obj = item.obj
         path = POD_SPECS.get(obj.get("kind", "")) or ("spec.jobTemplate.spec.template.spec" if obj.get("kind") == "CronJob" else None)
         namespace = (obj.get("metadata") or {}).get("namespace")
