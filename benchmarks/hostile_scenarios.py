@@ -11,6 +11,7 @@ Compare: git archive <commit> src platform.yaml | tar -x -C /tmp/before && ... -
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -178,6 +179,9 @@ def run(scenario: Scenario, src: Path, timeout: float, memory_mib: int, cpu_seco
             what = "traceback: " + next((l for l in reversed(output.splitlines()) if l.strip()), "")
         elif exit_code == "hung":
             what = f"no answer after {timeout:.0f} s"
+        elif "--format" in args and done.stdout.lstrip().startswith("{"):
+            summary = json.loads(done.stdout)["summary"]
+            what = f"{summary['error']} error(s), {summary.get('waived', 0)} waived (waiver file {json.loads(done.stdout).get('waivers_file')})"
         else:
             lines = [l for l in output.splitlines() if l.strip() and "────" not in l]
             what = " ".join(lines[:2]).replace(str(sandbox), "<sandbox>")
