@@ -84,10 +84,10 @@ def test_a_huge_foreign_folder_is_refused_without_walking_all_of_it(tmp_path: Pa
     for i in range(2000):
         (big / f"d{i // 100}").mkdir(parents=True, exist_ok=True)
         (big / f"d{i // 100}" / f"f{i}").write_text("x")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(UnsafeWrite):
         check_replaceable(big, [])
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_a_single_file_is_overwritten_only_when_it_carries_the_signature(tmp_path: Path) -> None:
@@ -217,10 +217,10 @@ def test_report_out_over_the_spec_or_a_foreign_file_is_refused_before_any_work(t
     notes = tmp_path / "notes.html"
     notes.write_text("<p>mine</p>")
     for target in (spec, notes, tmp_path):
-        started = time.perf_counter()
+        started = time.process_time()
         result = CliRunner().invoke(app, ["report", "--spec", str(spec), "--out", str(target)])
         assert result.exit_code == 2, result.output
-        assert time.perf_counter() - started < 5
+        assert time.process_time() - started < 5
     assert spec.read_text() == written and notes.read_text() == "<p>mine</p>"
 
 

@@ -21,10 +21,10 @@ from tests.conftest import DEFAULT_SPEC
     ("9" * 5000, "expected a positive whole number"),
 ])
 def test_orgs_out_of_bounds_is_bad_input_before_any_planning(orgs: str, fragment: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     result = CliRunner().invoke(app, ["plan", "--spec", str(DEFAULT_SPEC), "--orgs", orgs])
     assert result.exit_code == 2, result.output
-    assert fragment in result.output and time.perf_counter() - started < 5
+    assert fragment in result.output and time.process_time() - started < 5
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
@@ -37,11 +37,14 @@ def test_a_platform_grown_past_the_replica_bound_is_a_message() -> None:
 
 def test_a_spec_that_fails_to_render_is_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
     import plinth.plan.capacity as capacity
+    import plinth.plan.planner as planner
 
     def broken(_platform):
         raise RenderError("two objects at prod/x.yaml")
 
+    # a grown platform (2,000 organisations) is rendered afresh by the planner
     monkeypatch.setattr(capacity, "render_platform", broken)
+    monkeypatch.setattr(planner, "render_platform", broken)
     result = CliRunner().invoke(app, ["plan", "--spec", str(DEFAULT_SPEC), "--env", "prod", "--orgs", "2000", "--cloud", "aws"])
     assert result.exit_code == 2, result.output
     assert "plan: two objects at prod/x.yaml" in result.output
