@@ -62,7 +62,10 @@ def test_loki_and_tempo_reach_object_storage_and_accept_their_writers(prod) -> N
     policies = _policies(prod)
     assert 443 in _egress_ports(policies["loki"]) and 443 in _egress_ports(policies["tempo"])
     otlp = policies["tempo-otlp-ingress"]["spec"]["ingress"][0]
-    assert {p["port"] for p in otlp["ports"]} == {4317, 4318}
-    assert {f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for f in otlp["from"]} == set(prod.namespaces)
+    assert {p["port"] for p in otlp["ports"]} == {4317}  # OTLP gRPC, from the collector only
+    assert [f["podSelector"]["matchLabels"] for f in otlp["from"]] == [monitoring_network.ALLOY]
+    collector = policies["alloy"]["spec"]["ingress"][0]
+    assert {p["port"] for p in collector["ports"]} == {4317, 4318}
+    assert [f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for f in collector["from"]] == ["platform-apps"]
     gateway = policies["loki-gateway-ingress"]["spec"]["ingress"][0]
     assert monitoring_network.ALLOY in [f["podSelector"]["matchLabels"] for f in gateway["from"]]

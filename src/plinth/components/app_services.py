@@ -25,19 +25,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plinth.components import delivery
+from plinth.components import alloy, delivery
 from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, PROMETHEUS_URL, uses_label
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label
 from plinth.kube.network import allow, peer, ports
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.secrets import external_secret
 from plinth.kube.workloads import restricted_container_security_context, restricted_pod_security_context
 from plinth.monitoring.dashboards import LEGEND, POD_NAME_LABEL, RATE, SERVICE_VARIABLE, SVC, by_service_name, ready_pods, selected_service
-from plinth.monitoring.exported_metrics import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL
+from plinth.monitoring.conventions import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL, PIPELINE_WORKER_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
@@ -99,6 +99,8 @@ def pod_labels(platform: Platform, name: str) -> dict[str, str]:
     result.update(selector_labels(name))
     for store in sorted(svc.uses):
         result[uses_label(store)] = "true"
+    if isinstance(svc.scaling.trigger, QueueDepthTrigger):
+        result[PIPELINE_WORKER_LABEL] = "true"
     return result
 
 
@@ -161,7 +163,26 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
     if isinstance(svc.scaling.trigger, QueueDepthTrigger):
         env.append({"name": "KAFKA_TOPIC", "value": svc.scaling.trigger.topic})
         env.append({"name": "KAFKA_CONSUMER_GROUP", "value": svc.scaling.trigger.consumer_group})
-    return env
+    return env + trace_env(platform, name)
+
+
+def trace_env(platform: Platform, name: str) -> list[dict[str, Any]]:
+    """OpenTelemetry SDK settings (the specification's environment variables): traces as OTLP to the collector on the
+    pod's node (Alloy), sampled as the spec says; metrics stay Prometheus-scraped and logs stay on stdout."""
+    tracing = platform.observability.tracing
+    return [
+        {"name": "OTEL_SERVICE_NAME", "value": name},
+        {"name": "OTEL_RESOURCE_ATTRIBUTES",
+         "value": f"deployment.environment.name={platform.environment},k8s.namespace.name={NAMESPACE},"
+                  f"service.version={_version_label(platform.services[name])}"},
+        {"name": "OTEL_TRACES_EXPORTER", "value": "otlp"},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": alloy.otlp_endpoint(tracing.protocol)},
+        {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": tracing.protocol},
+        {"name": "OTEL_TRACES_SAMPLER", "value": "parentbased_traceidratio"},
+        {"name": "OTEL_TRACES_SAMPLER_ARG", "value": f"{tracing.sampling_ratio:g}"},
+        {"name": "OTEL_METRICS_EXPORTER", "value": "none"},
+        {"name": "OTEL_LOGS_EXPORTER", "value": "none"},
+    ]
 
 
 def service_deployment(platform: Platform, name: str) -> KubeObject:
@@ -355,7 +376,7 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
 def network_policy(platform: Platform, name: str) -> KubeObject | None:
     """The service's flows: in from the gateway (if public) and from its callers; out to what it calls and uses.
 
-    None when the service has no flow beyond the namespace baseline (DNS out, scrapes in).
+    Every service has one: it sends its traces to the collector.
     """
     svc = platform.services[name]
     ingress: list[dict[str, Any]] = []
@@ -372,8 +393,8 @@ def network_policy(platform: Platform, name: str) -> KubeObject | None:
             egress.append({"to": [peer(DATA_NAMESPACE, {DATASTORE_LABEL: store})], "ports": ports(DATASTORE_PORTS[store])})
         elif store == "iceberg":
             egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports([OBJECT_STORE_PORT])})
-    if not ingress and not egress:
-        return None
+    # Traces: OTLP to the collector (Alloy) in platform-monitoring.
+    egress.append({"to": [peer(MONITORING_NAMESPACE, alloy.POD_LABELS)], "ports": ports(alloy.OTLP_PORTS)})
     return allow(f"{name}-flows", NAMESPACE, selector_labels(name), component=NAME,
                  ingress=ingress or None, egress=egress or None)
 

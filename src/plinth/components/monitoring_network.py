@@ -3,8 +3,8 @@ namespace's default-deny and DNS baseline (rendered by the network baseline comp
 
 Prometheus scrapes every namespace and the nodes; every monitoring pod accepts its scrapes.
 Grafana is reached from the public gateway's proxies and queries Prometheus, Alertmanager, Loki and
-Tempo. Alertmanager gossips with its peers and sends to PagerDuty/chat over HTTPS. Alloy pushes to
-the Loki gateway, services push OTLP traces to Tempo's distributor, Loki and Tempo write their
+Tempo. Alertmanager gossips with its peers and sends to PagerDuty/chat/the heartbeat service over HTTPS. Alloy pushes
+to the Loki gateway and receives the services' OTLP traces, which it forwards to Tempo's distributor; Loki and Tempo write their
 buckets over HTTPS. NetworkPolicy cannot name external hosts, so internet HTTPS (object storage,
 PagerDuty, the API server's address) is allowed by port to any address, only for the pods that need it.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.base import Component, KubeObject
+from plinth.components.alloy import OTLP_PORTS as ALLOY_OTLP_PORTS
 from plinth.components.prometheus_stack import POD_LABELS
 from plinth.components.tempo import OTLP_PORTS
 from plinth.kube.conventions import MONITORING_NAMESPACE
@@ -22,6 +23,7 @@ from plinth.spec.model import Platform
 
 NAME = "monitoring-network"
 GATEWAY_NAMESPACE = "platform-system"
+APPS_NAMESPACE = "platform-apps"
 GATEWAY_PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/managed-by": "envoy-gateway"}
 """Labels Envoy Gateway puts on its proxy pods (the public gateway)."""
 
@@ -108,11 +110,13 @@ def policies(platform: Platform) -> list[KubeObject]:
               ingress=[_from([peer(ns, TEMPO)])],
               egress=[_to([peer(ns, TEMPO)]), _to([peer(ns, prometheus)], (PORTS["prometheus"],)), _to_anywhere(HTTPS)]),
         allow("tempo-otlp-ingress", ns, TEMPO_DISTRIBUTOR, component=NAME,
-              ingress=[_from([peer(namespace, None) for namespace in sorted(platform.namespaces)], OTLP_PORTS)]),
+              ingress=[_from([peer(ns, ALLOY)], OTLP_PORTS[:1])]),  # the collector forwards OTLP gRPC
         allow("tempo-query-ingress", ns, TEMPO_QUERY_FRONTEND, component=NAME,
               ingress=[_from([peer(ns, grafana)], (PORTS["tempo-http"],))]),
         allow("alloy", ns, ALLOY, component=NAME,
-              egress=[_to([peer(ns, LOKI_GATEWAY)], (PORTS["loki-gateway"],)), _to_anywhere(API_SERVER_PORTS)]),
+              ingress=[_from([peer(APPS_NAMESPACE, None)], ALLOY_OTLP_PORTS)],  # the services' OTLP traces
+              egress=[_to([peer(ns, LOKI_GATEWAY)], (PORTS["loki-gateway"],)), _to([peer(ns, TEMPO_DISTRIBUTOR)], OTLP_PORTS[:1]),
+                      _to_anywhere(API_SERVER_PORTS)]),
         allow("opencost", ns, OPENCOST, component=NAME,
               egress=[_to([peer(ns, prometheus)], (PORTS["prometheus"],)), _to_anywhere(HTTPS + API_SERVER_PORTS[1:])]),
         allow("kube-state-metrics", ns, POD_LABELS["kube-state-metrics"], component=NAME, egress=[_to_anywhere(API_SERVER_PORTS)]),

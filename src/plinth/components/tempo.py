@@ -1,8 +1,9 @@
 """Tempo (traces): the pinned grafana-community tempo-distributed chart, blocks in the spec's bucket,
 retention from ``observability.tempo.retention_days`` (the compactor's ``block_retention``).
 
-Services send OTLP (gRPC 4317, HTTP 4318) to the distributor; the metrics-generator writes span
-metrics and the service graph to Prometheus (remote write) for Grafana's service map.
+Services send OTLP to Alloy on their node, which forwards it (gRPC 4317) to the distributor's OTLP receivers; the
+metrics-generator writes span metrics and the service graph to Prometheus (remote write, with exemplars) for
+Grafana's service map and its metrics-to-traces links.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {
 INGESTER_VOLUME_GIB = 20
 """Ingester WAL volume (traces not yet flushed to the bucket)."""
 OTLP_PORTS = (4317, 4318)
-"""OTLP gRPC and HTTP ports of the distributor."""
+"""OTLP gRPC and HTTP ports of the distributor (its receivers, switched on in the values)."""
+DISTRIBUTOR_SERVICE = f"{NAME}-distributor"
+DISTRIBUTOR_OTLP_GRPC = f"{DISTRIBUTOR_SERVICE}.{MONITORING_NAMESPACE}.svc.cluster.local:{OTLP_PORTS[0]}"
+"""Where the collector (Alloy) exports traces: the distributor's OTLP gRPC receiver."""
 
 BACKEND = {"aws": "s3", "gcp": "gcs", "azure": "azure"}
 
