@@ -61,6 +61,7 @@ def test_every_metric_has_a_producer_in_both_environments(platforms, unions) -> 
         report = check_producers(objects, _variables(platforms[env]))
         assert report.expressions > 500, env  # alerts, recording rules and every panel of the platform's and the charts' dashboards
         assert _missing(report) == WAIVED, env
+        assert not report.production.unscraped, env  # every exporter that runs is collected
         assert {"kafka-exporter", "kubelet", "apiserver", "prometheus-synthetic", "app-services", "data-workers",
                 "tempo-metrics-generator"} <= set(report.production.producers), env
 

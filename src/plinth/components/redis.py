@@ -128,10 +128,10 @@ def sentinel(platform: Platform) -> KubeObject:
     })
 
 
-def pod_monitor(platform: Platform) -> KubeObject:
-    """Scrapes redis_exporter on the Redis pods."""
-    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", REPLICATION, ds.DATA_NAMESPACE, labels=labels(NAME, REPLICATION), spec={
-        "selector": {"matchLabels": {"app": REPLICATION}},
+def pod_monitor(platform: Platform, name: str = REPLICATION) -> KubeObject:
+    """Scrapes redis_exporter on the pods of one Redis resource (the replication's or the Sentinels')."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", name, ds.DATA_NAMESPACE, labels=labels(NAME, name), spec={
+        "selector": {"matchLabels": {"app": name}},
         "podMetricsEndpoints": [{"port": "redis-exporter"}],
     })
 
@@ -146,7 +146,8 @@ def network_policies(platform: Platform) -> list[KubeObject]:
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
     return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            replication(platform), sentinel(platform), pod_monitor(platform), *network_policies(platform)]
+            replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL),
+            *network_policies(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
