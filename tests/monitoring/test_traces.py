@@ -12,6 +12,8 @@ import yaml
 from plinth.components import alloy, app_services, tempo
 from plinth.components.prometheus_stack import DATASOURCE_UIDS, TRACE_ID_LABEL
 from plinth.kube.objects import selector_matches
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.render import network
 from plinth.render.pipeline import render_platform
 
 
@@ -47,16 +49,20 @@ def test_every_service_exports_otlp_to_the_collector_with_the_spec_sampling(plat
 
 
 def test_services_may_reach_the_collector_and_the_collector_tempo(prod) -> None:
-    objects = [r.obj for r in render_platform(prod) if r.obj["kind"] == "NetworkPolicy"]
+    """The declared flows, rendered into NetworkPolicies: each service's pods out to Alloy's OTLP ports, Alloy out to the
+    distributor's gRPC port (the ingress sides are in tests/monitoring/test_monitoring_network.py)."""
+    policies = network.network_policies(prod, ALL_COMPONENTS)
+
+    def egress_to(policy: dict, labels: dict[str, str]) -> set[int]:
+        return {p["port"] for rule in policy["spec"].get("egress", []) for peer in rule["to"]
+                if peer.get("podSelector", {}).get("matchLabels") == labels for p in rule["ports"]}
+
     for name in prod.services:
-        policy = _one(objects, "NetworkPolicy", f"{name}-flows")
-        assert any(rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels") == alloy.POD_LABELS
-                   and {p["port"] for p in rule["ports"]} == set(alloy.OTLP_PORTS) for rule in policy["spec"]["egress"]), name
-    collector = _one(objects, "NetworkPolicy", "alloy")
-    assert {p["port"] for rule in collector["spec"]["ingress"] for p in rule.get("ports", [])} == set(alloy.OTLP_PORTS)
-    distributor = _one(objects, "NetworkPolicy", "tempo-otlp-ingress")
-    (rule,) = distributor["spec"]["ingress"]
-    assert [peer["podSelector"]["matchLabels"] for peer in rule["from"]] == [{"app.kubernetes.io/name": "alloy"}]
+        (policy,) = [p for p in policies if p["metadata"]["namespace"] == app_services.NAMESPACE
+                     and p["spec"]["podSelector"].get("matchLabels") == app_services.selector_labels(name)]
+        assert egress_to(policy, alloy.POD_LABELS) == set(alloy.OTLP_PORTS), name
+    (collector,) = [p for p in policies if p["spec"]["podSelector"].get("matchLabels") == alloy.POD_LABELS]
+    assert egress_to(collector, tempo.DISTRIBUTOR_POD_LABELS) == {4317}
 
 
 def test_the_collector_receives_otlp_and_exports_to_tempo_in_the_hydrated_chart(platforms, hydration) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import LOKI_URL
-from plinth.components.tempo import DISTRIBUTOR_OTLP_GRPC
+from plinth.components.tempo import DISTRIBUTOR_OTLP_GRPC, DISTRIBUTOR_POD_LABELS, OTLP_PORTS as TEMPO_OTLP_PORTS
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "alloy"
 POD_REQUESTS: tuple[int, int] = (100, 256)
@@ -153,8 +154,25 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease(name=NAME, chart_key="alloy", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
+LOKI_GATEWAY_PORT = 8080
+METRICS_PORT = 12345
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Alloy discovers pods through the API server, pushes their logs to Loki's gateway and forwards the services'
+    traces to Tempo's distributor (the services' own flow to Alloy is declared by app-services)."""
+    alloy = Pods.of(MONITORING_NAMESPACE, POD_LABELS)
+    return [to_api_server(alloy, "pod discovery"),
+            flow(alloy, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "gateway"}),
+                 LOKI_GATEWAY_PORT, "log pushes to the Loki gateway"),
+            flow(alloy, Pods.of(MONITORING_NAMESPACE, DISTRIBUTOR_POD_LABELS), TEMPO_OTLP_PORTS[0],
+                 "the services' traces forwarded to Tempo (OTLP gRPC)"),
+            scrape(alloy, METRICS_PORT)]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
+    flows=flows,
 )

@@ -17,6 +17,7 @@ from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
 NAME = "tempo"
 CHART_RELEASE = f"{NAME}-chart"
@@ -39,6 +40,8 @@ OTLP_PORTS = (4317, 4318)
 DISTRIBUTOR_SERVICE = f"{NAME}-distributor"
 DISTRIBUTOR_OTLP_GRPC = f"{DISTRIBUTOR_SERVICE}.{MONITORING_NAMESPACE}.svc.cluster.local:{OTLP_PORTS[0]}"
 """Where the collector (Alloy) exports traces: the distributor's OTLP gRPC receiver."""
+DISTRIBUTOR_POD_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "distributor"}
+"""Labels of the distributor's pods (the chart's)."""
 
 BACKEND = {"aws": "s3", "gcp": "gcs", "azure": "azure"}
 
@@ -155,6 +158,23 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+TEMPO_PORTS = (3200, 7946, 9095)
+"""HTTP, memberlist and gRPC between Tempo's parts."""
+REMOTE_WRITE_PORT = 9090
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Tempo: its parts talk HTTP, memberlist and gRPC, keep blocks in the bucket, and the metrics generator
+    remote-writes span metrics to Prometheus. The distributor's OTLP senders are the collector's (alloy) flows."""
+    ns = MONITORING_NAMESPACE
+    tempo = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": CHART_RELEASE})
+    generator = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "metrics-generator"})
+    return [flow(tempo, tempo, TEMPO_PORTS, "distributor, ingesters, queriers, compactor, metrics generator"),
+            flow(tempo, CLOUD_OBJECT_STORAGE, HTTPS, "trace blocks in the trace bucket"),
+            flow(generator, Pods.of(ns, {"app.kubernetes.io/name": "prometheus"}), REMOTE_WRITE_PORT, "span metrics (remote write)"),
+            scrape(tempo, TEMPO_PORTS[0])]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -164,4 +184,5 @@ COMPONENT = Component(
     alert_tests=alert_tests,
     panels=panels,
     sync_wave=-3,
+    flows=flows,
 )
