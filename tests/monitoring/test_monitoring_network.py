@@ -72,8 +72,9 @@ def test_loki_and_tempo_reach_object_storage_and_accept_their_writers(prod) -> N
     (otlp,) = [r for r in distributor["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317}]
     assert [peer["podSelector"]["matchLabels"] for peer in otlp["from"]] == [ALLOY_PODS], "the collector alone sends traces to Tempo"
     collector = _selecting(policies, ALLOY_PODS)
-    (services,) = [r for r in collector["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317, 4318}]
-    assert {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in services["from"]} == {"platform-apps"}
+    senders = [peer for r in collector["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317, 4318} for peer in r["from"]]
+    assert {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in senders} == {"platform-apps"}
+    assert sorted(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in senders) == sorted(prod.services)
     gateway = _selecting(policies, {"app.kubernetes.io/component": "gateway", "app.kubernetes.io/name": "loki"})
     callers = [peer["podSelector"]["matchLabels"].get("app.kubernetes.io/name") for r in gateway["spec"]["ingress"] for peer in r["from"]]
     assert {"alloy", "grafana"} <= set(callers)
