@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,12 @@ OUT_OF_PROJECT = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "k
                   "spec": {"selector": {"k8s-app": "kube-dns"}, "ports": [{"port": 9153}]}}
 UNLISTED_KIND = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "safe-upgrades"},
                  "spec": {"failurePolicy": "Fail", "validations": [{"expression": "true"}]}}
+PLANTED_DASHBOARD = {"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "dashboard-planted", "namespace": fx.MON, "labels": {"grafana_dashboard": "1"}},
+                     "data": {"planted.json": json.dumps({"panels": [{
+                         "title": "Orders", "datasource": {"type": "prometheus", "uid": "prometheus"},
+                         "targets": [{"expr": "sum(rate(shop_orders_total[$__rate_interval]))"}]}]})}}
+"""A dashboard whose only panel reads a metric nothing in the fixture produces."""
 ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
                           "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}, "target": {"name": "grafana-admin"},
                                    "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
@@ -187,6 +194,9 @@ CASES: dict[str, Case] = {
     "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
                         _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
     "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
+    "PL-OBS-001": Case("ConfigMap/platform-monitoring/dashboard-planted", "panel 'Orders' reads shop_orders_total, which nothing in prod produces",
+                       break_hydrated=_plant("kube-prometheus-stack", PLANTED_DASHBOARD), expect_application="kube-prometheus-stack",
+                       expect_field="data.planted.json:panels.0.targets.0.expr"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),

@@ -295,7 +295,7 @@ def test_data_panels_are_valid_promql_on_the_platform_health_dashboard(prod) -> 
     panels = [p for c in (postgres, clickhouse, redis, kafka, velero) for p in c.panels(prod)]
     assert {p.dashboard_uid for p in panels} == {"platform-health", "pipeline-execution"}
     assert {p.dashboard_uid for p in panels} <= {d.uid for d in prod.observability.dashboards}
-    from plinth.monitoring.exported_metrics import expand_grafana_variables
+    from plinth.monitoring.promql import expand_grafana_variables
 
     result = check_expressions([expand_grafana_variables(q, {"service": "auth"}) for p in panels for q in p.queries])
     assert result.ok, result.output

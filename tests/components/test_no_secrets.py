@@ -13,8 +13,9 @@ from tests.conftest import DEFAULT_SPEC, REPO
 SECRETISH_NAME = re.compile(r"(password|passwd|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credential)", re.I)
 FILE_SUFFIXES = ("_DIR", "_PATH", "_FILE")
 """Env vars naming where credentials are mounted, not holding them."""
-SECRET_REFERENCE = re.compile(r"^(existingSecret|.*[sS]ecretName|.*[sS]ecretRef|secrets\[\d+\]|passwordKey|userKey|usernameKey)$")
-"""Helm values naming the Secret an ExternalSecret creates (or a key in it), not holding its value."""
+SECRET_REFERENCE = re.compile(r"^(existingSecret|.*[sS]ecretName|.*[sS]ecretRef|secrets\[\d+\]|passwordKey|userKey|usernameKey|.*_file)$")
+"""Helm values naming the Secret an ExternalSecret creates (or a key in it), or the mounted file a program reads a
+credential from (Alertmanager's ``credentials_file``), not holding its value."""
 PEM = re.compile(r"-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----")
 
 

@@ -203,7 +203,7 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
     assert {p.dashboard_uid for p in panels} == {"service-performance", "platform-health", "user-activity"} <= dashboards
     if promtool_path() is None:
         pytest.skip("promtool missing: `make test` installs Debian's prometheus package")
-    from plinth.monitoring.exported_metrics import expand_grafana_variables
+    from plinth.monitoring.promql import expand_grafana_variables
 
     result = check_expressions([expand_grafana_variables(q, {"service": "auth"}) for p in panels for q in p.queries])
     assert result.ok, result.output

@@ -59,7 +59,7 @@ def test_critical_reaches_pagerduty_and_warning_does_not(prod) -> None:
     assert not verify_route(config, {**ALERT, "severity": "warning"}, [PAGERDUTY_RECEIVER]).ok
     assert route_receivers(config, {**ALERT, "severity": "warning"}) == [WARNING_RECEIVER]
     assert route_receivers(config, {**ALERT, "severity": "info"}) == [SILENT_RECEIVER]
-    assert route_receivers(config, {"alertname": "Watchdog", "severity": "none"}) == [SILENT_RECEIVER]
+    assert route_receivers(config, {"alertname": "Watchdog", "severity": "none"}) == [alertmanager.HEARTBEAT_RECEIVER]
     # an alert without a severity is not lost, and pages nobody
     assert route_receivers(config, {"alertname": "Unlabelled"}) == [WARNING_RECEIVER]
 
@@ -116,3 +116,48 @@ def test_alert_thresholds_follow_the_spec(tmp_path: Path) -> None:
     platform = load_all(spec)["prod"]
     (rule,) = [r for g in prometheus_stack.alerts(platform) for r in g.rules if r.name == "AlertmanagerClusterDegraded"]
     assert rule.expr.endswith("< 5") and "fewer than 5" in rule.description and "fewer than 5" in rule.summary
+
+
+def test_the_watchdog_reaches_the_heartbeat_receiver_alone_every_interval(platforms) -> None:
+    for env, platform in platforms.items():
+        config = _rendered_config(platform)
+        watchdog = {"alertname": alertmanager.WATCHDOG_ALERT, "severity": "none", "namespace": "platform-monitoring"}
+        proven = verify_route(config, watchdog, [alertmanager.HEARTBEAT_RECEIVER])
+        assert proven.ok, proven.output
+        assert route_receivers(config, {**ALERT, "severity": "critical"}) == [PAGERDUTY_RECEIVER]
+        heartbeat = platform.observability.alerting.heartbeat
+        (route,) = [r for r in config["route"]["routes"] if r["receiver"] == alertmanager.HEARTBEAT_RECEIVER]
+        assert route["repeat_interval"] == route["group_interval"] == f"{heartbeat.interval_minutes}m" and route["group_wait"] == "0s"
+        (receiver,) = [r for r in config["receivers"] if r["name"] == alertmanager.HEARTBEAT_RECEIVER]
+        (hook,) = receiver["webhook_configs"]
+        assert hook["url"] == heartbeat.url and hook["send_resolved"] is False
+        assert hook["http_config"]["authorization"]["credentials_file"] == alertmanager.secret_file(
+            alertmanager.HEARTBEAT_SECRET, alertmanager.HEARTBEAT_SECRET_KEY)
+
+
+def test_a_watchdog_routed_elsewhere_fails_the_route_test(prod) -> None:
+    config = copy.deepcopy(alertmanager_config(prod))
+    config["route"]["routes"] = [r for r in config["route"]["routes"] if r["receiver"] != alertmanager.HEARTBEAT_RECEIVER]
+    assert not verify_route(config, {"alertname": alertmanager.WATCHDOG_ALERT, "severity": "none"}, [alertmanager.HEARTBEAT_RECEIVER]).ok
+
+
+def test_the_heartbeat_token_comes_from_an_external_secret(prod) -> None:
+    secrets = {o["metadata"]["name"]: o for o in prometheus_stack.objects(prod)}
+    secret = secrets[alertmanager.HEARTBEAT_SECRET]
+    assert secret["spec"]["data"][0]["remoteRef"]["key"].endswith("/monitoring/heartbeat")
+    assert alertmanager.HEARTBEAT_SECRET in alertmanager.mounted_secrets()
+
+
+def test_the_tree_fires_an_always_firing_watchdog(platforms, hydration) -> None:
+    """kube-prometheus-stack's general rules hold the Watchdog: ``vector(1)``, so it fires as long as Prometheus evaluates."""
+    for env in platforms:
+        rules = [r for h in hydration.for_environment(env) if h.obj["kind"] == "PrometheusRule"
+                 for g in h.obj["spec"]["groups"] for r in g["rules"] if r.get("alert") == alertmanager.WATCHDOG_ALERT]
+        assert [r["expr"].strip() for r in rules] == ["vector(1)"], env
+
+
+def test_a_heartbeat_that_pages_on_one_late_ping_is_a_located_error(tmp_path: Path) -> None:
+    from plinth.spec.loader import SpecError
+
+    with pytest.raises(SpecError, match="observability.alerting.heartbeat"):
+        load_all(spec_with(tmp_path, [("observability.alerting.heartbeat.missing_after_minutes", 1)]))

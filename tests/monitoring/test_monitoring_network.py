@@ -1,9 +1,11 @@
 """platform-monitoring's NetworkPolicies, as rendered from the monitoring components' flows: Prometheus scrapes
 exactly the declared metrics ports, Grafana reaches its data sources and nothing reaches Grafana, alerts and
-object storage leave over HTTPS to public addresses only, Tempo takes OTLP from the services' namespace only."""
+object storage leave over HTTPS to public addresses only, the collector (Alloy) takes OTLP from the services and is
+the only sender Tempo's distributor admits."""
 
 from __future__ import annotations
 
+from plinth.components.alloy import POD_LABELS as ALLOY_PODS
 from plinth.components.prometheus_stack import POD_LABELS
 from plinth.components.registry import ALL_COMPONENTS
 from plinth.render import network
@@ -67,8 +69,12 @@ def test_loki_and_tempo_reach_object_storage_and_accept_their_writers(prod) -> N
         policy = _selecting(policies, {"app.kubernetes.io/instance": f"{name}-chart", "app.kubernetes.io/name": name})
         assert any(_public(r) for r in policy["spec"]["egress"]), name
     distributor = _selecting(policies, {"app.kubernetes.io/component": "distributor", "app.kubernetes.io/name": "tempo"})
-    (otlp,) = [r for r in distributor["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317, 4318}]
-    assert otlp["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-apps"}}, "podSelector": {}}]
+    (otlp,) = [r for r in distributor["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317}]
+    assert [peer["podSelector"]["matchLabels"] for peer in otlp["from"]] == [ALLOY_PODS], "the collector alone sends traces to Tempo"
+    collector = _selecting(policies, ALLOY_PODS)
+    senders = [peer for r in collector["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {4317, 4318} for peer in r["from"]]
+    assert {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in senders} == {"platform-apps"}
+    assert sorted(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in senders) == sorted(prod.services)
     gateway = _selecting(policies, {"app.kubernetes.io/component": "gateway", "app.kubernetes.io/name": "loki"})
     callers = [peer["podSelector"]["matchLabels"].get("app.kubernetes.io/name") for r in gateway["spec"]["ingress"] for peer in r["from"]]
     assert {"alloy", "grafana"} <= set(callers)

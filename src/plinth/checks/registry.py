@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, network, promises, quotas, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, network, observability, promises, quotas, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -15,6 +15,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *network.CHECKS,
     *argo.CHECKS,
     *versions.CHECKS,
+    *observability.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
 

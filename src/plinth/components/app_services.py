@@ -25,19 +25,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plinth.components import delivery
+from plinth.components import alloy, delivery
 from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, PROMETHEUS_URL, uses_label
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label
 from plinth.kube.network import allow, peer, ports
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.secrets import external_secret
 from plinth.kube.workloads import restricted_container_security_context, restricted_pod_security_context
 from plinth.monitoring.dashboards import LEGEND, POD_NAME_LABEL, RATE, SERVICE_VARIABLE, SVC, by_service_name, ready_pods, selected_service
-from plinth.monitoring.exported_metrics import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL
+from plinth.monitoring.conventions import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL, PIPELINE_WORKER_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
@@ -101,6 +101,8 @@ def pod_labels(platform: Platform, name: str) -> dict[str, str]:
     result.update(selector_labels(name))
     for store in sorted(svc.uses):
         result[uses_label(store)] = "true"
+    if isinstance(svc.scaling.trigger, QueueDepthTrigger):
+        result[PIPELINE_WORKER_LABEL] = "true"
     return result
 
 
@@ -163,7 +165,26 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
     if isinstance(svc.scaling.trigger, QueueDepthTrigger):
         env.append({"name": "KAFKA_TOPIC", "value": svc.scaling.trigger.topic})
         env.append({"name": "KAFKA_CONSUMER_GROUP", "value": svc.scaling.trigger.consumer_group})
-    return env
+    return env + trace_env(platform, name)
+
+
+def trace_env(platform: Platform, name: str) -> list[dict[str, Any]]:
+    """OpenTelemetry SDK settings (the specification's environment variables): traces as OTLP to the collector on the
+    pod's node (Alloy), sampled as the spec says; metrics stay Prometheus-scraped and logs stay on stdout."""
+    tracing = platform.observability.tracing
+    return [
+        {"name": "OTEL_SERVICE_NAME", "value": name},
+        {"name": "OTEL_RESOURCE_ATTRIBUTES",
+         "value": f"deployment.environment.name={platform.environment},k8s.namespace.name={NAMESPACE},"
+                  f"service.version={_version_label(platform.services[name])}"},
+        {"name": "OTEL_TRACES_EXPORTER", "value": "otlp"},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": alloy.otlp_endpoint(tracing.protocol)},
+        {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": tracing.protocol},
+        {"name": "OTEL_TRACES_SAMPLER", "value": "parentbased_traceidratio"},
+        {"name": "OTEL_TRACES_SAMPLER_ARG", "value": f"{tracing.sampling_ratio:g}"},
+        {"name": "OTEL_METRICS_EXPORTER", "value": "none"},
+        {"name": "OTEL_LOGS_EXPORTER", "value": "none"},
+    ]
 
 
 def service_deployment(platform: Platform, name: str) -> KubeObject:
@@ -573,8 +594,8 @@ def user_activity_panels(platform: Platform) -> list[Panel]:
 
 def flows(platform: Platform) -> list[Flow]:
     """Each service's flows from its spec: the public gateway's proxies to a public service, the services it ``calls``
-    (their port), the data stores it ``uses`` (the pods a client connects to), Iceberg's object storage, and
-    Prometheus' scrapes of its metrics port."""
+    (their port), the data stores it ``uses`` (the pods a client connects to), Iceberg's object storage, its traces to
+    the collector (Alloy, OTLP), and Prometheus' scrapes of its metrics port."""
     result: list[Flow] = []
     for name, svc in sorted(platform.services.items()):
         me = Pods.of(NAMESPACE, selector_labels(name))
@@ -589,6 +610,8 @@ def flows(platform: Platform) -> list[Flow]:
                     result.append(flow(me, Pods.of(DATA_NAMESPACE, store_labels), store_ports, f"{name} uses {store}"))
             elif store == "iceberg":
                 result.append(flow(me, CLOUD_OBJECT_STORAGE, OBJECT_STORE_PORT, f"{name} reads and writes the Iceberg warehouse"))
+        result.append(flow(me, Pods.of(MONITORING_NAMESPACE, alloy.POD_LABELS), alloy.OTLP_PORTS,
+                           f"{name} exports its traces (OTLP) to the collector"))
     return result
 
 

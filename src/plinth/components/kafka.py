@@ -15,7 +15,8 @@ from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import POOL_LABEL
-from plinth.monitoring.dashboards import RATE, ready_pods
+from plinth.monitoring.conventions import APP_SERVICE_LABEL, PIPELINE_FAILED_TOTAL, PIPELINE_PROCESSED_TOTAL
+from plinth.monitoring.dashboards import APPS_NAMESPACE, RATE, ready_pods
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
@@ -32,8 +33,17 @@ CONTROL_PLANE_PORT = 9090
 REPLICATION_PORT = 9091
 METRICS_PORT = 9404
 
-POD_REQUESTS: dict[str, tuple[int, int]] = {"strimzi-cluster-operator": (200, 384)}
-"""CPU millicores and memory MiB of the operator pod, set in the chart values."""
+POD_REQUESTS: dict[str, tuple[int, int]] = {"strimzi-cluster-operator": (200, 384), "kafka-exporter": (100, 128)}
+"""CPU millicores and memory MiB of the operator pod (chart values) and of the Kafka Exporter (the Kafka CR)."""
+EXPORTER = f"{CLUSTER}-kafka-exporter"
+"""Name Strimzi gives the Kafka Exporter's Deployment and the ``strimzi.io/name`` label of its pods."""
+METRICS_PORT_NAME = "tcp-prometheus"
+"""Container port (9404) on which Strimzi's Kafka Exporter and the Kafka nodes serve metrics."""
+LAG_LONG_WINDOW = "1h"
+LAG_SHORT_WINDOW = "5m"
+"""Windows over which consumer lag must grow in both before the growth alert fires (long: sustained; short: still now)."""
+STALL_WINDOW = "10m"
+"""A consumer group that commits no offset for this long while it has lag has stopped."""
 
 METRICS_ALLOW_LIST = (
     "kafka_server_replicamanager_.*",
@@ -73,11 +83,25 @@ def kafka(platform: Platform) -> KubeObject:
             "rack": {"topologyKey": ds.ZONE_KEY},
             "metricsConfig": {"type": "strimziMetricsReporter", "values": {"allowList": list(METRICS_ALLOW_LIST)}},
         },
+        "kafkaExporter": kafka_exporter(platform),
         "entityOperator": {
             "topicOperator": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}},
             "template": {"pod": _pod_template(platform, {"strimzi.io/name": f"{CLUSTER}-entity-operator"}, anti_affinity=False)},
         },
     })
+
+
+def kafka_exporter(platform: Platform) -> dict[str, Any]:
+    """Strimzi's Kafka Exporter (consumer lag and topic offsets): the spec's topics, every consumer group; its pods carry
+    the store's labels, so the store's own NetworkPolicies let it reach the brokers."""
+    topics = sorted(t.name for t in platform.datastores.kafka.topics)
+    cpu, mem = POD_REQUESTS["kafka-exporter"]
+    return {
+        "topicRegex": "|".join(topics) if topics else ".*",
+        "groupRegex": ".*",
+        "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"memory": f"{mem * 2}Mi"}},
+        "template": {"pod": _pod_template(platform, {"strimzi.io/name": EXPORTER}, anti_affinity=False)},
+    }
 
 
 def _pod_template(platform: Platform, selector: dict[str, str], anti_affinity: bool = True) -> dict[str, Any]:
@@ -128,10 +152,19 @@ def topics(platform: Platform) -> list[KubeObject]:
 
 
 def pod_monitor(platform: Platform) -> KubeObject:
-    """Scrapes the Strimzi Metrics Reporter on every Kafka node."""
+    """Scrapes the Strimzi Metrics Reporter on every Kafka node (the node pools' pods)."""
     return k8s_object("monitoring.coreos.com/v1", "PodMonitor", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER), spec={
-        "selector": {"matchLabels": {"strimzi.io/cluster": CLUSTER, "strimzi.io/kind": "Kafka"}},
-        "podMetricsEndpoints": [{"port": "tcp-prometheus"}],
+        "selector": {"matchLabels": {"strimzi.io/cluster": CLUSTER, "strimzi.io/kind": "Kafka"},
+                     "matchExpressions": [{"key": "strimzi.io/pool-name", "operator": "Exists"}]},
+        "podMetricsEndpoints": [{"port": METRICS_PORT_NAME}],
+    })
+
+
+def exporter_pod_monitor(platform: Platform) -> KubeObject:
+    """Scrapes Strimzi's Kafka Exporter (consumer lag, topic offsets)."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", EXPORTER, ds.DATA_NAMESPACE, labels=labels(NAME, EXPORTER), spec={
+        "selector": {"matchLabels": {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": EXPORTER}},
+        "podMetricsEndpoints": [{"port": METRICS_PORT_NAME}],
     })
 
 
@@ -139,7 +172,7 @@ def pod_monitor(platform: Platform) -> KubeObject:
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Kafka object of platform-data."""
     return [kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS), *topics(platform),
-            pod_monitor(platform)]
+            pod_monitor(platform), exporter_pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -172,7 +205,52 @@ def alerts(platform: Platform) -> list[RuleGroup]:
             summary="Kafka has offline partitions",
             description="Some partitions have no leader: producers and consumers of those partitions are down (unclean leader election is off, so no out-of-sync replica takes over).",
         ),
-    ))]
+    )), *pipeline_alerts(platform)]
+
+
+def queue_workers(platform: Platform) -> list[tuple[str, QueueDepthTrigger, int]]:
+    """(service, its Kafka trigger, its max replicas) of every service scaled on a consumer group's lag."""
+    return [(name, svc.scaling.trigger, svc.scaling.max_replicas) for name, svc in sorted(platform.services.items())
+            if isinstance(svc.scaling.trigger, QueueDepthTrigger)]
+
+
+def _lag(trigger: QueueDepthTrigger) -> str:
+    return f'kafka_consumergroup_lag{{consumergroup="{trigger.consumer_group}",topic="{trigger.topic}"}}'
+
+
+def pipeline_alerts(platform: Platform) -> list[RuleGroup]:
+    """SLO-style alerts on each pipeline's consumer lag (Kafka Exporter): growing in a long and a short window while
+    beyond what the workers absorb at their maximum scale (the autoscaler can do no more), and a stalled group."""
+    rules = []
+    for name, trigger, max_replicas in queue_workers(platform):
+        capacity = trigger.lag_per_replica * max_replicas
+        keep = "consumergroup, topic"
+        group = f'consumergroup="{trigger.consumer_group}",topic="{trigger.topic}"'
+        offsets = f'kafka_consumergroup_current_offset{{{group}}}'
+        rules += [
+            AlertRule(
+                name="PipelineConsumerLagGrowing",
+                expr=(f"sum by ({keep}) ({_lag(trigger)}) > {capacity}"
+                      f" and sum by ({keep}) (delta({_lag(trigger)}[{LAG_LONG_WINDOW}])) > 0"
+                      f" and sum by ({keep}) (delta({_lag(trigger)}[{LAG_SHORT_WINDOW}])) > 0"),
+                for_="10m", severity="warning", labels={"service": name},
+                summary="Pipeline {{ $labels.consumergroup }} falls behind on {{ $labels.topic }}",
+                description=(f"Consumer lag of {{{{ $labels.consumergroup }}}} on {{{{ $labels.topic }}}} is above {capacity} messages "
+                             f"({trigger.lag_per_replica} per replica x {max_replicas} replicas, {name}'s maximum scale) and has grown over "
+                             f"the last {LAG_LONG_WINDOW} and {LAG_SHORT_WINDOW}: the workers at full scale do not keep up, and data "
+                             "reaches the platform later and later."),
+            ),
+            AlertRule(
+                name="PipelineConsumerStalled",
+                expr=(f"sum by ({keep}) (rate({offsets}[{STALL_WINDOW}])) == 0"
+                      f" and sum by ({keep}) ({_lag(trigger)}) > 0"),
+                for_="15m", severity="critical", labels={"service": name},
+                summary="Pipeline {{ $labels.consumergroup }} has stopped consuming {{ $labels.topic }}",
+                description=(f"{{{{ $labels.consumergroup }}}} has committed no offset on {{{{ $labels.topic }}}} for {STALL_WINDOW} while "
+                             f"messages wait: {name} is down, stuck or failing every record, and the pipeline delivers nothing."),
+            ),
+        ]
+    return [RuleGroup("pipeline", tuple(rules))] if rules else []
 
 
 def alert_tests(platform: Platform) -> list[AlertTest]:
@@ -184,7 +262,27 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     return [
         AlertTest("KafkaUnderReplicatedPartitions", (urp(4),), (urp(0),), "15m", {"namespace": ns, "pod": pod}),
         AlertTest("KafkaOfflinePartitions", (off(2),), (off(0),), "5m", {"namespace": ns}),
+        *pipeline_alert_tests(platform),
     ]
+
+
+def pipeline_alert_tests(platform: Platform) -> list[AlertTest]:
+    """promtool cases: lag above the workers' capacity and rising fires, the same lag draining does not; a group with lag
+    and no committed offset for the stall window fires, one that commits does not."""
+    tests = []
+    for _, trigger, max_replicas in queue_workers(platform):
+        capacity = trigger.lag_per_replica * max_replicas
+        labels = {"consumergroup": trigger.consumer_group, "topic": trigger.topic}
+        series = lambda metric: f'{metric}{{consumergroup="{trigger.consumer_group}",topic="{trigger.topic}",partition="0",namespace="{ds.DATA_NAMESPACE}"}}'  # noqa: E731
+        lag, offset = series("kafka_consumergroup_lag"), series("kafka_consumergroup_current_offset")
+        tests += [
+            AlertTest("PipelineConsumerLagGrowing", ({"series": lag, "values": f"{capacity + 1000}+100x120"},),
+                      ({"series": lag, "values": f"{capacity + 13000}-100x120"},), "90m", labels),
+            AlertTest("PipelineConsumerStalled",
+                      ({"series": offset, "values": "5000x60"}, {"series": lag, "values": "50x60"}),
+                      ({"series": offset, "values": "5000+60x60"}, {"series": lag, "values": "50x60"}), "40m", labels),
+        ]
+    return tests
 
 
 def panels(platform: Platform) -> list[Panel]:
@@ -212,6 +310,20 @@ def pipeline_panels(platform: Platform) -> list[Panel]:
               (f'sum by (consumergroup, topic) (rate(kafka_consumergroup_current_offset{{topic=~"{topics}"}}[{RATE}]))',),
               legend=("{{consumergroup}} / {{topic}}",)),
     ]
+    workers = "|".join(name for name, _, _ in queue_workers(platform))
+    if workers:
+        worker = f'namespace="{APPS_NAMESPACE}",{APP_SERVICE_LABEL}=~"{workers}"'
+        processed = f"sum by ({APP_SERVICE_LABEL}) (rate({PIPELINE_PROCESSED_TOTAL}{{{worker}}}[{RATE}]))"
+        failed = f"sum by ({APP_SERVICE_LABEL}) (rate({PIPELINE_FAILED_TOTAL}{{{worker}}}[{RATE}]))"
+        panels += [
+            Panel("pipeline-execution", "Consumer lag change per minute by group and topic",
+                  (f'sum by (consumergroup, topic) (deriv(kafka_consumergroup_lag{{topic=~"{topics}"}}[{LAG_SHORT_WINDOW}])) * 60',),
+                  legend=("{{consumergroup}} / {{topic}}",)),
+            Panel("pipeline-execution", "Worker records processed per second", (processed,),
+                  unit="reqps", legend=("{{" + APP_SERVICE_LABEL + "}}",)),
+            Panel("pipeline-execution", "Worker record failures (share of records)",
+                  (f"{failed} / ({processed} + {failed})",), unit="percentunit", legend=("{{" + APP_SERVICE_LABEL + "}}",)),
+        ]
     for name, service in sorted(platform.services.items()):
         trigger = service.scaling.trigger
         if isinstance(trigger, QueueDepthTrigger):
@@ -229,12 +341,14 @@ KAFKA_AGENT_PORT = 8443
 
 def flows(platform: Platform) -> list[Flow]:
     """Kafka (KRaft): brokers replicate and reach the controllers, controllers keep their quorum; Strimzi's cluster
-    operator uses the control plane, replication and agent ports, the entity operator the replication listener."""
+    operator uses the control plane, replication and agent ports, the entity operator and the Kafka Exporter the
+    replication listener; Prometheus scrapes the nodes and the exporter."""
     ns = ds.DATA_NAMESPACE
     nodes = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-kafka"})
     brokers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/broker-role": "true"})
     controllers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/controller-role": "true"})
     entity = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-entity-operator"})
+    exporter = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": EXPORTER})
     operator = Pods.of(ns, {"strimzi.io/kind": "cluster-operator", ds.OPERATOR_LABEL: OPERATOR})
     return [
         flow(brokers, brokers, REPLICATION_PORT, "replication between brokers"),
@@ -246,6 +360,8 @@ def flows(platform: Platform) -> list[Flow]:
         to_api_server(entity, "the topic operator reconciles KafkaTopics"),
         flow(entity, brokers, REPLICATION_PORT, "the topic operator manages topics over the replication listener"),
         scrape(nodes, METRICS_PORT, "Prometheus scrapes the Strimzi metrics reporter"),
+        flow(exporter, brokers, REPLICATION_PORT, "the Kafka Exporter reads topic offsets and consumer groups (replication listener, TLS)"),
+        scrape(exporter, METRICS_PORT, "Prometheus scrapes the Kafka Exporter (consumer lag, topic offsets)"),
     ]
 
 

@@ -131,10 +131,10 @@ def sentinel(platform: Platform) -> KubeObject:
     })
 
 
-def pod_monitor(platform: Platform) -> KubeObject:
-    """Scrapes redis_exporter on the Redis pods."""
-    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", REPLICATION, ds.DATA_NAMESPACE, labels=labels(NAME, REPLICATION), spec={
-        "selector": {"matchLabels": {"app": REPLICATION}},
+def pod_monitor(platform: Platform, name: str = REPLICATION) -> KubeObject:
+    """Scrapes redis_exporter on the pods of one Redis resource (the replication's or the Sentinels')."""
+    return k8s_object("monitoring.coreos.com/v1", "PodMonitor", name, ds.DATA_NAMESPACE, labels=labels(NAME, name), spec={
+        "selector": {"matchLabels": {"app": name}},
         "podMetricsEndpoints": [{"port": "redis-exporter"}],
     })
 
@@ -143,7 +143,7 @@ def pod_monitor(platform: Platform) -> KubeObject:
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
     return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            replication(platform), sentinel(platform), pod_monitor(platform)]
+            replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -215,7 +215,7 @@ def flows(platform: Platform) -> list[Flow]:
         to_api_server(operator, "the redis-operator reconciles replications and sentinels"),
         flow(operator, replicas, REDIS_PORT, "the operator sets up replication"),
         flow(operator, sentinels, SENTINEL_PORT, "the operator registers the master with the Sentinels"),
-        scrape(replicas, EXPORTER_PORT),
+        scrape(replicas, EXPORTER_PORT), scrape(sentinels, EXPORTER_PORT, "Prometheus scrapes the Sentinels' redis_exporter"),
     ]
 
 

@@ -1,8 +1,9 @@
 """Tempo (traces): the pinned grafana-community tempo-distributed chart, blocks in the spec's bucket,
 retention from ``observability.tempo.retention_days`` (the compactor's ``block_retention``).
 
-Services send OTLP (gRPC 4317, HTTP 4318) to the distributor; the metrics-generator writes span
-metrics and the service graph to Prometheus (remote write) for Grafana's service map.
+Services send OTLP to Alloy on their node, which forwards it (gRPC 4317) to the distributor's OTLP receivers; the
+metrics-generator writes span metrics and the service graph to Prometheus (remote write, with exemplars) for
+Grafana's service map and its metrics-to-traces links.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
-from plinth.kube.datastores import APPS_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
@@ -36,7 +36,12 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {
 INGESTER_VOLUME_GIB = 20
 """Ingester WAL volume (traces not yet flushed to the bucket)."""
 OTLP_PORTS = (4317, 4318)
-"""OTLP gRPC and HTTP ports of the distributor."""
+"""OTLP gRPC and HTTP ports of the distributor (its receivers, switched on in the values)."""
+DISTRIBUTOR_SERVICE = f"{NAME}-distributor"
+DISTRIBUTOR_OTLP_GRPC = f"{DISTRIBUTOR_SERVICE}.{MONITORING_NAMESPACE}.svc.cluster.local:{OTLP_PORTS[0]}"
+"""Where the collector (Alloy) exports traces: the distributor's OTLP gRPC receiver."""
+DISTRIBUTOR_POD_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "distributor"}
+"""Labels of the distributor's pods (the chart's)."""
 
 BACKEND = {"aws": "s3", "gcp": "gcs", "azure": "azure"}
 
@@ -159,16 +164,14 @@ REMOTE_WRITE_PORT = 9090
 
 
 def flows(platform: Platform) -> list[Flow]:
-    """Tempo: the application services send OTLP to the distributor; Tempo's parts talk HTTP, memberlist and gRPC,
-    keep blocks in the bucket, and the metrics generator remote-writes span metrics to Prometheus."""
+    """Tempo: its parts talk HTTP, memberlist and gRPC, keep blocks in the bucket, and the metrics generator
+    remote-writes span metrics to Prometheus. The distributor's OTLP senders are the collector's (alloy) flows."""
     ns = MONITORING_NAMESPACE
     tempo = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": CHART_RELEASE})
-    distributor = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "distributor"})
     generator = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "metrics-generator"})
     return [flow(tempo, tempo, TEMPO_PORTS, "distributor, ingesters, queriers, compactor, metrics generator"),
             flow(tempo, CLOUD_OBJECT_STORAGE, HTTPS, "trace blocks in the trace bucket"),
             flow(generator, Pods.of(ns, {"app.kubernetes.io/name": "prometheus"}), REMOTE_WRITE_PORT, "span metrics (remote write)"),
-            flow(Pods.of(APPS_NAMESPACE), distributor, OTLP_PORTS, "the services' traces (OTLP gRPC and HTTP)"),
             scrape(tempo, TEMPO_PORTS[0])]
 
 

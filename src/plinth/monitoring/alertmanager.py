@@ -2,7 +2,8 @@
 
 Routing follows the rules' severities (``monitoring.rules.SEVERITIES``): the spec's paging severities
 page PagerDuty, warnings go to a chat channel that pages nobody, info goes nowhere but the
-Alertmanager and Grafana alert lists. A critical alert inhibits the warning of the same alert on the
+Alertmanager and Grafana alert lists. The always-firing Watchdog goes to the spec's heartbeat service alone, every
+``heartbeat.interval_minutes``: the dead man's switch (the service pages when the pings stop). A critical alert inhibits the warning of the same alert on the
 same namespace and service. Notifications are grouped by namespace and service.
 
 No secret is ever part of the configuration: the PagerDuty routing key and the chat webhook URL are
@@ -25,7 +26,11 @@ from plinth.spec.model import Platform
 PAGERDUTY_RECEIVER = "pagerduty"
 WARNING_RECEIVER = "team-chat"
 SILENT_RECEIVER = "alert-list-only"
-"""Receiver without a notifier: info alerts (and the always-firing Watchdog) are only listed."""
+"""Receiver without a notifier: info alerts are only listed."""
+HEARTBEAT_RECEIVER = "heartbeat"
+"""Receiver of the always-firing Watchdog: the external heartbeat service (``alerting.heartbeat``)."""
+WATCHDOG_ALERT = "Watchdog"
+"""The always-firing alert (kube-prometheus-stack's ``general.rules``, ``vector(1)``) that proves the alerting path works."""
 
 PAGERDUTY_SECRET = "alertmanager-pagerduty"
 """Secret (from an ExternalSecret) holding the PagerDuty Events v2 routing key."""
@@ -33,6 +38,9 @@ PAGERDUTY_SECRET_KEY = "routing-key"
 CHAT_SECRET = "alertmanager-chat-webhook"
 """Secret (from an ExternalSecret) holding the chat (Slack-compatible) incoming-webhook URL."""
 CHAT_SECRET_KEY = "webhook-url"
+HEARTBEAT_SECRET = "alertmanager-heartbeat"
+"""Secret (from an ExternalSecret) holding this environment's token of the heartbeat service."""
+HEARTBEAT_SECRET_KEY = "token"
 SECRETS_MOUNT = "/etc/alertmanager/secrets"
 """Where the Prometheus Operator mounts ``alertmanagerSpec.secrets`` (``<mount>/<secret>/<key>``)."""
 
@@ -47,7 +55,7 @@ def secret_file(secret: str, key: str) -> str:
 
 def mounted_secrets() -> list[str]:
     """Secrets the Alertmanager pods mount (``alertmanagerSpec.secrets``)."""
-    return [PAGERDUTY_SECRET, CHAT_SECRET]
+    return [PAGERDUTY_SECRET, CHAT_SECRET, HEARTBEAT_SECRET]
 
 
 def _severity_matcher(severities: list[str]) -> str:
@@ -61,7 +69,12 @@ def alertmanager_config(platform: Platform) -> dict[str, Any]:
     alerting = platform.observability.alerting
     paging = [s for s in SEVERITIES if s in alerting.paging_severities]
     quiet = [s for s in SEVERITIES if s not in paging and s != "info"]
+    heartbeat = alerting.heartbeat
+    every = f"{heartbeat.interval_minutes}m"
     routes: list[dict[str, Any]] = [
+        # First: the Watchdog reaches the heartbeat service alone, re-sent every interval (group_wait 0: at once).
+        {"receiver": HEARTBEAT_RECEIVER, "matchers": [f'alertname="{WATCHDOG_ALERT}"'], "group_by": ["alertname"],
+         "group_wait": "0s", "group_interval": every, "repeat_interval": every},
         {"receiver": PAGERDUTY_RECEIVER, "matchers": [_severity_matcher(paging)], "group_wait": "30s", "repeat_interval": "1h"},
     ]
     if quiet:
@@ -98,6 +111,13 @@ def alertmanager_config(platform: Platform) -> dict[str, Any]:
                 "text": '{{ range .Alerts }}{{ .Annotations.description }} {{ .Annotations.runbook_url }}\n{{ end }}',
             }]},
             {"name": SILENT_RECEIVER},
+            {"name": HEARTBEAT_RECEIVER, "webhook_configs": [{
+                "url": heartbeat.url,
+                "send_resolved": False,
+                "max_alerts": 1,
+                "http_config": {"authorization": {"type": heartbeat.auth_scheme,
+                                                  "credentials_file": secret_file(HEARTBEAT_SECRET, HEARTBEAT_SECRET_KEY)}},
+            }]},
         ],
     }
 

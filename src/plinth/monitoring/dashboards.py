@@ -16,7 +16,7 @@ from grafana_foundation_sdk.builders import loki as loki_query
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from plinth.monitoring.exported_metrics import APP_SERVICE_LABEL
+from plinth.monitoring.conventions import APP_SERVICE_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Dashboard, Platform
 

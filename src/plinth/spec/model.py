@@ -718,6 +718,30 @@ class Dashboard(StrictModel):
     """Repeated once per service (a template variable)."""
 
 
+class Heartbeat(StrictModel):
+    """The dead man's switch: Alertmanager sends the always-firing Watchdog alert to an external heartbeat service every
+    ``interval_minutes``; that service, not the platform, alerts when the pings stop (Prometheus, Alertmanager, their
+    network path or the whole cluster down)."""
+
+    url: str = Field(pattern=r"^https://[^\s{}]+$")
+    """Ping endpoint of the heartbeat service (HTTPS; no secret in it: the token comes from the secret manager)."""
+    auth_scheme: str = Field(default="Bearer", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    """HTTP Authorization scheme the service expects before the token (``Bearer``, ``GenieKey``...)."""
+    service: str = Field(min_length=1)
+    """What the heartbeat service is and whom it pages when the pings stop (stated in the README and alert text)."""
+    interval_minutes: int = Field(default=1, ge=1, le=60)
+    """How often Alertmanager pings (the Watchdog route's group and repeat interval)."""
+    missing_after_minutes: int = Field(default=5, ge=2)
+    """How long without a ping before the heartbeat service alerts (set the same grace period in the service)."""
+
+    @model_validator(mode="after")
+    def _grace(self) -> "Heartbeat":
+        if self.missing_after_minutes < 2 * self.interval_minutes:
+            raise ValueError(f"missing_after_minutes ({self.missing_after_minutes}) must be >= 2 x interval_minutes "
+                             f"({2 * self.interval_minutes}): one late ping must not page")
+        return self
+
+
 class Alerting(StrictModel):
     """Alert routing."""
 
@@ -729,6 +753,8 @@ class Alerting(StrictModel):
     """Alertmanager replicas (a gossip cluster; at least 2, or one pod restart silences every page)."""
     warning_channel: str = Field(default="#platform-alerts", pattern=r"^[#@]?[a-z0-9._-]+$")
     """Chat channel that receives non-paging (warning) alerts; the webhook URL comes from the secret manager."""
+    heartbeat: Heartbeat
+    """Dead man's switch: where the always-firing Watchdog is sent, and who notices when it stops."""
 
 
 class SLO(StrictModel):
@@ -740,6 +766,15 @@ class SLO(StrictModel):
     """SLO window, days."""
     latency_p95_ms: int = Field(ge=1, le=L.MAX_LATENCY_MS)
     """95th-percentile latency objective, milliseconds."""
+
+
+class Tracing(StrictModel):
+    """Distributed tracing of the application services: OTLP to the node's collector (Alloy), on to Tempo."""
+
+    sampling_ratio: float = Field(gt=0, le=1)
+    """Share of root traces kept (OpenTelemetry ``parentbased_traceidratio``: a child follows its parent's decision)."""
+    protocol: Literal["grpc", "http/protobuf"] = "grpc"
+    """OTLP transport the services use (the collector listens on 4317 for gRPC, 4318 for HTTP)."""
 
 
 class Observability(StrictModel):
@@ -759,6 +794,8 @@ class Observability(StrictModel):
     """The design's key dashboards."""
     slo: SLO
     """Application SLOs (burn-rate alerts and canary analysis read these)."""
+    tracing: Tracing
+    """Trace export of the application services (endpoint derived: the collector the tree runs)."""
 
     @model_validator(mode="after")
     def _stores(self) -> "Observability":
