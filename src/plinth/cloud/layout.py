@@ -13,15 +13,12 @@ from dataclasses import dataclass
 
 from plinth.catalog.instances import InstanceType, instance_for
 from plinth.kube.scheduling import POOL_LABEL
+from plinth.spec import derived
 from plinth.spec.model import Platform, Taint
 
 NETWORK_CIDR = "10.0.0.0/16"
 """Address space of the cluster's network; node subnets are /20s carved from it, one per zone."""
 
-ORIGIN_HOST = "origin"
-"""Host name (under ``edge.domain``) of the public gateway's load balancer: the CDN's origin.
-
-external-dns publishes it from the gateway Service; the CDN serves every public host and forwards to it."""
 
 
 @dataclass(frozen=True)
@@ -71,5 +68,5 @@ def public_hosts(platform: Platform) -> list[str]:
 
 
 def origin_host(platform: Platform) -> str:
-    """The CDN's origin: the gateway's load balancer name under the platform's domain."""
-    return f"{ORIGIN_HOST}.{platform.edge.domain}"
+    """The CDN's origin: the gateway's load balancer name under the platform's domain (``derived.origin_host``)."""
+    return derived.origin_host(platform)
