@@ -9,20 +9,25 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 
 from plinth.cloud.options import CloudOptions
 from plinth.components import cluster_autoscaler, storage_classes
 from plinth.drills.cluster import restore_drill_objects
-from plinth.kube.references import references
+from plinth.kube.references import pod_specs, references
 from plinth.render.pipeline import render_platform
 from plinth.spec import derived
+from plinth.spec.loader import load_platform
 from plinth.spec.model import Platform
 from tests.cloud.conftest import CLOUD_SITES, Deployment, mock_client_id, platform_on
+from tests.conftest import REPO, needs_charts
 
 ENVIRONMENTS = ("prod", "staging")
 OPTIONS = {"aws": CloudOptions(), "gcp": CloudOptions(gcp_project="plinth-test"), "azure": CloudOptions()}
@@ -264,3 +269,32 @@ def test_gke_nodes_run_as_a_least_privilege_account(deploy, deployed) -> None:
     for pool in run.of_type("gcp:container/nodePool:NodePool"):
         assert pool.inputs["nodeConfig"]["serviceAccount"] and pool.inputs["nodeConfig"]["workloadMetadataConfig"]["mode"] == "GKE_METADATA"
     assert email
+
+
+@needs_charts
+@pytest.mark.parametrize("spec", ["platform.yaml", "examples/azure.yaml"])
+def test_the_hydrated_charts_service_accounts_carry_their_identity(tmp_path: Path, spec: str) -> None:
+    """What the charts make of their values: every identity's ServiceAccount, rendered or hydrated, carries the
+    annotation the identity table gives it, and the pods run as it."""
+    out = tmp_path / "hydrated"
+    result = subprocess.run([sys.executable, "-m", "plinth.cli", "hydrate", "--spec", spec, "--env", "prod", "--out", str(out)],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    platform = load_platform(REPO / spec, "prod")
+    objects = [r.obj for r in render_platform(platform)]
+    objects += [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    accounts = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o["kind"] == "ServiceAccount"}
+    pods = [(o["metadata"].get("namespace"), pod) for o in objects for _, pod in pod_specs(o)]
+    pods += [(o["metadata"]["namespace"], t["spec"]) for o in objects if o["kind"] == "ClickHouseInstallation"
+             for t in o["spec"]["templates"]["podTemplates"]]
+    pod_accounts = {(namespace, pod.get("serviceAccountName")) for namespace, pod in pods}
+    for identity in derived.workload_identities(platform):
+        if identity.name in NOT_RENDERED or identity.namespace == "plinth-restore-drill":
+            continue
+        where = (identity.namespace, identity.service_account)
+        if identity.name == "cnpg-backups":  # CloudNativePG creates it from the Cluster's serviceAccountTemplate
+            continue
+        assert where in accounts, f"{identity.name}: no ServiceAccount {where[0]}/{where[1]}"
+        assert accounts[where]["metadata"].get("annotations", {}) | derived.identity_annotations(platform, identity.name) == \
+            accounts[where]["metadata"]["annotations"], f"{identity.name}: {where} lacks its identity annotation"
+        assert where in pod_accounts, f"{identity.name}: no pod runs as {where[0]}/{where[1]}"
