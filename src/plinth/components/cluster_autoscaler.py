@@ -31,7 +31,7 @@ IMAGES: dict[str, str] = {
 }
 """Cluster autoscaler release per Kubernetes minor (its minor must match the cluster's), pinned by the multi-arch
 manifest digest. The digest was not read from the registry here (no registry access): two independent public
-deployments pin the same one for v1.35.0. Record a minor (tag and digest) before moving the cluster to it."""
+deployments pin the same one for v1.35.0. Record a minor (tag and digest) when moving the cluster to it."""
 REGISTRY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 POD_REQUESTS = (100, 600)
 """CPU millicores and memory MiB (the upstream example's requests)."""
@@ -48,12 +48,10 @@ def enabled(platform: Platform) -> bool:
 
 
 def image(platform: Platform) -> str:
-    """The autoscaler image matching the cluster's Kubernetes minor."""
+    """The autoscaler image matching the cluster's Kubernetes minor: the recorded digest, else the minor's first release
+    by tag alone (``v<minor>.0``), which ``plinth check`` then reports as unpinned (PL-IMG-001) until it is recorded."""
     version = platform.cluster.kubernetes_version
-    if version not in IMAGES:
-        raise ValueError(f"cluster.kubernetes_version: no cluster-autoscaler release recorded for {version} "
-                         f"(recorded: {sorted(IMAGES)}; add it to plinth.components.cluster_autoscaler.IMAGES)")
-    return f"{REGISTRY}:{IMAGES[version]}"
+    return f"{REGISTRY}:{IMAGES.get(version, f'v{version}.0')}"
 
 
 def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> dict[str, Any]:
