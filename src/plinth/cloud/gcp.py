@@ -23,10 +23,10 @@ _MULTI_REGIONS = {"us": "US", "northamerica": "US", "southamerica": "US", "europ
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 NODE_ROLE = "roles/container.defaultNodeServiceAccount"
 """The predefined role for GKE node service accounts (logging, monitoring, Artifact Registry reads)."""
-CONTROL_PLANE_CIDR = "172.16.0.0/28"
+CONTROL_PLANE_CIDR = derived.GKE_CONTROL_PLANE_CIDR
 """The GKE control plane's private range (outside NETWORK_CIDR)."""
-POD_CIDR = "10.64.0.0/14"
-SERVICE_CIDR = "10.68.0.0/20"
+POD_CIDR = derived.GKE_POD_CIDR
+SERVICE_CIDR = derived.GKE_SERVICE_CIDR
 
 
 def multi_region_of(region: str) -> str:

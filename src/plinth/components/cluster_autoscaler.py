@@ -15,7 +15,7 @@ from typing import Any
 
 from plinth.components.base import Component, KubeObject
 from plinth.kube.identities import identity_service_account
-from plinth.kube.network import allow, ports
+from plinth.kube.flows import CLOUD_COMPUTE_API, CLOUD_IDENTITY, HTTPS, Flow, Pods, flow, scrape, to_api_server
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.workloads import requests_and_limits, restricted_container_security_context, restricted_pod_security_context
@@ -123,7 +123,7 @@ def deployment(platform: Platform) -> KubeObject:
 
 
 def objects(platform: Platform) -> list[KubeObject]:
-    """ServiceAccount (with its cloud identity), RBAC, the Deployment and its egress; nothing where the cloud scales."""
+    """ServiceAccount (with its cloud identity), RBAC and the Deployment; nothing where the cloud scales."""
     if not enabled(platform):
         return []
     subject = [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
@@ -135,10 +135,18 @@ def objects(platform: Platform) -> list[KubeObject]:
         k8s_object(RBAC_API, "Role", NAME, NAMESPACE, labels=labels(NAME, NAME), rules=_namespace_rules()),
         k8s_object(RBAC_API, "RoleBinding", NAME, NAMESPACE, labels=labels(NAME, NAME), roleRef=role_ref("Role"), subjects=subject),
         deployment(platform),
-        # The API server and the AWS APIs (Auto Scaling, EC2, STS), all HTTPS at addresses outside the cluster.
-        allow(f"{NAME}-egress", NAMESPACE, POD_LABELS, component=NAME,
-              egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports((443, 6443))}]),
     ]
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """The API server (pending pods, nodes), the AWS APIs (Auto Scaling, EC2, EKS) and STS for its identity."""
+    if not enabled(platform):
+        return []
+    pods = Pods.of(NAMESPACE, POD_LABELS)
+    return [to_api_server(pods, "the autoscaler watches pending pods and nodes"),
+            flow(pods, CLOUD_COMPUTE_API, HTTPS, "resizes the node groups' Auto Scaling groups"),
+            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the Auto Scaling API"),
+            scrape(pods, METRICS_PORT)]
 
 
 COMPONENT = Component(
@@ -147,4 +155,5 @@ COMPONENT = Component(
     objects=objects,
     sync_wave=-2,
     cluster_kinds=(("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")),
+    flows=flows,
 )
