@@ -24,9 +24,10 @@ from plinth.delivery.workflows import WORKFLOWS_DIR, render_workflows
 from plinth.docs.build import generated_docs
 from plinth.docs.datastores import render_markdown as datastores_markdown
 from plinth.drills.runbooks import RUNBOOK_DIR, render_runbooks
-from plinth.examples import extra_service_example
+from plinth.examples import cloud_example, extra_service_example
 from plinth.files import TreeDiff, UnsafeWrite, check_replaceable, diff_files, diff_tree, write_files, write_tree
 from plinth.render.pipeline import RenderedObject, render_all, to_files
+from plinth.spec.derived import WORKLOAD_IDENTITIES
 from plinth.spec.model import Platform
 
 
@@ -98,9 +99,13 @@ ARTIFACTS: tuple[Artifact, ...] = (
              lambda i: render_runbooks(i.documented)),
     Artifact("charts-lock", "charts.lock.yaml: each pinned chart's version, appVersion, digest, CRDs and images (from the chart "
              "directory)", lambda i: ".", False, lambda i: {LOCK_FILE: i.charts_lock()}),
-    Artifact("examples", "examples/: the design as written, and the spec plus one service", lambda i: "examples", False,
+    Artifact("examples", "examples/: the design as written, the spec plus one service, the spec on GCP and on Azure",
+             lambda i: "examples", False,
              lambda i: {"design-as-written.yaml": as_written.build(i.spec)[0],
-                        "extra-service.yaml": extra_service_example(i.spec.read_text(encoding="utf-8"))}),
+                        "extra-service.yaml": extra_service_example(i.spec.read_text(encoding="utf-8")),
+                        "gcp.yaml": cloud_example(i.spec.read_text(encoding="utf-8"), "gcp"),
+                        "azure.yaml": cloud_example(i.spec.read_text(encoding="utf-8"), "azure",
+                                                    tuple(w.name for w in WORKLOAD_IDENTITIES if "azure" in w.providers))}),
 )
 """Every artifact Plinth generates, in the order ``plinth generate`` writes them."""
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from plinth.checks import ALL_CHECKS, WAIVER_CHECKS, as_written
 from plinth.checks.docs import checks_markdown
@@ -39,6 +40,19 @@ def test_default_platform_passes_with_no_unwaived_errors() -> None:
     assert result.returncode == 0, _open(report["findings"])
     assert report["passed"] is True and report["summary"]["error"] == 0
     assert report["environments"] == ["prod", "staging"]
+
+
+@needs_charts
+@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+def test_the_gcp_and_azure_examples_validate_and_check_clean(cloud: str) -> None:
+    """The spec moved to GKE and to AKS: every object valid, no unwaived error, names within each cloud's rules."""
+    spec = f"examples/{cloud}.yaml"
+    validated = _plinth("validate", "--spec", spec)
+    assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]
+    result = _plinth("check", "--spec", spec, "--waivers", "check-waivers.yaml", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, _open(report["findings"])
+    assert report["summary"]["error"] == 0 and report["summary"]["warning"] == 0
 
 
 def test_design_as_written_reports_each_contradiction_the_model_lets_through() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ import pulumi
 import pytest
 
 from plinth.cloud.options import CloudOptions
+from plinth.spec import derived
 from plinth.spec.loader import load_platform
 from plinth.spec.model import Platform
 from tests.conftest import spec_with
@@ -24,6 +26,7 @@ CLOUD_SITES: dict[str, list[tuple[str, Any]]] = {
         ("cluster.dr_region", "us-east1"),
         ("cluster.zones", ["us-central1-a", "us-central1-b", "us-central1-c"]),
         ("secrets.gcp_project_id", "plinth-prod"),
+        ("cluster.account", "plinth-test"),
     ],
     "azure": [
         ("cluster.provider", "azure"),
@@ -31,6 +34,8 @@ CLOUD_SITES: dict[str, list[tuple[str, Any]]] = {
         ("cluster.dr_region", "westus2"),
         ("cluster.zones", ["1", "2", "3"]),
         ("secrets.azure_key_vault_url", "https://plinth-prod.vault.azure.net"),
+        ("environments.staging.secrets", {"azure_key_vault_url": "https://plinth-staging.vault.azure.net"}),
+        ("cluster.account", "00000000-0000-0000-0000-000000000001"),
     ],
 }
 """The default spec moved to each cloud (the regions of the design's cost table, and a DR region)."""
@@ -88,6 +93,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 _CALLS: dict[str, dict[str, Any]] = {
+    "gcp:organizations/getProject:getProject": {"number": "123456789"},
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
         "emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"
     },
@@ -95,6 +101,11 @@ _CALLS: dict[str, dict[str, Any]] = {
         "subscriptionId": "00000000-0000-0000-0000-000000000001", "tenantId": "t", "clientId": "c", "objectId": "o"
     },
 }
+
+
+def mock_client_id(identity_resource: str) -> str:
+    """The client ID these mocks give the managed identity named ``identity_resource`` (Azure assigns a GUID)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mock-managed-identity/{identity_resource}"))
 
 
 _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
@@ -122,7 +133,7 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
         "policyId": "policy-1",
         "rules": [dict(r, ruleId=f"rule-{i}") for i, r in enumerate(a.inputs.get("rules", []))],
     },
-    "azure-native:managedidentity:UserAssignedIdentity": lambda a: {"principalId": f"principal-{a.name}", "clientId": f"client-{a.name}"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda a: {"principalId": f"principal-{a.name}", "clientId": mock_client_id(a.name)},
     "azure-native:cdn:AFDEndpoint": lambda a: {"hostName": "plinth-prod.z01.azurefd.net"},
     "azure-native:cdn:AFDCustomDomain": lambda a: {"validationProperties": {"validationToken": "token"}},
     "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com"},
@@ -192,6 +203,21 @@ def deploy_stack() -> Callable[[dict[str, str]], Deployment]:
 
 
 def platform_on(tmp_path: Path, cloud: str, extra: list[tuple[str, Any]] | None = None, environment: str = "prod") -> Platform:
-    """The default spec moved to ``cloud`` (plus ``extra`` changes), resolved for ``environment``."""
+    """The default spec moved to ``cloud`` (plus ``extra`` changes), resolved for ``environment``.
+
+    On Azure the spec also names each environment's managed identities' client IDs, as an operator copies them from
+    ``pulumi stack output workloadIdentityClientIds``: here the IDs these mocks assign."""
     changes = CLOUD_SITES[cloud] + (extra or [])
+    if cloud == "azure":
+        changes = changes + azure_client_id_changes(load_platform(spec_with(tmp_path, changes), "prod"),
+                                                    load_platform(spec_with(tmp_path, changes), "staging"))
     return load_platform(spec_with(tmp_path, changes), environment)
+
+
+def azure_client_id_changes(prod: Platform, staging: Platform) -> list[tuple[str, Any]]:
+    """Spec changes naming the client IDs the mocked Azure program gives each environment's identities."""
+
+    def ids(platform: Platform) -> dict[str, str]:
+        return {i.name: mock_client_id(derived.cloud_identity_name(platform, i)) for i in derived.workload_identities(platform)}
+
+    return [("cluster.identity_client_ids", ids(prod)), ("environments.staging.cluster.identity_client_ids", ids(staging))]

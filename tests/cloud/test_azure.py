@@ -133,10 +133,10 @@ def test_workload_identity_federates_each_service_account(azure_run):
     platform, run = azure_run
     credentials = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
     subjects = {c.inputs["subject"] for c in credentials}
-    assert subjects == {f"system:serviceaccount:{i.namespace}:{i.service_account}" for i in derived.WORKLOAD_IDENTITIES}
+    assert subjects == {f"system:serviceaccount:{i.namespace}:{i.service_account}" for i in derived.workload_identities(platform)}
     assert all(c.inputs["issuer"].startswith("https://") and c.inputs["audiences"] == ["api://AzureADTokenExchange"] for c in credentials)
     assignments = {a.name: a for a in run.of_type("azure-native:authorization:RoleAssignment")}
-    for identity in derived.WORKLOAD_IDENTITIES:
+    for identity in derived.workload_identities(platform):
         for key in identity.buckets:
             assignment = assignments[f"{platform.cluster.name}-{identity.name}-blob-{key}"]
             assert assignment.inputs["roleDefinitionId"].endswith(ROLE_IDS["Storage Blob Data Contributor"])

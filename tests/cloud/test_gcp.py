@@ -46,7 +46,7 @@ def test_cluster_and_pools_span_three_zones_with_private_nodes(gcp_run):
 
 
 def test_public_endpoint_only_with_configured_cidrs(deploy, gcp_platform):
-    run = deploy(gcp_platform, CloudOptions(gcp_project="p", api_public_cidrs=("203.0.113.0/24",)))
+    run = deploy(gcp_platform, CloudOptions(gcp_project="plinth-test", api_public_cidrs=("203.0.113.0/24",)))
     (cluster,) = run.of_type("gcp:container/cluster:Cluster")
     assert cluster.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is False
     cidrs = [b["cidrBlock"] for b in cluster.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
@@ -124,13 +124,13 @@ def test_cross_region_buckets_hold_a_copy_outside_the_cluster_region(gcp_run):
 def test_workload_identity_binds_each_service_account(gcp_run):
     platform, run = gcp_run
     bindings = {m.inputs["member"] for m in run.of_type("gcp:serviceaccount/iAMMember:IAMMember")}
-    expected = {f"serviceAccount:plinth-test.svc.id.goog[{i.namespace}/{i.service_account}]" for i in derived.WORKLOAD_IDENTITIES}
+    expected = {f"serviceAccount:plinth-test.svc.id.goog[{i.namespace}/{i.service_account}]" for i in derived.workload_identities(platform)}
     assert bindings == expected
     grants = {(g.inputs["bucket"], g.inputs["member"].split(":")[1].split("@")[0]) for g in run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
     names = {p.key: p.primary.bucket for p in derived.buckets(platform)}
-    for identity in derived.WORKLOAD_IDENTITIES:
+    for identity in derived.workload_identities(platform):
         for key in identity.buckets:
-            assert (names[key], f"{platform.cluster.name}-{identity.name}"[:30]) in grants
+            assert (names[key], derived.gcp_service_account_id(platform, identity)) in grants
     assert len(run.of_type("gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember")) == 1
 
 
@@ -172,6 +172,9 @@ def test_stores_stay_in_cluster_by_default(gcp_run):
     assert run.of_type("gcp:redis/instance:Instance") == []
 
 
-def test_project_is_required(deploy, gcp_platform):
+def test_the_stack_project_must_be_the_spec_account(deploy, gcp_platform):
+    """The ServiceAccount annotations name Google accounts in cluster.account: a stack building elsewhere is refused."""
     with pytest.raises(Exception, match="gcp:project"):
-        deploy(gcp_platform, CloudOptions())
+        deploy(gcp_platform, CloudOptions(gcp_project="another-project"))
+    run = deploy(gcp_platform, CloudOptions())
+    assert {a.inputs["project"] for a in run.of_type("gcp:serviceaccount/account:Account")} == {gcp_platform.cluster.account}

@@ -97,4 +97,4 @@ def test_sync_waves_put_namespaces_and_operators_before_workloads(prod) -> None:
             assert wave > waves["namespaces"], name
     # the secret store right after External Secrets, before every Application with ExternalSecrets
     assert waves["external-secrets"] < waves["secret-store"] < waves["kube-prometheus-stack"] < waves["kube-prometheus-stack-chart"]
-    assert waves["secret-store"] < waves["velero-credentials"] < waves["velero"] < waves["velero-backups"]
+    assert waves["secret-store"] < waves["velero"] < waves["velero-backups"]

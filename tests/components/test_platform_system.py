@@ -108,16 +108,19 @@ def test_external_dns_points_at_the_spec_zone_and_provider(platforms, tmp_path) 
     values = external_dns.values(platforms["staging"])
     assert values["provider"] == {"name": "aws"}
     assert values["domainFilters"] == ["staging.plinth.example.com"]
-    assert values["sources"] == ["gateway-httproute"]
+    # With a CDN the public hosts point at the CDN (the cloud layer's records): external-dns publishes the origin only.
+    assert values["sources"] == ["service"]
     assert values["txtOwnerId"] == "plinth-staging"
-    gcp = load_all(spec_with(tmp_path, [("cluster.provider", "gcp"), ("secrets.gcp_project_id", "plinth-prod")]))
+    gcp = load_all(spec_with(tmp_path, [("cluster.provider", "gcp"), ("secrets.gcp_project_id", "plinth-prod"),
+                                        ("cluster.account", "plinth-prod")]))
     assert external_dns.values(gcp["prod"])["provider"] == {"name": "google"}
 
 
 @pytest.mark.parametrize(("provider", "extra", "key"), [
     ("aws", [], "aws"),
-    ("gcp", [("secrets.gcp_project_id", "plinth-prod")], "gcpsm"),
-    ("azure", [("secrets.azure_key_vault_url", "https://plinth-kv.vault.azure.net/")], "azurekv"),
+    ("gcp", [("secrets.gcp_project_id", "plinth-prod"), ("cluster.account", "plinth-prod")], "gcpsm"),
+    ("azure", [("secrets.azure_key_vault_url", "https://plinth-kv.vault.azure.net/"),
+               ("cluster.account", "00000000-0000-0000-0000-000000000001")], "azurekv"),
 ])
 def test_cluster_secret_store_uses_the_cloud_secret_manager(tmp_path, provider, extra, key) -> None:
     platform = load_all(spec_with(tmp_path, [("cluster.provider", provider), *extra]))["prod"]
@@ -128,7 +131,7 @@ def test_cluster_secret_store_uses_the_cloud_secret_manager(tmp_path, provider, 
 
 def test_gcp_without_a_project_is_a_located_error(tmp_path) -> None:
     with pytest.raises(SpecError) as err:
-        load_all(spec_with(tmp_path, [("cluster.provider", "gcp")]))
+        load_all(spec_with(tmp_path, [("cluster.provider", "gcp"), ("cluster.account", "plinth-prod")]))
     assert "secrets.gcp_project_id: needed when cluster.provider is gcp" in str(err.value)
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from plinth.cli import app
 from plinth.files import MARKER
 from plinth.components import postgres
+from plinth.spec import derived
 from plinth.spec.derived import backup_target
 from plinth.drills.cluster import RESTORED_CLUSTER, SCRATCH_NAMESPACE, restore_drill_objects, zone_loss_procedure
 from plinth.kube.conventions import DATASTORE_NAMES
@@ -42,8 +43,11 @@ def test_restore_drill_recovers_from_the_production_object_store(prod) -> None:
     assert store["spec"]["configuration"]["destinationPath"] == target.copy.url(target.prefix) != production["spec"]["configuration"]["destinationPath"]
     assert store["spec"]["configuration"]["endpointURL"] == f"https://s3.{prod.cluster.dr_region}.amazonaws.com"
     assert "retentionPolicy" not in store["spec"], "the drill only reads: it must never expire production backups"
-    credentials = objects["ExternalSecret"]
-    assert credentials["spec"] == postgres.credentials_secret(prod)["spec"] and credentials["metadata"]["namespace"] == SCRATCH_NAMESPACE
+    assert "ExternalSecret" not in objects, "the drill reads the copy as its own workload identity, with no key"
+    identity = derived.workload_identity(prod, "postgres-restore-drill")
+    assert (identity.namespace, identity.service_account) == (SCRATCH_NAMESPACE, RESTORED_CLUSTER)
+    assert identity.reads_copies and identity.buckets == ("postgres",)
+    assert cluster["serviceAccountTemplate"]["metadata"]["annotations"] == derived.identity_annotations(prod, identity.name)
     assert cluster["postgresql"]["parameters"]["archive_timeout"] == f"{int(prod.datastores.postgres.archive_timeout_seconds)}s"
     # The verify Job fails when the restore is not done within the region-failover RTO.
     region = next(r for r in prod.recovery if r.failure == "region")
@@ -52,7 +56,7 @@ def test_restore_drill_recovers_from_the_production_object_store(prod) -> None:
 
 def test_settings_come_from_the_spec(tmp_path: Path) -> None:
     changed = spec_with(tmp_path, [("datastores.postgres.archive_timeout_seconds", 300), ("cluster.provider", "gcp"),
-                                     ("secrets.gcp_project_id", "plinth-prod")])
+                                     ("secrets.gcp_project_id", "plinth-prod"), ("cluster.account", "plinth-prod")])
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["drill", "cluster-manifests", "--spec", str(changed), "--out", str(out),
                                       "--crd-dir", str(CRD_DIR)])

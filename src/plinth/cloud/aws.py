@@ -20,6 +20,9 @@ from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
+EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
+"""The EBS CSI controller's ServiceAccount the EKS add-on creates (its IRSA role trusts exactly this subject)."""
+
 CLOUDFRONT_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS managed cache policy "Managed-CachingDisabled": the API and app are dynamic; nothing is cached by default."""
 CLOUDFRONT_ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
@@ -53,6 +56,7 @@ class AwsPlatform:
         self._network()
         self._cluster()
         self._node_pools()
+        self._storage_driver()
         self._buckets()
         self._dns_and_cdn()
         self._identities()
@@ -369,19 +373,46 @@ class AwsPlatform:
 
     # ------------------------------------------------------------------ workload identity
 
+    def _irsa_role(self, name: str, namespace: str, service_account: str) -> aws.iam.Role:
+        """An IAM role named ``name`` that only ``namespace/service_account`` may assume, through the cluster's OIDC issuer."""
+        subject = f"system:serviceaccount:{namespace}:{service_account}"
+        trust = pulumi.Output.all(self.oidc.arn, self.oidc_issuer).apply(lambda args: json.dumps(_irsa_trust(*args, subject)))
+        # The role's name is fixed: the ServiceAccount annotation names its ARN (derived.aws_role_arn).
+        return aws.iam.Role(name, name=name, assume_role_policy=trust, tags=self.tags)
+
     def _identities(self) -> None:
-        """IRSA: an IAM role per service account, trusted only by that account through the cluster's OIDC issuer."""
+        """IRSA: an IAM role per service account of the identity table, trusted only by that account through the
+        cluster's OIDC issuer (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html)."""
         self.identity_roles: dict[str, aws.iam.Role] = {}
-        for identity in derived.WORKLOAD_IDENTITIES:
-            subject = identity.subject
-            trust = pulumi.Output.all(self.oidc.arn, self.oidc_issuer).apply(lambda args, subject=subject: json.dumps(_irsa_trust(*args, subject)))
-            role = aws.iam.Role(derived.cloud_identity_name(self.platform, identity), assume_role_policy=trust, tags=self.tags)
+        cluster = self.platform.cluster
+        secrets = f"arn:aws:secretsmanager:{cluster.region}:{cluster.account}:secret:{derived.secret_name_prefix(self.platform)}/*"
+        for identity in derived.workload_identities(self.platform):
+            name = derived.cloud_identity_name(self.platform, identity)
+            role = self._irsa_role(name, identity.namespace, identity.service_account)
             self.identity_roles[identity.name] = role
             arns = [self.buckets[key].arn for key in identity.buckets]
+            if identity.reads_copies:
+                arns += [self.replicas[key].arn for key in identity.buckets if key in self.replicas]
             policy = pulumi.Output.all(self.zone.arn, *arns).apply(
-                lambda args, identity=identity: json.dumps(_identity_policy(identity, args[0], args[1:], derived.secret_name_prefix(self.platform)))
+                lambda args, identity=identity: json.dumps(_identity_policy(identity, args[0], tuple(args[1:]), secrets, self.prefix))
             )
-            aws.iam.RolePolicy(derived.cloud_identity_name(self.platform, identity), role=role.id, policy=policy)
+            aws.iam.RolePolicy(name, role=role.id, policy=policy)
+
+    def _storage_driver(self) -> None:
+        """The EBS CSI driver as an EKS add-on, with its own IRSA role (AWS's managed AmazonEBSCSIDriverPolicy): it provisions
+        the volumes of the tree's StorageClasses (``ebs.csi.aws.com``, gp3, encrypted).
+        https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html"""
+        namespace, service_account = EBS_CSI_SERVICE_ACCOUNT
+        role = self._irsa_role(f"{self.prefix}-ebs-csi", namespace, service_account)
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{self.prefix}-ebs-csi", role=role.name, policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+        )
+        self.storage_driver = aws.eks.Addon(
+            f"{self.prefix}-ebs-csi", cluster_name=self.cluster.name, addon_name="aws-ebs-csi-driver", service_account_role_arn=role.arn,
+            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", tags=self.tags,
+            # The controller runs on nodes: the add-on stays degraded until a node group exists.
+            opts=pulumi.ResourceOptions(depends_on=[attachment, *self.node_groups.values()]),
+        )
 
     # ------------------------------------------------------------------ managed data stores
 
@@ -492,7 +523,8 @@ def _irsa_trust(provider_arn: str, issuer: str, subject: str) -> dict[str, Any]:
     }
 
 
-def _identity_policy(identity: derived.WorkloadIdentity, zone_arn: str, bucket_arns: tuple[str, ...], prefix: str) -> dict[str, Any]:
+def _identity_policy(identity: derived.WorkloadIdentity, zone_arn: str, bucket_arns: tuple[str, ...], secrets_arn: str,
+                     cluster_name: str) -> dict[str, Any]:
     statements: list[dict[str, Any]] = []
     if bucket_arns:
         statements.append({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": list(bucket_arns)})
@@ -511,11 +543,7 @@ def _identity_policy(identity: derived.WorkloadIdentity, zone_arn: str, bucket_a
         )
     if identity.reads_secrets:
         statements.append(
-            {
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                "Resource": f"arn:aws:secretsmanager:*:*:secret:{prefix}/*",
-            }
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": secrets_arn}
         )
     if identity.snapshots_volumes:
         statements.append(
@@ -523,6 +551,25 @@ def _identity_policy(identity: derived.WorkloadIdentity, zone_arn: str, bucket_a
                 "Effect": "Allow",
                 "Action": ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:CreateTags", "ec2:CreateVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot"],
                 "Resource": "*",
+            }
+        )
+    if identity.scales_nodes:
+        # The cluster autoscaler's minimum policy (its AWS README): read every group, resize only this cluster's.
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
+                           "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+                           "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"],
+                "Resource": "*",
+            }
+        )
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

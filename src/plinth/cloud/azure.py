@@ -22,6 +22,7 @@ ROLE_IDS = {
     "DNS Zone Contributor": "befefa01-2a29-4197-83a8-272ff33ce314",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Disk Snapshot Contributor": "7efff54f-a5b4-42b5-a1c5-5411624893ce",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
 }
 """Azure built-in role definition IDs (the same in every tenant)."""
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
@@ -29,6 +30,13 @@ SERVICE_CIDR = derived.AKS_SERVICE_CIDR
 DNS_SERVICE_IP = "10.96.0.10"
 POD_CIDR = derived.AKS_POD_CIDR
 _PG_SKUS = (2, 4, 8, 16, 32, 48, 64)
+
+
+def key_vault_name(platform: Platform) -> str:
+    """The Key Vault the spec's ``secrets.azure_key_vault_url`` names: the cloud layer creates exactly that vault, one per
+    environment (Key Vault RBAC scopes a vault or one secret, not a name prefix, so a vault is the environment's boundary)."""
+    url = platform.secrets.azure_key_vault_url or ""
+    return url.removeprefix("https://").split(".", 1)[0]
 
 
 def _taint(t: Any) -> str:
@@ -143,6 +151,10 @@ class AzurePlatform:
                 "enable_private_cluster": not public_cidrs,
                 **({"authorized_ip_ranges": public_cidrs} if public_cidrs else {}),
             },
+            # The Azure Disk CSI driver provisions the tree's StorageClasses (disk.csi.azure.com); the snapshot controller
+            # serves VolumeSnapshots (https://learn.microsoft.com/azure/aks/csi-storage-drivers).
+            storage_profile={"disk_csi_driver": {"enabled": True}, "snapshot_controller": {"enabled": True}},
+            # Azure CNI powered by Cilium enforces NetworkPolicies (https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium).
             network_profile={
                 "network_plugin": "azure",
                 "network_plugin_mode": "overlay",
@@ -330,7 +342,7 @@ class AzurePlatform:
         cluster = self.platform.cluster
         issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
         self.vault = azure.keyvault.Vault(
-            f"{self.prefix}-secrets", vault_name=f"{self.prefix}-kv"[:24], resource_group_name=self._rg(), location=cluster.region,
+            f"{self.prefix}-secrets", vault_name=key_vault_name(self.platform), resource_group_name=self._rg(), location=cluster.region,
             properties={
                 "tenant_id": self.client.tenant_id, "sku": {"family": "A", "name": "standard"}, "enable_rbac_authorization": True,
                 "enable_purge_protection": True, "public_network_access": "Disabled",
@@ -338,7 +350,7 @@ class AzurePlatform:
             tags=self.tags,
         )
         self.identities: dict[str, azure.managedidentity.UserAssignedIdentity] = {}
-        for identity in derived.WORKLOAD_IDENTITIES:
+        for identity in derived.workload_identities(self.platform):
             uai = azure.managedidentity.UserAssignedIdentity(
                 derived.cloud_identity_name(self.platform, identity), resource_name_=derived.cloud_identity_name(self.platform, identity),
                 resource_group_name=self._rg(),
@@ -352,6 +364,9 @@ class AzurePlatform:
                 audiences=[WORKLOAD_IDENTITY_AUDIENCE],
             )
             scopes: list[tuple[str, str, Any]] = [(f"blob-{key}", "Storage Blob Data Contributor", self.containers[key].id) for key in identity.buckets]
+            if identity.reads_copies:
+                scopes += [(f"blob-{key}-copy", "Storage Blob Data Reader", self.replica_containers[key].id)
+                           for key in identity.buckets if key in self.replica_containers]
             if identity.manages_dns:
                 scopes.append(("dns", "DNS Zone Contributor", self.zone.id))
             if identity.reads_secrets:

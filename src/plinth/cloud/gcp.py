@@ -20,6 +20,9 @@ from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 _MULTI_REGIONS = {"us": "US", "northamerica": "US", "southamerica": "US", "europe": "EU", "asia": "ASIA", "australia": "ASIA"}
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+NODE_ROLE = "roles/container.defaultNodeServiceAccount"
+"""The predefined role for GKE node service accounts (logging, monitoring, Artifact Registry reads)."""
 CONTROL_PLANE_CIDR = derived.GKE_CONTROL_PLANE_CIDR
 """The GKE control plane's private range (outside NETWORK_CIDR)."""
 POD_CIDR = derived.GKE_POD_CIDR
@@ -50,14 +53,16 @@ class GcpPlatform:
     """Builds the GCP resources of one platform environment."""
 
     def __init__(self, platform: Platform, options: CloudOptions):
-        if not options.gcp_project:
-            raise ValueError("gcp:project: the stack config must name the GCP project (pulumi config set gcp:project ID)")
+        if options.gcp_project and options.gcp_project != platform.cluster.account:
+            raise ValueError(f"gcp:project: the stack builds in {options.gcp_project!r} but the spec's cluster.account is "
+                             f"{platform.cluster.account!r}; the ServiceAccounts' Google accounts live in cluster.account")
         self.platform = platform
         self.options = options
-        self.project = options.gcp_project
+        self.project = platform.cluster.account
         self.prefix = platform.cluster.name
         self.labels = {"plinth-platform": platform.name, "plinth-environment": platform.environment}
         self._network()
+        self._node_identity()
         self._cluster()
         self._node_pools()
         self._buckets()
@@ -137,8 +142,28 @@ class GcpPlatform:
                 + [{"cidr_block": c, "display_name": f"operator-{i}"} for i, c in enumerate(public_cidrs)],
             },
             workload_identity_config={"workload_pool": f"{self.project}.svc.id.goog"},
+            # GKE Dataplane V2 (eBPF) enforces NetworkPolicies without a separate policy add-on
+            # (https://cloud.google.com/kubernetes-engine/docs/concepts/dataplane-v2).
             datapath_provider="ADVANCED_DATAPATH",
+            # The Compute Engine persistent disk CSI driver provisions the tree's StorageClasses (pd.csi.storage.gke.io)
+            # (https://cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/gce-pd-csi-driver).
+            addons_config={"gce_persistent_disk_csi_driver_config": {"enabled": True}, "http_load_balancing": {"disabled": False}},
+            # The default pool GKE creates before removing it runs as the node identity too, never the Compute default account.
+            node_config={"service_account": self.node_account.email, "oauth_scopes": [CLOUD_PLATFORM_SCOPE]},
             resource_labels=self.labels,
+        )
+
+    def _node_identity(self) -> None:
+        """A dedicated node service account with only the role GKE nodes need (logs, metrics, image pulls): never the
+        Compute Engine default account, which holds Editor on the project
+        (https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#use_least_privilege_sa)."""
+        self.node_account = gcp.serviceaccount.Account(
+            f"{self.prefix}-nodes", project=self.project, account_id=f"{self.prefix}-nodes"[:30].rstrip("-"),
+            display_name=f"{self.prefix} GKE nodes",
+        )
+        gcp.projects.IAMMember(
+            f"{self.prefix}-nodes", project=self.project, role=NODE_ROLE,
+            member=self.node_account.email.apply(lambda email: f"serviceAccount:{email}"),
         )
 
     def _node_pools(self) -> None:
@@ -165,8 +190,10 @@ class GcpPlatform:
                     "labels": pool.labels,
                     "taints": [{"key": t.key, "value": t.value, "effect": _TAINT_EFFECTS[t.effect]} for t in pool.taints],
                     "workload_metadata_config": {"mode": "GKE_METADATA"},
+                    "service_account": self.node_account.email,
                     "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    # Access is what the node account's IAM roles allow; the scope no longer narrows it (GKE hardening guide).
+                    "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
                     "resource_labels": self.labels,
                 },
                 opts=pulumi.ResourceOptions(ignore_changes=["initialNodeCount", "nodeCount"]),
@@ -263,13 +290,17 @@ class GcpPlatform:
             )
 
     def _identities(self) -> None:
-        """GKE Workload Identity: a Google service account per Kubernetes one, impersonable only by it."""
+        """GKE Workload Identity: a Google service account per Kubernetes one of the identity table, impersonable only
+        by it (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity)."""
         self.accounts: dict[str, gcp.serviceaccount.Account] = {}
-        for identity in derived.WORKLOAD_IDENTITIES:
+        self.secrets_project = self.platform.secrets.gcp_project_id or self.project
+        project_number = gcp.organizations.get_project_output(project_id=self.secrets_project).number
+        for identity in derived.workload_identities(self.platform):
             account = gcp.serviceaccount.Account(
                 f"{self.prefix}-{identity.name}",
                 project=self.project,
-                account_id=derived.cloud_identity_name(self.platform, identity)[:30],
+                # The ServiceAccount annotation names this account's e-mail (derived.gcp_service_account_email).
+                account_id=derived.gcp_service_account_id(self.platform, identity),
                 display_name=f"{identity.namespace}/{identity.service_account}",
             )
             self.accounts[identity.name] = account
@@ -289,8 +320,19 @@ class GcpPlatform:
                     f"{self.prefix}-{identity.name}-dns", project=self.project, managed_zone=self.zone.name, role="roles/dns.admin", member=member
                 )
             if identity.reads_secrets:
+                # Only the environment's secrets: IAM Conditions on the secret's resource name
+                # (https://cloud.google.com/secret-manager/docs/access-control#conditions).
+                prefix = derived.secret_name_prefix(self.platform) + derived.secret_name_separator(self.platform)
                 gcp.projects.IAMMember(
-                    f"{self.prefix}-{identity.name}-secrets", project=self.project, role="roles/secretmanager.secretAccessor", member=member
+                    f"{self.prefix}-{identity.name}-secrets", project=self.secrets_project, role="roles/secretmanager.secretAccessor",
+                    member=member,
+                    condition={
+                        "title": f"{prefix}*",
+                        "description": "Only the secrets of this environment",
+                        "expression": project_number.apply(
+                            lambda number, prefix=prefix: f'resource.name.startsWith("projects/{number}/secrets/{prefix}")'
+                        ),
+                    },
                 )
             if identity.snapshots_volumes:
                 gcp.projects.IAMMember(

@@ -19,10 +19,6 @@ NETWORK_CIDR = derived.NETWORK_CIDR
 """Address space of the cluster's network; node subnets are /20s carved from it, one per zone (``plinth.spec.derived``:
 NetworkPolicies name the same addresses)."""
 
-ORIGIN_HOST = "origin"
-"""Host name (under ``edge.domain``) of the public gateway's load balancer: the CDN's origin.
-
-external-dns publishes it from the gateway Service; the CDN serves every public host and forwards to it."""
 
 
 @dataclass(frozen=True)
@@ -68,5 +64,5 @@ def public_hosts(platform: Platform) -> list[str]:
 
 
 def origin_host(platform: Platform) -> str:
-    """The CDN's origin: the gateway's load balancer name under the platform's domain."""
-    return f"{ORIGIN_HOST}.{platform.edge.domain}"
+    """The CDN's origin: the gateway's load balancer name under the platform's domain (``derived.origin_host``)."""
+    return derived.origin_host(platform)

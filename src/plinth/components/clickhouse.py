@@ -14,11 +14,13 @@ from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.identities import identity_service_account
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.secrets import external_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec import derived
 from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
@@ -38,7 +40,8 @@ INTERSERVER_PORT = 9009
 OPERATOR_METRICS_PORTS = (8888, 9999)
 """The operator's ClickHouse metrics exporter and its own metrics."""
 CREDENTIALS = f"{CHI}-credentials"
-BACKUP_CREDENTIALS = f"{CHI}-backup-credentials"
+IDENTITY = "clickhouse-backup"
+"""The backup sidecar's workload identity (``derived.WORKLOAD_IDENTITIES``); its ServiceAccount runs the server pods."""
 BACKUP_JOB = f"{CHI}-backup"
 BACKUP_USER = "backup"
 CHI_API = "clickhouse.altinity.com/v1"
@@ -118,18 +121,17 @@ def _backup_env(platform: Platform) -> list[dict[str, Any]]:
         {"name": "BACKUPS_TO_KEEP_REMOTE", "value": str(retained_backup_count(backup) or 0)},
     ]
     path = f"{target.prefix}/{{shard}}"
+    # No key: the pods' ServiceAccount carries the cloud identity (IRSA / GKE Workload Identity / Azure workload
+    # identity), which the SDKs find by themselves when no key is set.
     if remote == "s3":
         env += [{"name": "S3_BUCKET", "value": where.bucket}, {"name": "S3_REGION", "value": where.region},
-                {"name": "S3_PATH", "value": path},
-                {"name": "S3_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_KEY_ID"}}},
-                {"name": "S3_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "ACCESS_SECRET_KEY"}}}]
+                {"name": "S3_PATH", "value": path}]
     elif remote == "gcs":
-        env += [{"name": "GCS_BUCKET", "value": where.bucket}, {"name": "GCS_PATH", "value": path},
-                {"name": "GCS_CREDENTIALS_JSON", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}]
+        env += [{"name": "GCS_BUCKET", "value": where.bucket}, {"name": "GCS_PATH", "value": path}]
     else:
         env += [{"name": "AZBLOB_CONTAINER", "value": where.bucket}, {"name": "AZBLOB_PATH", "value": path},
                 {"name": "AZBLOB_ACCOUNT_NAME", "value": where.account},
-                {"name": "AZBLOB_ACCOUNT_KEY", "valueFrom": {"secretKeyRef": {"name": BACKUP_CREDENTIALS, "key": "AZURE_STORAGE_KEY"}}}]
+                {"name": "AZBLOB_USE_MANAGED_IDENTITY", "value": "true"}]
     return env
 
 
@@ -159,8 +161,10 @@ def installation(platform: Platform) -> KubeObject:
         },
         "defaults": {"templates": {"podTemplate": "clickhouse", "dataVolumeClaimTemplate": "data"}},
         "templates": {
-            "podTemplates": [{"name": "clickhouse", "metadata": {"labels": ds.datastore_labels(STORE)},
-                              "spec": _pod_spec(platform, _chi_selector(), [server, sidecar])}],
+            "podTemplates": [{"name": "clickhouse",
+                              "metadata": {"labels": {**ds.datastore_labels(STORE), **derived.identity_pod_labels(platform)}},
+                              "spec": {**_pod_spec(platform, _chi_selector(), [server, sidecar]),
+                                       "serviceAccountName": derived.workload_identity(platform, IDENTITY).service_account}}],
             "volumeClaimTemplates": [_volume_claim("data", ch.storage.size_gib, ch.storage.storage_class)],
         },
     })
@@ -224,12 +228,10 @@ def backup_cronjob(platform: Platform) -> KubeObject:
 
 
 def secrets(platform: Platform) -> list[KubeObject]:
-    """ExternalSecrets: the backup user's password, the bucket keys, the operator's own account."""
-    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
-            "azure": ("AZURE_STORAGE_KEY",)}[platform.cluster.provider]
+    """ExternalSecrets: the backup user's password, the operator's own account (the bucket needs no key: the pods'
+    ServiceAccount carries the backup identity)."""
     return [
         external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {"backup_password": "clickhouse/users:backup_password"}),
-        external_secret(platform, BACKUP_CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/clickhouse:{k}" for k in keys}),
         external_secret(platform, "clickhouse-operator", ds.DATA_NAMESPACE, NAME,
                         {"username": "clickhouse/operator:username", "password": "clickhouse/operator:password"}),
     ]
@@ -246,8 +248,8 @@ def service_monitor(platform: Platform) -> KubeObject:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every ClickHouse object of platform-data."""
-    return [*secrets(platform), keeper(platform), installation(platform), backup_cronjob(platform),
-            service_monitor(platform)]
+    return [*secrets(platform), identity_service_account(platform, IDENTITY, NAME), keeper(platform), installation(platform),
+            backup_cronjob(platform), service_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

@@ -17,6 +17,7 @@ from plinth.kube.network import NAMESPACE_NAME_LABEL
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.kube.flows import INTERNET_CLIENTS, Flow, Pods, flow, scrape, to_api_server, webhook
 
@@ -58,15 +59,27 @@ CERTGEN_POD_LABELS: dict[str, str] = {"app": "certgen"}
 """Labels of the Envoy Gateway controller pods (chart release ``envoy-gateway``)."""
 
 LOAD_BALANCER_ANNOTATIONS: dict[str, dict[str, str]] = {
-    "aws": {
-        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-    },
+    # The load-balancer controller EKS itself runs (the AWS cloud provider's): an internet-facing NLB with instance
+    # targets; with externalTrafficPolicy Local it health-checks each node's healthCheckNodePort, so only nodes with a
+    # proxy take traffic (https://kubernetes.io/docs/reference/labels-annotations-taints/#service-beta-kubernetes-io-aws-load-balancer-type).
+    # AWS recommends its Load Balancer Controller instead (IP targets), which needs a chart the platform does not pin yet.
+    "aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+    # GKE's own controller: a backend-service-based external passthrough NLB
+    # (https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters).
     "gcp": {"cloud.google.com/l4-rbs": "enabled"},
+    # AKS's cloud provider: the Standard public load balancer, probing the proxies' readiness
+    # (https://learn.microsoft.com/azure/aks/load-balancer-standard#customizations-via-kubernetes-annotations).
     "azure": {"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/ready"},
 }
-"""Per-cloud annotations of the proxies' LoadBalancer Service (an L4 load balancer straight to the pods)."""
+"""Per-cloud annotations of the proxies' LoadBalancer Service (an L4 load balancer, provisioned by the cloud's own
+controller: nothing to install)."""
+ORIGIN_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
+"""external-dns publishes the Service's load-balancer address under this name: the CDN's origin."""
+
+
+def load_balancer_annotations(platform: Platform) -> dict[str, str]:
+    """The gateway Service's annotations: the cloud's load balancer, and the origin name external-dns publishes."""
+    return {**LOAD_BALANCER_ANNOTATIONS[platform.cluster.provider], ORIGIN_ANNOTATION: derived.origin_host(platform)}
 
 
 def public_hosts(platform: Platform) -> dict[str, str]:
@@ -126,7 +139,7 @@ def envoy_proxy(platform: Platform) -> KubeObject:
                 "envoyService": {
                     "type": "LoadBalancer",
                     "externalTrafficPolicy": "Local",
-                    "annotations": dict(LOAD_BALANCER_ANNOTATIONS[platform.cluster.provider]),
+                    "annotations": load_balancer_annotations(platform),
                 },
             },
         },

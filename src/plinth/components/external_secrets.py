@@ -19,6 +19,7 @@ from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.secrets import EXTERNAL_SECRETS_API
 from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_SECRETS_API, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
 
@@ -26,8 +27,10 @@ COMPONENT_NAME = "secret-store"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
 NAME = "external-secrets"
 NAMESPACE = "platform-system"
-SERVICE_ACCOUNT = "external-secrets"
-"""ServiceAccount of the operator (the chart's default), bound to the cloud identity that reads secrets."""
+IDENTITY = "external-secrets"
+"""The operator's workload identity (``derived.WORKLOAD_IDENTITIES``)."""
+SERVICE_ACCOUNT = next(i.service_account for i in derived.WORKLOAD_IDENTITIES if i.name == IDENTITY)
+"""ServiceAccount of the operator, bound to the cloud identity that reads secrets."""
 POD_REQUESTS: dict[str, tuple[int, int]] = {"controller": (100, 256), "webhook": (50, 128), "certController": (50, 128)}
 """CPU millicores and memory MiB per pod of the release."""
 REPLICAS: dict[str, int] = {"controller": 2, "webhook": 2, "certController": 1}
@@ -57,6 +60,9 @@ def values(platform: Platform) -> dict[str, Any]:
     return {
         "installCRDs": True,
         "leaderElect": True,
+        # The controller reads the secret manager as the identity table's external-secrets identity.
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": derived.identity_annotations(platform, IDENTITY)},
+        **({"podLabels": derived.identity_pod_labels(platform)} if derived.identity_pod_labels(platform) else {}),
         "serviceMonitor": {"enabled": True},  # one switch: ServiceMonitors for controller, webhook and cert controller
         **_part(platform, "controller"),
         "webhook": _part(platform, "webhook"),

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.base import Component, HelmRelease
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
@@ -48,6 +49,9 @@ def _storage(platform: Platform) -> dict[str, Any]:
     storage: dict[str, Any] = {"type": kind, "bucketNames": {"chunks": bucket, "ruler": bucket, "admin": bucket}}
     if kind == "s3":
         storage["s3"] = {"region": platform.cluster.region}
+    if kind == "azure":
+        # The workload identity's federated token, no account key (Loki's azure storage_config use_federated_token).
+        storage["azure"] = {"accountName": object_storage.account_of(platform, NAME), "useFederatedToken": True}
     return storage
 
 
@@ -69,6 +73,8 @@ def values(platform: Platform) -> dict[str, Any]:
 
     def target(part: str) -> dict[str, Any]:
         result: dict[str, Any] = {"replicas": replicas[part], "resources": _resources(part), **placement}
+        if derived.identity_pod_labels(platform):
+            result["podLabels"] = derived.identity_pod_labels(platform)
         if part in VOLUME_GIB:
             result["persistence"] = {"size": f"{VOLUME_GIB[part]}Gi"}
         return result
@@ -76,7 +82,7 @@ def values(platform: Platform) -> dict[str, Any]:
     return {
         "deploymentMode": "SimpleScalable",
         "fullnameOverride": NAME,
-        "global": {"extraEnvFrom": object_storage.env_from(platform, "loki")},
+        "serviceAccount": object_storage.service_account(platform, NAME),
         "loki": {
             "auth_enabled": False,
             "schemaConfig": {"configs": [{"from": SCHEMA_FROM, "store": "tsdb", "object_store": kind, "schema": "v13",
@@ -104,11 +110,6 @@ def values(platform: Platform) -> dict[str, Any]:
 def charts(platform: Platform) -> list[HelmRelease]:
     """The loki chart in platform-monitoring."""
     return [HelmRelease(name=CHART_RELEASE, chart_key="loki", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
-
-
-def objects(platform: Platform) -> list[KubeObject]:
-    """The object-storage credentials (ExternalSecret; none where workload identity serves them)."""
-    return object_storage.credentials(platform, "loki", NAME, MONITORING_NAMESPACE)
 
 
 def alerts(platform: Platform) -> list[RuleGroup]:
@@ -180,7 +181,6 @@ def flows(platform: Platform) -> list[Flow]:
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
-    objects=objects,
     charts=charts,
     alerts=alerts,
     alert_tests=alert_tests,

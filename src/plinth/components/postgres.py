@@ -19,6 +19,7 @@ from plinth.kube.secrets import external_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec import derived
 from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
@@ -28,7 +29,9 @@ STORE = "postgres"
 CLUSTER = DATASTORE_NAMES["postgres"]
 OBJECT_STORE = DATASTORE_NAMES["postgres-objectstore"]
 POOLER = f"{CLUSTER}-pooler-rw"
-CREDENTIALS = f"{CLUSTER}-backup-credentials"
+IDENTITY = "cnpg-backups"
+"""The instance pods' workload identity (``derived.WORKLOAD_IDENTITIES``): CloudNativePG names their ServiceAccount
+after the Cluster, and the Barman Cloud Plugin's sidecar archives with it."""
 CNPG_API = "postgresql.cnpg.io/v1"
 BARMAN_API = "barmancloud.cnpg.io/v1"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -49,24 +52,11 @@ def _backup(platform: Platform):
 
 
 def _credentials(platform: Platform) -> dict[str, Any]:
-    """barman-cloud credentials read from the ExternalSecret, per cloud."""
-    provider = platform.cluster.provider
-    if provider == "aws":
-        return {"s3Credentials": {
-            "accessKeyId": {"name": CREDENTIALS, "key": "ACCESS_KEY_ID"},
-            "secretAccessKey": {"name": CREDENTIALS, "key": "ACCESS_SECRET_KEY"},
-        }}
-    if provider == "gcp":
-        return {"googleCredentials": {"applicationCredentials": {"name": CREDENTIALS, "key": "APPLICATION_CREDENTIALS"}}}
-    return {"azureCredentials": {"storageAccount": {"name": CREDENTIALS, "key": "AZURE_STORAGE_ACCOUNT"},
-                                 "storageKey": {"name": CREDENTIALS, "key": "AZURE_STORAGE_KEY"}}}
-
-
-def credentials_secret(platform: Platform) -> KubeObject:
-    """ExternalSecret with the object-store keys of the backup bucket (never a rendered value)."""
-    keys = {"aws": ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY"), "gcp": ("APPLICATION_CREDENTIALS",),
-            "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")}[platform.cluster.provider]
-    return external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {k: f"backups/postgres:{k}" for k in keys})
+    """barman-cloud credentials: the instance pods' cloud identity, no key
+    (https://cloudnative-pg.io/plugin-barman-cloud/docs/object_stores/)."""
+    return {"aws": {"s3Credentials": {"inheritFromIAMRole": True}},
+            "gcp": {"googleCredentials": {"gkeEnvironment": True}},
+            "azure": {"azureCredentials": {"inheritFromAzureAD": True}}}[platform.cluster.provider]
 
 
 def object_store(platform: Platform, *, source: ObjectLocation | None = None) -> KubeObject:
@@ -103,7 +93,8 @@ def cluster(platform: Platform) -> KubeObject:
     return k8s_object(CNPG_API, "Cluster", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER, str(pg.version)), spec={
         "instances": pg.instances,
         "imageName": f"ghcr.io/cloudnative-pg/postgresql:{pg.version}",
-        "inheritedMetadata": {"labels": pod_labels},
+        "inheritedMetadata": {"labels": {**pod_labels, **derived.identity_pod_labels(platform)}},
+        "serviceAccountTemplate": {"metadata": {"annotations": derived.identity_annotations(platform, IDENTITY)}},
         "primaryUpdateStrategy": "unsupervised",
         "enablePDB": True,
         "postgresql": {
@@ -188,7 +179,7 @@ POOLER_METRICS_PORT = 9127
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every PostgreSQL object of platform-data."""
-    return [credentials_secret(platform), object_store(platform), cluster(platform), pooler(platform),
+    return [object_store(platform), cluster(platform), pooler(platform),
             scheduled_backup(platform), *pod_monitors(platform)]
 
 

@@ -14,6 +14,7 @@ from plinth.components import (
     argocd,
     cert_manager,
     clickhouse,
+    cluster_autoscaler,
     delivery,
     envoy_gateway,
     external_dns,
@@ -36,6 +37,7 @@ from plinth.components.base import Component
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
     storage_classes.COMPONENT,
+    cluster_autoscaler.COMPONENT,
     argocd.COMPONENT,
     delivery.COMPONENT,
     # platform-data: the data stores and their operators, Velero
@@ -43,12 +45,12 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     clickhouse.COMPONENT,
     redis.COMPONENT,
     kafka.COMPONENT,
-    velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,
     envoy_gateway.COMPONENT,
     cert_manager.COMPONENT,
+    external_dns.AZURE_CONFIG_COMPONENT,
     external_dns.COMPONENT,
     external_secrets.COMPONENT,
     keda.COMPONENT,

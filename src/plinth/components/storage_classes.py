@@ -49,10 +49,27 @@ def storage_class_names(platform: Platform) -> list[str]:
     return sorted({v.storage_class for v in _volumes(platform)})
 
 
+CLOUD_DEFAULT_CLASS: dict[str, str | None] = {"aws": None, "gcp": "standard-rwo", "azure": "default"}
+"""The default StorageClass each managed cluster ships, which serves claims that name no class (the charts' volumes):
+GKE's ``standard-rwo`` (pd-balanced, https://cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/gce-pd-csi-driver),
+AKS's ``default`` (managed-csi, https://learn.microsoft.com/azure/aks/concepts-storage#storage-classes). EKS marks none
+since Kubernetes 1.30 (https://docs.aws.amazon.com/eks/latest/userguide/create-storage-class.html): there the platform's
+first class is made the default, or those claims would stay Pending."""
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+def default_class(platform: Platform) -> str | None:
+    """The StorageClass a claim without a class gets: the cloud's own, or (on EKS) the platform's first class."""
+    cloud = CLOUD_DEFAULT_CLASS[platform.cluster.provider]
+    return cloud or storage_class_names(platform)[0]
+
+
 def objects(platform: Platform) -> list[KubeObject]:
     """One StorageClass per name the spec's volumes use, on the spec's cloud."""
     provisioner, parameters = PROVISIONERS[platform.cluster.provider]
+    default = default_class(platform)
     return [k8s_object("storage.k8s.io/v1", "StorageClass", name, labels=labels(NAME, name), provisioner=provisioner,
+                       annotations={DEFAULT_CLASS_ANNOTATION: "true"} if name == default else None,
                        parameters=dict(parameters), reclaimPolicy="Retain", volumeBindingMode="WaitForFirstConsumer",
                        allowVolumeExpansion=True)
             for name in storage_class_names(platform)]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.base import Component, HelmRelease
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec import derived
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
@@ -69,7 +70,9 @@ def _trace_storage(platform: Platform) -> dict[str, Any]:
                                         "region": platform.cluster.region}}
     if backend == "gcs":
         return {"backend": "gcs", "gcs": {"bucket_name": bucket}}
-    return {"backend": "azure", "azure": {"container_name": bucket}}
+    # The workload identity's federated token, no account key (Tempo's azure use_federated_token).
+    return {"backend": "azure", "azure": {"container_name": bucket, "storage_account_name": object_storage.account_of(platform, NAME),
+                                          "use_federated_token": True}}
 
 
 def values(platform: Platform) -> dict[str, Any]:
@@ -84,9 +87,10 @@ def values(platform: Platform) -> dict[str, Any]:
     return {
         "fullnameOverride": NAME,
         "reportingEnabled": False,
-        "global": {"extraEnvFrom": object_storage.env_from(platform, "tempo")},
+        "serviceAccount": object_storage.service_account(platform, NAME),
         "storage": {"trace": _trace_storage(platform)},
-        "tempo": {"structuredConfig": {"compactor": {"compaction": {"block_retention": f"{retention_hours(platform)}h"}}}},
+        "tempo": {"structuredConfig": {"compactor": {"compaction": {"block_retention": f"{retention_hours(platform)}h"}}},
+                  **({"podLabels": derived.identity_pod_labels(platform)} if derived.identity_pod_labels(platform) else {})},
         "traces": {"otlp": {"grpc": {"enabled": True}, "http": {"enabled": True}}},
         "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
         "memcached": {"enabled": False},
@@ -100,11 +104,6 @@ def values(platform: Platform) -> dict[str, Any]:
 def charts(platform: Platform) -> list[HelmRelease]:
     """The tempo-distributed chart in platform-monitoring."""
     return [HelmRelease(name=CHART_RELEASE, chart_key="tempo", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
-
-
-def objects(platform: Platform) -> list[KubeObject]:
-    """The object-storage credentials (ExternalSecret; none where workload identity serves them)."""
-    return object_storage.credentials(platform, "tempo", NAME, MONITORING_NAMESPACE)
 
 
 def alerts(platform: Platform) -> list[RuleGroup]:
@@ -178,7 +177,6 @@ def flows(platform: Platform) -> list[Flow]:
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
-    objects=objects,
     charts=charts,
     alerts=alerts,
     alert_tests=alert_tests,

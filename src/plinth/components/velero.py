@@ -14,27 +14,21 @@ from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement
-from plinth.kube.secrets import external_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
+from plinth.spec import derived
 from plinth.spec.derived import backup_retention, backup_target
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "velero-backups"
 """Component (folder Application) name; the chart release itself is "velero"."""
-CREDENTIALS_NAME = "velero-credentials"
-"""Component (folder Application) of the ExternalSecret the Velero server mounts: it must exist before the chart
-syncs, while the storage location and schedule need the chart's CRDs, so they are two Applications."""
-CREDENTIALS_WAVE = -3
-"""After the secret store (-4)."""
 CHART_WAVE = -2
-"""After the credentials (-3): the server mounts them at start."""
+"""With the other charts; the storage location and schedule need the chart's CRDs (wave 0)."""
 NAMESPACE = "platform-system"
 BSL = "dr-region"
 SCHEDULE = "platform-cluster-state"
-CREDENTIALS = "velero-credentials"
 VELERO_API = "velero.io/v1"
 AWS_PLUGIN_IMAGE = "velero/velero-plugin-for-aws:v1.14.0"
 GCP_PLUGIN_IMAGE = "velero/velero-plugin-for-gcp:v1.14.0"
@@ -44,6 +38,8 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {"velero": (200, 256)}
 """CPU millicores and memory MiB of the Velero server pod, set in the chart values."""
 
 
+IDENTITY = "velero"
+"""The workload identity of the Velero server (``derived.WORKLOAD_IDENTITIES``)."""
 DATA_SET = "cluster-state"
 """The backup row Velero serves."""
 
@@ -60,15 +56,19 @@ def backup_storage_location(platform: Platform) -> KubeObject:
     config: dict[str, str] = {}
     if provider == "aws":
         config["region"] = target.primary.region
+    if provider == "gcp":
+        # The plugin signs download URLs as this account (GKE Workload Identity has no key to sign with).
+        config["serviceAccount"] = derived.gcp_service_account_email(platform, derived.workload_identity(platform, IDENTITY))
     if provider == "azure":
-        # The Azure plugin needs the storage account and its resource group (the container is the bucket).
-        config.update({"resourceGroup": target.primary.resource_group or "", "storageAccount": target.primary.account or ""})
+        # The Azure plugin needs the storage account, its resource group and subscription (the container is the bucket);
+        # useAAD: Entra ID tokens from the workload identity instead of the account's shared key.
+        config.update({"resourceGroup": target.primary.resource_group or "", "storageAccount": target.primary.account or "",
+                       "subscriptionId": platform.cluster.account, "useAAD": "true"})
     return k8s_object(VELERO_API, "BackupStorageLocation", BSL, NAMESPACE, labels=labels(NAME, BSL), spec={
         "provider": provider,
         "default": True,
         "objectStorage": {"bucket": target.primary.bucket, "prefix": target.prefix},
         "config": config,
-        "credential": {"name": CREDENTIALS, "key": "cloud"},
         "accessMode": "ReadWrite",
     })
 
@@ -94,11 +94,6 @@ def schedule(platform: Platform) -> KubeObject:
 
 
 
-def credentials(platform: Platform) -> list[KubeObject]:
-    """The cloud credentials the Velero server and its storage location read (an ExternalSecret)."""
-    return [external_secret(platform, CREDENTIALS, NAMESPACE, CREDENTIALS_NAME, {"cloud": "backups/velero:cloud"})]
-
-
 def objects(platform: Platform) -> list[KubeObject]:
     """The storage location and the schedule (the credentials are their own Application, synced before the chart)."""
     return [backup_storage_location(platform), schedule(platform)]
@@ -110,7 +105,11 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease("velero", "velero", NAMESPACE, {
         "initContainers": [{"name": "velero-plugin", "image": plugin, "volumeMounts": [{"mountPath": "/target", "name": "plugins"}]}],
         "configuration": {"backupStorageLocation": [], "volumeSnapshotLocation": []},
-        "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
+        # Workload identity (the server's ServiceAccount carries it), no key file.
+        "credentials": {"useSecret": False},
+        "serviceAccount": {"server": {"create": True, "name": derived.workload_identity(platform, IDENTITY).service_account,
+                                      "annotations": derived.identity_annotations(platform, IDENTITY)}},
+        **({"podLabels": derived.identity_pod_labels(platform)} if derived.identity_pod_labels(platform) else {}),
         "snapshotsEnabled": False,
         "deployNodeAgent": False,
         # Argo CD applies the chart's CRDs itself; the chart's pre-upgrade CRD Job would only repeat it.
@@ -167,11 +166,3 @@ COMPONENT = Component(
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     flows=flows,
 )
-
-CREDENTIALS_COMPONENT = Component(
-    name=CREDENTIALS_NAME,
-    namespace=NAMESPACE,
-    objects=credentials,
-    sync_wave=CREDENTIALS_WAVE,
-)
-"""The Velero server's credentials, synced before the chart."""

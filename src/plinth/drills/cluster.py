@@ -17,6 +17,7 @@ from plinth.drills.settings import postgres_settings, region_rto_seconds
 from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement
+from plinth.spec import derived
 from plinth.spec.derived import backup_target
 from plinth.spec.model import Platform
 
@@ -24,6 +25,8 @@ SCRATCH_NAMESPACE = "plinth-restore-drill"
 """Namespace the restore drill creates and deletes; nothing else lives there."""
 RESTORED_CLUSTER = f"{DATASTORE_NAMES['postgres']}-restore-drill"
 """Name of the restored CloudNativePG Cluster."""
+RESTORE_IDENTITY = "postgres-restore-drill"
+"""The scratch Cluster's workload identity (``derived.WORKLOAD_IDENTITIES``)."""
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 """The Barman Cloud Plugin's name, as Clusters reference it."""
 DATA_NAMESPACE = "platform-data"
@@ -51,7 +54,6 @@ def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
     store = _scratch(postgres.object_store(platform, source=target.restore_source(region_lost=True)), common)
     # The scratch copy only reads: it must never expire or rewrite production backups.
     store["spec"].pop("retentionPolicy", None)
-    credentials = _scratch(postgres.credentials_secret(platform), common)
     placement = pool_placement(platform, DATA_NAMESPACE)
     affinity: dict[str, Any] = {"nodeSelector": placement["nodeSelector"]}
     if "tolerations" in placement:
@@ -61,6 +63,9 @@ def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
         labels={**common, DATASTORE_LABEL: "postgres"},
         spec={
             "instances": 1,
+            # The drill's own identity, which reads the backup bucket's copy in the DR region (no key).
+            "serviceAccountTemplate": {"metadata": {"annotations": derived.identity_annotations(platform, RESTORE_IDENTITY)}},
+            **({"inheritedMetadata": {"labels": derived.identity_pod_labels(platform)}} if derived.identity_pod_labels(platform) else {}),
             "imageName": f"ghcr.io/cloudnative-pg/postgresql:{pg.version}",
             "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},
             "walStorage": {"size": f"{pg.wal_storage.size_gib}Gi", "storageClass": pg.wal_storage.storage_class},
@@ -106,7 +111,6 @@ def restore_drill_objects(platform: Platform) -> list[dict[str, Any]]:
     )
     return [
         k8s_object("v1", "Namespace", SCRATCH_NAMESPACE, labels=common),
-        credentials,
         store,
         cluster,
         job,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.kube.objects import k8s_object, labels
-from plinth.spec.derived import secret_name_prefix
+from plinth.spec.derived import remote_secret_name
 from plinth.spec.model import Platform
 from plinth.spec.types import format_duration
 
@@ -15,13 +15,13 @@ def external_secret(platform: Platform, name: str, namespace: str, component: st
     """An ExternalSecret creating Secret ``name`` whose keys map to remote secrets under the environment's prefix.
 
     ``data`` maps the Secret's key to the remote secret's name (optionally ``name:property``); the remote key is
-    ``<secret_name_prefix>/<name>`` and the refresh interval is the spec's ``secrets.refresh_interval_seconds``.
+    the environment's name of it (``remote_secret_name``: ``<prefix>/<env>/<name>``, with ``-`` for ``/`` where the
+    cloud's secret manager refuses it) and the refresh interval is the spec's ``secrets.refresh_interval_seconds``.
     """
-    prefix = secret_name_prefix(platform)
     entries = []
     for secret_key, remote in sorted(data.items()):
         key, _, prop = remote.partition(":")
-        ref = {"key": f"{prefix}/{key}"}
+        ref = {"key": remote_secret_name(platform, key)}
         if prop:
             ref["property"] = prop
         entries.append({"secretKey": secret_key, "remoteRef": ref})

@@ -1,45 +1,30 @@
 """Object storage of the telemetry stores (Loki chunks, Tempo blocks), per cloud.
 
-Credentials never appear in values: an ExternalSecret creates a Secret of environment variables
-the cloud SDKs read by themselves (AWS ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, Azure
-``AZURE_STORAGE_ACCOUNT``/``AZURE_STORAGE_KEY``), loaded into the pods with ``extraEnvFrom``. On GCP
-the pods use GKE workload identity and no key exists at all.
+No key exists anywhere: each store's ServiceAccount carries its cloud identity (``derived.identity_annotations``:
+an IRSA role on AWS, a Google service account on GKE, a managed identity's client ID on AKS), and the cloud SDKs in
+the pods pick the credentials up by themselves (the web-identity token on AWS and Azure, the GKE metadata server).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plinth.kube.secrets import external_secret
+from plinth.spec import derived
 from plinth.spec.model import Platform
 
-CREDENTIAL_ENV: dict[str, dict[str, str]] = {
-    "aws": {"AWS_ACCESS_KEY_ID": "access_key_id", "AWS_SECRET_ACCESS_KEY": "secret_access_key"},
-    "azure": {"AZURE_STORAGE_ACCOUNT": "account_name", "AZURE_STORAGE_KEY": "account_key"},
-    "gcp": {},
-}
-"""Environment variables each cloud's SDK reads, and the property of the remote secret holding each."""
+
+def service_account(platform: Platform, store: str) -> dict[str, Any]:
+    """The chart's ``serviceAccount`` values: the identity table's account name and its cloud identity annotation."""
+    identity = derived.workload_identity(platform, store)
+    return {"create": True, "name": identity.service_account, "annotations": derived.identity_annotations(platform, store)}
 
 
-def credentials_secret_name(store: str) -> str:
-    """Name of the Secret holding a store's object-storage credentials."""
-    return f"{store}-object-storage"
-
-
-def credentials(platform: Platform, store: str, component: str, namespace: str) -> list[dict[str, Any]]:
-    """The ExternalSecret of a store's object-storage credentials (none on GCP: workload identity)."""
-    env = CREDENTIAL_ENV[platform.cluster.provider]
-    if not env:
-        return []
-    return [external_secret(platform, credentials_secret_name(store), namespace, component,
-                            {var: f"monitoring/{store}-object-storage:{prop}" for var, prop in env.items()})]
-
-
-def env_from(platform: Platform, store: str) -> list[dict[str, Any]]:
-    """``extraEnvFrom`` entries loading the credentials into a store's pods."""
-    if not CREDENTIAL_ENV[platform.cluster.provider]:
-        return []
-    return [{"secretRef": {"name": credentials_secret_name(store)}}]
+def account_of(platform: Platform, store: str) -> str:
+    """Azure storage account holding a telemetry store's container (the cluster's region)."""
+    account = derived.telemetry_target(platform, store).primary.account  # type: ignore[arg-type]
+    if account is None:
+        raise ValueError(f"observability.{store}: only Azure keeps containers in a storage account")
+    return account
 
 
 def bucket_of(platform: Platform, store: str) -> str:

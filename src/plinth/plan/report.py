@@ -13,6 +13,7 @@ from rich.table import Table
 from plinth.plan.cost import NODE_SCENARIOS
 from plinth.plan.planner import PlanPoint
 from plinth.plan.pricing import pricing
+from plinth.spec.derived import NODE_AUTOSCALERS
 
 GIB_PER_TB = 1000 * 1000**3 / 2**30
 
@@ -50,6 +51,7 @@ def point_to_dict(point: PlanPoint) -> dict[str, Any]:
                                "volume_gib": w.volume_gib, "one_per_node": w.one_per_node} for w in p.workloads],
             } for p in cap.pools],
             "problems": list(cap.problems),
+            "node_autoscaler": NODE_AUTOSCALERS[provider],
             "cost": {
                 "region": cost.region, "priced_region": cost.priced_region, "prices_taken": cost.taken, "basis": cost.basis,
                 "design_usd_per_month": cost.design_usd_per_month,
@@ -116,6 +118,7 @@ def print_point(point: PlanPoint, console: Console) -> None:
     table.add_row("[bold]Total (workers, max replicas)[/bold]", str(spec_nodes), f"{needed[0]} / {needed[1]}", f"{bounds[0]} / {bounds[1]}",
                   str(vcpu), f"{mem}GB", f"{disk / GIB_PER_TB:.1f}TB", "", "")
     console.print(table)
+    console.print(f"Pools scale between min_nodes and max_nodes by: {NODE_AUTOSCALERS[default]}")
 
     detail = Table(title="Pools per cloud: allocatable per node, requests, utilisation (max replicas)")
     for col in ("Cloud", "Pool", "Instance", "Allocatable/node", "DaemonSets/node", "Pods min/max", "Requests at max",

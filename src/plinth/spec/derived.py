@@ -310,12 +310,40 @@ def region_loss(platform: Platform, data: str) -> RegionLoss:
 # --------------------------------------------------------------------------- secrets and cloud identities
 
 
-def secret_name_prefix(platform: Platform) -> str:
-    """Prefix of every remote secret the environment reads: ``<secrets.remote_prefix>/<environment>``.
+SECRET_NAME_RULES: dict[str, tuple[str, str, str]] = {
+    "aws": ("/", r"[^A-Za-z0-9/_+=.@-]", "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html"),
+    "gcp": ("-", r"[^A-Za-z0-9_-]", "https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create"),
+    "azure": ("-", r"[^A-Za-z0-9-]", "https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates#object-identifiers"),
+}
+"""Per cloud: the separator of a remote secret name's parts, the characters its secret manager refuses in a name
+(each becomes the separator), and the rule's source. AWS Secrets Manager allows ``/`` (names are paths, IAM grants
+``<prefix>/*``); GCP Secret Manager allows letters, digits, ``-`` and ``_``; Azure Key Vault letters, digits and ``-``."""
 
-    ExternalSecrets read ``<prefix>/<name>``; the cloud layer lets External Secrets read exactly ``<prefix>/*``.
+
+def _remote_name(platform: Platform, *parts: str) -> str:
+    separator, refused, _ = SECRET_NAME_RULES[platform.cluster.provider]
+    return re.sub(refused, separator, separator.join(parts))
+
+
+def secret_name_prefix(platform: Platform) -> str:
+    """Prefix of every remote secret the environment reads: ``<secrets.remote_prefix>/<environment>`` on AWS,
+    ``<secrets.remote_prefix>-<environment>`` where the secret manager refuses ``/`` in names (GCP, Azure).
+
+    ExternalSecrets read ``<prefix><separator><name>`` (:func:`remote_secret_name`); the cloud layer lets External
+    Secrets read exactly the names under this prefix.
     """
-    return f"{platform.secrets.remote_prefix}/{platform.environment}"
+    return _remote_name(platform, platform.secrets.remote_prefix, platform.environment)
+
+
+def remote_secret_name(platform: Platform, name: str) -> str:
+    """The secret manager's name of the environment's secret ``name`` (``backups/velero`` ->
+    ``plinth/prod/backups/velero`` on AWS, ``plinth-prod-backups-velero`` on GCP and Azure)."""
+    return _remote_name(platform, platform.secrets.remote_prefix, platform.environment, name)
+
+
+def secret_name_separator(platform: Platform) -> str:
+    """What follows the prefix in every remote secret name of the environment (``/`` or ``-``)."""
+    return SECRET_NAME_RULES[platform.cluster.provider][0]
 
 
 @dataclass(frozen=True)
@@ -333,6 +361,12 @@ class WorkloadIdentity:
     """Reads the cloud's secret manager (External Secrets), names under ``secret_name_prefix``."""
     snapshots_volumes: bool = False
     """Creates and restores disk snapshots (Velero)."""
+    scales_nodes: bool = False
+    """Resizes the node groups between their bounds (the cluster autoscaler, where the cloud runs none itself)."""
+    reads_copies: bool = False
+    """Also reads its buckets' copies in the DR region (a restore after a region loss reads those)."""
+    providers: tuple[Provider, ...] = ("aws", "gcp", "azure")
+    """Clouds where this identity exists (the cluster autoscaler only where the cloud has no managed one)."""
 
     @property
     def subject(self) -> str:
@@ -343,6 +377,9 @@ class WorkloadIdentity:
 WORKLOAD_IDENTITIES: tuple[WorkloadIdentity, ...] = (
     # The Barman Cloud Plugin runs in the CloudNativePG instance pods, whose service account is the Cluster's name.
     WorkloadIdentity("cnpg-backups", "platform-data", "plinth-pg", buckets=("postgres",)),
+    # The cluster restore drill's scratch Cluster (plinth-restore-drill/plinth-pg-restore-drill) reads the DR copy.
+    WorkloadIdentity("postgres-restore-drill", "plinth-restore-drill", "plinth-pg-restore-drill", buckets=("postgres",),
+                     reads_copies=True),
     WorkloadIdentity("clickhouse-backup", "platform-data", "plinth-ch", buckets=("clickhouse",)),
     WorkloadIdentity("velero", "platform-system", "velero", buckets=("velero",), snapshots_volumes=True),
     WorkloadIdentity("loki", "platform-monitoring", "loki", buckets=("loki",)),
@@ -350,6 +387,8 @@ WORKLOAD_IDENTITIES: tuple[WorkloadIdentity, ...] = (
     WorkloadIdentity("iceberg", "platform-data", "iceberg-catalog", buckets=("iceberg",)),
     WorkloadIdentity("external-dns", "platform-system", "external-dns", manages_dns=True),
     WorkloadIdentity("external-secrets", "platform-system", "external-secrets", reads_secrets=True),
+    # EKS managed node groups have no autoscaler of their own (GKE and AKS scale their pools themselves).
+    WorkloadIdentity("cluster-autoscaler", "platform-system", "cluster-autoscaler", scales_nodes=True, providers=("aws",)),
 )
 """The components that need cloud access, with the service account names their charts/objects use."""
 
@@ -357,6 +396,92 @@ WORKLOAD_IDENTITIES: tuple[WorkloadIdentity, ...] = (
 def cloud_identity_name(platform: Platform, identity: WorkloadIdentity) -> str:
     """Name of the identity's cloud role / service account / managed identity (``<cluster>-<name>``)."""
     return f"{platform.cluster.name}-{identity.name}"
+
+
+def workload_identities(platform: Platform) -> tuple[WorkloadIdentity, ...]:
+    """The identities that exist on the platform's cloud."""
+    return tuple(i for i in WORKLOAD_IDENTITIES if platform.cluster.provider in i.providers)
+
+
+def workload_identity(platform: Platform, name: str) -> WorkloadIdentity:
+    """One identity of the platform's cloud by name (``velero``, ``loki``, ...)."""
+    for identity in workload_identities(platform):
+        if identity.name == name:
+            return identity
+    raise KeyError(f"no workload identity {name!r} on {platform.cluster.provider}")
+
+
+def gcp_service_account_id(platform: Platform, identity: WorkloadIdentity) -> str:
+    """The Google service account ID of an identity: its cloud name cut to GCP's 30 characters (6-30 lowercase letters,
+    digits and hyphens, not ending in a hyphen)."""
+    return cloud_identity_name(platform, identity)[:30].rstrip("-")
+
+
+def aws_role_arn(platform: Platform, identity: WorkloadIdentity) -> str:
+    """The IAM role ARN of an identity (the cloud layer names the role exactly :func:`cloud_identity_name`)."""
+    return f"arn:aws:iam::{platform.cluster.account}:role/{cloud_identity_name(platform, identity)}"
+
+
+def gcp_service_account_email(platform: Platform, identity: WorkloadIdentity) -> str:
+    """The Google service account e-mail of an identity, in the cluster's project."""
+    return f"{gcp_service_account_id(platform, identity)}@{platform.cluster.account}.iam.gserviceaccount.com"
+
+
+IDENTITY_ANNOTATIONS: dict[str, str] = {
+    "aws": "eks.amazonaws.com/role-arn",
+    "gcp": "iam.gke.io/gcp-service-account",
+    "azure": "azure.workload.identity/client-id",
+}
+"""The ServiceAccount annotation each cloud's workload identity reads: IRSA
+(https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html), GKE Workload Identity
+(https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity), Azure workload identity
+(https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html)."""
+AZURE_USE_LABEL = "azure.workload.identity/use"
+"""Pod label the Azure workload identity webhook acts on (it injects the token and AZURE_* variables)."""
+
+
+def identity_annotations(platform: Platform, name: str) -> dict[str, str]:
+    """The annotations of the ServiceAccount of identity ``name``: the role, Google account or client ID it acts as."""
+    identity = workload_identity(platform, name)
+    provider = platform.cluster.provider
+    if provider == "aws":
+        value = aws_role_arn(platform, identity)
+    elif provider == "gcp":
+        value = gcp_service_account_email(platform, identity)
+    else:
+        value = platform.cluster.identity_client_ids.get(identity.name, "")
+        if not value:
+            raise ValueError(f"cluster.identity_client_ids.{identity.name}: Azure workload identity needs the client ID of "
+                             f"managed identity {cloud_identity_name(platform, identity)} (pulumi stack output "
+                             "workloadIdentityClientIds)")
+    return {IDENTITY_ANNOTATIONS[provider]: value}
+
+
+def identity_pod_labels(platform: Platform) -> dict[str, str]:
+    """Labels the pods of an identity's ServiceAccount need (Azure's webhook only mutates labelled pods)."""
+    return {AZURE_USE_LABEL: "true"} if platform.cluster.provider == "azure" else {}
+
+
+# --------------------------------------------------------------------------- public entry
+
+ORIGIN_HOST = "origin"
+"""Host name (under ``edge.domain``) of the public gateway's load balancer: the CDN's origin. external-dns publishes
+it from the gateway's Service; the CDN serves every public host and forwards to it."""
+
+
+def origin_host(platform: Platform) -> str:
+    """The CDN's origin: the gateway's load balancer name under the platform's domain."""
+    return f"{ORIGIN_HOST}.{platform.edge.domain}"
+
+
+# --------------------------------------------------------------------------- node autoscaling
+
+NODE_AUTOSCALERS: dict[str, str] = {
+    "aws": "cluster autoscaler (rendered, platform-system) resizing each EKS managed node group's Auto Scaling group",
+    "gcp": "GKE node-pool autoscaling (total_min/max_node_count per pool)",
+    "azure": "AKS cluster autoscaler (min_count/max_count per agent pool)",
+}
+"""What keeps each pool's node count between ``min_nodes`` and ``max_nodes`` on each cloud."""
 
 
 # --------------------------------------------------------------------------- cluster addresses
@@ -416,7 +541,8 @@ def cluster_addresses(platform: Platform) -> ClusterAddresses:
 
     * AWS (EKS, VPC CNI): pods take addresses from the node subnets; the API server's private endpoint is a set of
       ENIs EKS places in the cluster's own subnets: dedicated /28s per zone (``control_plane_subnets``), re-created
-      there on upgrades. The NLB (IP targets, client addresses not preserved) connects from the public subnets.
+      there on upgrades. The gateway's NLB (EKS's cloud-provider controller: instance targets, externalTrafficPolicy
+      Local) keeps the client's address; its health checks come from the public subnets.
     * GCP (GKE, VPC-native): pods come from the ``pods`` secondary range; the control plane answers on its private
       /28 (``master_ipv4_cidr_block``); the passthrough load balancer keeps the client's address.
     * Azure (AKS, CNI overlay with Cilium): pods come from the overlay range; the private cluster's API server is a

@@ -6,6 +6,7 @@ under each field is its description (pydantic ``use_attribute_docstrings``) and 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
@@ -67,6 +68,21 @@ class ControlPlane(StrictModel):
         return self
 
 
+BUCKET_NAME_RULES: dict[str, tuple[str, str]] = {
+    "aws": (r"(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+            "3-63 lowercase letters, digits, dots, hyphens: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"),
+    "gcp": (r"(?!goog)[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]",
+            "3-63 lowercase letters, digits, dots, hyphens, underscores: https://cloud.google.com/storage/docs/buckets#naming"),
+    "azure": (r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+              "a container name: 3-63 lowercase letters, digits and single hyphens: "
+              "https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata"),
+}
+"""Per cloud, the full-match pattern a bucket (on Azure: a container) name must satisfy, and its source."""
+KEY_VAULT_NAME_RULE = r"(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]"
+"""Azure Key Vault names (https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates)."""
+_GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 class Cluster(StrictModel):
     """The Kubernetes cluster and the cloud it runs in."""
 
@@ -84,6 +100,29 @@ class Cluster(StrictModel):
     """Kubernetes minor version, e.g. "1.32"; selects the OpenAPI schema objects are validated against."""
     control_plane: ControlPlane
     """Control-plane shape."""
+    account: str = Field(min_length=1)
+    """The cloud account the cluster is built in: the AWS account ID (12 digits), the GCP project ID, or the Azure
+    subscription ID. Workload identity names it: IRSA role ARNs, Google service account e-mails."""
+    identity_client_ids: dict[str, str] = {}
+    """Azure only: the client ID of each workload identity's managed identity, by identity name (``pulumi stack output
+    workloadIdentityClientIds`` after the cloud layer ran). Azure assigns client IDs; the ServiceAccounts name them."""
+
+    @model_validator(mode="after")
+    def _account(self) -> "Cluster":
+        rules = {
+            "aws": (r"^[0-9]{12}$", "an AWS account ID (12 digits)"),
+            "gcp": (r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project ID (6-30 lowercase letters, digits, hyphens)"),
+            "azure": (_GUID, "an Azure subscription ID (a GUID)"),
+        }
+        pattern, what = rules[self.provider]
+        if not re.match(pattern, self.account):
+            raise ValueError(f"account: {self.account!r} is not {what}")
+        if self.identity_client_ids and self.provider != "azure":
+            raise ValueError("identity_client_ids: only Azure workload identity names client IDs")
+        for name, client_id in self.identity_client_ids.items():
+            if not re.match(_GUID, client_id):
+                raise ValueError(f"identity_client_ids.{name}: {client_id!r} is not a client ID (a GUID)")
+        return self
 
     @model_validator(mode="after")
     def _regions(self) -> "Cluster":
@@ -1153,6 +1192,23 @@ class Platform(StrictModel):
             index = self.backups.index(velero)
             raise ValueError(f"backups.{index}.retention_days: Velero expires every backup after its TTL and cannot keep "
                              "cluster-state forever; give a number of days")
+        return self
+
+    @model_validator(mode="after")
+    def _names_for_provider(self) -> "Platform":
+        provider = self.cluster.provider
+        rule, source = BUCKET_NAME_RULES[provider]
+        fields = [(f"backups.{i}.bucket", b.bucket) for i, b in enumerate(self.backups) if b.bucket]
+        fields += [("datastores.iceberg.warehouse_bucket", self.datastores.iceberg.warehouse_bucket),
+                   ("observability.loki.bucket", self.observability.loki.bucket), ("observability.tempo.bucket", self.observability.tempo.bucket)]
+        for field, name in fields:
+            if name and not re.fullmatch(rule, name):
+                raise ValueError(f"{field}: {name!r} breaks {provider}'s bucket name rules ({source})")
+        if provider == "azure" and self.secrets.azure_key_vault_url:
+            vault = self.secrets.azure_key_vault_url.removeprefix("https://").split(".", 1)[0]
+            if not re.fullmatch(KEY_VAULT_NAME_RULE, vault):
+                raise ValueError(f"secrets.azure_key_vault_url: vault name {vault!r} breaks Key Vault's rules (3-24 letters, digits and "
+                                 "hyphens, starting with a letter, ending with a letter or digit, no two hyphens in a row)")
         return self
 
     @model_validator(mode="after")

@@ -27,6 +27,10 @@ class ClusterOverlay(StrictModel):
     """Disaster-recovery region."""
     zones: list[str] | None = None
     """Availability zones."""
+    account: str | None = None
+    """Cloud account (an environment may live in its own AWS account, GCP project or Azure subscription)."""
+    identity_client_ids: dict[str, str] | None = None
+    """Azure: the environment's managed identities' client IDs."""
 
 
 class NodePoolOverlay(StrictModel):
@@ -155,6 +159,15 @@ class LoadOverlay(StrictModel):
     organisations: int | None = None
 
 
+class SecretsOverlay(StrictModel):
+    """What an environment may change of the secret manager: its own vault or project keeps its secrets apart."""
+
+    azure_key_vault_url: str | None = Field(default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/?$")
+    """The environment's Azure Key Vault (Key Vault access is granted per vault, not per name prefix)."""
+    gcp_project_id: str | None = None
+    """The environment's Secret Manager project."""
+
+
 class EnvironmentOverlay(StrictModel):
     """Everything an environment may override of the base spec."""
 
@@ -168,6 +181,7 @@ class EnvironmentOverlay(StrictModel):
     delivery: DeliveryOverlay | None = None
     observability: ObservabilityOverlay | None = None
     load: LoadOverlay | None = None
+    secrets: SecretsOverlay | None = None
 
 
 class SpecFile(Platform):
@@ -202,6 +216,8 @@ def _merge(base: Any, overlay: BaseModel, path: tuple[str, ...]) -> dict[str, An
                     raise OverlayKeyError(path + (field,), key, sorted(rows))
                 merged_rows[rows[key]] = _merge(current[rows[key]], item, path + (field, key))
             data[field] = merged_rows
+        elif isinstance(value, dict) and not any(isinstance(v, BaseModel) for v in value.values()):
+            data[field] = dict(value)  # a plain map (client IDs by identity): the environment's own, whole
         elif isinstance(value, dict):
             merged = dict(data[field])
             for key, item in value.items():
