@@ -13,6 +13,7 @@ import pytest
 
 from plinth.render.pipeline import render_platform
 from plinth.sim.operators import built_binary, operator_version
+from plinth.sim.report import write_report
 from plinth.sim.run import RunOptions, RunResult, report_payloads, run
 from plinth.sim.toolchain import SimVersions
 from plinth.sim.zoneloss import targets
@@ -23,15 +24,19 @@ pytestmark = pytest.mark.sim
 
 
 @pytest.fixture(scope="module")
-def synced(sim_versions: SimVersions, prod: Platform) -> RunResult:
-    """One sync of prod, its findings and the loss of prod's first zone."""
+def synced(sim_versions: SimVersions, prod: Platform, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """One sync of prod, its findings and the loss of prod's first zone (reports written as the command writes them)."""
     if not CHART_DIR.is_dir():
         pytest.skip("needs ../shared/charts (the pinned chart archives Argo CD is served; CI always has them)")
     if built_binary("argocd", operator_version(prod, "argocd")) is None:
         pytest.skip("Argo CD is not built: `python -m plinth.sim.operators argocd` (scripts/setup.sh test runs it)")
     options = RunOptions(spec=DEFAULT_SPEC, environment="prod", cluster_name="test", zone=prod.cluster.zones[0],
                          timeout_seconds=3000, quiet_seconds=480)
-    return run(options, prod, sim_versions, log=lambda line: print(line, flush=True))
+    result = run(options, prod, sim_versions, log=lambda line: print(line, flush=True))
+    out = tmp_path_factory.mktemp("sim-reports")
+    for what, payload in report_payloads(result, "prod", None).items():
+        print(f"report: {write_report(payload, out / f'{what}-prod.json')}", flush=True)
+    return result
 
 
 def test_argo_cd_creates_and_reports_every_application(synced: RunResult, prod: Platform) -> None:

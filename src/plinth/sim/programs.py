@@ -12,6 +12,7 @@ the one endpoint that really answers).
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -28,6 +29,11 @@ from plinth.sim.takeover import TakeoverError, add_pod_ip, describe, expand, lau
 from plinth.sim.toolchain import ToolchainError
 
 
+MAX_STARTS = 6
+"""Starts of one program before it is left failed (the kubelet would keep backing off)."""
+BACKOFF_SECONDS = 10.0
+REFRESH_SECONDS = 15.0
+"""How often a running program's Secret and ConfigMap volumes are brought up to date."""
 WORKLOADS = {"Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS, "Job": Resource("batch", "v1", "jobs")}
 
 
@@ -92,6 +98,8 @@ class ProgramState:
     starts: int = 0
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    retry_at: float = 0.0
+    refresh_at: float = 0.0
 
     @property
     def key(self) -> str:
@@ -154,8 +162,16 @@ class Programs:
         pods_by_ns: dict[str, list[dict[str, Any]]] = {}
         for key, state in self.states.items():
             rule = state.rule
-            if state.status in ("unavailable", "failed") and rule.kind != "Job":
-                continue
+            if state.status == "unavailable" and rule.kind != "Job":
+                try:  # built since (a build running beside the sync): start it for the pod
+                    self.binary(rule)
+                except ToolchainError:
+                    continue
+                state.status, state.message = "waiting", ""
+            if state.status == "failed" and rule.kind != "Job":
+                if state.starts >= MAX_STARTS or time.monotonic() < state.retry_at:
+                    continue
+                state.status = "waiting"  # the kubelet restarts a container that exited (CrashLoopBackOff)
             namespace = self.namespace_of.get(rule.application)
             if namespace is None:
                 continue
@@ -168,6 +184,7 @@ class Programs:
             if state.status == "running" and self.cluster.program_alive(name):
                 pod = self._find_pod(pods_by_ns, namespace, state.pod)
                 if pod is not None and pod.get("metadata", {}).get("deletionTimestamp") is None:
+                    self._refresh_volumes(state, name, pod)
                     continue
                 self.log(f"{state.key}: pod {state.pod} is gone; stopping its program")
                 self.cluster.stop_program(name)
@@ -176,7 +193,9 @@ class Programs:
                 changed = True
             elif state.status == "running":
                 state.status, state.message = "failed", f"exited: {self.supervisor.log_tail(name, 8)}"
-                self.log(f"{state.key}: program exited\n{state.message}")
+                state.retry_at = time.monotonic() + BACKOFF_SECONDS * state.starts
+                self.supervisor.processes.pop(name, None)
+                self.log(f"{state.key}: program exited (start {state.starts} of at most {MAX_STARTS})\n{state.message}")
                 changed = True
                 continue
             workload = self._workload(namespace, rule)
@@ -202,6 +221,31 @@ class Programs:
         if changed:
             self.update_hosts()
         return changed
+
+    def _refresh_volumes(self, state: ProgramState, name: str, pod: dict[str, Any]) -> None:
+        """Bring the running program's Secret and ConfigMap volumes up to date, as the kubelet's periodic sync
+        does (operators such as CloudNativePG wait for the certificate Secret they wrote to appear in their
+        mount). Written through /proc/<pid>/root: the program's own view of its file system."""
+        if time.monotonic() < state.refresh_at:
+            return
+        state.refresh_at = time.monotonic() + REFRESH_SECONDS
+        try:
+            spec = pod_program(self.cluster, pod, state.rule.container, Path("/bin/true"), argv_prefix=state.rule.argv_prefix)
+        except TakeoverError:
+            return
+        root = Path(f"/proc/{self.cluster.programs[name]['pid']}/root")
+        for item in spec.files:
+            path = root / item["path"].lstrip("/")
+            content = base64.b64decode(item["content"])
+            try:
+                if path.exists() and path.read_bytes() == content:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                path.chmod(int(item.get("mode", 0o644)))
+            except OSError:
+                continue
+            self.log(f"{state.key}: volume file {item['path']} updated (kubelet sync)")
 
     def _find_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, name: str) -> dict[str, Any] | None:
         if namespace not in cache:

@@ -106,7 +106,8 @@ def rewrite_objects(objects: list[dict[str, Any]], sources: Sources,
                     plugin_locations: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Copies of the objects with every Application source and AppProject source repository pointed at the
     loopback servers, and each Argo Rollouts traffic-router plugin named in ``plugin_locations`` (plugin name
-    -> local path) loaded from that file instead of its download URL; the rewrites are recorded in ``sources``."""
+    -> local path) loaded from that file instead of its download URL (removed when the path is empty: the
+    plugin is not built); the rewrites are recorded in ``sources``."""
     mapping: dict[str, str] = {}
     out = [copy.deepcopy(o) for o in objects]
     for obj in out:
@@ -145,9 +146,15 @@ def _rewrite_plugins(obj: dict[str, Any], sources: Sources, locations: dict[str,
     """Point the Argo Rollouts chart's traffic-router plugins at local files (the sim has no way out to download)."""
     source = (obj.get("spec") or {}).get("source") or {}
     values = (source.get("helm") or {}).get("valuesObject") or {}
-    for index, plugin in enumerate(((values.get("controller") or {}).get("trafficRouterPlugins")) or []):
+    plugins = ((values.get("controller") or {}).get("trafficRouterPlugins")) or []
+    for index, plugin in reversed(list(enumerate(plugins))):
         local = locations.get(str(plugin.get("name")))
         if local is None or not isinstance(plugin, dict):
+            continue
+        if not local:  # not built: without its download the controller would not start at all
+            del plugins[index]
+            sources.rewrites.append(Rewrite(_key(obj), f"spec.source.helm.valuesObject.controller.trafficRouterPlugins[{index}]",
+                                            str(plugin.get("location", "")), "(removed: the plugin is not built)"))
             continue
         original = str(plugin.get("location", ""))
         plugin["location"] = f"file://{local}"

@@ -101,9 +101,23 @@ def start_sources(cluster: SimCluster, supervisor: Supervisor, rendered: list[Re
     return sources, objects
 
 
-def start_standins(cluster: SimCluster, supervisor: Supervisor) -> None:
-    """The stand-ins process (disks, load balancers, operators that cannot run here)."""
-    argv = ["ip", "netns", "exec", cluster.netns, sys.executable, "-m", "plinth.sim.standins", str(cluster.folder), cluster.server]
+STANDIN_FOR_PROGRAM = {"envoy-gateway": "envoy-gateway", "keda": "keda"}
+"""Stand-in controllers that run only when the named program is not built."""
+
+
+def standin_controllers(versions: dict[str, str]) -> list[str]:
+    """Controllers played by stand-ins: those not on the proxy always, the Go ones whose binary is not built."""
+    chosen = ["external-secrets", "cert-manager"]
+    for controller, program in STANDIN_FOR_PROGRAM.items():
+        if program not in versions or built_binary(program, versions[program]) is None:
+            chosen.append(controller)
+    return chosen
+
+
+def start_standins(cluster: SimCluster, supervisor: Supervisor, controllers: list[str]) -> None:
+    """The stand-ins process (disks, load balancers, operators and controllers that do not run here)."""
+    argv = ["ip", "netns", "exec", cluster.netns, sys.executable, "-m", "plinth.sim.standins", str(cluster.folder), cluster.server,
+            ",".join(controllers)]
     supervisor.start("standins", argv, as_service_user=False)
     cluster.record_program("standins", supervisor.processes["standins"].pid)
 
@@ -205,11 +219,13 @@ def run_sync(cluster: SimCluster, supervisor: Supervisor, *, rendered: list[Rend
     started = time.monotonic()
     result = SyncResult()
     plugin = built_binary("gatewayapi-plugin", versions["gatewayapi-plugin"]) if "gatewayapi-plugin" in versions else None
-    sources, objects = start_sources(cluster, supervisor, rendered, chart_dir, helm,
-                                     {GATEWAY_PLUGIN: str(plugin)} if plugin is not None else None)
+    sources, objects = start_sources(cluster, supervisor, rendered, chart_dir, helm, {GATEWAY_PLUGIN: str(plugin or "")})
     result.rewrites = [asdict(r) for r in sources.rewrites]
     log(f"sources: {sources.git_url} (rendered tree), {sources.chart_url} (charts); {len(sources.rewrites)} URLs rewritten")
-    start_standins(cluster, supervisor)
+    controllers = standin_controllers(versions)
+    start_standins(cluster, supervisor, controllers)
+    result.interventions.append("stand-ins (plinth.sim.standin_controllers, standin_operators, cloud): disks, load balancers, "
+                                "ClickHouse and Strimzi operators, " + ", ".join(controllers))
     report, done = bootstrap(cluster, hydration, environment, argocd_namespace)
     result.interventions += done
     result.bootstrap = {"applied": report.count("applied"), "rejected": [asdict(r) for r in report.results if r.status != "applied"]}
