@@ -230,7 +230,8 @@ class Programs:
             return
         state.refresh_at = time.monotonic() + REFRESH_SECONDS
         try:
-            spec = pod_program(self.cluster, pod, state.rule.container, Path("/bin/true"), argv_prefix=state.rule.argv_prefix)
+            spec = pod_program(self.cluster, pod, state.rule.container, Path("/bin/true"), argv_prefix=state.rule.argv_prefix,
+                               tokens=False)  # tokens live TOKEN_SECONDS; the kubelet renews them near expiry
         except TakeoverError:
             return
         root = Path(f"/proc/{self.cluster.programs[name]['pid']}/root")

@@ -171,8 +171,10 @@ def service_account_token(cluster: SimCluster, namespace: str, account: str, pod
     return cluster.kubectl(*args).stdout.strip()
 
 
-def _volume_files(cluster: SimCluster, pod: dict[str, Any], volume: dict[str, Any], objects: _Objects) -> dict[str, tuple[bytes, int]]:
-    """Files (relative path -> (content, mode)) a volume shows, and [] for an empty dir."""
+def _volume_files(cluster: SimCluster, pod: dict[str, Any], volume: dict[str, Any], objects: _Objects,
+                  tokens: bool = True) -> dict[str, tuple[bytes, int]]:
+    """Files (relative path -> (content, mode)) a volume shows, and [] for an empty dir (``tokens``: False leaves
+    out service-account tokens, which a refresh keeps until they near expiry)."""
     files: dict[str, tuple[bytes, int]] = {}
 
     def from_items(data: dict[str, bytes], items: list[dict[str, Any]] | None, mode: int) -> None:
@@ -204,7 +206,7 @@ def _volume_files(cluster: SimCluster, pod: dict[str, Any], volume: dict[str, An
     elif "projected" in volume:
         mode = int(volume["projected"].get("defaultMode", 0o644))
         for source in volume["projected"].get("sources") or []:
-            if "serviceAccountToken" in source:
+            if "serviceAccountToken" in source and tokens:
                 ref = source["serviceAccountToken"]
                 token = service_account_token(cluster, meta["namespace"], pod["spec"].get("serviceAccountName", "default"),
                                               meta["name"], ref.get("audience"),
@@ -226,7 +228,7 @@ def _volume_files(cluster: SimCluster, pod: dict[str, Any], volume: dict[str, An
 
 def pod_program(cluster: SimCluster, pod: dict[str, Any], container_name: str, binary: Path, *,
                 argv_prefix: tuple[str, ...] = (), drop_command: bool = True, drop_first_arg: bool = False,
-                extra_path: tuple[str, ...] = (), env_overrides: dict[str, str] | None = None) -> ProgramSpec:
+                extra_path: tuple[str, ...] = (), env_overrides: dict[str, str] | None = None, tokens: bool = True) -> ProgramSpec:
     """The program spec that runs ``binary`` as ``container_name`` of ``pod`` (see the module docstring).
 
     ``drop_command``: the container's ``command[0]`` is the image's program, replaced by ``binary``; the rest of
@@ -262,7 +264,7 @@ def pod_program(cluster: SimCluster, pod: dict[str, Any], container_name: str, b
         volume = volumes.get(mount["name"])
         if volume is None:
             raise TakeoverError(f"volumeMount {mount['name']!r} names no volume of the pod")
-        content = _volume_files(cluster, pod, volume, objects)
+        content = _volume_files(cluster, pod, volume, objects, tokens)
         target = mount["mountPath"].rstrip("/") or "/"
         if not any(k in volume for k in ("secret", "configMap", "downwardAPI", "projected", "emptyDir")):
             notes.append(f"volume {volume['name']} ({', '.join(k for k in volume if k != 'name')}) mounted as an empty directory")
