@@ -8,6 +8,7 @@ from pathlib import Path
 from plinth.components.delivery import GATEWAY_PLUGIN
 from plinth.docs.report import ReportInputs, report_html
 from plinth.render.pipeline import render_platform
+from plinth.sim.programs import inside_root
 from plinth.sim.report import read_reports, write_report
 from plinth.sim.sources import Sources, rewrite_objects
 from plinth.spec.model import Platform
@@ -68,3 +69,14 @@ def test_reports_round_trip_and_show_in_plinth_report(platforms: dict[str, Platf
 def test_report_says_when_the_sim_has_not_run(platforms: dict[str, Platform]) -> None:
     page = report_html(ReportInputs(platforms=platforms, objects_by_env={}, validation_problems=None))
     assert "plinth sim sync --zone-loss ZONE" in page
+
+
+def test_volume_refresh_paths_stay_inside_the_programs_root(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "run").symlink_to("/run")  # as on Debian: absolute, so it must be followed inside the root
+    (tmp_path / "var" / "lib").symlink_to("../run")
+    assert inside_root(tmp_path, "/var/run/secrets/kubernetes.io/serviceaccount/token") == \
+        tmp_path / "run" / "secrets" / "kubernetes.io" / "serviceaccount" / "token"
+    assert inside_root(tmp_path, "/var/lib/x") == tmp_path / "run" / "x"
+    assert inside_root(tmp_path, "/etc/hosts") == tmp_path / "etc" / "hosts"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -236,7 +237,7 @@ class Programs:
             return
         root = Path(f"/proc/{self.cluster.programs[name]['pid']}/root")
         for item in spec.files:
-            path = root / item["path"].lstrip("/")
+            path = inside_root(root, item["path"])
             content = base64.b64decode(item["content"])
             try:
                 if path.exists() and path.read_bytes() == content:
@@ -360,6 +361,22 @@ class Programs:
         return [{"application": s.rule.application, "workload": s.key, "status": s.status, "pod": s.pod, "starts": s.starts,
                  "program": Path(s.rule.system_binary).name if s.rule.system_binary else s.rule.build,
                  "message": s.message, "notes": s.notes} for s in self.states.values()]
+
+
+def inside_root(root: Path, path: str, depth: int = 0) -> Path:
+    """``path`` as the process whose root is ``root`` sees it: symbolic links (``/var/run`` -> ``/run``) are followed
+    inside that root, never into the host's file system."""
+    parts = [p for p in path.split("/") if p]
+    current = Path("/")
+    for index, part in enumerate(parts):
+        candidate = current / part
+        host = root / str(candidate).lstrip("/")
+        if index < len(parts) - 1 and depth < 16 and host.is_symlink():
+            target = os.readlink(host)
+            resolved = os.path.normpath(target if target.startswith("/") else str(current / target))
+            return inside_root(root, resolved + "/" + "/".join(parts[index + 1:]), depth + 1)
+        current = candidate
+    return root / str(current).lstrip("/")
 
 
 def build_all(versions: dict[str, str], names: tuple[str, ...], log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
