@@ -61,7 +61,10 @@ class PodProgram:
 
 ARGOCD_PROGRAMS = (
     PodProgram("argocd", "StatefulSet", "argocd-application-controller", "application-controller", build="argocd",
-               argv_prefix=("application-controller",), drop_first_arg=True),
+               argv_prefix=("application-controller",), drop_first_arg=True,
+               env=(("ARGOCD_APPLICATION_CONTROLLER_PERSIST_RESOURCE_HEALTH", "true"),),
+               note="resource health persisted in each Application's status (Argo CD 3 keeps it only in Redis by default), "
+                    "so the report can name the resource that is not Healthy"),
     PodProgram("argocd", "Deployment", "argocd-repo-server", "repo-server", build="argocd", argv_prefix=("repo-server",),
                drop_first_arg=True, env=(("ARGOCD_GPG_ENABLED", "false"),)),
     PodProgram("argocd", "Deployment", "argocd-redis-ha-haproxy", "haproxy", system_binary="/usr/bin/redis-server",
