@@ -289,13 +289,19 @@ class Programs:
             self._finish_job_pod(state, name)
             return True
         for pod in self._job_pods(cache, namespace, state.rule):
-            if pod["metadata"]["name"] == state.pod and state.status in ("completed", "failed"):
+            if pod["metadata"]["name"] == state.pod and state.status in ("completed", "failed", "unavailable"):
                 continue
             try:
                 self._start(state, name, pod, self.binary(state.rule))
-            except (TakeoverError, ToolchainError) as exc:
-                state.status, state.message = "failed", str(exc)
+            except TakeoverError as exc:
+                state.status, state.message, state.pod = "failed", str(exc), pod["metadata"]["name"]
                 self.log(f"{state.key}: {exc}")
+            except ToolchainError as exc:  # no program to play it: the pod completes as kwok completes every other Job's
+                state.status, state.pod = "unavailable", pod["metadata"]["name"]
+                state.message = f"{exc}; its pod was completed as kwok completes the others"
+                self.cluster.kubectl("patch", "pod", state.pod, "-n", namespace, "--subresource=status", "--type=merge", "-p",
+                                     json.dumps({"status": {"phase": "Succeeded"}}))
+                self.log(f"{state.key}: {state.message}")
             return True
         return False
 
