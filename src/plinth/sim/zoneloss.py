@@ -121,13 +121,14 @@ def targets(platform: Platform) -> list[Target]:
 def _owner_index(client: KubeClient, namespaces: set[str]) -> dict[tuple[str, str, str], tuple[str, str]]:
     """(namespace, kind, name) of every intermediate controller -> its own owner (kind, name)."""
     index: dict[tuple[str, str, str], tuple[str, str]] = {}
-    resources = [Resource("apps", "v1", "replicasets"), Resource("apps", "v1", "statefulsets"), Resource("apps", "v1", "deployments")]
+    resources = {"ReplicaSet": Resource("apps", "v1", "replicasets"), "StatefulSet": Resource("apps", "v1", "statefulsets"),
+                 "Deployment": Resource("apps", "v1", "deployments")}
     for namespace in namespaces:
-        for resource in resources:
-            for obj in client.list(resource, namespace):
+        for kind, resource in resources.items():
+            for obj in client.list(resource, namespace):  # items of a built-in list carry no kind
                 refs = obj["metadata"].get("ownerReferences") or []
                 if refs:
-                    index[(namespace, obj["kind"], obj["metadata"]["name"])] = (refs[0]["kind"], refs[0]["name"])
+                    index[(namespace, kind, obj["metadata"]["name"])] = (refs[0]["kind"], refs[0]["name"])
         try:
             for obj in client.list(Resource("core.strimzi.io", "v1", "strimzipodsets"), namespace):
                 refs = obj["metadata"].get("ownerReferences") or []
