@@ -303,7 +303,7 @@ def strimzi_pass(client: KubeClient) -> list[str]:
         total, ready = 0, 0
         for pool in pools:
             pods, claims = strimzi_pods(kafka, pool, ids[pool["metadata"]["name"]])
-            owner = _owner(pool)
+            owner = _owner(kafka)  # Strimzi's resources, node pools' PodSets included, are owned by the Kafka resource
             if podsets:
                 podset = {"apiVersion": "core.strimzi.io/v1", "kind": "StrimziPodSet",
                           "metadata": {"name": f"{cluster}-{pool['metadata']['name']}", "namespace": namespace,
