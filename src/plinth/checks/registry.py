@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, promises, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, network, promises, quotas, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -10,7 +10,9 @@ ALL_CHECKS: tuple[Check, ...] = (
     *ha.CHECKS,
     *promises.CHECKS,
     *capacity.CHECKS,
+    *quotas.CHECKS,
     *delivery.CHECKS,
+    *network.CHECKS,
     *argo.CHECKS,
     *versions.CHECKS,
 )
