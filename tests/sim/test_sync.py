@@ -20,7 +20,7 @@ from plinth.sim.zoneloss import targets
 from plinth.spec.model import Platform
 from tests.conftest import CHART_DIR, DEFAULT_SPEC
 
-pytestmark = pytest.mark.sim
+pytestmark = [pytest.mark.sim, pytest.mark.sim_sync]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def synced(sim_versions: SimVersions, prod: Platform, tmp_path_factory: pytest.T
     if not CHART_DIR.is_dir():
         pytest.skip("needs ../shared/charts (the pinned chart archives Argo CD is served; CI always has them)")
     if built_binary("argocd", operator_version(prod, "argocd")) is None:
-        pytest.skip("Argo CD is not built: `python -m plinth.sim.operators argocd` (scripts/setup.sh test runs it)")
+        pytest.skip("Argo CD is not built: `python -m plinth.sim.operators argocd` (before the sync test)")
     options = RunOptions(spec=DEFAULT_SPEC, environment="prod", cluster_name="test", zone=prod.cluster.zones[0],
                          timeout_seconds=3000, quiet_seconds=480)
     result = run(options, prod, sim_versions, log=lambda line: print(line, flush=True))

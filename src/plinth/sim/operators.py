@@ -247,7 +247,7 @@ def build_figures(name: str, version: str) -> dict[str, object]:
 
 def main() -> None:
     """``python -m plinth.sim.operators [NAME...]``: build or reuse the programs (all when none named) at the
-    versions ``platform.yaml`` in the current folder pins (scripts/setup.sh test runs it)."""
+    versions ``platform.yaml`` in the current folder pins (run before `plinth sim sync`; scripts/setup.sh does not)."""
     platform = load_platform(Path("platform.yaml"), "prod")
     names = sys.argv[1:] or list(OPERATORS)
     failed = []
