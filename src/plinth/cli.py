@@ -427,6 +427,7 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
     from plinth.checks import as_json
     from plinth.docs.diagram import DiagramError, dot_available
     from plinth.docs.report import ReportInputs
+    from plinth.sim.report import read_reports as read_sim_reports
 
     counts = Counter(r.environment for r in rendered)
     prod = platforms.get("prod") or next(iter(platforms.values()))
@@ -451,6 +452,7 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
                 drills.append(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, json.JSONDecodeError):
                 continue
+    sims = read_sim_reports(spec.parent / "reports" / "sim")
     findings, check_meta = None, {}
     if check_report is not None:
         data = as_json(check_report)
@@ -458,7 +460,7 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
         check_meta = {c["id"]: c for c in data["checks"]}
     flows = report_flows(spec, platforms, rendered, hydration)
     return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
-                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills,
+                        validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills, sims=sims,
                         findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []),
                         flows=flows)
 

@@ -327,3 +327,100 @@ def _print_apply(report, workloads, pods) -> None:
     for pod in pods:
         if not pod.node:
             out_console.print(f"PENDING {pod.namespace}/{pod.name} ({pod.owner}): {pod.reason}", markup=False, highlight=False, soft_wrap=True)
+
+
+ReportDirOption = Annotated[Path, typer.Option("--out", help="Folder of the JSON reports (plinth report reads reports/sim/).")]
+
+
+def _write_reports(payloads: dict[str, dict[str, Any]], out: Path, env: str, organisations: Optional[int]) -> list[Path]:
+    from plinth.sim.report import write_report
+
+    suffix = f"-{organisations}-orgs" if organisations else ""
+    return [write_report(payload, out / f"{what}-{env}{suffix}.json") for what, payload in payloads.items()]
+
+
+@sim_app.command("sync")
+def sync_command(
+    name: NameOption = "default",
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: EnvOption = "prod",
+    cloud: CloudOption = None,
+    nodes: NodesOption = "spec",
+    kubernetes: KubeOption = None,
+    orgs: Annotated[Optional[int], typer.Option("--orgs", help="Scale the environment to N organisations (the planner's growth model) and size the pools from the plan.")] = None,
+    zone_loss: Annotated[Optional[str], typer.Option("--zone-loss", help="After the sync, lose this zone (as `plinth sim zone-loss`).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the sync may take in all.")] = 2400.0,
+    quiet: Annotated[float, typer.Option("--quiet", help="Seconds without any Application changing after which the sync is reported as stuck.")] = 420.0,
+    out: ReportDirOption = Path("reports/sim"),
+) -> None:
+    """Sync the environment into a cluster with the real Argo CD and report each Application, pods and findings.
+
+    Argo CD (application controller, repo server, Redis) and the operators that are built run as the pods their
+    charts create; the rendered tree is served as a Git repository and the pinned charts as a Helm repository on
+    loopback. Uses the detached cluster ``--name`` when it runs (the programs then stay with it, for
+    `plinth sim zone-loss`); otherwise a throwaway cluster. Exit 0 when every Application is Synced and Healthy,
+    every pod Running and (with --zone-loss) every promise held; 1 otherwise.
+    """
+    from plinth.render.pipeline import RenderError
+    from plinth.sim.cluster import SimError
+    from plinth.sim.report import cluster_lines, sync_lines, zone_lines
+    from plinth.sim.run import RunOptions, report_payloads, run
+    from plinth.sim.toolchain import ToolchainError, binary
+
+    _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
+    _check_choice("--nodes", nodes, ("spec", "min", "max"))
+    if orgs is not None and orgs <= 0:
+        _bad_input(f"--orgs: expected a positive number of organisations, got {orgs}")
+    platform = _platform(spec, env)
+    versions = _versions(platform, kubernetes)
+    try:
+        binary(versions, "kube-apiserver")
+    except ToolchainError as exc:
+        _bad_input(str(exc))
+    if zone_loss is not None and zone_loss not in platform.cluster.zones:
+        _bad_input(f"--zone-loss: {zone_loss!r} is not a zone of {env} (zones: {', '.join(platform.cluster.zones)})")
+    options = RunOptions(spec=spec, environment=env, cluster_name=name, provider=cloud, nodes=nodes, organisations=orgs,
+                         zone=zone_loss, timeout_seconds=timeout, quiet_seconds=quiet)
+    try:
+        result = run(options, platform, versions, log=lambda line: out_console.print(line, markup=False, highlight=False, soft_wrap=True))
+    except RenderError as exc:
+        _bad_input(str(exc))
+    except (SimError, ToolchainError, RuntimeError) as exc:
+        err_console.print(f"sim sync: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    for line in sync_lines(result.sync) + cluster_lines(result.cluster) + (zone_lines(result.zone_loss) if result.zone_loss else []):
+        out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for path in _write_reports(report_payloads(result, env, orgs), out, env, orgs):
+        out_console.print(f"report: {path}", markup=False, highlight=False)
+    healthy = result.sync.get("settled", False) and result.cluster.get("pending", 1) == 0
+    held = result.zone_loss is None or result.zone_loss.get("held", False)
+    raise typer.Exit(0 if healthy and held else 1)
+
+
+@sim_app.command("zone-loss")
+def zone_loss_command(
+    zone: Annotated[str, typer.Argument(help="The zone to lose, e.g. eu-west-1a.")],
+    name: NameOption = "default",
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: EnvOption = "prod",
+    out: ReportDirOption = Path("reports/sim"),
+) -> None:
+    """Lose a zone of a detached, synced cluster: cordon, drain through the Eviction API (PDBs honoured), delete its
+    nodes; report ready replicas against each promise and every pod left Pending. Exit 1 when a promise fails."""
+    from plinth.sim.cluster import SimError
+    from plinth.sim.report import cluster_lines, zone_lines
+    from plinth.sim.run import lose_zone_of
+
+    platform = _platform(spec, env)
+    if zone not in platform.cluster.zones:
+        _bad_input(f"zone {zone!r} is not a zone of {env} (zones: {', '.join(platform.cluster.zones)})")
+    try:
+        report = lose_zone_of(name, platform, zone, log=lambda line: out_console.print(line, markup=False, highlight=False))
+    except SimError as exc:
+        _bad_input(str(exc))
+    for line in zone_lines(report) + cluster_lines(report["cluster_after"]):
+        out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for path in _write_reports({"zone-loss": {"report": "sim-zone-loss", "environment": env, "organisations": None,
+                                              "zone_loss": report}}, out, env, None):
+        out_console.print(f"report: {path}", markup=False, highlight=False)
+    raise typer.Exit(0 if report["held"] else 1)

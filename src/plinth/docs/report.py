@@ -68,6 +68,8 @@ class ReportInputs:
     """The growth curve (``PlanPoint`` per organisation count)."""
     drills: list[dict[str, Any]] = field(default_factory=list)
     """Drill reports as written to reports/drills/*.json."""
+    sims: list[dict[str, Any]] = field(default_factory=list)
+    """``plinth sim sync`` / ``zone-loss`` reports as written to reports/sim/*.json."""
     flows: dict[str, Any] | None = None
     """``plinth flows`` of one environment: counts, findings and each namespace's flow graph (SVG); None: not run."""
 
@@ -226,6 +228,54 @@ def _ha(platform: Platform) -> str:
     return '<section id="promises"><h2>Promises (prod)</h2>' + html_table(["component", "strategy", "RTO", "RPO", "how"], rows) + "</section>"
 
 
+def _sim_sync(report: dict[str, Any]) -> str:
+    sync, cluster, figures = report.get("sync") or {}, report.get("cluster") or {}, report.get("figures") or {}
+    scale = f", {report['organisations']:,} organisations" if report.get("organisations") else ""
+    rows = []
+    for app in sync.get("applications") or []:
+        ok = app.get("sync") == "Synced" and app.get("health") == "Healthy"
+        detail = "" if ok else (app.get("operation_message") or app.get("health_message") or "; ".join(app.get("conditions") or []))
+        detail += "".join(f"<br>{esc(line)}" for line in (app.get("unhealthy") or [])[:6]) if not ok else ""
+        rows.append([esc(app.get("wave")), esc(app.get("name")), esc(app.get("sync") or "-"), esc(app.get("health") or "-"),
+                     esc(detail.split("<br>")[0]) + "".join(f"<br>{part}" for part in detail.split("<br>")[1:]),
+                     f'<span class="badge {"pass" if ok else "fail"}">{"ok" if ok else "not ok"}</span>'])
+    pools = [[esc(p["pool"]), esc(p["pods"]), esc(f"{p['nodes_used']} / {p['nodes']}"),
+              esc("-" if p.get("planned_nodes_at_min") is None else f"{p['planned_nodes_at_min']}-{p['planned_nodes_at_max']}"),
+              esc(f"{p['cpu_requested_millicores'] / 1000:.1f} / {p['cpu_allocatable_millicores'] / 1000:.1f}"),
+              esc(", ".join(f"{z} {n}" for z, n in sorted((p.get("zones") or {}).items())))] for p in cluster.get("pools") or []]
+    findings = [[esc(f["kind"]), esc(f["object"]), esc(f["message"]), esc(f.get("source", ""))] for f in cluster.get("findings") or []]
+    return (f"<h3>Sync of {esc(report.get('environment'))}{esc(scale)}: {esc(sync.get('reason', ''))} after "
+            f"{esc(round(float(sync.get('seconds') or 0)))} s; {esc(cluster.get('pods', 0))} pods, {esc(cluster.get('running', 0))} Running, "
+            f"{esc(cluster.get('pending', 0))} Pending; {esc(figures.get('nodes', '-'))} nodes</h3>"
+            + html_table(["wave", "Application", "sync", "health", "detail", ""], rows, numeric={0}, raw={4, 5})
+            + html_table(["pool", "pods", "nodes used / nodes", "plan (min-max)", "CPU requested / allocatable", "zones"], pools, numeric={1})
+            + (html_table(["finding", "object", "what the cluster said", "from"], findings) if findings else "<p>No findings.</p>"))
+
+
+def _sim_zone(report: dict[str, Any]) -> str:
+    zone = report.get("zone_loss") or {}
+    rows = [[esc(t["name"]), esc(t["promise"]), esc(t["needed"]), esc(t["before"]), esc(t["right_after"]), esc(t["recovered"]),
+             f'<span class="badge {"pass" if t["held"] else "fail"}">{"held" if t["held"] else "not held"}</span>'] for t in zone.get("targets") or []]
+    pending = "".join(f"<li>{esc(p['pod'])}: {esc(p['reason'])}</li>" for p in zone.get("pending") or [])
+    refused = "".join(f"<li>{esc(r)}</li>" for r in zone.get("eviction_refusals") or [])
+    return (f"<h3>Zone loss {esc(zone.get('zone'))} ({esc(report.get('environment'))}): {esc(len(zone.get('nodes_lost') or []))} nodes, "
+            f"{esc(zone.get('evicted', 0))} pods evicted, {esc(zone.get('pods_lost_with_nodes', 0))} lost with their nodes; promises "
+            f"{'held' if zone.get('held') else 'NOT held'}</h3>"
+            + html_table(["service / store", "promise", "needs", "before", "right after", "after recovery", ""], rows, numeric={2, 3, 4, 5}, raw={6})
+            + (f"<p>Evictions a PodDisruptionBudget refused:</p><ul>{refused}</ul>" if refused else "")
+            + (f"<p>Pods left Pending:</p><ul>{pending}</ul>" if pending else "<p>No pod left Pending.</p>"))
+
+
+def _sims(inputs: ReportInputs) -> str:
+    if not inputs.sims:
+        return ('<section id="sim"><h2>Simulated cluster</h2><p class="muted">Not run: <code>plinth sim sync --zone-loss ZONE</code> '
+                'syncs an environment with the real Argo CD into a real control plane on simulated nodes and writes reports/sim/.</p></section>')
+    parts = [_sim_sync(r) if r.get("report") == "sim-sync" else _sim_zone(r) for r in inputs.sims]
+    return ('<section id="sim"><h2>Simulated cluster: what the real control plane said</h2><p class="muted">'
+            'kube-apiserver, scheduler and controller-manager built from source, kwok nodes shaped like the pools, the real Argo CD '
+            '(reports/sim/*.json).</p>' + "".join(parts) + "</section>")
+
+
 def _flows(inputs: ReportInputs) -> str:
     flows = inputs.flows
     if flows is None:
@@ -259,8 +309,10 @@ def report_html(inputs: ReportInputs) -> str:
     prod = inputs.platforms.get("prod") or next(iter(inputs.platforms.values()))
     c = prod.cluster
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in (("architecture", "Architecture"), ("plan", "Plan"), ("findings", "Findings"),
-                                                         ("flows", "Flows"), ("drills", "Drills"), ("promises", "Promises"), ("environments", "Environments")))
-    body = "".join([_summary(inputs), _diagram(inputs), _plan(inputs), _findings(inputs), _flows(inputs), _drills(inputs), _ha(prod), _environments(inputs)])
+                                                         ("flows", "Flows"), ("drills", "Drills"), ("sim", "Simulated cluster"),
+                                                         ("promises", "Promises"), ("environments", "Environments")))
+    body = "".join([_summary(inputs), _diagram(inputs), _plan(inputs), _findings(inputs), _flows(inputs), _drills(inputs), _sims(inputs),
+                    _ha(prod), _environments(inputs)])
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<meta name=\"generator\" content=\"plinth\">"

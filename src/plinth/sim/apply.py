@@ -144,7 +144,7 @@ def _apply_each(cluster: SimCluster, objects: list[dict[str, Any]], report: Appl
             report.results.append(ObjectResult(object_key(obj), APPLIED if ok else REJECTED, "" if ok else message))
 
 
-def wait_established(cluster: SimCluster, names: list[str], timeout_seconds: int = 60) -> dict[str, str]:
+def wait_established(cluster: SimCluster, names: list[str], timeout_seconds: int = 300) -> dict[str, str]:
     """Wait for CRDs to be Established; return the ones that were not, with kubectl's message."""
     if not names:
         return {}

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from plinth.procs import ProcessSetupError, Supervisor, wait_until
 from plinth.kube.yamlio import dump_yaml
 from plinth.sim.pki import make_pki
@@ -37,6 +39,9 @@ POD_CIDR = "10.0.0.1/16"
 """kwok hands out pod IPs from here; nothing routes to them (the namespace has only loopback)."""
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+PLAYED_JOBS = ("envoy-gateway-gateway-helm-certgen",)
+"""Jobs whose pods a real program plays (``plinth.sim.programs``): kwok leaves them Running instead of completing
+them at once, and the program's exit code decides the pod's phase."""
 START_TIMEOUT_SECONDS = 120.0
 
 
@@ -67,20 +72,46 @@ def netns_exists(netns: str) -> bool:
     return netns in _run(["ip", "netns", "list"]).stdout.split()
 
 
+def netns_etc(netns: str) -> Path:
+    """The folder whose files ``ip netns exec`` binds over /etc/ for processes of the namespace."""
+    return Path("/etc/netns") / netns
+
+
 def create_netns(netns: str) -> None:
-    """Create a network namespace with only loopback up."""
+    """Create a network namespace with only loopback up, and its own /etc/hosts and /etc/resolv.conf.
+
+    The hosts file maps the cluster's Service names to the programs that stand in for their pods
+    (``write_hosts``); resolv.conf points at 127.0.0.1, where nothing answers, so other names fail at once.
+    """
     if os.geteuid() != 0:
         raise SimError("a simulated cluster needs root to create its network namespace (ip netns add)")
     if shutil.which("ip") is None:
         raise SimError("`ip` (Debian package iproute2) is not installed")
+    etc = netns_etc(netns)
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "hosts").write_text(HOSTS_HEADER)
+    (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     _run(["ip", "netns", "add", netns])
     _run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"])
 
 
+HOSTS_HEADER = "127.0.0.1 localhost\n::1 localhost\n"
+
+
+def write_hosts(netns: str, entries: dict[str, str]) -> None:
+    """Rewrite the namespace's hosts file in place (running processes see it through their bind mount)."""
+    lines = [HOSTS_HEADER] + [f"{ip} {name}\n" for name, ip in sorted(entries.items())]
+    with (netns_etc(netns) / "hosts").open("r+") as handle:
+        handle.seek(0)
+        handle.write("".join(lines))
+        handle.truncate()
+
+
 def delete_netns(netns: str) -> None:
-    """Delete a network namespace if it exists."""
+    """Delete a network namespace (and its /etc/netns folder) if it exists."""
     if netns_exists(netns):
         _run(["ip", "netns", "delete", netns])
+    shutil.rmtree(netns_etc(netns), ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -99,6 +130,14 @@ def _pid_runs(pid: int, program: Path) -> bool:
         return Path(os.readlink(f"/proc/{pid}/exe")).resolve() == program.resolve()
     except OSError:
         return False
+
+
+def process_start_time(pid: int) -> int | None:
+    """The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or None if it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def stop_process_group(pid: int, grace_seconds: float = 10.0) -> None:
@@ -141,6 +180,8 @@ class SimCluster:
     netns: str
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Processes started after the control plane (Argo CD, operators, servers): name -> pid and start time."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -154,7 +195,8 @@ class SimCluster:
 
     def save(self) -> None:
         """Write state.json."""
-        data = {"name": self.name, "netns": self.netns, "versions": asdict(self.versions), "ports": self.ports, "pids": self.pids}
+        data = {"name": self.name, "netns": self.netns, "versions": asdict(self.versions), "ports": self.ports, "pids": self.pids,
+                "programs": self.programs}
         (self.folder / "state.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     @classmethod
@@ -166,7 +208,7 @@ class SimCluster:
             raise SimError(f"no simulated cluster {name!r} ({path} does not exist): start one with `plinth sim up --detach`")
         data = json.loads(path.read_text())
         return cls(name=data["name"], folder=folder, versions=SimVersions(**data["versions"]), netns=data["netns"],
-                   ports=data["ports"], pids={k: int(v) for k, v in data["pids"].items()})
+                   ports=data["ports"], pids={k: int(v) for k, v in data["pids"].items()}, programs=data.get("programs", {}))
 
     def in_netns(self, argv: list[str], *, input_text: str | None = None, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """Run a command inside the cluster's network namespace."""
@@ -182,11 +224,33 @@ class SimCluster:
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
     def alive(self) -> dict[str, bool]:
-        """Whether each recorded process is still the one started."""
+        """Whether each recorded control-plane process is still the one started."""
         return {name: _pid_runs(pid, binary(self.versions, name)) for name, pid in self.pids.items()}
 
+    def record_program(self, name: str, pid: int, pod: str = "") -> None:
+        """Remember a program started for this cluster (stopped by ``stop``; ``pod``: the pod it plays), and save
+        the state."""
+        start = process_start_time(pid)
+        if start is not None:
+            self.programs[name] = {"pid": pid, "start": start, **({"pod": pod} if pod else {})}
+            self.save()
+
+    def program_alive(self, name: str) -> bool:
+        """Whether a recorded program is still the process started (same PID and start time)."""
+        record = self.programs.get(name)
+        return bool(record) and process_start_time(record["pid"]) == record["start"]
+
+    def stop_program(self, name: str, grace_seconds: float = 5.0) -> None:
+        """Stop one recorded program's process group by PID (if it is still the one started)."""
+        if self.program_alive(name):
+            stop_process_group(self.programs[name]["pid"], grace_seconds=grace_seconds)
+        self.programs.pop(name, None)
+
     def stop(self) -> None:
-        """Stop every recorded process (newest first) by PID and delete the network namespace."""
+        """Stop every recorded process (programs, then the control plane newest first) by PID and delete the
+        network namespace."""
+        for name in reversed(list(self.programs)):
+            self.stop_program(name)
         for name in reversed(list(self.pids)):
             pid = self.pids[name]
             if _pid_runs(pid, binary(self.versions, name)):
@@ -258,8 +322,22 @@ def _argv(cluster: SimCluster, component: str) -> list[str]:
         return [exe, f"--kubeconfig={kubeconfig}", "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", f"--cidr={POD_CIDR}",
                 "--node-ip=10.0.0.1", f"--server-address=127.0.0.1:{ports['kwok']}", "--node-lease-duration-seconds=40",
-                "--config=" + ",".join(str(p) for p in kwok_stage_files(cluster.versions))]
+                "--config=" + ",".join(str(p) for p in _stage_files(cluster))]
     raise ValueError(component)
+
+
+def _stage_files(cluster: SimCluster) -> list[Path]:
+    """kwok's fast stages, the pod-complete one narrowed to leave the played Jobs' pods Running."""
+    files = []
+    for path in kwok_stage_files(cluster.versions):
+        if path.name.endswith("pod-complete.yaml") and PLAYED_JOBS:
+            stage = yaml.safe_load(path.read_text())
+            stage["spec"]["selector"]["matchExpressions"].append(
+                {"key": '.metadata.labels["job-name"]', "operator": "NotIn", "values": list(PLAYED_JOBS)})
+            path = cluster.folder / path.name
+            path.write_text(yaml.safe_dump(stage, sort_keys=False))
+        files.append(path)
+    return files
 
 
 def _health_url(cluster: SimCluster, component: str) -> str | None:

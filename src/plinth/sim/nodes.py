@@ -8,12 +8,11 @@ allocatable formula and max-pods the planner packs against).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from plinth.catalog.nodes import node_shape
 from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
-from plinth.kube.yamlio import dump_yaml
+from plinth.sim.kubeclient import NODES, cluster_client
 from plinth.spec.model import Platform, Provider
 
 if TYPE_CHECKING:
@@ -39,15 +38,18 @@ def node_name(pool: str, index: int) -> str:
     return f"{pool}-{index}"
 
 
-def spec_nodes(platform: Platform, *, provider: Provider | None = None, count: NodeCount = "spec") -> list[dict[str, Any]]:
-    """The Node objects of every pool of an environment on a cloud (default: the spec's provider)."""
+def spec_nodes(platform: Platform, *, provider: Provider | None = None, count: NodeCount = "spec",
+               counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The Node objects of every pool of an environment on a cloud (default: the spec's provider); ``counts``
+    (pool -> nodes, e.g. the planner's) overrides ``count`` for the pools it names."""
     provider = provider or platform.cluster.provider
     zones = platform.cluster.zones
     nodes: list[dict[str, Any]] = []
     for pool_name in sorted(platform.node_pools):
         pool = platform.node_pools[pool_name]
         shape = node_shape(provider, pool)
-        for index in range(pool_node_count(platform, pool_name, count)):
+        number = (counts or {}).get(pool_name, pool_node_count(platform, pool_name, count))
+        for index in range(number):
             name = node_name(pool_name, index)
             capacity = {
                 "cpu": f"{shape.capacity_cpu_millicores}m",
@@ -109,10 +111,8 @@ def add_nodes(cluster: "SimCluster", nodes: list[dict[str, Any]]) -> None:
     """
     if not nodes:
         return
-    bare = [{k: v for k, v in node.items() if k != "status"} for node in nodes]
-    cluster.kubectl("apply", "--server-side", "--field-manager=plinth-sim", "-f", "-",
-                    input_text=dump_yaml({"apiVersion": "v1", "kind": "List", "items": bare}))
+    client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
     for node in nodes:
-        patch = {"status": node["status"]}
-        cluster.kubectl("patch", "node", node["metadata"]["name"], "--subresource=status", "--type=merge",
-                        "-p", json.dumps(patch))
+        bare = {k: v for k, v in node.items() if k != "status"}
+        client.apply(NODES, bare, "plinth-sim")
+        client.patch(NODES, node["metadata"]["name"], {"status": node["status"]}, sub="status")

@@ -1,0 +1,403 @@
+"""Which real program stands in for which simulated pod, and keeping them running.
+
+A ``PodProgram`` names a workload the hydrated charts create (Argo CD's own controller and repo server, each
+operator's Deployment) and the program that runs as its container: a binary built by
+``plinth.sim.operators`` at the chart's app version, or a system binary (Debian's redis-server for Argo CD's
+Redis). ``Programs.reconcile`` runs once per loop: every rule whose workload has a Running pod gets its
+program started for that pod (``plinth.sim.takeover``); a program whose pod is gone (deleted, evicted, its node
+lost) is stopped and started again for the pod that replaced it, as the kubelet would. The cluster's hosts
+file maps each Service whose selector matches a taken-over pod to that pod's IP (a Service name resolves to
+the one endpoint that really answers).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plinth.procs import Supervisor
+from plinth.sim.cluster import SimCluster, write_hosts
+from plinth.sim.kubeclient import DEPLOYMENTS, PODS, SERVICES, STATEFULSETS, Resource, cluster_client
+from plinth.sim.operators import NOT_ON_PROXY, OPERATORS, built_binary, ensure_operator
+from plinth.sim.takeover import TakeoverError, add_pod_ip, describe, expand, launcher_argv, pod_program
+from plinth.sim.toolchain import ToolchainError
+
+
+MAX_STARTS = 6
+"""Starts of one program before it is left failed (the kubelet would keep backing off)."""
+BACKOFF_SECONDS = 10.0
+REFRESH_SECONDS = 15.0
+"""How often a running program's Secret and ConfigMap volumes are brought up to date."""
+WORKLOADS = {"Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS, "Job": Resource("batch", "v1", "jobs")}
+
+
+@dataclass(frozen=True)
+class PodProgram:
+    """One workload whose pod a real program plays."""
+
+    application: str
+    """The Argo CD Application (chart) that creates the workload."""
+    kind: str
+    name: str
+    container: str
+    build: str | None = None
+    """Key of ``plinth.sim.operators.OPERATORS``; None for ``system_binary``."""
+    system_binary: str | None = None
+    argv_prefix: tuple[str, ...] = ()
+    argv: tuple[str, ...] | None = None
+    """A fixed command line (``$(VAR)`` expanded from the container's environment) instead of the container's."""
+    env: tuple[tuple[str, str], ...] = ()
+    drop_first_arg: bool = False
+    """The container's first argument is the image's program (Argo CD's images), replaced like ``command[0]``."""
+    note: str = ""
+
+
+ARGOCD_PROGRAMS = (
+    PodProgram("argocd", "StatefulSet", "argocd-application-controller", "application-controller", build="argocd",
+               argv_prefix=("application-controller",), drop_first_arg=True,
+               env=(("ARGOCD_APPLICATION_CONTROLLER_PERSIST_RESOURCE_HEALTH", "true"),),
+               note="resource health persisted in each Application's status (Argo CD 3 keeps it only in Redis by default), "
+                    "so the report can name the resource that is not Healthy"),
+    PodProgram("argocd", "Deployment", "argocd-repo-server", "repo-server", build="argocd", argv_prefix=("repo-server",),
+               drop_first_arg=True, env=(("ARGOCD_GPG_ENABLED", "false"),)),
+    PodProgram("argocd", "Deployment", "argocd-redis-ha-haproxy", "haproxy", system_binary="/usr/bin/redis-server",
+               argv=("--bind", "$(POD_IP)", "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no"),
+               env=(("POD_IP", "$(POD_IP)"),),
+               note="Debian's redis-server plays Redis behind the chart's HAProxy (one server, no Sentinel)"),
+)
+"""Argo CD as the pinned chart runs it: the application controller and one repo server, Redis for their cache."""
+
+OPERATOR_PROGRAMS = (
+    PodProgram("argo-rollouts", "Deployment", "argo-rollouts", "argo-rollouts", build="argo-rollouts"),
+    PodProgram("cloudnative-pg", "Deployment", "cloudnative-pg", "manager", build="cloudnative-pg"),
+    PodProgram("plugin-barman-cloud", "Deployment", "plugin-barman-cloud", "barman-cloud", build="plugin-barman-cloud"),
+    PodProgram("kube-prometheus-stack-chart", "Deployment", "kps-operator", "kube-prometheus-stack", build="prometheus-operator"),
+    PodProgram("keda", "Deployment", "keda-operator", "keda-operator", build="keda"),
+    PodProgram("keda", "Deployment", "keda-admission-webhooks", "keda-admission-webhooks", build="keda-webhooks"),
+    PodProgram("envoy-gateway", "Deployment", "envoy-gateway", "envoy-gateway", build="envoy-gateway"),
+    PodProgram("redis-operator", "Deployment", "redis-operator", "redis-operator", build="redis-operator"),
+    PodProgram("envoy-gateway", "Job", "envoy-gateway-gateway-helm-certgen", "envoy-gateway-certgen", build="envoy-gateway",
+               note="the chart's certgen hook (envoy-gateway certgen) writes the TLS Secrets Envoy Gateway mounts"),
+)
+"""The operators that run for real (their charts' Deployments, the containers' own arguments)."""
+
+
+@dataclass
+class ProgramState:
+    """What happened to one rule."""
+
+    rule: PodProgram
+    status: str = "waiting"
+    """waiting (no Running pod yet), running, blocked (the container cannot be configured yet: a Secret or
+    ConfigMap is missing; retried), completed (a Job's pod), failed (exited), unavailable (no binary)."""
+    pod: str = ""
+    command: str = ""
+    starts: int = 0
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+    retry_at: float = 0.0
+    refresh_at: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """``Kind/name`` of the workload."""
+        return f"{self.rule.kind}/{self.rule.name}"
+
+
+def _selector(workload: dict[str, Any]) -> dict[str, str]:
+    return dict(((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
+
+
+def _matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+class Programs:
+    """The real programs of one cluster: started, restarted for new pods, stopped with the cluster."""
+
+    def __init__(self, cluster: SimCluster, supervisor: Supervisor, namespace_of: dict[str, str],
+                 rules: tuple[PodProgram, ...], versions: dict[str, str], extra_path: tuple[str, ...] = (),
+                 log: Callable[[str], None] = print):
+        self.cluster = cluster
+        self.supervisor = supervisor
+        self.namespace_of = namespace_of
+        """Application name -> destination namespace."""
+        self.states = {f"{r.application}/{r.kind}/{r.name}": ProgramState(r) for r in rules}
+        self.versions = versions
+        self.extra_path = extra_path
+        self.log = log
+        self.binaries: dict[str, Path] = {}
+        self.client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
+        for key, state in self.states.items():  # programs a previous command started for this (detached) cluster
+            name = f"{state.rule.application}.{state.rule.name}"
+            if self.cluster.program_alive(name):
+                state.status, state.pod = "running", str(self.cluster.programs[name].get("pod", ""))
+                state.starts = 1
+
+    def binary(self, rule: PodProgram) -> Path:
+        """The program's binary (built or reused); ToolchainError when it cannot be built."""
+        if rule.system_binary:
+            found = shutil.which(rule.system_binary) or rule.system_binary
+            if not Path(found).exists():
+                raise ToolchainError(f"{rule.system_binary} is not installed")
+            return Path(found)
+        assert rule.build is not None
+        if rule.build not in self.binaries:
+            built = built_binary(rule.build, self.versions[rule.build])
+            if built is None:
+                reason = NOT_ON_PROXY.get(rule.build) or "not built (run `plinth sim operators` or scripts/setup.sh test)"
+                raise ToolchainError(f"{rule.build} {self.versions[rule.build]}: {reason}")
+            self.binaries[rule.build] = built
+        return self.binaries[rule.build]
+
+    def _pods(self, namespace: str) -> list[dict[str, Any]]:
+        return self.client.list(PODS, namespace)
+
+    def reconcile(self) -> bool:
+        """Start or restart programs for their pods; return whether anything changed."""
+        changed = False
+        pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+        for key, state in self.states.items():
+            rule = state.rule
+            if state.status == "unavailable" and rule.kind != "Job":
+                try:  # built since (a build running beside the sync): start it for the pod
+                    self.binary(rule)
+                except ToolchainError:
+                    continue
+                state.status, state.message = "waiting", ""
+            if state.status == "failed" and rule.kind != "Job":
+                if state.starts >= MAX_STARTS or time.monotonic() < state.retry_at:
+                    continue
+                state.status = "waiting"  # the kubelet restarts a container that exited (CrashLoopBackOff)
+            namespace = self.namespace_of.get(rule.application)
+            if namespace is None:
+                continue
+            name = f"{rule.application}.{rule.name}"
+            if rule.kind == "Job":
+                changed |= self._reconcile_job(state, name, namespace, pods_by_ns)
+                continue
+            if state.status == "blocked":
+                state.status = "waiting"  # the kubelet retries a container it could not configure
+            if state.status == "running" and self.cluster.program_alive(name):
+                pod = self._find_pod(pods_by_ns, namespace, state.pod)
+                if pod is not None and pod.get("metadata", {}).get("deletionTimestamp") is None:
+                    self._refresh_volumes(state, name, pod)
+                    continue
+                self.log(f"{state.key}: pod {state.pod} is gone; stopping its program")
+                self.cluster.stop_program(name)
+                self.supervisor.processes.pop(name, None)
+                state.status = "waiting"
+                changed = True
+            elif state.status == "running":
+                state.status, state.message = "failed", f"exited: {self.supervisor.log_tail(name, 8)}"
+                state.retry_at = time.monotonic() + BACKOFF_SECONDS * state.starts
+                self.supervisor.processes.pop(name, None)
+                self.log(f"{state.key}: program exited (start {state.starts} of at most {MAX_STARTS})\n{state.message}")
+                changed = True
+                continue
+            workload = self._workload(namespace, rule)
+            if workload is None:
+                continue
+            pod = self._running_pod(pods_by_ns, namespace, workload)
+            if pod is None:
+                continue
+            changed = True
+            try:
+                binary = self.binary(rule)
+            except ToolchainError as exc:
+                state.status, state.message = "unavailable", str(exc)
+                self.log(f"{state.key}: {exc}")
+                continue
+            try:
+                self._start(state, name, pod, binary)
+            except TakeoverError as exc:
+                message = f"CreateContainerConfigError: {exc}"
+                if message != state.message:
+                    self.log(f"{state.key}: {message} (retried)")
+                state.status, state.message = "blocked", message
+        if changed:
+            self.update_hosts()
+        return changed
+
+    def _refresh_volumes(self, state: ProgramState, name: str, pod: dict[str, Any]) -> None:
+        """Bring the running program's Secret and ConfigMap volumes up to date, as the kubelet's periodic sync
+        does (operators such as CloudNativePG wait for the certificate Secret they wrote to appear in their
+        mount). Written through /proc/<pid>/root: the program's own view of its file system."""
+        if time.monotonic() < state.refresh_at:
+            return
+        state.refresh_at = time.monotonic() + REFRESH_SECONDS
+        try:
+            spec = pod_program(self.cluster, pod, state.rule.container, Path("/bin/true"), argv_prefix=state.rule.argv_prefix,
+                               tokens=False)  # tokens live TOKEN_SECONDS; the kubelet renews them near expiry
+        except TakeoverError:
+            return
+        root = Path(f"/proc/{self.cluster.programs[name]['pid']}/root")
+        for item in spec.files:
+            path = inside_root(root, item["path"])
+            content = base64.b64decode(item["content"])
+            try:
+                if path.exists() and path.read_bytes() == content:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                path.chmod(int(item.get("mode", 0o644)))
+            except OSError:
+                continue
+            self.log(f"{state.key}: volume file {item['path']} updated (kubelet sync)")
+
+    def _find_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, name: str) -> dict[str, Any] | None:
+        if namespace not in cache:
+            cache[namespace] = self._pods(namespace)
+        return next((p for p in cache[namespace] if p["metadata"]["name"] == name), None)
+
+    def _job_pods(self, cache: dict[str, list[dict[str, Any]]], namespace: str, rule: PodProgram) -> list[dict[str, Any]]:
+        if namespace not in cache:
+            cache[namespace] = self._pods(namespace)
+        return [p for p in cache[namespace] if (p["metadata"].get("labels") or {}).get("job-name") == rule.name
+                and p.get("status", {}).get("phase") == "Running" and p.get("status", {}).get("podIP")]
+
+    def _finish_job_pod(self, state: ProgramState, name: str) -> None:
+        """The program of a Job's pod exited: set the pod's phase from its exit code, as the kubelet would."""
+        process = self.supervisor.processes.pop(name, None)
+        code = process.returncode if process is not None else 1
+        namespace = self.namespace_of[state.rule.application]
+        pod = self.cluster.get_json("pod", state.pod, "-n", namespace)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        statuses = [{"name": c["name"], "image": c.get("image", ""), "ready": False, "restartCount": 0, "started": False,
+                     "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                              "startedAt": now, "finishedAt": now}}}
+                    for c in pod.get("spec", {}).get("containers") or []]
+        patch = {"status": {"phase": "Succeeded" if code == 0 else "Failed", "containerStatuses": statuses}}
+        self.cluster.kubectl("patch", "pod", state.pod, "-n", namespace, "--subresource=status", "--type=merge", "-p", json.dumps(patch))
+        state.status = "completed" if code == 0 else "failed"
+        state.message = "" if code == 0 else f"exit {code}: {self.supervisor.log_tail(name, 8)}"
+        self.cluster.programs.pop(name, None)
+        self.log(f"{state.key}: pod {state.pod} finished with exit code {code}")
+
+    def _reconcile_job(self, state: ProgramState, name: str, namespace: str, cache: dict[str, list[dict[str, Any]]]) -> bool:
+        process = self.supervisor.processes.get(name)
+        if state.status == "running" and process is not None:
+            if process.poll() is None:
+                return False
+            self._finish_job_pod(state, name)
+            return True
+        for pod in self._job_pods(cache, namespace, state.rule):
+            if pod["metadata"]["name"] == state.pod and state.status in ("completed", "failed", "unavailable"):
+                continue
+            try:
+                self._start(state, name, pod, self.binary(state.rule))
+            except TakeoverError as exc:
+                state.status, state.message, state.pod = "failed", str(exc), pod["metadata"]["name"]
+                self.log(f"{state.key}: {exc}")
+            except ToolchainError as exc:  # no program to play it: the pod completes as kwok completes every other Job's
+                state.status, state.pod = "unavailable", pod["metadata"]["name"]
+                state.message = f"{exc}; its pod was completed as kwok completes the others"
+                self.cluster.kubectl("patch", "pod", state.pod, "-n", namespace, "--subresource=status", "--type=merge", "-p",
+                                     json.dumps({"status": {"phase": "Succeeded"}}))
+                self.log(f"{state.key}: {state.message}")
+            return True
+        return False
+
+    def _workload(self, namespace: str, rule: PodProgram) -> dict[str, Any] | None:
+        return self.client.get(WORKLOADS[rule.kind], rule.name, namespace)
+
+    def _running_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any]) -> dict[str, Any] | None:
+        if namespace not in cache:
+            cache[namespace] = self._pods(namespace)
+        selector = _selector(workload)
+        running = [p for p in cache[namespace]
+                   if _matches(p["metadata"].get("labels") or {}, selector) and p.get("status", {}).get("phase") == "Running"
+                   and p.get("status", {}).get("podIP") and p["metadata"].get("deletionTimestamp") is None]
+        return sorted(running, key=lambda p: p["metadata"]["name"])[0] if running else None
+
+    def _start(self, state: ProgramState, name: str, pod: dict[str, Any], binary: Path) -> None:
+        rule = state.rule
+        env_overrides: dict[str, str] = {}
+        spec = pod_program(self.cluster, pod, rule.container, binary, argv_prefix=rule.argv_prefix,
+                           extra_path=self.extra_path, drop_first_arg=rule.drop_first_arg)
+        for key, value in rule.env:
+            env_overrides[key] = expand(value, {**spec.env, "POD_IP": spec.pod_ip})
+        spec.env.update(env_overrides)
+        if rule.argv is not None:
+            spec.argv = [str(binary), *(expand(a, spec.env) for a in rule.argv)]
+        add_pod_ip(self.cluster, spec.pod_ip)
+        state_dir = self.cluster.folder / "pods" / name
+        argv = launcher_argv(self.cluster, spec, state_dir)
+        self.supervisor.start(name, argv, as_service_user=False)
+        self.cluster.record_program(name, self.supervisor.processes[name].pid, spec.pod)
+        state.status, state.pod, state.command, state.message = "running", spec.pod, describe(spec), ""
+        state.starts += 1
+        state.notes = spec.notes + ([rule.note] if rule.note else [])
+        self.log(f"{state.key}: running {Path(spec.binary).name} as pod {spec.namespace}/{spec.pod} ({spec.pod_ip})")
+
+    def update_hosts(self) -> None:
+        """Point each Service that selects a taken-over pod at that pod's IP in the namespace's hosts file."""
+        entries: dict[str, str] = {}
+        taken = {}
+        for state in self.states.values():
+            if state.status == "running":
+                taken[(self.namespace_of[state.rule.application], state.pod)] = state
+        if not taken:
+            return
+        namespaces = sorted({ns for ns, _ in taken})
+        for namespace in namespaces:
+            pods = {p["metadata"]["name"]: p for p in self._pods(namespace)}
+            for service in self.client.list(SERVICES, namespace):
+                selector = (service.get("spec") or {}).get("selector") or {}
+                for (ns, pod_name), _state in taken.items():
+                    pod = pods.get(pod_name)
+                    if ns != namespace or pod is None or not _matches(pod["metadata"].get("labels") or {}, selector):
+                        continue
+                    svc = service["metadata"]["name"]
+                    ip = pod["status"]["podIP"]
+                    for host in (svc, f"{svc}.{namespace}", f"{svc}.{namespace}.svc", f"{svc}.{namespace}.svc.cluster.local"):
+                        entries[host] = ip
+        write_hosts(self.cluster.netns, entries)
+
+    def unavailable(self) -> dict[str, str]:
+        """Operators that cannot run here and why (the builds the proxy refuses)."""
+        return dict(NOT_ON_PROXY)
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every rule's outcome, for the sync report."""
+        return [{"application": s.rule.application, "workload": s.key, "status": s.status, "pod": s.pod, "starts": s.starts,
+                 "program": Path(s.rule.system_binary).name if s.rule.system_binary else s.rule.build,
+                 "message": s.message, "notes": s.notes} for s in self.states.values()]
+
+
+def inside_root(root: Path, path: str, depth: int = 0) -> Path:
+    """``path`` as the process whose root is ``root`` sees it: symbolic links (``/var/run`` -> ``/run``) are followed
+    inside that root, never into the host's file system."""
+    parts = [p for p in path.split("/") if p]
+    current = Path("/")
+    for index, part in enumerate(parts):
+        candidate = current / part
+        host = root / str(candidate).lstrip("/")
+        if index < len(parts) - 1 and depth < 16 and host.is_symlink():
+            target = os.readlink(host)
+            resolved = os.path.normpath(target if target.startswith("/") else str(current / target))
+            return inside_root(root, resolved + "/" + "/".join(parts[index + 1:]), depth + 1)
+        current = candidate
+    return root / str(current).lstrip("/")
+
+
+def build_all(versions: dict[str, str], names: tuple[str, ...], log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Build (or reuse) the named programs; return per program its path or error and the build time."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name not in OPERATORS:
+            continue
+        started = time.monotonic()
+        try:
+            path = ensure_operator(name, versions[name], log=log)
+            results[name] = {"path": str(path), "seconds": round(time.monotonic() - started, 1)}
+        except ToolchainError as exc:
+            results[name] = {"error": str(exc), "seconds": round(time.monotonic() - started, 1)}
+    return results

@@ -1,0 +1,351 @@
+"""Stand-ins for the controllers whose reconcile result Argo CD waits on but which do not run here: without
+them an app-of-apps never gets past the first wave holding one of their resources (Argo CD's health checks
+for these kinds report Progressing until the controller writes a status).
+
+- **External Secrets** (v2.9.0 is refused by the Go module proxy): a ``ClusterSecretStore``/``SecretStore``
+  is marked Ready (there is no cloud secret manager to validate against: reported); each ``ExternalSecret``
+  gets its target Secret with one random value per ``spec.data[].secretKey`` (and per key of
+  ``spec.target.template.data``), owned by the ExternalSecret when ``creationPolicy`` is Owner, and the
+  status the operator writes (``Ready``/``SecretSynced``).
+- **cert-manager** (v1.21.1's command modules are refused by the proxy): Issuers and ClusterIssuers are
+  marked Ready; each ``Certificate`` gets its ``kubernetes.io/tls`` Secret (a key of the asked algorithm and
+  a certificate for its DNS names, signed by one CA per cluster) with cert-manager's annotations
+  (``cert-manager.io/certificate-name``, ``issuer-name``, ``issuer-kind``, ``issuer-group``, ``alt-names``,
+  ``common-name``) and the Ready status with notBefore/notAfter/renewalTime.
+- **Envoy Gateway** when its binary is not built: the GatewayClass of its controller is Accepted; each
+  Gateway of that class gets the proxy Deployment, LoadBalancer Service and PodDisruptionBudget Envoy
+  Gateway creates from the EnvoyProxy of ``spec.infrastructure.parametersRef`` (or the class's), labelled as
+  ``internal/infrastructure/kubernetes/proxy/resource.go`` labels them (``app.kubernetes.io/name: envoy``,
+  ``component: proxy``, ``managed-by: envoy-gateway``, ``gateway.envoyproxy.io/owning-gateway-name`` and
+  ``-namespace``), and the Gateway and each HTTPRoute attached to it get Accepted/Programmed (a route whose
+  backend Service does not exist gets ``ResolvedRefs`` False, ``BackendNotFound``, as the controller says).
+- **KEDA** when its binary is not built: each ``ScaledObject`` whose target exists is marked Ready (KEDA's
+  own HPA ``keda-hpa-<name>`` is not created: there is no metrics API here either).
+
+Every pass logs what it did; the sync report lists these stand-ins.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from plinth.sim.kubeclient import DEPLOYMENTS, PDBS, SECRETS, SERVICES, ApiError, KubeClient, Resource
+from plinth.sim.standin_operators import _apply, _owner, _served
+
+CLUSTER_SECRET_STORES = Resource("external-secrets.io", "v1", "clustersecretstores", namespaced=False)
+SECRET_STORES = Resource("external-secrets.io", "v1", "secretstores")
+EXTERNAL_SECRETS = Resource("external-secrets.io", "v1", "externalsecrets")
+CLUSTER_ISSUERS = Resource("cert-manager.io", "v1", "clusterissuers", namespaced=False)
+ISSUERS = Resource("cert-manager.io", "v1", "issuers")
+CERTIFICATES = Resource("cert-manager.io", "v1", "certificates")
+GATEWAY_CLASSES = Resource("gateway.networking.k8s.io", "v1", "gatewayclasses", namespaced=False)
+GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways")
+HTTP_ROUTES = Resource("gateway.networking.k8s.io", "v1", "httproutes")
+ENVOY_PROXIES = Resource("gateway.envoyproxy.io", "v1alpha1", "envoyproxies")
+SCALED_OBJECTS = Resource("keda.sh", "v1alpha1", "scaledobjects")
+ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ready(obj: dict[str, Any], kind: str = "Ready") -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def _condition(kind: str, status: str, reason: str, message: str, generation: int | None = None) -> dict[str, Any]:
+    condition = {"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": _now()}
+    if generation is not None:
+        condition["observedGeneration"] = generation
+    return condition
+
+
+def _set_status(client: KubeClient, resource: Resource, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    client.patch(resource, obj["metadata"]["name"], {"status": status}, obj["metadata"].get("namespace"), sub="status")
+
+
+# --- External Secrets ---------------------------------------------------------------------------------------
+
+
+def external_secrets_pass(client: KubeClient) -> list[str]:
+    """Stores Ready; each ExternalSecret's target Secret with random values, and its Ready status."""
+    done: list[str] = []
+    for resource in (CLUSTER_SECRET_STORES, SECRET_STORES):
+        if not _served(client, resource):
+            continue
+        for store in client.list(resource):
+            if not _ready(store):
+                _set_status(client, resource, store, {"capabilities": "ReadOnly", "conditions": [
+                    _condition("Ready", "True", "Valid", "store validated (stand-in: no cloud secret manager here)")]})
+                done.append(f"{store['kind']} {store['metadata']['name']}: Ready")
+    if not _served(client, EXTERNAL_SECRETS):
+        return done
+    for es in client.list(EXTERNAL_SECRETS):
+        if _ready(es):
+            continue
+        meta, spec = es["metadata"], es.get("spec") or {}
+        target = spec.get("target") or {}
+        name = target.get("name") or meta["name"]
+        keys = [d["secretKey"] for d in spec.get("data") or [] if d.get("secretKey")]
+        keys += list(((target.get("template") or {}).get("data") or {}).keys())
+        if client.get(SECRETS, name, meta["namespace"]) is None:
+            secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": (target.get("template") or {}).get("type", "Opaque"),
+                                      "metadata": {"name": name, "namespace": meta["namespace"],
+                                                   "labels": {"reconcile.external-secrets.io/managed": "true"}},
+                                      "data": {k: base64.b64encode(secrets.token_urlsafe(24).encode()).decode() for k in sorted(set(keys))}}
+            if target.get("creationPolicy", "Owner") == "Owner":
+                secret["metadata"]["ownerReferences"] = [_owner(es)]
+            client.create(SECRETS, secret, meta["namespace"])
+            done.append(f"created Secret {meta['namespace']}/{name} ({len(set(keys))} keys) for ExternalSecret {meta['name']}")
+        _set_status(client, EXTERNAL_SECRETS, es, {"binding": {"name": name}, "refreshTime": _now(), "conditions": [
+            _condition("Ready", "True", "SecretSynced", "secret synced (stand-in: random values)")]})
+    return done
+
+
+# --- cert-manager ---------------------------------------------------------------------------------------------
+
+
+class _CA:
+    """One self-signed CA per stand-in process, signing every Certificate."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "plinth sim cert-manager stand-in CA")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+                     .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(self.key, hashes.SHA256()))
+
+
+_AUTHORITY: list[_CA] = []
+
+
+def _duration_hours(text: str | None, default: float) -> float:
+    if not text:
+        return default
+    total, number = 0.0, ""
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number or 0) * {"h": 1, "m": 1 / 60, "s": 1 / 3600}.get(char, 0)
+            number = ""
+    return total or default
+
+
+def issue(certificate: dict[str, Any]) -> tuple[dict[str, str], datetime.datetime, datetime.datetime]:
+    """The TLS Secret data for a Certificate, and its validity."""
+    if not _AUTHORITY:
+        _AUTHORITY.append(_CA())
+    ca = _AUTHORITY[0]
+    spec = certificate.get("spec") or {}
+    algorithm = ((spec.get("privateKey") or {}).get("algorithm") or "RSA").upper()
+    size = int((spec.get("privateKey") or {}).get("size") or (256 if algorithm == "ECDSA" else 2048))
+    key = (ec.generate_private_key(ec.SECP384R1() if size == 384 else ec.SECP256R1()) if algorithm == "ECDSA"
+           else rsa.generate_private_key(public_exponent=65537, key_size=size))
+    names = list(spec.get("dnsNames") or [])
+    common = spec.get("commonName") or (names[0] if names else certificate["metadata"]["name"])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    not_after = now + datetime.timedelta(hours=_duration_hours(spec.get("duration"), 2160))
+    builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)]))
+               .issuer_name(ca.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now).not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=bool(spec.get("isCA")), path_length=None), critical=True))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    cert = builder.sign(ca.key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    data = {"tls.crt": cert.public_bytes(pem), "ca.crt": ca.cert.public_bytes(pem),
+            "tls.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}
+    return {k: base64.b64encode(v).decode() for k, v in data.items()}, now, not_after
+
+
+def cert_manager_pass(client: KubeClient) -> list[str]:
+    """Issuers Ready; each Certificate's Secret issued and its Ready status."""
+    done: list[str] = []
+    for resource in (CLUSTER_ISSUERS, ISSUERS):
+        if not _served(client, resource):
+            continue
+        for issuer in client.list(resource):
+            if not _ready(issuer):
+                _set_status(client, resource, issuer, {"conditions": [_condition("Ready", "True", "KeyPairVerified", "stand-in issuer",
+                                                                                  issuer["metadata"].get("generation"))]})
+                done.append(f"{issuer['kind']} {issuer['metadata']['name']}: Ready")
+    if not _served(client, CERTIFICATES):
+        return done
+    for cert in client.list(CERTIFICATES):
+        if _ready(cert):
+            continue
+        meta, spec = cert["metadata"], cert.get("spec") or {}
+        issuer = spec.get("issuerRef") or {}
+        data, not_before, not_after = issue(cert)
+        annotations = {"cert-manager.io/certificate-name": meta["name"], "cert-manager.io/issuer-name": issuer.get("name", ""),
+                       "cert-manager.io/issuer-kind": issuer.get("kind", "Issuer"), "cert-manager.io/issuer-group": issuer.get("group", "cert-manager.io"),
+                       "cert-manager.io/alt-names": ",".join(spec.get("dnsNames") or []), "cert-manager.io/common-name": spec.get("commonName", "")}
+        secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                  "metadata": {"name": spec["secretName"], "namespace": meta["namespace"], "annotations": annotations,
+                               "labels": {"controller.cert-manager.io/fao": "true"}},
+                  "data": data}
+        _apply(client, SECRETS, secret, meta["namespace"])
+        renew = not_after - datetime.timedelta(hours=_duration_hours(spec.get("renewBefore"), 720))
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        _set_status(client, CERTIFICATES, cert, {"notBefore": not_before.strftime(fmt), "notAfter": not_after.strftime(fmt),
+                                                 "renewalTime": renew.strftime(fmt), "revision": 1, "conditions": [
+                                                     _condition("Ready", "True", "Ready", "Certificate is up to date and has not expired",
+                                                                meta.get("generation"))]})
+        done.append(f"issued Certificate {meta['namespace']}/{meta['name']} into Secret {spec['secretName']}")
+    return done
+
+
+# --- Envoy Gateway --------------------------------------------------------------------------------------------
+
+
+def _envoy_name(namespace: str, name: str) -> str:
+    base = f"{namespace}-{name}"[:48]
+    return f"envoy-{base}-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:8]}"
+
+
+def _service_ports(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    """One Service port per listener port (listeners sharing a port, e.g. HTTPS for several hostnames, share one)."""
+    ports: dict[int, dict[str, Any]] = {}
+    for listener in (gateway.get("spec") or {}).get("listeners") or []:
+        ports.setdefault(int(listener["port"]), {"name": f"{listener['protocol'].lower()}-{listener['port']}", "port": int(listener["port"]),
+                                                 "targetPort": 10080 if listener["protocol"] == "HTTP" else 10443, "protocol": "TCP"})
+    return [ports[p] for p in sorted(ports)]
+
+
+def envoy_proxy_objects(gateway: dict[str, Any], proxy: dict[str, Any] | None, namespace: str) -> list[tuple[Resource, dict[str, Any]]]:
+    """The proxy Deployment, Service and PodDisruptionBudget Envoy Gateway creates for a Gateway."""
+    gw_meta = gateway["metadata"]
+    name = _envoy_name(gw_meta["namespace"], gw_meta["name"])
+    owning = {"gateway.envoyproxy.io/owning-gateway-name": gw_meta["name"], "gateway.envoyproxy.io/owning-gateway-namespace": gw_meta["namespace"]}
+    labels = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway", **owning}
+    kube = (((proxy or {}).get("spec") or {}).get("provider") or {}).get("kubernetes") or {}
+    deployment = kube.get("envoyDeployment") or {}
+    pod = deployment.get("pod") or {}
+    container = deployment.get("container") or {}
+    pod_spec: dict[str, Any] = {"containers": [{"name": "envoy", "image": "docker.io/envoyproxy/envoy:distroless",
+                                                "resources": container.get("resources") or {"requests": {"cpu": "100m", "memory": "512Mi"}},
+                                                "ports": [{"containerPort": 10080, "name": "http"}, {"containerPort": 10443, "name": "https"}]}]}
+    for key in ("nodeSelector", "tolerations", "affinity", "topologySpreadConstraints"):
+        if pod.get(key):
+            pod_spec[key] = pod[key]
+    service = kube.get("envoyService") or {}
+    pdb = kube.get("envoyPDB")
+    objects: list[tuple[Resource, dict[str, Any]]] = [
+        (DEPLOYMENTS, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                       "spec": {"replicas": deployment.get("replicas", 1), "selector": {"matchLabels": labels},
+                                "template": {"metadata": {"labels": {**labels, **(pod.get("labels") or {})}}, "spec": pod_spec}}}),
+        (SERVICES, {"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": name, "namespace": namespace, "labels": labels, "annotations": service.get("annotations") or {}},
+                    "spec": {"type": service.get("type", "LoadBalancer"), "selector": labels,
+                             **({"externalTrafficPolicy": service["externalTrafficPolicy"]} if service.get("externalTrafficPolicy") else {}),
+                             "ports": _service_ports(gateway)}}),
+    ]
+    if pdb:
+        budget = {k: pdb[k] for k in ("minAvailable", "maxUnavailable") if k in pdb}
+        objects.append((PDBS, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                               "spec": {**budget, "selector": {"matchLabels": labels}}}))
+    return objects
+
+
+def gateway_pass(client: KubeClient, controller_namespace: str = "platform-system") -> list[str]:
+    """Envoy Gateway's part for its GatewayClasses, their Gateways and the HTTPRoutes attached to them."""
+    done: list[str] = []
+    if not _served(client, GATEWAY_CLASSES) or not _served(client, GATEWAYS):
+        return done
+    classes = {c["metadata"]["name"]: c for c in client.list(GATEWAY_CLASSES) if (c.get("spec") or {}).get("controllerName") == ENVOY_GATEWAY_CONTROLLER}
+    for gc in classes.values():
+        if not _ready(gc, "Accepted"):
+            _set_status(client, GATEWAY_CLASSES, gc, {"conditions": [_condition("Accepted", "True", "Accepted", "Valid GatewayClass",
+                                                                                  gc["metadata"].get("generation"))]})
+            done.append(f"GatewayClass {gc['metadata']['name']}: Accepted")
+    proxies = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in client.list(ENVOY_PROXIES)} if _served(client, ENVOY_PROXIES) else {}
+    gateways = [g for g in client.list(GATEWAYS) if (g.get("spec") or {}).get("gatewayClassName") in classes]
+    for gateway in gateways:
+        meta, spec = gateway["metadata"], gateway.get("spec") or {}
+        ref = ((spec.get("infrastructure") or {}).get("parametersRef")) or ((classes[spec["gatewayClassName"]].get("spec") or {}).get("parametersRef")) or {}
+        proxy = proxies.get((ref.get("namespace") or meta["namespace"], ref.get("name", ""))) if ref.get("kind") == "EnvoyProxy" else None
+        for target, obj in envoy_proxy_objects(gateway, proxy, controller_namespace):
+            if _apply(client, target, obj, controller_namespace):
+                done.append(f"created {obj['kind']} {controller_namespace}/{obj['metadata']['name']} for Gateway {meta['name']}")
+        service = client.get(SERVICES, _envoy_name(meta["namespace"], meta["name"]), controller_namespace) or {}
+        ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        if not _ready(gateway, "Programmed") and ingress:
+            generation = meta.get("generation")
+            listeners = [{"name": l["name"], "attachedRoutes": 0, "supportedKinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+                          "conditions": [_condition(t, "True", t, f"listener {t.lower()}", generation) for t in ("Accepted", "Programmed", "ResolvedRefs")]}
+                         for l in spec.get("listeners") or []]
+            _set_status(client, GATEWAYS, gateway, {"addresses": [{"type": "IPAddress", "value": ingress[0].get("ip", "")}], "listeners": listeners,
+                                                    "conditions": [_condition("Accepted", "True", "Accepted", "The Gateway has been scheduled by Envoy Gateway", generation),
+                                                                   _condition("Programmed", "True", "Programmed", "Address assigned to the Gateway", generation)]})
+            done.append(f"Gateway {meta['namespace']}/{meta['name']}: Programmed ({ingress[0].get('ip', '')})")
+    names = {(g["metadata"]["namespace"], g["metadata"]["name"]) for g in gateways}
+    if not _served(client, HTTP_ROUTES):
+        return done
+    for route in client.list(HTTP_ROUTES):
+        meta, spec = route["metadata"], route.get("spec") or {}
+        parents = []
+        for parent in spec.get("parentRefs") or []:
+            if (parent.get("namespace") or meta["namespace"], parent.get("name")) not in names:
+                continue
+            missing = sorted({b["name"] for rule in spec.get("rules") or [] for b in rule.get("backendRefs") or []
+                              if b.get("kind", "Service") == "Service" and client.get(SERVICES, b["name"], b.get("namespace") or meta["namespace"]) is None})
+            generation = meta.get("generation")
+            resolved = (_condition("ResolvedRefs", "False", "BackendNotFound", f"Service {', '.join(missing)} not found", generation) if missing
+                        else _condition("ResolvedRefs", "True", "ResolvedRefs", "Resolved all the Object references for the Route", generation))
+            parents.append({"parentRef": parent, "controllerName": ENVOY_GATEWAY_CONTROLLER,
+                            "conditions": [_condition("Accepted", "True", "Accepted", "Route is accepted", generation), resolved]})
+        old = [(p.get("parentRef"), [(c.get("type"), c.get("status"), c.get("observedGeneration")) for c in p.get("conditions") or []])
+               for p in (route.get("status") or {}).get("parents") or []]
+        new = [(p["parentRef"], [(c["type"], c["status"], c.get("observedGeneration")) for c in p["conditions"]]) for p in parents]
+        if parents and old != new:
+            _set_status(client, HTTP_ROUTES, route, {"parents": parents})
+            done.append(f"HTTPRoute {meta['namespace']}/{meta['name']}: " + "; ".join(f"{c[0]}={c[1]}" for c in new[0][1]))
+    return done
+
+
+# --- KEDA -----------------------------------------------------------------------------------------------------
+
+
+def keda_pass(client: KubeClient) -> list[str]:
+    """Each ScaledObject whose scale target exists: Ready."""
+    done: list[str] = []
+    if not _served(client, SCALED_OBJECTS):
+        return done
+    for so in client.list(SCALED_OBJECTS):
+        if _ready(so):
+            continue
+        target = (so.get("spec") or {}).get("scaleTargetRef") or {}
+        group, _, version = (target.get("apiVersion") or "apps/v1").rpartition("/")
+        plural = target.get("kind", "Deployment").lower() + "s"
+        try:
+            exists = client.get(Resource(group, version, plural), target.get("name", ""), so["metadata"]["namespace"]) is not None
+        except ApiError:
+            exists = False
+        condition = (_condition("Ready", "True", "ScaledObjectReady", "ScaledObject is defined correctly and is ready for scaling") if exists
+                     else _condition("Ready", "False", "ScaledObjectCheckFailed", f"{target.get('kind')} {target.get('name')} not found"))
+        _set_status(client, SCALED_OBJECTS, so, {"scaleTargetKind": f"{target.get('apiVersion')}.{target.get('kind')}", "conditions": [
+            condition, _condition("Active", "False", "ScalerNotActive", "no metrics API in the simulated cluster")]})
+        done.append(f"ScaledObject {so['metadata']['namespace']}/{so['metadata']['name']}: Ready={condition['status']}")
+    return done
+
+
+CONTROLLER_PASSES: dict[str, Callable[[KubeClient], list[str]]] = {
+    "external-secrets": external_secrets_pass,
+    "cert-manager": cert_manager_pass,
+    "envoy-gateway": gateway_pass,
+    "keda": keda_pass,
+}
+"""Stand-in passes by the program they stand in for; the Go ones run only when their binary is not built."""
