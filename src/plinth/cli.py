@@ -127,8 +127,15 @@ def validate_rendered(rendered: list[RenderedObject], platforms: dict[str, Platf
     return problems
 
 
-def _resolve_crd_dir(crd_dir: Optional[Path], spec: Path) -> Path:
+def _resolve_crd_dir(crd_dir: Optional[Path], spec: Path, platforms: Optional[dict[str, Platform]] = None,
+                     rendered: Optional[list[RenderedObject]] = None) -> Path:
+    """``--crd-dir``, else the fallback folder; completed from the pinned charts' CRDs when the tree needs kinds the
+    folder lacks (``plinth.commands.crds``)."""
+    from plinth.commands.crds import crd_dir as completed_crd_dir
+
     found = crd_dir or default_crd_dir(spec.resolve().parent)
+    if found is not None and found.is_dir() and platforms and rendered:
+        found = completed_crd_dir(spec, platforms, rendered, found)
     if found is None:
         _fail_bad_input([
             "no CRD schema folder: pass --crd-dir DIR or set PLINTH_CRD_DIR "
@@ -155,7 +162,7 @@ def validate(
     _check_format(fmt)
     platforms = load_platforms(spec, env)
     rendered = _render(platforms)
-    folder = _resolve_crd_dir(crd_dir, spec)
+    folder = _resolve_crd_dir(crd_dir, spec, platforms, rendered)
     try:
         problems = validate_rendered(rendered, platforms, folder)
     except SchemaSetupError as exc:
@@ -189,7 +196,7 @@ def run(
     rendered = _render(platforms)
     out_dir = _out_dir(spec, platforms, out)
     write_tree(to_files(rendered), out_dir)
-    folder = _resolve_crd_dir(crd_dir, spec)
+    folder = _resolve_crd_dir(crd_dir, spec, platforms, rendered)
     try:
         problems = validate_rendered(rendered, platforms, folder)
     except SchemaSetupError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
+from plinth.components import iceberg_catalog as ic
 from plinth.spec.derived import backup_targets
 from plinth.spec.model import Platform
 
@@ -185,9 +186,48 @@ def monitoring(platform: Platform) -> list[dict[str, Any]]:
     ]
 
 
+def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Iceberg catalog chart, its maintenance CronJob, and for each service using Iceberg: the catalog's URI and
+    warehouse, its credentials Secret (mounted, and a Role letting the setup job write it) and the flows both ways."""
+    row = next(b for b in platform.backups if b.data == "iceberg")
+    objects: list[dict[str, Any]] = [
+        application("polaris", chart="polaris", namespace=DATA, values={"replicaCount": 3}),
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("iceberg-maintenance", DATA),
+         "spec": {"schedule": "30 4 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
+             "name": "maintenance", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
+             "args": ["/opt/plinth/maintenance.py", "--retention-days", str(row.retention_days)]}]}}}}}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("iceberg-catalog-server", DATA),
+         "spec": {"podSelector": {"matchLabels": dict(ic.SERVER_LABELS)}, "policyTypes": ["Ingress"], "ingress": [
+             {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": APPS}},
+                        "podSelector": {"matchLabels": {uses_label("iceberg"): "true"}}}], "ports": [{"protocol": "TCP", "port": 8181}]}]}},
+    ]
+    for name, svc in sorted(platform.services.items()):
+        if "iceberg" not in svc.uses:
+            continue
+        secret = ic.service_credentials_secret(name)
+        pod = find(apps, "Rollout", name)["spec"]["template"]["spec"]
+        pod["containers"][0]["env"] = [{"name": "ICEBERG_CATALOG_URI", "value": "http://polaris.platform-data.svc:8181/api/catalog"},
+                                       {"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse}]
+        pod["volumes"] = [{"name": "iceberg-credentials", "secret": {"secretName": secret}}]
+        role = f"{name}-iceberg-credentials-writer"
+        objects += [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(role, APPS),
+             "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "update"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(role, APPS),
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+             "subjects": [{"kind": "ServiceAccount", "name": "iceberg-catalog", "namespace": DATA}]},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(f"{name}-flows", APPS),
+             "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}, "policyTypes": ["Egress"], "egress": [
+                 {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DATA}},
+                          "podSelector": {"matchLabels": dict(ic.SERVER_LABELS)}}], "ports": [{"protocol": "TCP", "port": 8181}]}]}},
+        ]
+    return objects
+
+
 def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     """A whole tree every check passes on."""
-    return [*app_services(platform), *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform),
+    apps = app_services(platform)
+    return [*apps, *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform), *iceberg(platform, apps),
             application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
 
 

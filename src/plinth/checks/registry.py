@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from plinth.checks import capacity, delivery, ha, promises, tree
+from plinth.checks import capacity, delivery, ha, iceberg, promises, tree
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
     *tree.CHECKS,
     *ha.CHECKS,
     *promises.CHECKS,
+    *iceberg.CHECKS,
     *capacity.CHECKS,
     *delivery.CHECKS,
 )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plinth.components import delivery
+from plinth.components import delivery, iceberg_catalog
 from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
@@ -66,11 +66,12 @@ STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "clickhouse": ("username", "password"),
     "redis": ("password",),
     "kafka": ("username", "password"),
-    "iceberg": ("access-key-id", "secret-access-key"),
+    "iceberg": ("client-id", "client-secret"),
 }
-"""Keys of each store's credential Secret (written by External Secrets, mounted as files)."""
+"""Keys of each store's credential Secret, mounted as files. External Secrets writes them from the secret manager,
+except Iceberg's: the catalog's setup job writes the service's catalog principal (``iceberg_catalog``)."""
 OBJECT_STORE_PORT = 443
-"""Iceberg lives in the cloud's object storage, reached over HTTPS."""
+"""Iceberg's data files live in the cloud's object storage, reached over HTTPS with the catalog's vended credentials."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
 TLS_PATH = "/var/run/secrets/plinth/tls"
 """Where a service finds its internal-CA certificate (tls.crt, tls.key, ca.crt) for service-to-service TLS."""
@@ -156,8 +157,11 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
         if store in STORE_ENDPOINTS:
             env.append({"name": f"{store.upper()}_ADDRESS", "value": STORE_ENDPOINTS[store]})
     if "iceberg" in svc.uses:
-        env.append({"name": "ICEBERG_WAREHOUSE", "value": f"s3://{platform.datastores.iceberg.warehouse_bucket}"})
-        env.append({"name": "ICEBERG_CATALOG", "value": platform.datastores.iceberg.catalog})
+        # pyiceberg/Spark/Trino REST catalog settings: the URI, the warehouse (catalog) name, the OAuth scope; the
+        # principal's client-id and client-secret are files under CREDENTIALS_DIR/iceberg.
+        env.append({"name": "ICEBERG_CATALOG_URI", "value": iceberg_catalog.catalog_uri()})
+        env.append({"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse})
+        env.append({"name": "ICEBERG_SCOPE", "value": "PRINCIPAL_ROLE:ALL"})
     if isinstance(svc.scaling.trigger, QueueDepthTrigger):
         env.append({"name": "KAFKA_TOPIC", "value": svc.scaling.trigger.topic})
         env.append({"name": "KAFKA_CONSUMER_GROUP", "value": svc.scaling.trigger.consumer_group})
@@ -347,9 +351,31 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     svc = platform.services[name]
     result = []
     for store in sorted(svc.uses):
+        if store == "iceberg":
+            result.extend(iceberg_credentials_access(name))
+            continue
         data = {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
         result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
     return result
+
+
+def iceberg_credentials_access(name: str) -> list[KubeObject]:
+    """A Role and RoleBinding letting the catalog's setup job write the service's Iceberg credentials Secret.
+
+    RBAC cannot restrict ``create`` to one name, so the setup job may create Secrets in the namespace, but read and
+    replace only this one."""
+    secret = credentials_secret(name, "iceberg")
+    role = f"{name}-iceberg-credentials-writer"
+    return [
+        k8s_object("rbac.authorization.k8s.io/v1", "Role", role, NAMESPACE, labels=labels(NAME, role), rules=[
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "update", "patch"]},
+        ]),
+        k8s_object("rbac.authorization.k8s.io/v1", "RoleBinding", role, NAMESPACE, labels=labels(NAME, role),
+                   roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                   subjects=[{"kind": "ServiceAccount", "name": iceberg_catalog.SERVICE_ACCOUNT,
+                              "namespace": iceberg_catalog.NAMESPACE}]),
+    ]
 
 
 def network_policy(platform: Platform, name: str) -> KubeObject | None:
@@ -371,6 +397,7 @@ def network_policy(platform: Platform, name: str) -> KubeObject | None:
         if store in DATASTORE_PORTS:
             egress.append({"to": [peer(DATA_NAMESPACE, {DATASTORE_LABEL: store})], "ports": ports(DATASTORE_PORTS[store])})
         elif store == "iceberg":
+            egress.append({"to": [peer(DATA_NAMESPACE, iceberg_catalog.SERVER_LABELS)], "ports": ports([iceberg_catalog.HTTP_PORT])})
             egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports([OBJECT_STORE_PORT])})
     if not ingress and not egress:
         return None

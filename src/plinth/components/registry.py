@@ -18,6 +18,7 @@ from plinth.components import (
     envoy_gateway,
     external_dns,
     external_secrets,
+    iceberg_catalog,
     kafka,
     keda,
     loki,
@@ -43,6 +44,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     clickhouse.COMPONENT,
     redis.COMPONENT,
     kafka.COMPONENT,
+    iceberg_catalog.COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: network baseline, controllers, the application services
     network_baseline.COMPONENT,

@@ -148,6 +148,8 @@ EXPORTED_METRICS: dict[str, frozenset[str]] = {
         "envoy_http_downstream_rq_total", "envoy_http_downstream_rq_xx", "envoy_cluster_upstream_rq_total",
         "envoy_cluster_upstream_rq_xx", "envoy_http_downstream_rq_time_bucket",
     }),
+    # Apache Polaris (the Iceberg REST catalog): Quarkus' Micrometer HTTP server timer, scraped on its management port.
+    "polaris": frozenset({"http_server_requests_seconds_count", "http_server_requests_seconds_sum", "http_server_requests_seconds_max"}),
     "velero": frozenset({"velero_backup_last_successful_timestamp", "velero_backup_failure_total", "velero_backup_success_total"}),
     "external-secrets": frozenset({"externalsecret_status_condition", "externalsecret_sync_calls_error", "externalsecret_sync_calls_total"}),
     "argo-rollouts": frozenset({"rollout_info", "analysis_run_info", "rollout_phase"}),

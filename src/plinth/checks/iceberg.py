@@ -1,0 +1,202 @@
+"""The Iceberg lake's promises: history kept exactly the Iceberg backup row's retention (snapshot expiry and
+the bucket lifecycle), and every service that uses Iceberg able to reach its catalog.
+
+The checks read the rendered objects (the maintenance CronJob's arguments, the services' pods, NetworkPolicies,
+RBAC, the catalog chart's Application) and the cloud layer's lifecycle rule for the warehouse bucket; the spec
+says what they must be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from plinth.checks.engine import Check, CheckContext, Finding
+from plinth.checks.kube import cron_interval_seconds
+from plinth.cloud.layout import bucket_lifecycle
+from plinth.components import iceberg_catalog as ic
+from plinth.kube.objects import get, selector_matches
+from plinth.render.pipeline import RenderedObject
+from plinth.spec.derived import backup_retention, buckets
+from plinth.spec.types import format_duration
+
+APPS = "platform-apps"
+ARGS_PATH = "spec.jobTemplate.spec.template.spec.containers.0.args"
+WORKLOAD_KINDS = ("Rollout", "Deployment", "StatefulSet")
+POD_SPEC = {"Rollout": "spec.template.spec", "Deployment": "spec.template.spec", "StatefulSet": "spec.template.spec"}
+
+
+def _row(ctx: CheckContext):
+    return next((b for b in ctx.platform.backups if b.data == "iceberg"), None)
+
+
+def _arg(args: list[str], flag: str) -> str | None:
+    for index, value in enumerate(args):
+        if value == flag and index + 1 < len(args):
+            return str(args[index + 1])
+        if value.startswith(flag + "="):
+            return value.split("=", 1)[1]
+    return None
+
+
+def iceberg_history_matches_retention(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """The Iceberg backup row's retention is what the maintenance job expires at, the job runs at least daily, and the
+    warehouse bucket's lifecycle keeps noncurrent versions exactly as long and never expires current objects."""
+    row = _row(ctx)
+    if row is None:
+        return
+    wanted = backup_retention(row)
+    job = ctx.find("CronJob", ic.NAMESPACE, ic.MAINTENANCE_JOB)
+    if job is None:
+        yield check.finding(ctx, ctx.expected_ref("CronJob", ic.NAMESPACE, ic.MAINTENANCE_JOB), "spec",
+                            f"no CronJob {ic.MAINTENANCE_JOB} rendered: nothing expires Iceberg history after {wanted}")
+    else:
+        args = [str(a) for a in get(job.obj, ARGS_PATH, []) or []]
+        value = _arg(args, "--retention-days")
+        if value is None and not wanted.forever:
+            yield check.finding(ctx, job, ARGS_PATH, f"expires no Iceberg history (no --retention-days): the iceberg backup "
+                                f"row keeps {wanted}")
+        elif value is not None and (not value.isdigit() or wanted.forever or int(value) != wanted.days):
+            yield check.finding(ctx, job, ARGS_PATH, f"expires Iceberg history after {value} days, the iceberg backup row keeps {wanted}")
+        interval = cron_interval_seconds(str(get(job.obj, "spec.schedule", "")))
+        limit = check.params["max_interval_seconds"]
+        if interval is None or interval > limit:
+            every = f"every {format_duration(interval)}" if interval else "not on a simple periodic schedule"
+            yield check.finding(ctx, job, "spec.schedule", f"runs {every}: history outlives the retention by up to that much "
+                                f"(at most {format_duration(limit)})")
+    target = next((b for b in buckets(ctx.platform) if b.key == "iceberg"), None)
+    if target is None:
+        return
+    lifecycle = bucket_lifecycle(target)
+    field_path = f"backups.{ctx.platform.backups.index(row)}.retention_days"
+    if lifecycle.noncurrent_days != wanted.days:
+        kept = "forever" if lifecycle.noncurrent_days is None else f"{lifecycle.noncurrent_days} days"
+        yield check.finding(ctx, ctx.spec_ref(field_path), field_path, f"the warehouse bucket {target.primary.bucket} keeps "
+                            f"noncurrent versions {kept}, the iceberg backup row keeps {wanted}")
+    if lifecycle.current_days is not None:
+        yield check.finding(ctx, ctx.spec_ref(field_path), field_path, f"the warehouse bucket {target.primary.bucket} expires "
+                            f"current objects after {lifecycle.current_days} days: live tables would lose their files")
+
+
+def _workload(ctx: CheckContext, name: str) -> RenderedObject | None:
+    for kind in WORKLOAD_KINDS:
+        item = ctx.find(kind, APPS, name)
+        if item is not None:
+            return item
+    return None
+
+
+def _catalog_endpoint(ctx: CheckContext) -> tuple[str, int] | None:
+    """(host, port) of the catalog Service the polaris chart Application installs."""
+    for app in ctx.chart_applications():
+        source = app.obj["spec"]["source"]
+        if source.get("chart") != "polaris":
+            continue
+        release = get(source, "helm.releaseName") or app.obj["metadata"]["name"]
+        values = get(source, "helm.valuesObject", {}) or {}
+        name = values.get("fullnameOverride") or (release if "polaris" in release else f"{release}-polaris")
+        port = get(values, "service.ports.0.port", ic.HTTP_PORT)
+        namespace = app.obj["spec"].get("destination", {}).get("namespace", "")
+        return f"{name}.{namespace}.svc", int(port)
+    return None
+
+
+def _pod_labels(obj: dict[str, Any]) -> dict[str, str]:
+    return get(obj, "spec.template.metadata.labels", {}) or {}
+
+
+def _egress_reaches(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str], port: int) -> bool:
+    for rule in get(policy, "spec.egress", []) or []:
+        ports = [p.get("port") for p in rule.get("ports") or []]
+        if ports and port not in ports:
+            continue
+        for peer in rule.get("to") or []:
+            ns_sel = peer.get("namespaceSelector")
+            ns_ok = ns_sel is not None and selector_matches(ns_sel, {"kubernetes.io/metadata.name": namespace})
+            if ns_ok and selector_matches(peer.get("podSelector"), pod_labels):
+                return True
+    return False
+
+
+def _ingress_admits(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str], port: int) -> bool:
+    for rule in get(policy, "spec.ingress", []) or []:
+        ports = [p.get("port") for p in rule.get("ports") or []]
+        if ports and port not in ports:
+            continue
+        for peer in rule.get("from") or []:
+            ns_sel = peer.get("namespaceSelector")
+            ns_ok = ns_sel is not None and selector_matches(ns_sel, {"kubernetes.io/metadata.name": namespace})
+            if ns_ok and selector_matches(peer.get("podSelector"), pod_labels):
+                return True
+    return False
+
+
+def _writes_secret(ctx: CheckContext, secret: str) -> bool:
+    """An ExternalSecret creates the Secret, or a Role bound to a subject lets something write exactly it."""
+    for item in ctx.of_kind("ExternalSecret"):
+        if item.obj["metadata"].get("namespace") == APPS and get(item.obj, "spec.target.name") == secret:
+            return True
+    roles = {r.obj["metadata"]["name"] for r in ctx.of_kind("Role") if r.obj["metadata"].get("namespace") == APPS and any(
+        secret in (rule.get("resourceNames") or []) and {"update", "patch"} & set(rule.get("verbs") or [])
+        for rule in r.obj.get("rules") or [])}
+    return any(b.obj["metadata"].get("namespace") == APPS and get(b.obj, "roleRef.name") in roles and b.obj.get("subjects")
+               for b in ctx.of_kind("RoleBinding"))
+
+
+def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Every service that ``uses: iceberg`` has the catalog's URI and warehouse, a credential Secret something writes,
+    and NetworkPolicies that let it reach the catalog servers (its egress and the catalog's ingress)."""
+    users = sorted(n for n, s in ctx.platform.services.items() if "iceberg" in s.uses)
+    if not users:
+        return
+    endpoint = _catalog_endpoint(ctx)
+    if endpoint is None:
+        yield check.finding(ctx, ctx.expected_ref("Application", ctx.platform.argocd.namespace, ic.RELEASE), "spec",
+                            f"no polaris chart Application rendered: {', '.join(users)} use Iceberg but no catalog is installed")
+        return
+    host, port = endpoint
+    warehouse = ctx.platform.datastores.iceberg.catalog.warehouse
+    policies = ctx.of_kind("NetworkPolicy")
+    server_policies = [p for p in policies if p.obj["metadata"].get("namespace") == ic.NAMESPACE
+                       and selector_matches(get(p.obj, "spec.podSelector"), ic.SERVER_LABELS)]
+    for name in users:
+        item = _workload(ctx, name)
+        if item is None:
+            yield check.finding(ctx, ctx.expected_ref("Rollout", APPS, name), "spec", f"{name} uses Iceberg but no workload is rendered")
+            continue
+        pod = get(item.obj, POD_SPEC[item.obj["kind"]], {}) or {}
+        containers = pod.get("containers") or []
+        env = {v["name"]: str(v.get("value", "")) for c in containers for v in c.get("env") or [] if "name" in v}
+        uri = env.get("ICEBERG_CATALOG_URI")
+        parsed = urlparse(uri or "")
+        if not uri or parsed.hostname != host or (parsed.port or 80) != port:
+            yield check.finding(ctx, item, f"{POD_SPEC[item.obj['kind']]}.containers.0.env.ICEBERG_CATALOG_URI",
+                                f"{name} uses Iceberg but its ICEBERG_CATALOG_URI is {uri!r}, not the catalog Service {host}:{port}")
+        if env.get("ICEBERG_WAREHOUSE") != warehouse:
+            yield check.finding(ctx, item, f"{POD_SPEC[item.obj['kind']]}.containers.0.env.ICEBERG_WAREHOUSE",
+                                f"{name} names warehouse {env.get('ICEBERG_WAREHOUSE')!r}, the catalog serves {warehouse!r}")
+        secret = ic.service_credentials_secret(name)
+        mounted = any(get(v, "secret.secretName") == secret for v in pod.get("volumes") or [])
+        if not mounted or not _writes_secret(ctx, secret):
+            why = "does not mount it" if not mounted else "nothing writes it (no ExternalSecret, no Role to update it)"
+            yield check.finding(ctx, item, f"{POD_SPEC[item.obj['kind']]}.volumes",
+                                f"{name} uses Iceberg but has no catalog credential: Secret {secret} — {why}")
+        labels = _pod_labels(item.obj)
+        own = [p for p in policies if p.obj["metadata"].get("namespace") == APPS and selector_matches(get(p.obj, "spec.podSelector"), labels)]
+        if not any(_egress_reaches(p.obj, ic.NAMESPACE, ic.SERVER_LABELS, port) for p in own):
+            yield check.finding(ctx, item, "spec", f"no NetworkPolicy lets {name} out to the catalog servers in {ic.NAMESPACE} on {port}")
+        if not any(_ingress_admits(p.obj, APPS, labels, port) for p in server_policies):
+            yield check.finding(ctx, item, "spec", f"no NetworkPolicy of the catalog servers lets {name} in on {port}")
+
+
+CHECKS = (
+    Check("PL-ICE-001", "error", "promise", "Iceberg history is kept exactly the iceberg backup row's retention",
+          "Render the maintenance CronJob's --retention-days from the iceberg backup row (components/iceberg_catalog.py), run "
+          "it at least daily, and keep the warehouse bucket's noncurrent-version lifecycle at the same retention.",
+          iceberg_history_matches_retention, {"max_interval_seconds": 86400}),
+    Check("PL-ICE-002", "error", "tree", "Every service that uses Iceberg reaches the catalog",
+          "Give the service ICEBERG_CATALOG_URI/ICEBERG_WAREHOUSE of the catalog, mount its credentials Secret (written by "
+          "the catalog's setup job or an ExternalSecret), and allow the flow both ways in NetworkPolicies.",
+          iceberg_clients_reach_the_catalog),
+)
