@@ -97,17 +97,24 @@ def snapshots_to_expire(metadata: Any, start_ms: int | None) -> list[int]:
     return sorted(expired)
 
 
-def snapshot_files(io: Any, snapshot: Any) -> set[str]:
+ManifestCache = dict[str, frozenset[str]]
+"""Live files of each manifest read so far, by manifest path (manifests are immutable: safe to reuse in one run)."""
+
+
+def snapshot_files(io: Any, snapshot: Any, cache: ManifestCache | None = None) -> set[str]:
     """Every file a snapshot reads: its manifest list, its manifests and their live data and delete files."""
+    cache = {} if cache is None else cache
     files = {snapshot.manifest_list}
     for manifest in snapshot.manifests(io):
         files.add(manifest.manifest_path)
-        for entry in manifest.fetch_manifest_entry(io, discard_deleted=True):
-            files.add(entry.data_file.file_path)
+        if manifest.manifest_path not in cache:
+            cache[manifest.manifest_path] = frozenset(
+                entry.data_file.file_path for entry in manifest.fetch_manifest_entry(io, discard_deleted=True))
+        files |= cache[manifest.manifest_path]
     return files
 
 
-def referenced_files(table: Any) -> set[str]:
+def referenced_files(table: Any, cache: ManifestCache | None = None) -> set[str]:
     """Files the table's current metadata needs: every kept snapshot's files, statistics, the metadata file and
     the metadata log."""
     metadata = table.metadata
@@ -116,7 +123,7 @@ def referenced_files(table: Any) -> set[str]:
     files.update(stat.statistics_path for stat in getattr(metadata, "statistics", []) or [])
     files.update(stat.statistics_path for stat in getattr(metadata, "partition_statistics", []) or [])
     for snapshot in metadata.snapshots:
-        files |= snapshot_files(table.io, snapshot)
+        files |= snapshot_files(table.io, snapshot, cache)
     return files
 
 
@@ -148,10 +155,12 @@ def _delete(table: Any, paths: set[str], sizes: dict[str, tuple[int, int | None]
     return deleted, size
 
 
-def expire(catalog: Any, identifier: str, now_ms: int, retention_days: int | None, report: TableReport) -> Any:
+def expire(catalog: Any, identifier: str, now_ms: int, retention_days: int | None, report: TableReport,
+           cache: ManifestCache | None = None) -> Any:
     """Step 1 and 2: expire the snapshots the window does not need, then delete the files only they read."""
     from pyiceberg.exceptions import CommitFailedException
 
+    cache = {} if cache is None else cache
     table = catalog.load_table(identifier)
     report.snapshots_before = len(table.metadata.snapshots)
     start = window_start_ms(now_ms, retention_days)
@@ -162,11 +171,11 @@ def expire(catalog: Any, identifier: str, now_ms: int, retention_days: int | Non
         kept = [s for s in table.metadata.snapshots if s.snapshot_id not in doomed]
         kept_files: set[str] = set()
         for snapshot in kept:
-            kept_files |= snapshot_files(table.io, snapshot)
+            kept_files |= snapshot_files(table.io, snapshot, cache)
         doomed_files: set[str] = set()
         for snapshot in table.metadata.snapshots:
             if snapshot.snapshot_id in doomed:
-                doomed_files |= snapshot_files(table.io, snapshot)
+                doomed_files |= snapshot_files(table.io, snapshot, cache)
         try:
             table.maintenance.expire_snapshots().by_ids(doomed).commit()
         except CommitFailedException:
@@ -185,13 +194,13 @@ def expire(catalog: Any, identifier: str, now_ms: int, retention_days: int | Non
     return table
 
 
-def remove_orphans(table: Any, now_ms: int, min_age_days: int, report: TableReport) -> None:
+def remove_orphans(table: Any, now_ms: int, min_age_days: int, report: TableReport, cache: ManifestCache | None = None) -> None:
     """Step 3: delete files under the table's location that nothing references, once older than ``min_age_days``."""
     listing = list_files(table)
     if listing is None:
         report.skipped = "the table's FileIO cannot list its location: orphan files not looked for"
         return
-    referenced = referenced_files(table)
+    referenced = referenced_files(table, cache)
     threshold = now_ms - min_age_days * DAY_MS
     orphans = {path for path in listing if path not in referenced}
     old = {path for path in orphans if (listing[path][1] or now_ms) < threshold}
@@ -209,8 +218,9 @@ def maintain_table(catalog: Any, identifier: str, now_ms: int, retention_days: i
         report.snapshots_before = report.snapshots_after = len(table.metadata.snapshots)
         report.skipped = "gc.enabled is false: the table's files may not be deleted"
         return report
-    table = expire(catalog, identifier, now_ms, retention_days, report)
-    remove_orphans(table, now_ms, orphan_min_age_days, report)
+    cache: ManifestCache = {}
+    table = expire(catalog, identifier, now_ms, retention_days, report, cache)
+    remove_orphans(table, now_ms, orphan_min_age_days, report, cache)
     return report
 
 

@@ -1,0 +1,153 @@
+"""The Iceberg REST catalog: the spec's catalog block rendered into Polaris' values, its PostgreSQL database and role,
+the bootstrap, setup and maintenance jobs, the flows, and what the services that use Iceberg get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plinth.components import iceberg_catalog as ic
+from plinth.components import postgres
+from plinth.components.app_services import credentials_secret, service_rollout
+from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, uses_label
+from plinth.lakehouse import catalog_setup, maintenance
+from plinth.render.pipeline import render_platform
+from plinth.spec.derived import WORKLOAD_IDENTITIES
+from plinth.spec.loader import SpecError, load_all
+from tests.conftest import spec_with
+
+
+@pytest.fixture(scope="module")
+def objects(prod):
+    return {(r.obj["kind"], r.obj["metadata"]["name"]): r.obj for r in render_platform(prod)}
+
+
+def test_polaris_values_make_stateless_ha_servers_on_the_data_pool(prod) -> None:
+    values = ic.values(prod)
+    catalog = prod.datastores.iceberg.catalog
+    assert values["replicaCount"] == catalog.replicas == 3
+    assert values["podDisruptionBudget"] == {"enabled": True, "maxUnavailable": 1}
+    assert values["topologySpreadConstraints"][0] == {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                                      "whenUnsatisfiable": "DoNotSchedule"}
+    assert values["nodeSelector"] == {"plinth.dev/pool": "data"}
+    assert values["resources"]["requests"] == {"cpu": catalog.resources.requests_cpu, "memory": catalog.resources.requests_memory}
+    # The service account the cloud layer gives the Iceberg bucket's identity (derived.WORKLOAD_IDENTITIES).
+    identity = next(i for i in WORKLOAD_IDENTITIES if i.name == "iceberg")
+    assert values["serviceAccount"]["name"] == identity.service_account and identity.namespace == ic.NAMESPACE
+    assert values["persistence"]["type"] == "relational-jdbc"
+    assert values["persistence"]["relationalJdbc"]["secret"]["name"] == ic.DB_SECRET
+    assert values["advancedConfig"]["quarkus.datasource.jdbc.url"] == (
+        "jdbc:postgresql://plinth-pg-pooler-rw.platform-data.svc:5432/iceberg_catalog?prepareThreshold=0")
+    assert values["authentication"]["tokenBroker"] == {"type": "rsa-key-pair", "secret": {"name": ic.TOKEN_BROKER_SECRET}}
+    assert values["realmContext"]["realms"] == [catalog.realm]
+    assert values["features"]["SUPPORTED_CATALOG_STORAGE_TYPES"] == ["S3"]
+
+
+def test_the_catalog_owns_a_database_and_a_role_in_the_platforms_postgresql(prod, objects) -> None:
+    db = objects[("Database", ic.NAME)]["spec"]
+    assert db == {"name": "iceberg_catalog", "owner": "iceberg_catalog", "cluster": {"name": DATASTORE_NAMES["postgres"]},
+                  "ensure": "present", "databaseReclaimPolicy": "retain"}
+    roles = objects[("Cluster", postgres.CLUSTER)]["spec"]["managed"]["roles"]
+    assert roles == [ic.postgres_role(prod)]
+    assert roles[0]["passwordSecret"] == {"name": ic.DB_SECRET} and roles[0]["login"] is True
+    secret = objects[("ExternalSecret", ic.DB_SECRET)]["spec"]
+    assert secret["target"]["template"]["type"] == "kubernetes.io/basic-auth"  # CloudNativePG's format
+    assert {e["secretKey"] for e in secret["data"]} == {"username", "password"}
+
+
+def test_maintenance_expires_at_the_iceberg_backup_rows_retention(prod, objects, tmp_path) -> None:
+    job = objects[("CronJob", ic.MAINTENANCE_JOB)]["spec"]
+    args = job["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    row = prod.backup_for("iceberg")
+    assert args[args.index("--retention-days") + 1] == str(row.retention_days) == "365"
+    assert args[args.index("--orphan-min-age-days") + 1] == str(prod.datastores.iceberg.maintenance.orphan_file_min_age_days)
+    assert args[args.index("--catalog-uri") + 1] == ic.catalog_uri()
+    assert job["schedule"] == prod.datastores.iceberg.maintenance.schedule and job["concurrencyPolicy"] == "Forbid"
+    # Kept forever: nothing expires (no --retention-days at all).
+    index = next(i for i, b in enumerate(prod.backups) if b.data == "iceberg")
+    forever = load_all(spec_with(tmp_path, [(f"backups.{index}.retention_days", "forever")]))["prod"]
+    assert "--retention-days" not in ic.maintenance_args(forever)
+
+
+def test_the_jobs_run_the_lakehouse_programs_from_a_configmap(objects) -> None:
+    data = objects[("ConfigMap", ic.SCRIPTS)]["data"]
+    for module in (maintenance, catalog_setup):
+        assert data[Path(module.__file__).name] == Path(module.__file__).read_text()
+    setup = objects[("CronJob", ic.SETUP_JOB)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert setup["containers"][0]["args"][0] == "/opt/plinth/catalog_setup.py"
+    assert setup["serviceAccountName"] == ic.SERVICE_ACCOUNT and setup["automountServiceAccountToken"] is True
+    bootstrap = objects[("Job", ic.BOOTSTRAP_JOB)]["spec"]["template"]["spec"]["containers"][0]
+    assert bootstrap["image"] == "apache/polaris-admin-tool:1.7.0"
+    assert bootstrap["args"][:3] == ["bootstrap", "--realm", "POLARIS"]
+
+
+def test_services_using_iceberg_get_the_catalog_uri_warehouse_and_principal(prod, objects) -> None:
+    users = ic.iceberg_services(prod)
+    assert users == ["data-workers"]
+    setup_args = objects[("CronJob", ic.SETUP_JOB)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    for name in users:
+        container = service_rollout(prod, name)["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["ICEBERG_CATALOG_URI"] == "http://polaris.platform-data.svc:8181/api/catalog"
+        assert env["ICEBERG_WAREHOUSE"] == prod.datastores.iceberg.catalog.warehouse != "rest"
+        assert "ICEBERG_CATALOG" not in env
+        secret = ic.service_credentials_secret(name)
+        assert secret == credentials_secret(name, "iceberg")
+        assert f"{name}={secret}" in setup_args
+        binding = objects[("RoleBinding", f"{name}-iceberg-credentials-writer")]
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": ic.SERVICE_ACCOUNT, "namespace": ic.NAMESPACE}]
+
+
+def test_network_policies_carry_the_catalogs_flows(objects) -> None:
+    server = objects[("NetworkPolicy", f"{ic.NAME}-server")]["spec"]
+    assert server["podSelector"] == {"matchLabels": ic.SERVER_LABELS}
+    assert server["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-apps"}},
+                                             "podSelector": {"matchLabels": {uses_label("iceberg"): "true"}}}]
+    assert server["egress"][0] == {"to": [{"podSelector": {"matchLabels": {DATASTORE_LABEL: "postgres"}}}],
+                                   "ports": [{"protocol": "TCP", "port": 5432}]}
+    assert server["egress"][1]["ports"] == [{"protocol": "TCP", "port": 443}]
+    to_pg = objects[("NetworkPolicy", f"{ic.NAME}-to-postgres")]["spec"]
+    assert to_pg["podSelector"] == {"matchLabels": {DATASTORE_LABEL: "postgres"}}
+    workers = objects[("NetworkPolicy", "data-workers-flows")]["spec"]["egress"]
+    assert {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-data"}},
+                    "podSelector": {"matchLabels": ic.SERVER_LABELS}}], "ports": [{"protocol": "TCP", "port": 8181}]} in workers
+
+
+def test_gcp_binds_the_google_service_account(tmp_path) -> None:
+    spec = spec_with(tmp_path, [("cluster.provider", "gcp"), ("cluster.region", "us-central1"), ("cluster.dr_region", "us-east1"),
+                                ("cluster.zones", ["us-central1-a", "us-central1-b", "us-central1-c"]),
+                                ("secrets.gcp_project_id", "plinth-proj")])
+    platform = load_all(spec)["prod"]
+    assert ic.workload_identity_annotations(platform) == {
+        "iam.gke.io/gcp-service-account": "plinth-prod-iceberg@plinth-proj.iam.gserviceaccount.com"}
+    assert ic.values(platform)["features"]["SUPPORTED_CATALOG_STORAGE_TYPES"] == ["GCS"]
+    assert ic.warehouse_location(platform) == "gs://plinth-iceberg/"
+
+
+@pytest.mark.parametrize(("change", "where", "message"), [
+    (("datastores.iceberg.catalog.replicas", 2), "datastores.iceberg.catalog.replicas", "the stateless services' promise needs >= 3"),
+    (("datastores.iceberg.catalog.chart", "iceberg"), "datastores.iceberg.catalog.chart", "'iceberg' is not a pinned chart"),
+    (("datastores.iceberg.catalog.chart", "loki"), "datastores.iceberg.catalog.chart", "installs 'loki'"),
+    (("datastores.iceberg.maintenance.orphan_file_min_age_days", 365), "datastores.iceberg.maintenance.orphan_file_min_age_days",
+     "must be below the iceberg backup row's retention (365 days)"),
+    (("datastores.iceberg.catalog", "rest"), "datastores.iceberg.catalog", "valid dictionary"),
+])
+def test_a_bad_catalog_block_is_a_located_error(tmp_path, change, where, message) -> None:
+    spec = spec_with(tmp_path, [change])
+    with pytest.raises(SpecError) as caught:
+        load_all(spec)
+    problems = [p for p in caught.value.problems if p.path == where]
+    assert problems and message in problems[0].message, [str(p) for p in caught.value.problems]
+    assert problems[0].line > 1
+
+
+def test_the_setup_names_the_storage_of_each_cloud(monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/plinth-prod-iceberg")
+    assert catalog_setup.storage_config("S3", "s3://plinth-iceberg/", "us-east-1") == {
+        "storageType": "S3", "allowedLocations": ["s3://plinth-iceberg/"], "region": "us-east-1",
+        "roleArn": "arn:aws:iam::123456789012:role/plinth-prod-iceberg"}
+    assert catalog_setup.storage_config("GCS", "gs://plinth-iceberg/", "") == {"storageType": "GCS", "allowedLocations": ["gs://plinth-iceberg/"]}
+    monkeypatch.delenv("AZURE_TENANT_ID", raising=False)
+    with pytest.raises(catalog_setup.SetupError, match="AZURE_TENANT_ID"):
+        catalog_setup.storage_config("AZURE", "abfss://plinth-iceberg@acct.dfs.core.windows.net/", "")
