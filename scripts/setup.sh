@@ -41,7 +41,7 @@ quiet_pip() {
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""
-[ "$profile" = test ] && extras="[test,cloud,drills]"  # cloud: Pulumi SDKs (tests under mocks); drills: moto, psycopg, redis, confluent-kafka
+[ "$profile" = test ] && extras="[test,cloud,drills,sim]"  # cloud: Pulumi SDKs (tests under mocks); drills: moto, psycopg, redis, confluent-kafka; sim: cryptography
 stamp=".venv/.plinth-setup-$profile"
 digest="$(cat pyproject.toml scripts/setup.sh scripts/apt-*.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
@@ -73,4 +73,12 @@ if [ "$profile" = test ]; then
     .venv-scan/bin/checkov --version >/dev/null
     echo "$scan_digest" > "$scan_stamp"
   fi
+fi
+
+if [ "$profile" = test ]; then
+  # `plinth sim`: kube-apiserver, -controller-manager, -scheduler, kubectl, etcd and kwok built from the Go
+  # module proxy with the local Go, cached outside the checkout ($PLINTH_SIM_CACHE, default
+  # ~/.cache/plinth/sim) and shared by every checkout on the machine. Cold: see benchmarks/sim_build_bench.py;
+  # current cache: a stamp check of a second or two.
+  .venv/bin/python -m plinth.sim.toolchain
 fi

@@ -12,6 +12,7 @@ from tests.conftest import REPO
 
 LAZY_IMPORTS_ALLOWED = {
     "plinth/cli.py": "each subcommand loads what it needs, so `plinth --help` and `plinth render` start fast",
+    "plinth/commands/": "the command groups load what each subcommand needs, for the same reason",
     "plinth/cloud/program.py": "only the chosen cloud's Pulumi SDK is imported (each is hundreds of MB)",
 }
 
@@ -27,7 +28,7 @@ def test_no_plinth_import_hides_inside_a_function() -> None:
     hidden = []
     for path in sorted((REPO / "src" / "plinth").rglob("*.py")):
         rel = str(path.relative_to(REPO / "src"))
-        if rel in LAZY_IMPORTS_ALLOWED:
+        if any(rel == allowed or (allowed.endswith("/") and rel.startswith(allowed)) for allowed in LAZY_IMPORTS_ALLOWED):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -17,6 +17,8 @@ from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
 from plinth.commands.charts import register as register_charts
+from plinth.commands.sim import sim_app
+from plinth.commands.versions import register as register_versions
 from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
@@ -773,6 +775,12 @@ def drill_cluster_manifests(
 # --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
 
 register_charts(app)
+register_versions(app)
+
+
+# --------------------------------------------------------------------------- simulated cluster
+
+app.add_typer(sim_app, name="sim")
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ def test_argo_cd_renders_with_the_cluster_api_list(cold) -> None:
     apis = set(cold.api_versions["prod"])
     assert {"apps/v1/Deployment", "monitoring.coreos.com/v1/ServiceMonitor", "cert-manager.io/v1/Certificate",
             "postgresql.cnpg.io/v1/Cluster", "gateway.networking.k8s.io/v1/HTTPRoute"} <= apis
-    assert cold.kube_versions == {"prod": "1.32.0", "staging": "1.32.0"}
+    assert cold.kube_versions == {"prod": "1.35.0", "staging": "1.35.0"}
     objects = _by_key(cold, "prod")
     # Gated on .Capabilities.APIVersions: rendered only because the API list holds the prometheus-operator CRDs.
     assert ("velero", "ServiceMonitor/platform-system/velero") in objects

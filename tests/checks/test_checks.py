@@ -129,6 +129,13 @@ CASES: dict[str, Case] = {
     "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
                        _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),
+    # Judged on tests.conftest.TEST_TODAY (2026-06-01).
+    "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
+                       spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
+    "PL-VER-002": Case("Spec/cluster", "Kubernetes 1.32 left EKS standard support on 2026-03-23",
+                       spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
+    "PL-VER-003": Case("Spec/cluster", "Kubernetes 1.33 reaches upstream end of life in 27 days, on 2026-06-28",
+                       spec={"cluster.kubernetes_version": "1.33"}, expect_field="cluster.kubernetes_version"),
 }
 """One failing case per check (the passing case is the healthy tree itself, checked per check below)."""
 

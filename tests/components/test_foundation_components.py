@@ -18,7 +18,7 @@ def test_four_namespaces_with_psa_quota_and_limits(prod) -> None:
     for name, ns in namespaces.items():
         labels = ns["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == prod.namespaces[name].pod_security
-        assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.32"
+        assert labels["pod-security.kubernetes.io/enforce-version"] == f"v{prod.cluster.kubernetes_version}"
     assert namespaces["platform-apps"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     quotas = {r.obj["metadata"]["namespace"]: r.obj for r in rendered if r.obj["kind"] == "ResourceQuota"}
     assert quotas["platform-apps"]["spec"]["hard"]["pods"] == str(prod.namespaces["platform-apps"].quota.pods)

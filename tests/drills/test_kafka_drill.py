@@ -21,7 +21,7 @@ from plinth.docs.report import ReportInputs, report_html
 from plinth.drills import kafka_dist
 from plinth.drills.kafka_failover import (CHECK_IDS, PARTITION_SCALE_DOWN, KafkaFailoverOptions, _promises,
                                           drill_partitions, sabotaged_topic_config)
-from plinth.drills.procs import DrillSetupError
+from plinth.procs import ProcessSetupError
 from plinth.drills.report import DrillReport
 from plinth.drills.settings import kafka_properties, kafka_settings
 from tests.conftest import DEFAULT_SPEC, spec_with
@@ -116,7 +116,7 @@ def test_unknown_scenario_or_sabotage_is_bad_input(tmp_path: Path) -> None:
 def test_missing_jars_are_a_clear_setup_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(kafka_dist.CACHE_ENV, str(tmp_path / "cache"))
     assert kafka_dist.libs_dir("4.2.0") == tmp_path / "cache" / "4.2.0" / "libs"
-    with pytest.raises(DrillSetupError, match="scripts/setup.sh test"):
+    with pytest.raises(ProcessSetupError, match="scripts/setup.sh test"):
         kafka_dist.require_libs("4.2.0")
 
 

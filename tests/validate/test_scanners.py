@@ -60,7 +60,7 @@ def test_checkov_finds_nothing_unwaived(tree, waivers) -> None:
 
 @needs_trivy
 def test_trivy_finds_no_high_or_critical_and_nothing_unwaived(tree, waivers) -> None:
-    findings = run_trivy(tree)
+    findings = run_trivy(tree, load_all(DEFAULT_SPEC)["prod"].cluster.kubernetes_version)
     assert any("/platform-apps/app-services/rollout-" in f.path for f in findings), "the app Rollouts' pods must be scanned"
     verdict = judge(findings, waivers, scanners=("trivy",))
     assert verdict.forbidden == [], "\n".join(map(str, verdict.forbidden))

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from plinth.catalog.kube_versions import today
 from plinth.render.pipeline import RenderedObject, RenderError, render_all
 from plinth.spec.loader import SpecError, load_all
 from plinth.spec.model import Platform
@@ -31,7 +32,12 @@ def fail_bad_input(lines: list[str]) -> None:
 
 
 def load_platforms(spec: Path, envs: Optional[list[str]]) -> dict[str, Platform]:
-    """Load the spec's environments (all, or those asked for); exit 2 with located errors on bad input."""
+    """Load the spec's environments (all, or those asked for); exit 2 with located errors on bad input (a bad
+    ``$PLINTH_TODAY``, the day version support is judged at, too)."""
+    try:
+        today()
+    except ValueError as exc:
+        fail_bad_input([str(exc)])
     try:
         platforms = load_all(spec)
     except SpecError as exc:

@@ -33,7 +33,7 @@ from typing import Any
 from unittest import mock
 
 from plinth.drills import pg
-from plinth.drills.procs import DrillSetupError, Supervisor, free_port, owned_tempdir, supervised
+from plinth.procs import ProcessSetupError, Supervisor, free_port, owned_tempdir, supervised
 from plinth.drills.report import DrillReport, Promise
 from plinth.drills.s3 import S3_CREDENTIALS, start_s3
 from plinth.drills.settings import IcebergDrillSettings
@@ -133,7 +133,7 @@ def run(settings: IcebergDrillSettings, options: IcebergRestoreOptions, environm
         except KeyboardInterrupt:
             report.errors.append("interrupted")
             raise
-        except DrillSetupError as exc:
+        except ProcessSetupError as exc:
             report.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
             report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -341,7 +341,7 @@ class _Drill:
                 if self.busy == 0:
                     return
             time.sleep(0.05)
-        raise DrillSetupError("writers did not finish their commits within 120 s of the pause")
+        raise ProcessSetupError("writers did not finish their commits within 120 s of the pause")
 
     def writers_done(self) -> bool:
         return all(not t.is_alive() for t in self.threads[:-1])
@@ -404,7 +404,7 @@ class _Drill:
         table = self.table()
         snapshot = table.snapshot_as_of_timestamp(pit_ms)
         if snapshot is None:
-            raise DrillSetupError(f"no snapshot current at {pit_ms}")
+            raise ProcessSetupError(f"no snapshot current at {pit_ms}")
         table.manage_snapshots().set_current_snapshot(snapshot.snapshot_id).commit()
         seconds = time.monotonic() - started
         measured["restore_point_in_time"] = self._compare(pit_ids, self.ids(), seconds, target_ms=pit_ms)
@@ -451,7 +451,7 @@ class _Drill:
             self.s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version)
         metadata = sorted(k for k in self._live_keys(prefix) if k.endswith(".metadata.json"))
         if not metadata:
-            raise DrillSetupError("no metadata file came back from the bucket's versions")
+            raise ProcessSetupError("no metadata file came back from the bucket's versions")
         newest = max(metadata, key=lambda k: int(k.rsplit("/", 1)[1].split("-", 1)[0]))
         self.catalog.register_table(TABLE, f"s3://{BUCKET}/{newest}")
         present = self.ids()

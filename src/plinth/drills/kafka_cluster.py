@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.drills.kafka_load import LIBRDKAFKA_LOG
-from plinth.drills.procs import DrillSetupError, Supervisor, free_ports, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, free_ports, wait_until
 from plinth.drills.settings import KafkaDrillSettings, kafka_properties
 
 BROKER_HEAP_MB = 320
@@ -159,7 +159,7 @@ class KafkaCluster:
                     proc.kill()
                     proc.wait()
         if failures:
-            raise DrillSetupError("kafka storage format failed:\n" + "\n".join(failures))
+            raise ProcessSetupError("kafka storage format failed:\n" + "\n".join(failures))
 
     def features(self) -> dict[str, int]:
         """Feature levels the storage was formatted with (metadata.version, eligible.leader.replicas.version...)."""
@@ -218,7 +218,7 @@ class KafkaCluster:
             for node in self.controllers + [b for b in self.brokers if b.node_id in node_ids]:
                 failure = self.exited(node)
                 if failure:
-                    raise DrillSetupError(failure)
+                    raise ProcessSetupError(failure)
             asked = via or next(b for b in self.brokers if b.node_id in node_ids)
             return set(node_ids) <= set(self.metadata(asked).brokers)
         return wait_until(visible, timeout_seconds, f"brokers {node_ids} to register", interval_seconds=0.2)

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from plinth.drills.procs import DrillSetupError
+from plinth.procs import ProcessSetupError
 from plinth.spec.loader import load_all
 
 CACHE_ENV = "PLINTH_KAFKA_CACHE"
@@ -80,7 +80,7 @@ def is_resolved(version: str) -> bool:
 def require_libs(version: str) -> Path:
     """The cached libs folder of ``version``, or a setup error saying how to resolve it."""
     if not is_resolved(version):
-        raise DrillSetupError(
+        raise ProcessSetupError(
             f"the Kafka {version} jars are not in {libs_dir(version)}: run `scripts/setup.sh test` "
             f"(or `python -m plinth.drills.kafka_dist --version {version}`); set {CACHE_ENV} to share a cache")
     return libs_dir(version)
@@ -90,11 +90,11 @@ def java_major_version(java: str = "java") -> int:
     """The major version of the ``java`` on PATH (a setup error when there is none)."""
     binary = shutil.which(java)
     if binary is None:
-        raise DrillSetupError("java not found: install openjdk-17-jre-headless (scripts/apt-test.txt; `make test` does it)")
+        raise ProcessSetupError("java not found: install openjdk-17-jre-headless (scripts/apt-test.txt; `make test` does it)")
     output = subprocess.run([binary, "-version"], capture_output=True, text=True, check=False).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
     if match is None:
-        raise DrillSetupError(f"cannot read the Java version from `java -version`: {output.strip()[:200]}")
+        raise ProcessSetupError(f"cannot read the Java version from `java -version`: {output.strip()[:200]}")
     major = int(match.group(1))
     return int(match.group(2) or 0) if major == 1 else major
 
@@ -105,7 +105,7 @@ def resolve(version: str, say: Callable[[str], None] = print) -> Path:
         return libs_dir(version)
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise DrillSetupError("mvn not found: install maven (scripts/apt-test.txt; `make test` does it)")
+        raise ProcessSetupError("mvn not found: install maven (scripts/apt-test.txt; `make test` does it)")
     target = libs_dir(version)
     staging = Path(tempfile.mkdtemp(prefix=f"kafka-{version}-", dir=_ensure(cache_dir())))
     try:
@@ -115,7 +115,7 @@ def resolve(version: str, say: Callable[[str], None] = print) -> Path:
         if log4j is not None:
             _copy_dependencies(mvn, staging, [(*LOG_BINDING, log4j)])
         if not (staging / f"{KAFKA_ARTIFACT}-{version}.jar").is_file():
-            raise DrillSetupError(f"Maven resolved no {KAFKA_ARTIFACT}-{version}.jar")
+            raise ProcessSetupError(f"Maven resolved no {KAFKA_ARTIFACT}-{version}.jar")
         shutil.rmtree(target.parent, ignore_errors=True)
         target.parent.mkdir(parents=True)
         staging.rename(target)
@@ -151,7 +151,7 @@ def _copy_dependencies(mvn: str, into: Path, artifacts: list[tuple[str, str, str
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         wanted = ", ".join(":".join(a) for a in artifacts)
-        raise DrillSetupError(f"mvn could not resolve {wanted} from Maven Central (exit {result.returncode}):\n{tail}")
+        raise ProcessSetupError(f"mvn could not resolve {wanted} from Maven Central (exit {result.returncode}):\n{tail}")
 
 
 def spec_versions(spec: Path) -> list[str]:
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # quiet: the set-up runs this every time
             folder = resolve(version)
             print(f"kafka: {version} resolved into {folder} ({len(list(folder.glob('*.jar')))} jars)")
-    except DrillSetupError as exc:
+    except ProcessSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a spec error: report it without a traceback

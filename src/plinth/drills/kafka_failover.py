@@ -42,7 +42,7 @@ from plinth.drills.kafka_cluster import (BROKER_HEAP_MB, CONTROLLER_HEAP_MB, DRI
 from plinth.drills.kafka_dist import JAVA_MIN_MAJOR, KAFKA_ARTIFACT, java_major_version, require_libs
 from plinth.drills.kafka_load import LIBRDKAFKA_LOG, PRODUCER_SETTINGS, ProducerLoad, read_back
 from plinth.drills.load import loss_summary
-from plinth.drills.procs import DrillSetupError, owned_tempdir, supervised, wait_until
+from plinth.procs import ProcessSetupError, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import KafkaDrillSettings, kafka_properties
 
@@ -159,8 +159,8 @@ def run(settings: KafkaDrillSettings, options: KafkaFailoverOptions, environment
         java = java_major_version()
         libs = require_libs(settings.version)
         if java < JAVA_MIN_MAJOR:
-            raise DrillSetupError(f"Kafka {settings.version} needs Java {JAVA_MIN_MAJOR}+; the machine has Java {java}")
-    except DrillSetupError as exc:
+            raise ProcessSetupError(f"Kafka {settings.version} needs Java {JAVA_MIN_MAJOR}+; the machine has Java {java}")
+    except ProcessSetupError as exc:
         report.errors.append(str(exc))
         _promises(report, settings, options, [])
         return report
@@ -172,7 +172,7 @@ def run(settings: KafkaDrillSettings, options: KafkaFailoverOptions, environment
         try:
             runs.append(_one_run(settings, options, broker_config, partitions, libs,
                                  lambda m, n=number: progress(f"run {n}: {m}")))
-        except DrillSetupError as exc:
+        except ProcessSetupError as exc:
             report.errors.append(f"run {number}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a broker or client error is a failed run, reported
             report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
@@ -382,7 +382,7 @@ def _leader_kill(ctx: RunContext) -> None:
     limit = 2.0 * ctx.settings.rto_seconds
     led_by_topic = _watch_leaders(ctx, survivor, {victim.node_id}, killed_at, limit)
     if ctx.subject.name not in led_by_topic:
-        raise DrillSetupError(f"no new leaders within {limit:.0f} s of killing {victim.name}")
+        raise ProcessSetupError(f"no new leaders within {limit:.0f} s of killing {victim.name}")
     wait_until(lambda: load.acked_after(killed_at, led) is not None, 60, "a write acknowledged by a new leader",
                interval_seconds=0.05)
     first_ack = load.acked_after(killed_at, led)
@@ -502,7 +502,7 @@ def _elect_unclean(cluster: KafkaCluster, via: KafkaNode, partitions: list[tuple
     outcome = admin.elect_leaders(ElectionType.UNCLEAN, [TopicPartition(t, p) for t, p in partitions]).result(timeout=30)
     failures = {f"{tp.topic}-{tp.partition}": str(err) for tp, err in outcome.items() if err is not None}
     if failures:
-        raise DrillSetupError(f"unclean election refused: {failures}")
+        raise ProcessSetupError(f"unclean election refused: {failures}")
 
 
 def java_version_line() -> str:

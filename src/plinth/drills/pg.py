@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from plinth.drills.procs import DrillSetupError, Supervisor, run_checked, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, run_checked, wait_until
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 """Debian's postgresql-15 binaries."""
@@ -57,15 +57,15 @@ def wait_writable(supervisor: Supervisor, name: str, port: int, timeout_seconds:
 
     def writable() -> bool:
         if proc.poll() is not None:
-            raise DrillSetupError(f"{name} exited (code {proc.returncode}):\n{supervisor.log_tail(name)}")
+            raise ProcessSetupError(f"{name} exited (code {proc.returncode}):\n{supervisor.log_tail(name)}")
         with psycopg.connect(dsn(port, dbname), autocommit=True) as conn:
             return conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0]  # type: ignore[index]
 
     try:
         return wait_until(writable, timeout_seconds, f"{name} to accept writes", interval_seconds=0.1)
-    except DrillSetupError as exc:
+    except ProcessSetupError as exc:
         if proc.poll() is not None and "exited" not in str(exc):
-            raise DrillSetupError(f"{name} exited (code {proc.returncode}):\n{supervisor.log_tail(name)}") from exc
+            raise ProcessSetupError(f"{name} exited (code {proc.returncode}):\n{supervisor.log_tail(name)}") from exc
         raise
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from plinth.drills import pg
 from plinth.drills.load import WriteLoad, loss_summary
-from plinth.drills.procs import DrillSetupError, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
+from plinth.procs import ProcessSetupError, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import PostgresDrillSettings
 from plinth.kube.conventions import DATASTORE_NAMES
@@ -60,7 +60,7 @@ def run(settings: PostgresDrillSettings, options: PgFailoverOptions, environment
         progress(f"run {number}/{options.runs}")
         try:
             runs.append(_one_run(settings, nodes, options, lambda m, n=number: progress(f"run {n}: {m}")))
-        except DrillSetupError as exc:
+        except ProcessSetupError as exc:
             report.errors.append(f"run {number}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
             report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")

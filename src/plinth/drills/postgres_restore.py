@@ -18,7 +18,7 @@ from pathlib import Path
 
 from plinth.drills import pg
 from plinth.drills.load import WriteLoad, loss_summary
-from plinth.drills.procs import DrillSetupError, Supervisor, chown_to_service_user, free_port, owned_tempdir, run_checked, supervised
+from plinth.procs import ProcessSetupError, Supervisor, chown_to_service_user, free_port, owned_tempdir, run_checked, supervised
 from plinth.drills.report import DrillReport, Promise, at_most
 from plinth.drills.s3 import S3_CREDENTIALS, start_s3
 from plinth.drills.settings import PostgresDrillSettings, barman_retention_policy
@@ -82,7 +82,7 @@ def run(settings: PostgresDrillSettings, options: RestoreOptions, environment: s
         except KeyboardInterrupt:
             report.errors.append("interrupted")
             raise
-        except DrillSetupError as exc:
+        except ProcessSetupError as exc:
             report.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
             report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -155,7 +155,7 @@ class _State:
         backups = json.loads(listing).get("backups_list", [])
         report.measured["backups_kept_after_retention"] = len(backups)
         if not backups:
-            raise DrillSetupError("no base backup in the bucket after barman-cloud-backup (and the retention policy)")
+            raise ProcessSetupError("no base backup in the bucket after barman-cloud-backup (and the retention policy)")
         self.backup_id = backups[-1]["backup_id"]
 
         say("recorded write load")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from plinth.drills.load import WriteLoad, loss_summary
-from plinth.drills.procs import DrillSetupError, Supervisor, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import RedisDrillSettings
 from plinth.kube.conventions import DATASTORE_NAMES
@@ -66,7 +66,7 @@ def run(settings: RedisDrillSettings, options: FailoverOptions, environment: str
         progress(f"run {number}/{options.runs}")
         try:
             runs.append(_one_run(effective, options, lambda m, n=number: progress(f"run {n}: {m}")))
-        except DrillSetupError as exc:
+        except ProcessSetupError as exc:
             report.errors.append(f"run {number}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
             report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
@@ -119,8 +119,8 @@ def _one_run(settings: RedisDrillSettings, options: FailoverOptions, say: Callab
             try:
                 wait_until(lambda: load.first_ack_after(killed_at) is not None, limit, "a write acknowledged after failover",
                            interval_seconds=0.05)
-            except DrillSetupError as exc:
-                raise DrillSetupError(f"no failover within {limit:.0f} s: {exc}") from exc
+            except ProcessSetupError as exc:
+                raise ProcessSetupError(f"no failover within {limit:.0f} s: {exc}") from exc
             resumed_at = load.first_ack_after(killed_at)
             time.sleep(WRITES_AFTER_FAILOVER_SECONDS)
         finally:

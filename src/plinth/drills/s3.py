@@ -7,7 +7,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from plinth.drills.procs import DrillSetupError, Supervisor, free_port, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, free_port, wait_until
 
 S3_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "plinth-drill",
@@ -22,7 +22,7 @@ def moto_server_binary() -> str:
     beside = Path(sys.executable).parent / "moto_server"
     found = str(beside) if beside.exists() else shutil.which("moto_server")
     if not found:
-        raise DrillSetupError("moto_server not found: install the drills extra (pip install -e '.[drills]'; `make test` does it)")
+        raise ProcessSetupError("moto_server not found: install the drills extra (pip install -e '.[drills]'; `make test` does it)")
     return found
 
 

@@ -9,8 +9,10 @@ and the pool sizes the spec states (the design's configuration).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from plinth.catalog.kube_versions import extended_support, support_status, today
 from plinth.plan.capacity import CapacityPlan
 from plinth.plan.pricing import Pricing, pricing
 from plinth.spec.derived import backup_retention
@@ -79,7 +81,34 @@ def backup_stored_gib(data_gib: float, retention_days: int, daily_change_percent
     return data_gib * (1 + retention_days * daily_change_percent / 100)
 
 
-def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) -> list[CostLine]:
+def control_plane_line(platform: Platform, cloud: Pricing, on: dt.date) -> CostLine:
+    """The managed control plane for one month: the extended-support price when the spec's Kubernetes version is in
+    that cloud's extended support on ``on`` (the version table, ``plinth.catalog.kube_versions``), else the standard one."""
+    hours = cloud.hours_per_month
+    service = cloud.data["managed_kubernetes"]
+    minor = platform.cluster.kubernetes_version
+    standard = cloud.price("control_plane", "usd_per_hour")
+    status = support_status(minor, cloud.provider, on)
+    price, why = standard, f"Kubernetes {minor}: support dates not in the version table"
+    if status is not None:
+        dates = status.cloud
+        if status.phase == "standard":
+            why = f"Kubernetes {minor} in standard support until {dates.end_of_standard.date}"
+        elif status.phase == "extended":
+            ext = extended_support(cloud.provider)
+            price = ext.usd_per_cluster_hour
+            why = (f"Kubernetes {minor} in {ext.name} since {dates.end_of_standard.date} until {dates.end_of_extended.date}: "
+                   f"{price:g} USD/h instead of {standard:g}")
+        elif status.phase == "ended":
+            why = f"Kubernetes {minor} past the end of extended support ({dates.end_of_extended.date}): {service} upgrades the cluster"
+        elif status.phase == "not-released":
+            why = f"Kubernetes {minor} not available on {service} before {dates.released.date}"
+        else:
+            why = f"Kubernetes {minor}: {service} support dates not recorded"
+    return CostLine("control plane", f"{service} control plane", f"1 cluster x {hours:g} h; {why}", price * hours)
+
+
+def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing, on: dt.date) -> list[CostLine]:
     load = platform.load
     hours = cloud.hours_per_month
     block = cloud.price("block_storage", "usd_per_gib_month")
@@ -87,8 +116,7 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) ->
     lines = []
     volumes = sum(p.volume_gib for p in capacity.pools)
     lines.append(CostLine("disks", "persistent volumes (data stores, telemetry)", f"{volumes:,} GiB", volumes * block))
-    lines.append(CostLine("control plane", f"{cloud.data['managed_kubernetes']} control plane", f"1 cluster x {hours:g} h",
-                          cloud.price("control_plane", "usd_per_hour") * hours))
+    lines.append(control_plane_line(platform, cloud, on))
     fill = load.data_fill_percent / 100
     change = load.daily_change_percent
     cross_region_gib = 0.0
@@ -129,8 +157,9 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing) ->
     return lines
 
 
-def plan_cost(platform: Platform, capacity: CapacityPlan) -> CostPlan:
-    """Monthly cost of ``capacity`` (one cloud) with the platform's storage, backups and traffic."""
+def plan_cost(platform: Platform, capacity: CapacityPlan, on: dt.date | None = None) -> CostPlan:
+    """Monthly cost of ``capacity`` (one cloud) with the platform's storage, backups and traffic; the control plane
+    is priced for the support its Kubernetes version has on the day ``on`` (default ``$PLINTH_TODAY`` or today)."""
     provider = capacity.provider
     cloud = pricing(provider)
     design = next((d for d in platform.design_costs if d.provider == provider), None)
@@ -138,7 +167,7 @@ def plan_cost(platform: Platform, capacity: CapacityPlan) -> CostPlan:
         region = platform.cluster.region
     else:
         region = design.region if design else cloud.region
-    shared = _shared_lines(platform, capacity, cloud)
+    shared = _shared_lines(platform, capacity, cloud, on or today())
     scenarios = {s: tuple(_node_lines(capacity, cloud, s) + shared) for s in NODE_SCENARIOS}
     return CostPlan(provider, region, cloud.region, scenarios, design.usd_per_month if design else None,
                     str(cloud.data["taken"]), str(cloud.data["basis"]))

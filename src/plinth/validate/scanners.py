@@ -25,7 +25,9 @@ from typing import Any
 import yaml
 
 UNWAIVABLE_SEVERITIES = ("HIGH", "CRITICAL")
-TRIVY_K8S_VERSION = "1.32.0"
+TRIVY_K8S_VERSION = "1.35.0"
+"""Kubernetes version trivy judges API deprecations against when none is given (the spec's ``cluster.kubernetes_version``
+is passed by the callers that have a spec)."""
 
 
 @dataclass(frozen=True)
@@ -150,15 +152,17 @@ def run_checkov(folder: Path) -> list[Finding]:
     return sorted(findings, key=str)
 
 
-def run_trivy(folder: Path) -> list[Finding]:
+def run_trivy(folder: Path, kubernetes_version: str = TRIVY_K8S_VERSION) -> list[Finding]:
     """trivy's Kubernetes misconfiguration checks over ``folder`` (Rollouts seen as Deployments), offline
-    (embedded checks)."""
+    (embedded checks), for the Kubernetes version ``kubernetes_version`` (``1.35`` or ``1.35.0``)."""
+    if kubernetes_version.count(".") == 1:
+        kubernetes_version += ".0"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "trivy.json"
         view = _scannable_copy(folder, Path(tmp) / "tree")
         proc = subprocess.run(
             [trivy_path() or "trivy", "config", "--quiet", "--disable-telemetry", "--skip-check-update",
-             "--skip-version-check", "--misconfig-scanners", "kubernetes", "--k8s-version", TRIVY_K8S_VERSION,
+             "--skip-version-check", "--misconfig-scanners", "kubernetes", "--k8s-version", kubernetes_version,
              "--exit-code", "0", "--format", "json", "-o", str(out), str(view)],
             capture_output=True, text=True, env={"HOME": tmp, "PATH": "/usr/bin:/bin", "TRIVY_CACHE_DIR": str(Path(tmp) / "cache")},
         )

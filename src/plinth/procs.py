@@ -1,4 +1,5 @@
-"""Processes of a drill: started in their own process group, always stopped by PID, even on failure.
+"""Processes Plinth runs itself (the drills' servers, the simulated cluster's control plane): each started in its own
+process group, always stopped by PID, even on failure, Ctrl-C or SIGTERM.
 
 Servers that refuse to run as root (PostgreSQL) run as an unprivileged user when the drill runs as root
 (CI does): ``service_user()`` picks it and ``owned_tempdir()`` gives it a directory it can write.
@@ -23,8 +24,8 @@ SERVICE_USER_CANDIDATES = ("postgres", "redis", "nobody")
 """Users a drill may run servers as when started by root, in order of preference."""
 
 
-class DrillSetupError(RuntimeError):
-    """A drill could not start what it needs (missing binary, server that never came up)."""
+class ProcessSetupError(RuntimeError):
+    """What a drill or the simulated cluster needs could not be started (missing binary, server that never came up)."""
 
 
 def service_user() -> str | None:
@@ -37,7 +38,7 @@ def service_user() -> str | None:
             return name
         except KeyError:
             continue
-    raise DrillSetupError("running as root but no unprivileged user (postgres, redis, nobody) exists to run servers as")
+    raise ProcessSetupError("running as root but no unprivileged user (postgres, redis, nobody) exists to run servers as")
 
 
 def chown_to_service_user(path: Path) -> None:
@@ -85,7 +86,7 @@ def require_binary(path: str) -> str:
     """The binary's path, or a clear setup error naming the Debian package to install."""
     found = shutil.which(path) or (path if Path(path).is_file() else None)
     if found is None:
-        raise DrillSetupError(f"{path} not found: install the drill packages (scripts/apt-test.txt; `make test` does it)")
+        raise ProcessSetupError(f"{path} not found: install the drill packages (scripts/apt-test.txt; `make test` does it)")
     return found
 
 
@@ -97,13 +98,13 @@ def wait_until(check: Callable[[], bool], timeout_seconds: float, what: str, int
         try:
             if check():
                 return time.monotonic()
-        except DrillSetupError:
+        except ProcessSetupError:
             raise  # a probe that knows the wait is hopeless (the process exited)
         except Exception as exc:  # noqa: BLE001 - any failure of a probe means "not yet"
             last_error = exc
         time.sleep(interval_seconds)
     detail = f" (last error: {last_error})" if last_error else ""
-    raise DrillSetupError(f"timed out after {timeout_seconds:.0f} s waiting for {what}{detail}")
+    raise ProcessSetupError(f"timed out after {timeout_seconds:.0f} s waiting for {what}{detail}")
 
 
 @dataclass
@@ -217,5 +218,5 @@ def run_checked(argv: list[str], *, as_service_user: bool = True, env: dict[str,
     )
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise DrillSetupError(f"{what or argv[0]} failed (exit {result.returncode}):\n" + "\n".join(output))
+        raise ProcessSetupError(f"{what or argv[0]} failed (exit {result.returncode}):\n" + "\n".join(output))
     return result.stdout

@@ -1,0 +1,52 @@
+"""Node objects from the spec and the report of webhook backends, without a cluster."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from plinth.catalog.nodes import node_shape
+from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
+from plinth.sim.apply import backends_not_running
+from plinth.sim.nodes import spec_nodes
+from plinth.spec.model import Platform
+
+
+def test_node_counts_follow_the_spec_or_the_autoscaler_bounds(platforms: dict[str, Platform]) -> None:
+    staging = platforms["staging"]
+    for count, attribute in (("spec", "nodes"), ("min", "min_nodes"), ("max", "max_nodes")):
+        nodes = spec_nodes(staging, count=count)
+        per_pool = Counter(n["metadata"]["labels"][POOL_LABEL] for n in nodes)
+        assert per_pool == {name: getattr(pool, attribute) for name, pool in staging.node_pools.items()}
+
+
+def test_zones_are_dealt_round_robin_and_shapes_come_from_the_planner(prod: Platform) -> None:
+    nodes = spec_nodes(prod, provider="gcp")
+    apps = [n for n in nodes if n["metadata"]["labels"][POOL_LABEL] == "apps"]
+    zones = prod.cluster.zones
+    assert [n["metadata"]["labels"][ZONE_KEY] for n in apps] == [zones[i % len(zones)] for i in range(len(apps))]
+    shape = node_shape("gcp", prod.node_pools["apps"])
+    assert apps[0]["status"]["allocatable"]["cpu"] == f"{shape.allocatable_cpu_millicores}m"
+    assert apps[0]["metadata"]["labels"]["node.kubernetes.io/instance-type"] == shape.instance.name
+    data = next(n for n in nodes if n["metadata"]["labels"][POOL_LABEL] == "data")
+    assert data["spec"]["taints"] == [{"key": t.key, "value": t.value, "effect": t.effect} for t in prod.node_pools["data"].taints]
+    assert "taints" not in apps[0]["spec"]
+
+
+def test_webhooks_and_api_services_without_backends_are_reported() -> None:
+    objects = [
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "v"},
+         "webhooks": [{"name": "a.example.com"}, {"name": "b.example.com", "failurePolicy": "Ignore"}]},
+        {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": "v1beta1.metrics.k8s.io"},
+         "spec": {"service": {"name": "metrics", "namespace": "kube-system"}}},
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "things.example.com"},
+         "spec": {"conversion": {"strategy": "Webhook"}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}},
+    ]
+    found = backends_not_running(objects)
+    assert [(b.what, b.failure_policy) for b in found] == [
+        ("ValidatingWebhookConfiguration webhook a.example.com", "Fail"),
+        ("ValidatingWebhookConfiguration webhook b.example.com", "Ignore"),
+        ("APIService v1beta1.metrics.k8s.io", "-"),
+        ("conversion webhook of things.example.com", "-"),
+    ]
+    assert "rejected" in found[0].consequence and "unchecked" in found[1].consequence
