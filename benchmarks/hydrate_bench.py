@@ -18,13 +18,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from plinth.charts.chartdir import ChartDir, default_chart_dir
+from plinth.charts.chartdir import ChartDir, default_chart_dir, default_crd_dir
 from plinth.charts.crdschemas import crd_schema_dir, hydrated_crds
 from plinth.charts.helm import find_helm
 from plinth.charts.hydrate import hydrate
 from plinth.render.pipeline import render_all
 from plinth.spec.loader import load_all
-from plinth.validate.schemas import default_crd_dir
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,10 +17,37 @@ DEFAULT_SPEC = REPO / "platform.yaml"
 SHARED = REPO.parent / "shared"
 CRD_DIR = SHARED / "schemas" / "crds"
 
+CHART_DIR = SHARED / "charts"
+
 needs_shared = pytest.mark.skipif(
     not CRD_DIR.is_dir(),
     reason="needs ../shared/schemas/crds (the CRD schemas; CI always has them, a user's clone may not)",
 )
+needs_charts = pytest.mark.skipif(
+    not CHART_DIR.is_dir(),
+    reason="needs ../shared/charts (the pinned chart archives; CI always has them, a user's clone may not)",
+)
+
+
+@pytest.fixture(scope="session")
+def hydration(platforms: dict[str, Platform]):
+    """Both environments of the default spec hydrated from ../shared/charts (the repository's .cache: warm after the
+    first run); skips without the chart directory."""
+    if not CHART_DIR.is_dir():
+        pytest.skip("needs ../shared/charts (the pinned chart archives; CI always has them, a user's clone may not)")
+    from plinth.charts.workflow import hydrate_spec
+    from plinth.render.pipeline import render_all
+
+    return hydrate_spec(DEFAULT_SPEC, platforms, render_all(platforms), CHART_DIR)
+
+
+def chart_pods(hydration, environment: str, application: str) -> dict:
+    """``Kind/name[/role]`` -> pod group of what one chart Application hydrates to (read by the one pod model)."""
+    from plinth.kube.pods import pod_groups
+
+    objects = [h.obj for h in hydration.for_environment(environment)]
+    wanted = {id(h.obj) for h in hydration.for_environment(environment) if h.application == application}
+    return {f"{g.kind}/{g.short_name}": g for g in pod_groups(objects) if id(g.obj) in wanted}
 
 
 TEST_TODAY = "2026-06-01"

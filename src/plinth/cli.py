@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,6 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
+from plinth.charts.hydrate import default_cache_dir
+from plinth.charts.workflow import ChartsSetupError
 from plinth.commands.charts import register as register_charts
 from plinth.commands.sim import sim_app
 from plinth.commands.versions import register as register_versions
@@ -23,6 +26,7 @@ from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOptio
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
 from plinth.commands.common import render_platforms as _render
+from plinth.commands.union import ChartDirOption, Charts, hydrate_charts, union_crd_dir
 from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
 from plinth.drills.report import DrillReport
 from plinth.files import diff_tree, write_tree
@@ -31,6 +35,7 @@ from plinth.render.pipeline import RenderedObject, RenderError, to_files
 from plinth.spec.loader import DEFAULT_SPEC, SpecError
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaProblem, SchemaSetupError, SchemaStore
+from plinth.validate.union import validate_objects
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
 
@@ -105,7 +110,8 @@ def render(
 
 def cli_commands() -> set[str]:
     """Names of the ``plinth`` subcommands (the CI workflow runs only commands that exist)."""
-    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+    return commands | {g.name for g in app.registered_groups if g.name}
 
 
 def _render_workflows(platforms: dict[str, Platform]) -> dict[str, str]:
@@ -118,27 +124,15 @@ def _render_workflows(platforms: dict[str, Platform]) -> dict[str, str]:
         raise AssertionError  # unreachable
 
 
-def validate_rendered(rendered: list[RenderedObject], platforms: dict[str, Platform], crd_dir: Optional[Path]) -> list[SchemaProblem]:
-    """Schema problems of every rendered object (one schema store per Kubernetes version)."""
-    stores: dict[str, SchemaStore] = {}
-    problems: list[SchemaProblem] = []
-    for item in rendered:
-        version = platforms[item.environment].cluster.kubernetes_version
-        if version not in stores:
-            stores[version] = SchemaStore(version, crd_dir)
-        problems.extend(stores[version].check(item.obj, item.path))
-    return problems
+def validate_rendered(rendered: list[RenderedObject], platforms: dict[str, Platform], crd_dir: Optional[Path],
+                      charts: Optional[Charts] = None, cache_dir: Optional[Path] = None) -> list[SchemaProblem]:
+    """Schema problems of every rendered object and every hydrated one (one schema store per Kubernetes version;
+    verdicts of valid objects cached under ``cache_dir``)."""
+    return validate_objects([*rendered, *(charts.objects() if charts is not None else [])], platforms, crd_dir, cache_dir)
 
 
-def _resolve_crd_dir(crd_dir: Optional[Path], spec: Path, platforms: Optional[dict[str, Platform]] = None,
-                     rendered: Optional[list[RenderedObject]] = None) -> Path:
-    """``--crd-dir``, else the fallback folder; completed from the pinned charts' CRDs when the tree needs kinds the
-    folder lacks (``plinth.commands.crds``)."""
-    from plinth.commands.crds import crd_dir as completed_crd_dir
-
+def _resolve_crd_dir(crd_dir: Optional[Path], spec: Path) -> Path:
     found = crd_dir or default_crd_dir(spec.resolve().parent)
-    if found is not None and found.is_dir() and platforms and rendered:
-        found = completed_crd_dir(spec, platforms, rendered, found)
     if found is None:
         _fail_bad_input([
             "no CRD schema folder: pass --crd-dir DIR or set PLINTH_CRD_DIR "
@@ -160,19 +154,26 @@ def validate(
     env: EnvOption = None,
     crd_dir: CrdOption = None,
     fmt: FormatOption = "table",
+    chart_dir: ChartDirOption = None,
 ) -> None:
-    """Validate every rendered object against the Kubernetes OpenAPI schema and its CRD schema."""
+    """Validate every rendered object, and every object the chart Applications hydrate to, against the Kubernetes
+    OpenAPI schema and its CRD schema (from the charts' own CRDs; --crd-dir for CRDs no chart ships)."""
     _check_format(fmt)
     platforms = load_platforms(spec, env)
     rendered = _render(platforms)
-    folder = _resolve_crd_dir(crd_dir, spec, platforms, rendered)
+    charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     try:
-        problems = validate_rendered(rendered, platforms, folder)
-    except SchemaSetupError as exc:
+        folder = union_crd_dir(spec, charts, rendered, crd_dir)
+        problems = validate_rendered(rendered, platforms, folder, charts, default_cache_dir(spec))
+    except (SchemaSetupError, ChartsSetupError) as exc:
         _fail_bad_input([str(exc)])
+    hydrated = len(charts.objects())
     if fmt == "json":
         out_console.print_json(json.dumps({
-            "objects": len(rendered),
+            "objects": len(rendered) + hydrated,
+            "rendered": len(rendered),
+            "hydrated": hydrated,
+            "not_hydrated_applications": charts.unhydrated,
             "crd_dir": str(folder),
             "valid": not problems,
             "problems": [p.__dict__ for p in problems],
@@ -180,10 +181,12 @@ def validate(
     else:
         for problem in problems:
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        what = f"{len(rendered)} rendered + {hydrated} hydrated objects" if charts.hydration is not None else \
+            f"{len(rendered)} rendered objects (charts not hydrated)"
         if problems:
-            err_console.print(f"[red]{len(problems)} schema problem(s)[/red] in {len(rendered)} objects")
+            err_console.print(f"[red]{len(problems)} schema problem(s)[/red] in {what}")
         else:
-            out_console.print(f"All {len(rendered)} objects valid against the Kubernetes and CRD schemas ({folder}).")
+            out_console.print(f"All {what} valid against the Kubernetes and CRD schemas ({folder}).")
     raise typer.Exit(1 if problems else 0)
 
 
@@ -193,17 +196,26 @@ def run(
     crd_dir: CrdOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder; default: the spec's git.rendered_path.")] = None,
     waivers: WaiversOption = None,
+    chart_dir: ChartDirOption = None,
 ) -> None:
-    """The main job: render every environment, validate it, and print a ten-second summary."""
+    """The main job: render every environment, hydrate its charts, validate, check and plan the union, and print a
+    short summary."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     platforms = load_platforms(spec, None)
     rendered = _render(platforms)
     out_dir = _out_dir(spec, platforms, out)
     write_tree(to_files(rendered), out_dir)
-    folder = _resolve_crd_dir(crd_dir, spec, platforms, rendered)
+    timings["render"] = time.perf_counter() - started
+    charts = hydrate_charts(spec, platforms, rendered, chart_dir)
+    timings["hydrate"] = charts.seconds
+    started = time.perf_counter()
     try:
-        problems = validate_rendered(rendered, platforms, folder)
-    except SchemaSetupError as exc:
+        folder = union_crd_dir(spec, charts, rendered, crd_dir)
+        problems = validate_rendered(rendered, platforms, folder, charts, default_cache_dir(spec))
+    except (SchemaSetupError, ChartsSetupError) as exc:
         _fail_bad_input([str(exc)])
+    timings["validate"] = time.perf_counter() - started
     counts = _namespace_counts(rendered)
     table = Table(title=f"Plinth: {next(iter(platforms.values())).name} rendered into {out_dir}/")
     table.add_column("namespace")
@@ -213,21 +225,30 @@ def run(
         table.add_row(ns, *[str(counts.get((e, ns), 0)) for e in sorted(platforms)])
     table.add_row("[bold]total[/bold]", *[f"[bold]{sum(v for (e, _), v in counts.items() if e == env)}[/bold]" for env in sorted(platforms)])
     out_console.print(table)
+    out_console.print(charts.summary())
     for problem in problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    hydrated = len(charts.objects())
     if problems:
         out_console.print(f"validate: [red]{len(problems)} schema problem(s)[/red]")
     else:
-        out_console.print(f"validate: [green]all {len(rendered)} objects valid[/green] (Kubernetes + CRD schemas)")
-    report = run_checks_for(platforms, rendered, spec, waivers)
+        out_console.print(f"validate: [green]all {len(rendered) + hydrated} objects valid[/green] ({len(rendered)} rendered + "
+                          f"{hydrated} hydrated; Kubernetes + CRD schemas)")
+    started = time.perf_counter()
+    report = run_checks_for(platforms, rendered, spec, waivers, charts.hydration)
+    timings["check"] = time.perf_counter() - started
     for finding in report.failing:
-        err_console.print(f"{finding.check_id} {finding.environment} {finding.obj.key} {finding.field_path}: {finding.message}",
+        where = f" (Application {finding.obj.application})" if finding.obj.application else ""
+        err_console.print(f"{finding.check_id} {finding.environment} {finding.obj.key}{where} {finding.field_path}: {finding.message}",
                           markup=False, highlight=False, soft_wrap=True)
     verdict = "[red]FAILED[/red]" if report.failing else "[green]passed[/green]"
     out_console.print(f"check: {verdict} {report.summary_line()} (details: plinth check)")
-    point, curve = _plan_summary(spec, platforms, rendered)
+    started = time.perf_counter()
+    point, curve = _plan_summary(spec, platforms, rendered, charts)
+    timings["plan"] = time.perf_counter() - started
     path = write_report(spec.resolve().parent / REPORT_PATH, _report_inputs(spec, platforms, rendered, problems, report, point, curve))
     out_console.print(f"report: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    out_console.print("time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()), highlight=False)
     raise typer.Exit(1 if problems or report.failing else 0)
 
 
@@ -247,8 +268,8 @@ def _waivers_path(waivers: Optional[Path], spec: Path) -> Path:
     return Path(DEFAULT_WAIVERS)
 
 
-def run_checks_for(platforms: dict[str, Platform], rendered: list[RenderedObject], spec: Path, waivers: Optional[Path]):
-    """Load the waivers and run every check on the rendered environments (exit 2 on a bad waiver file)."""
+def run_checks_for(platforms: dict[str, Platform], rendered: list[RenderedObject], spec: Path, waivers: Optional[Path], hydration=None):
+    """Load the waivers and run every check on each environment's union (exit 2 on a bad waiver file)."""
     from plinth.checks import check_platforms, load_waivers
 
     path = _waivers_path(waivers, spec)
@@ -256,7 +277,7 @@ def run_checks_for(platforms: dict[str, Platform], rendered: list[RenderedObject
         loaded = load_waivers(path)
     except SpecError as exc:
         _fail_bad_input([str(p) for p in exc.problems])
-    return check_platforms(platforms, rendered, loaded, path, str(spec))
+    return check_platforms(platforms, rendered, loaded, path, str(spec), hydration=hydration)
 
 
 @app.command()
@@ -266,19 +287,23 @@ def check(
     fmt: CheckFormatOption = "table",
     waivers: WaiversOption = None,
     show_waived: Annotated[bool, typer.Option("--show-waived", help="List waived findings in the table too.")] = False,
+    chart_dir: ChartDirOption = None,
 ) -> None:
-    """Check policies and the design's promises (HA, RPO, backups, retention, capacity, GitOps) on the rendered tree."""
+    """Check policies, Argo CD's sync rules and the design's promises (HA, RPO, backups, retention, capacity, GitOps) on
+    the rendered tree and the objects its chart Applications hydrate to."""
     from plinth.checks import as_json, as_sarif, table
 
     if fmt not in ("table", "json", "sarif"):
         _fail_bad_input([f"--format: expected 'table', 'json' or 'sarif', got {fmt!r}"])
     platforms = load_platforms(spec, env)
     rendered = _render(platforms)
-    report = run_checks_for(platforms, rendered, spec, waivers)
+    charts = hydrate_charts(spec, platforms, rendered, chart_dir)
+    report = run_checks_for(platforms, rendered, spec, waivers, charts.hydration)
     if fmt == "json":
         sys.stdout.write(json.dumps(as_json(report), indent=2, sort_keys=True) + "\n")
     elif fmt == "sarif":
-        sys.stdout.write(json.dumps(as_sarif(report, rendered, spec.read_text(encoding="utf-8")), indent=2) + "\n")
+        root = next(iter(platforms.values())).git.rendered_path
+        sys.stdout.write(json.dumps(as_sarif(report, rendered, spec.read_text(encoding="utf-8"), root), indent=2) + "\n")
     else:
         if any(f.waived_by is None for f in report.findings) or (show_waived and report.findings):
             out_console.print(table(report, show_waived))
@@ -319,7 +344,6 @@ def monitoring(
 def _generate(spec: Path, names: list[str], check: bool) -> None:
     """Write (or with ``check`` compare) the named artifacts; exit 1 when stale, 2 on bad input."""
     from plinth import generate as gen
-    from plinth.charts.workflow import ChartsSetupError
     from plinth.docs.diagram import DiagramError
 
     try:
@@ -425,19 +449,22 @@ def report(
     spec: SpecOption = Path(DEFAULT_SPEC),
     crd_dir: CrdOption = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("reports/platform.html"),
+    chart_dir: ChartDirOption = None,
 ) -> None:
     """Write one self-contained HTML page: diagram, plan, findings, drills, environments."""
     platforms = load_platforms(spec, None)
     rendered = _render(platforms)
+    charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     folder = crd_dir or default_crd_dir(spec.resolve().parent)
     problems = None
-    if folder is not None:
+    if folder is not None or charts.hydration is not None:
         try:
-            problems = validate_rendered(rendered, platforms, folder)
-        except SchemaSetupError as exc:
+            problems = validate_rendered(rendered, platforms, union_crd_dir(spec, charts, rendered, crd_dir), charts,
+                                         default_cache_dir(spec))
+        except (SchemaSetupError, ChartsSetupError) as exc:
             _fail_bad_input([str(exc)])
-    check_report = run_checks_for(platforms, rendered, spec, None)
-    point, curve = _plan_for_report(platforms, rendered)
+    check_report = run_checks_for(platforms, rendered, spec, None, charts.hydration)
+    point, curve = _plan_for_report(platforms, rendered, charts)
     path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve))
     out_console.print(f"Report: {path}")
 
@@ -495,26 +522,33 @@ def _plan_environments(platforms: dict[str, Platform], env: Optional[list[str]])
     return ["prod"] if "prod" in platforms else sorted(platforms)
 
 
-def _plan_for_report(platforms: dict[str, Platform], rendered: list[RenderedObject]):
-    """The plan on every cloud at the default environment's organisations, and its growth curve."""
+def _plan_for_report(platforms: dict[str, Platform], rendered: list[RenderedObject], charts: Charts):
+    """The plan on every cloud at the default environment's organisations, and its growth curve (each size's charts
+    hydrated; without a chart directory, planned without charts)."""
     from plinth.plan import plan_curve, plan_point
 
     environment = _plan_environments(platforms, None)[0]
     platform = platforms[environment]
+    mine = [r for r in rendered if r.environment == environment]
+    hydrated = [h for h in charts.objects() if h.environment == environment] if charts.hydration is not None else None
     try:
-        point = plan_point(platform, None, rendered=[r for r in rendered if r.environment == environment])
-        return point, plan_curve(platform, RUN_CURVE_ORGS)
+        point = plan_point(platform, None, rendered=mine, hydrated=hydrated, hydrator=charts.hydrator)
+        return point, plan_curve(platform, RUN_CURVE_ORGS, rendered=mine, hydrated=hydrated, hydrator=charts.hydrator)
     except PodReadError as exc:
         _fail_bad_input([f"plan: {exc}"])
-        raise AssertionError  # unreachable
+    except SpecError as exc:
+        _fail_bad_input([str(p) for p in exc.problems])
+    except ChartsSetupError as exc:
+        _fail_bad_input([f"plan: {exc}"])
+    raise AssertionError  # unreachable
 
 
-def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject]):
+def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject], charts: Charts):
     """One line of plan for ``plinth run`` (the default environment, default cloud) and the growth chart;
     returns the plan on every cloud and the curve, for the report."""
     from plinth.plan.report import curve_html
 
-    point, curve = _plan_for_report(platforms, rendered)
+    point, curve = _plan_for_report(platforms, rendered, charts)
     platform = point.platform
     environment = platform.environment
     provider = platform.cluster.provider
@@ -530,6 +564,7 @@ def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[Ren
         f"plan: {environment}, {point.organisations:,} orgs on {provider} {cloud.cost.region}: {pools}; "
         f"${cloud.cost.total('max_replicas'):,.0f}/month at max replicas"
         + (f" (design ~${design:,})" if design is not None else "")
+        + (f"; [yellow]planned without charts: {len(point.unhydrated)} Applications not hydrated[/yellow]" if point.unhydrated else "")
         + f"; growth chart {PLAN_REPORT}", soft_wrap=True)
     return point, curve
 
@@ -542,8 +577,10 @@ def plan(
     fmt: FormatOption = "table",
     cloud: Annotated[str, typer.Option("--cloud", help="aws, gcp, azure or all.")] = "all",
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the growth chart (self-contained HTML with SVG) here.")] = None,
+    chart_dir: ChartDirOption = None,
 ) -> None:
-    """Capacity (nodes per pool, bin-packed, with a lower bound) and monthly cost per cloud; with --orgs, how they grow."""
+    """Capacity (nodes per pool, bin-packed, with a lower bound) and monthly cost per cloud, from the pods of the rendered
+    tree and of the hydrated charts; with --orgs, how they grow."""
     from plinth.catalog.nodes import PROVIDERS
 
     _check_format(fmt)
@@ -552,28 +589,35 @@ def plan(
     providers = PROVIDERS if cloud == "all" else (cloud,)
     counts = _parse_orgs(orgs)
     platforms = load_platforms(spec, env)
+    planned = {e: platforms[e] for e in _plan_environments(platforms, env)}
+    rendered = _render(planned)
+    charts = hydrate_charts(spec, planned, rendered, chart_dir)
     try:
-        _plan_each(platforms, env, counts, providers, fmt, html)
-    except (PodReadError, ValueError) as exc:
+        _plan_each(platforms, env, counts, providers, fmt, html, rendered, charts)
+    except (PodReadError, ValueError, ChartsSetupError) as exc:
         _fail_bad_input([f"plan: {exc}"])
+    except SpecError as exc:
+        _fail_bad_input([str(p) for p in exc.problems])
 
 
 def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts: list[int], providers: tuple[str, ...],
-               fmt: str, html: Optional[Path]) -> None:
+               fmt: str, html: Optional[Path], rendered: list[RenderedObject], charts: Charts) -> None:
     from plinth.plan import plan_curve, plan_point
     from plinth.plan.report import curve_html, curve_to_dict, point_to_dict, print_curve, print_point
 
     results: list[dict[str, object]] = []
     for environment in _plan_environments(platforms, env):
         platform = platforms[environment]
+        mine = [r for r in rendered if r.environment == environment]
+        hydrated = [h for h in charts.objects() if h.environment == environment] if charts.hydration is not None else None
         if len(counts) > 1:
-            points = plan_curve(platform, counts, providers)  # type: ignore[arg-type]
+            points = plan_curve(platform, counts, providers, mine, hydrated, charts.hydrator)  # type: ignore[arg-type]
             if fmt == "json":
                 results.append({"environment": environment, **curve_to_dict(points)})
             else:
                 print_curve(points, out_console)
         else:
-            point = plan_point(platform, counts[0] if counts else None, providers)  # type: ignore[arg-type]
+            point = plan_point(platform, counts[0] if counts else None, providers, mine, hydrated, charts.hydrator)  # type: ignore[arg-type]
             points = [point]
             if fmt == "json":
                 results.append(point_to_dict(point))

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from plinth.charts.lock import LOCK_FILE, lock_data, lock_text
+from plinth.charts.hydrate import Hydration
 from plinth.charts.workflow import chart_dir_for, hydrate_spec
 from plinth.checks import as_written
 from plinth.checks.docs import checks_markdown
@@ -53,11 +54,18 @@ class Inputs:
         """Every object of every environment (rendered once for all artifacts)."""
         return render_all(self.platforms)
 
+    @cached_property
+    def hydration(self) -> Hydration:
+        """Every chart Application hydrated (needs the chart directory and helm; ``ChartsSetupError`` without them)."""
+        return hydrate_spec(self.spec, self.platforms, self.rendered)
+
     def charts_lock(self) -> str:
         """charts.lock.yaml: what each pinned chart of the chart directory is (needs the chart directory and helm)."""
-        charts = chart_dir_for(self.spec)
-        hydration = hydrate_spec(self.spec, self.platforms, self.rendered)
-        return lock_text(lock_data(self.documented, charts, hydration))
+        return lock_text(lock_data(self.documented, chart_dir_for(self.spec), self.hydration))
+
+    def docs(self) -> dict[str, str]:
+        """docs/architecture.md and its diagram (the cost table plans the hydrated charts' pods: needs the chart directory)."""
+        return generated_docs(self.documented, self.hydration.for_environment(self.documented.environment))
 
 
 @dataclass(frozen=True)
@@ -75,17 +83,13 @@ class Artifact:
     """Path relative to the folder -> text."""
 
 
-def _docs_file(name: str) -> Callable[[Inputs], dict[str, str]]:
-    return lambda inputs: {name: generated_docs(inputs.documented)[name]}
-
-
 ARTIFACTS: tuple[Artifact, ...] = (
     Artifact("tree", "the GitOps tree Argo CD syncs, every environment (one file per object)",
              lambda i: i.documented.git.rendered_path, True, lambda i: to_files(i.rendered)),
     Artifact("workflows", "the CI/CD workflows (GitHub Actions)", lambda i: WORKFLOWS_DIR, True,
              lambda i: render_workflows(i.documented, set(i.cli_commands))),
-    Artifact("architecture", "docs/architecture.md and its Graphviz diagram", lambda i: "docs", False,
-             lambda i: generated_docs(i.documented)),
+    Artifact("architecture", "docs/architecture.md and its Graphviz diagram (the cost table needs the chart directory)",
+             lambda i: "docs", False, lambda i: i.docs()),
     Artifact("datastores", "docs/datastores.md: per data store, failures covered and the real RTO/RPO", lambda i: "docs", False,
              lambda i: {"datastores.md": datastores_markdown(i.documented)}),
     Artifact("checks", "docs/checks.md: every registered check", lambda i: "docs", False,

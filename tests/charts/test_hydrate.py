@@ -21,11 +21,14 @@ pytestmark = needs_charts
 EXPECTED_PROD = {
     # Objects per Application. The mirror's PROVENANCE-*.md rendered the same archives independently (plain and
     # with the monitoring API): e.g. external-secrets 46 + 3 ServiceMonitors + 2 metrics Services, velero 24 + 1
-    # ServiceMonitor, loki 23 + 1 ServiceMonitor, argo-cd without its 2 redis-ha test Pods.
-    "alloy": 7, "argo-rollouts": 17, "argocd": 68, "cert-manager": 55, "clickhouse-operator": 24, "cloudnative-pg": 23,
-    "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 114,
-    "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "polaris": 7, "redis-operator": 8, "strimzi-kafka-operator": 27,
-    "tempo-chart": 30, "velero": 25,
+    # ServiceMonitor, loki 23 + 1 ServiceMonitor, argo-cd without its 2 redis-ha test Pods. With the platform's values:
+    # argo-cd + 2 OCI repository Secrets; kube-prometheus-stack without its 10 CRDs (the prometheus-operator-crds
+    # release has them) and without the CoreDNS Service, ServiceMonitor and dashboard; the ClickHouse operator
+    # without its 5 CRD-hook objects and Velero without its 4 CRD-upgrade objects (Argo CD applies the CRDs).
+    "alloy": 7, "argo-rollouts": 17, "argocd": 70, "cert-manager": 55, "clickhouse-operator": 19, "cloudnative-pg": 23,
+    "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 101,
+    "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "polaris": 7, "prometheus-operator-crds": 10, "redis-operator": 8,
+    "strimzi-kafka-operator": 27, "tempo-chart": 30, "velero": 21,
 }
 
 
@@ -83,8 +86,10 @@ def test_helm_hooks_become_argo_cd_phases_and_waves(cold) -> None:
     assert (startup.hook_phases, startup.sync_wave) == (("PostSync",), 1)
     certgen = objects[("envoy-gateway", "Job/platform-system/envoy-gateway-gateway-helm-certgen")]
     assert (certgen.hook_phases, certgen.sync_wave) == (("PreSync",), 0)
-    crd_upgrade = objects[("velero", "Job/platform-system/velero-upgrade-crds")]
-    assert (crd_upgrade.hook_phases, crd_upgrade.sync_wave) == (("PreSync",), 5)
+    create = objects[("kube-prometheus-stack-chart", "Job/platform-monitoring/kps-admission-create")]
+    patch = objects[("kube-prometheus-stack-chart", "Job/platform-monitoring/kps-admission-patch")]
+    assert (create.hook_phases, patch.hook_phases) == (("PreSync",), ("PostSync",))
+    assert not [o for (app, _), o in objects.items() if app in ("velero", "clickhouse-operator") and o.is_hook], "their CRD Jobs are off"
     admission = objects[("kube-prometheus-stack-chart", "ServiceAccount/platform-monitoring/kps-admission")]
     assert admission.hook_phases == ("PreSync", "PostSync")
     deployment = objects[("cert-manager", "Deployment/platform-system/cert-manager")]

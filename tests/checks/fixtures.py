@@ -1,12 +1,16 @@
 """Plain-dict fixtures for the checks: a healthy tree in the real object shapes (Argo Rollouts, HPAs,
 ScaledObjects, PDBs, NetworkPolicies, CloudNativePG, Strimzi, Altinity, OT redis-operator, Velero,
-barman-cloud ObjectStore, chart Applications), which every check passes, and helpers to break one thing."""
+barman-cloud ObjectStore, chart Applications, their AppProjects and the CRDs), the objects its chart Applications
+hydrate to (fixture charts: kube-prometheus-stack brings the monitoring CRDs, loki a workload with its Secret,
+ServiceAccount, Service and ServiceMonitor), which every check passes, and helpers to break one thing."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from plinth.charts.apis import builtin_api_versions, group_version
+from plinth.charts.hydrate import HydratedObject
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
 from plinth.components import iceberg_catalog as ic
@@ -48,11 +52,12 @@ def rollout(name: str, replicas: int, cpu: str, memory: str, uses: list[str], sp
 
 
 def application(name: str, *, path: str | None = None, chart: str | None = None, values: dict[str, Any] | None = None,
-                namespace: str = APPS) -> dict[str, Any]:
+                namespace: str = APPS, wave: int = 0) -> dict[str, Any]:
     source: dict[str, Any] = {"repoURL": "https://github.com/org/platform-infra.git", "targetRevision": "main", "path": path}
     if chart:
         source = {"repoURL": "https://charts.example", "chart": chart, "targetRevision": "1.0.0", "helm": {"valuesObject": values or {}}}
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta(name, SYSTEM),
+    metadata = {**meta(name, SYSTEM), "annotations": {"argocd.argoproj.io/sync-wave": str(wave)}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata,
             "spec": {"project": namespace, "source": source, "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
                      "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}}
 
@@ -177,45 +182,62 @@ def network_policies() -> list[dict[str, Any]]:
 def monitoring(platform: Platform) -> list[dict[str, Any]]:
     o = platform.observability
     return [
-        application("kube-prometheus-stack", chart="kube-prometheus-stack", namespace=MON,
+        application("kube-prometheus-stack", chart="kube-prometheus-stack", namespace=MON, wave=-5,
                     values={"prometheus": {"prometheusSpec": {"retention": f"{o.prometheus.retention_days}d"}}}),
-        application("loki", chart="loki", namespace=MON, values={"loki": {"limits_config": {"retention_period": f"{o.loki.retention_days * 24}h"},
-                                                                           "compactor": {"retention_enabled": True}}}),
-        application("tempo", chart="tempo-distributed", namespace=MON,
+        application("loki", chart="loki", namespace=MON, wave=-3,
+                    values={"loki": {"limits_config": {"retention_period": f"{o.loki.retention_days * 24}h"}, "compactor": {"retention_enabled": True}}}),
+        application("tempo", chart="tempo-distributed", namespace=MON, wave=-3,
                     values={"tempo": {"structuredConfig": {"compactor": {"compaction": {"block_retention": f"{o.tempo.retention_days * 24}h"}}}}}),
     ]
 
 
+LAKE_SECRET_STORE = "lake-secrets"
+"""The fixture's store of the Iceberg credentials (the broken PL-ARGO-005 fixture needs ``platform-secrets`` absent)."""
+
+
+def external_secret(name: str, namespace: str, entries: dict[str, str]) -> dict[str, Any]:
+    """An ExternalSecret writing Secret ``name`` from the fixture's ClusterSecretStore (key -> store entry:property)."""
+    return {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": meta(name, namespace),
+            "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": LAKE_SECRET_STORE},
+                     "target": {"name": name, "creationPolicy": "Owner"},
+                     "data": [{"secretKey": key, "remoteRef": {"key": entry.split(":")[0], "property": entry.split(":")[1]}}
+                              for key, entry in sorted(entries.items())]}}
+
+
 def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Iceberg catalog chart, its maintenance CronJob, and for each service using Iceberg: the catalog's URI and
-    warehouse, its credentials Secret (mounted, and a Role letting the setup job write it) and the flows both ways."""
+    """The Iceberg catalog chart, its maintenance and setup CronJobs, and for each service using Iceberg: the catalog's
+    URI and warehouse, its credentials Secret (an ExternalSecret reading the entry the setup job's copy reads) and the
+    flows both ways."""
     row = next(b for b in platform.backups if b.data == "iceberg")
+    users = sorted(name for name, svc in platform.services.items() if "iceberg" in svc.uses)
+    setup_pod = {"containers": [{"name": "setup", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
+                                 "args": ["/opt/plinth/catalog_setup.py", *(a for u in users for a in ("--service", f"{u}={ic.principal_dir(u)}"))]}],
+                 "volumes": [{"name": f"principal-{u}", "secret": {"secretName": ic.principal_secret(u)}} for u in users]}
     objects: list[dict[str, Any]] = [
         application("polaris", chart="polaris", namespace=DATA, values={"replicaCount": 3}),
+        {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": meta(LAKE_SECRET_STORE, None),
+         "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}}}},
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("iceberg-maintenance", DATA),
          "spec": {"schedule": "30 4 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
              "name": "maintenance", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
              "args": ["/opt/plinth/maintenance.py", "--retention-days", str(row.retention_days)]}]}}}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(ic.SETUP_JOB, DATA),
+         "spec": {"schedule": "*/15 * * * *", "jobTemplate": {"spec": {"template": {"spec": setup_pod}}}}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("iceberg-catalog-server", DATA),
          "spec": {"podSelector": {"matchLabels": dict(ic.SERVER_LABELS)}, "policyTypes": ["Ingress"], "ingress": [
              {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": APPS}},
                         "podSelector": {"matchLabels": {uses_label("iceberg"): "true"}}}], "ports": [{"protocol": "TCP", "port": 8181}]}]}},
     ]
-    for name, svc in sorted(platform.services.items()):
-        if "iceberg" not in svc.uses:
-            continue
+    for name in users:
         secret = ic.service_credentials_secret(name)
+        entries = {key: f"plinth/{platform.environment}/{entry}" for key, entry in ic.service_credentials_entries(name).items()}
         pod = find(apps, "Rollout", name)["spec"]["template"]["spec"]
         pod["containers"][0]["env"] = [{"name": "ICEBERG_CATALOG_URI", "value": "http://polaris.platform-data.svc:8181/api/catalog"},
                                        {"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse}]
         pod["volumes"] = [{"name": "iceberg-credentials", "secret": {"secretName": secret}}]
-        role = f"{name}-iceberg-credentials-writer"
         objects += [
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(role, APPS),
-             "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "update"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(role, APPS),
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-             "subjects": [{"kind": "ServiceAccount", "name": "iceberg-catalog", "namespace": DATA}]},
+            external_secret(secret, APPS, entries),
+            external_secret(ic.principal_secret(name), DATA, entries),
             {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(f"{name}-flows", APPS),
              "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}, "policyTypes": ["Egress"], "egress": [
                  {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DATA}},
@@ -224,11 +246,86 @@ def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, An
     return objects
 
 
+def crd(group: str, kind: str, scope: str = "Namespaced", version: str = "v1") -> dict[str, Any]:
+    """A CustomResourceDefinition of ``kind`` in ``group`` serving ``version`` (an open schema)."""
+    plural = kind.lower() + ("es" if kind.lower().endswith("s") else "s")
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": meta(f"{plural}.{group}", None),
+            "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+                     "versions": [{"name": version, "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+CLUSTER_SCOPED_FIXTURE_KINDS = {("gateway.networking.k8s.io", "GatewayClass"), ("external-secrets.io", "ClusterSecretStore")}
+
+
+def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What Argo CD needs besides the fixture objects: an AppProject per namespace an Application deploys to (its own
+    namespace; CRDs and GatewayClasses allowed cluster-wide), and a CRD for every custom kind the objects use."""
+    builtin = {group_version(e.rsplit("/", 1)[0])[0] for e in builtin_api_versions(platform.cluster.kubernetes_version)}
+    namespaces = sorted({o["spec"]["destination"]["namespace"] for o in objects if o["kind"] == "Application"})
+    projects = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta(ns, SYSTEM),
+                 "spec": {"sourceRepos": ["*"], "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
+                          "clusterResourceWhitelist": [{"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
+                                                       {"group": "gateway.networking.k8s.io", "kind": "GatewayClass"},
+                                                       {"group": "external-secrets.io", "kind": "ClusterSecretStore"}]}}
+                for ns in namespaces]
+    kinds = sorted({(group_version(o["apiVersion"])[0], o["kind"], group_version(o["apiVersion"])[1]) for o in objects
+                    if group_version(o["apiVersion"])[0] not in builtin and group_version(o["apiVersion"])[0] != "argoproj.io"
+                    or o["kind"] == "Rollout"})
+    crds = [crd(g, k, "Cluster" if (g, k) in CLUSTER_SCOPED_FIXTURE_KINDS else "Namespaced", v) for g, k, v in kinds]
+    return projects + crds
+
+
 def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     """A whole tree every check passes on."""
     apps = app_services(platform)
-    return [*apps, *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform), *iceberg(platform, apps),
-            application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
+    objects = [*apps, *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform), *iceberg(platform, apps),
+               application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
+    return objects + argo_scaffold(platform, objects)
+
+
+def hydrated(platform: Platform, application: str, obj: dict[str, Any], wave: int = 0, phases: tuple[str, ...] = (),
+             application_wave: int = 0) -> HydratedObject:
+    """``obj`` as a fixture chart Application renders it."""
+    name = obj["metadata"]["name"]
+    return HydratedObject(f"{platform.environment}/hydrated/{application}/{obj['kind'].lower()}-{name}.yaml", obj, application,
+                          platform.environment, wave, phases, f"{application}-1.0.0", application_wave)
+
+
+def healthy_hydrated(platform: Platform) -> list[HydratedObject]:
+    """What the fixture's chart Applications hydrate to: kube-prometheus-stack the monitoring CRDs, loki a workload
+    with the Secret, ServiceAccount, Service and ServiceMonitor it needs, polaris the catalog servers."""
+    labels = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "read"}
+    pod = {"serviceAccountName": "loki", "containers": [{**container("loki", f"grafana/loki@{DIGEST}", "100m", "256Mi"),
+                                                         "envFrom": [{"secretRef": {"name": "loki-object-storage"}}]}]}
+    loki = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("loki", MON)},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": meta("loki-object-storage", MON), "stringData": {"BUCKET": "logs"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("loki-read", MON, labels),
+         "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": pod}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta("loki-read", MON, labels),
+         "spec": {"selector": labels, "ports": [{"name": "http", "port": 3100}]}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta("loki", MON),
+         "spec": {"selector": {"matchLabels": labels}, "endpoints": [{"port": "http"}]}},
+    ]
+    server = dict(ic.SERVER_LABELS)
+    catalog_pod = {"serviceAccountName": ic.SERVICE_ACCOUNT, "topologySpreadConstraints": zone_spread(server),
+                   "containers": [container("polaris", f"apache/polaris@{DIGEST}", "500m", "1Gi")]}
+    polaris = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(ic.SERVICE_ACCOUNT, DATA)},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(ic.SERVICE, DATA, server),
+         "spec": {"replicas": 3, "selector": {"matchLabels": server}, "template": {"metadata": {"labels": server}, "spec": catalog_pod}}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(ic.SERVICE, DATA),
+         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": server}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta(ic.SERVICE, DATA, server),
+         "spec": {"selector": server, "ports": [{"name": "http", "port": ic.HTTP_PORT}]}},
+    ]
+    monitoring_crds = [crd("monitoring.coreos.com", k) for k in ("ServiceMonitor", "PodMonitor", "Prometheus")]
+    argocd_crds = [crd("argoproj.io", k, version="v1alpha1") for k in ("Application", "AppProject")]
+    return ([hydrated(platform, "argocd", c, application_wave=-20) for c in argocd_crds]
+            + [hydrated(platform, "kube-prometheus-stack", c, application_wave=-5) for c in monitoring_crds]
+            + [hydrated(platform, "loki", o, application_wave=-3) for o in loki]
+            + [hydrated(platform, "polaris", o, application_wave=1) for o in polaris])
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

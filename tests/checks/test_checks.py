@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
 from plinth.checks.engine import run_checks
 from plinth.spec.model import Platform
@@ -27,6 +28,12 @@ class Case:
     break_objects: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None] = lambda objs: None
     spec: dict[str, Any] = field(default_factory=dict)
     expect_field: str | None = None
+    break_hydrated: Callable[[Platform, list[HydratedObject]], list[HydratedObject]] | None = None
+    """Changes the objects the fixture's chart Applications hydrate to."""
+    expect_application: str | None = None
+    """The chart Application a finding on a hydrated object must name."""
+    not_hydrated: bool = False
+    """Check the tree as if no chart directory had been found."""
 
 
 def _set(kind: str, name: str, path: str, value: Any) -> Callable[[list[dict[str, Any]]], None]:
@@ -56,17 +63,34 @@ def _add(obj: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
     return lambda objects: objects.append(obj)
 
 
+def _plant(application: str, obj: dict[str, Any], wave: int = 0) -> Callable[[Platform, list[HydratedObject]], list[HydratedObject]]:
+    """A fixture chart Application that also renders ``obj``."""
+    return lambda platform, objs: [*objs, fx.hydrated(platform, application, obj, wave)]
+
+
+def _drop(kind: str, name: str) -> Callable[[Platform, list[HydratedObject]], list[HydratedObject]]:
+    return lambda platform, objs: [o for o in objs if not (o.obj["kind"] == kind and o.obj["metadata"]["name"] == name)]
+
+
+OUT_OF_PROJECT = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kps-coredns", "namespace": "kube-system"},
+                  "spec": {"selector": {"k8s-app": "kube-dns"}, "ports": [{"port": 9153}]}}
+UNLISTED_KIND = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "safe-upgrades"},
+                 "spec": {"failurePolicy": "Fail", "validations": [{"expression": "true"}]}}
+ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
+                          "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}, "target": {"name": "grafana-admin"},
+                                   "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
+
 STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
                 "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ghost"}}, "policyTypes": ["Ingress"], "ingress": []}}
 
 CASES: dict[str, Case] = {
-    "PL-TREE-001": Case("HorizontalPodAutoscaler/platform-apps/frontend", "scales Rollout platform-apps/ghost, which is not in the rendered tree",
+    "PL-TREE-001": Case("HorizontalPodAutoscaler/platform-apps/frontend", "scales Rollout platform-apps/ghost, which no Application applies",
                         _set("HorizontalPodAutoscaler", "frontend", "spec.scaleTargetRef.name", "ghost"), expect_field="spec.scaleTargetRef"),
     "PL-TREE-002": Case("ScaledObject/platform-apps/data-workers", "scales Rollout platform-apps/workers",
                         _set("ScaledObject", "data-workers", "spec.scaleTargetRef.name", "workers")),
-    "PL-TREE-003": Case("PodDisruptionBudget/platform-apps/auth", "selector {app.kubernetes.io/name=authn} matches no pod rendered in platform-apps",
+    "PL-TREE-003": Case("PodDisruptionBudget/platform-apps/auth", "selector {app.kubernetes.io/name=authn} matches no pod in platform-apps",
                         _set("PodDisruptionBudget", "auth", "spec.selector.matchLabels", {"app.kubernetes.io/name": "authn"})),
-    "PL-TREE-004": Case("Service/platform-apps/config", "selector {app=config} matches no pod rendered in platform-apps",
+    "PL-TREE-004": Case("Service/platform-apps/config", "selector {app=config} matches no pod in platform-apps",
                         _set("Service", "config", "spec.selector", {"app": "config"})),
     "PL-TREE-005": Case("ServiceMonitor/platform-apps/connector", "matches no Service in platform-apps: nothing is scraped",
                         _set("ServiceMonitor", "connector", "spec.selector.matchLabels", {"app": "connector"})),
@@ -113,7 +137,7 @@ CASES: dict[str, Case] = {
     "PL-CAP-001": Case("Spec/node_pools.data", "pods at minimum replicas need at least 3 m6i.4xlarge nodes",
                        spec={"node_pools.data.nodes": 1, "node_pools.data.min_nodes": 1}),
     "PL-CAP-004": Case("Spec/node_pools.apps", "at minimum replicas onto",
-                       spec={"node_pools.apps.nodes": 3, "node_pools.apps.min_nodes": 3}),
+                       spec={"node_pools.apps.nodes": 2, "node_pools.apps.min_nodes": 2}),
     "PL-CAP-002": Case("Spec/design_totals", "the Total row says vcpu 148, but control plane + pools add up to 172",
                        spec={"design_totals.vcpu": 148}, expect_field="design_totals.vcpu"),
     "PL-CAP-003": Case("Spec/node_pools.apps", "pool apps: at maximum replicas pods request",
@@ -129,6 +153,25 @@ CASES: dict[str, Case] = {
     "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
                        _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),
+    "PL-ARGO-001": Case("Service/kube-system/kps-coredns", "puts it in namespace kube-system, which AppProject platform-monitoring does not allow",
+                        break_hydrated=_plant("kube-prometheus-stack", OUT_OF_PROJECT), expect_application="kube-prometheus-stack",
+                        expect_field="metadata.namespace"),
+    "PL-ARGO-002": Case("ValidatingAdmissionPolicy/safe-upgrades",
+                        "syncs admissionregistration.k8s.io/ValidatingAdmissionPolicy, which AppProject platform-monitoring does not allow",
+                        break_hydrated=_plant("loki", UNLISTED_KIND), expect_application="loki"),
+    "PL-ARGO-003": Case("ServiceMonitor/platform-monitoring/loki",
+                        "is applied at Application wave -6, Sync wave 0, but its CRD servicemonitors.monitoring.coreos.com comes from "
+                        "Application kube-prometheus-stack at Application wave -5",
+                        _set("Application", "loki", "metadata.annotations", {"argocd.argoproj.io/sync-wave": "-6"}), expect_application="loki"),
+    "PL-ARGO-004": Case("Deployment/platform-monitoring/loki-read",
+                        "needs Secret platform-monitoring/loki-object-storage, which no Application applies and nothing known creates",
+                        break_hydrated=_drop("Secret", "loki-object-storage"), expect_application="loki",
+                        expect_field="spec.template.spec.containers.0.envFrom.0.secretRef.name"),
+    "PL-ARGO-005": Case("ExternalSecret/platform-monitoring/grafana-admin", "ClusterSecretStore platform-secrets is not applied by any Application",
+                        _add(ORPHAN_EXTERNAL_SECRET)),
+    "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
+                        _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
+    "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
@@ -142,8 +185,12 @@ CASES: dict[str, Case] = {
 CHECKS = {c.id: c for c in ALL_CHECKS}
 
 
-def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str):
-    return run_checks(CheckContext.from_objects(platform, objects), [CHECKS[check_id]])
+def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str, hydrated: list[HydratedObject] | None = None,
+              not_hydrated: bool = False):
+    ctx = CheckContext.from_objects(platform, objects, hydrated=fx.healthy_hydrated(platform) if hydrated is None else hydrated)
+    if not_hydrated:
+        ctx = CheckContext(platform, ctx.rendered, ctx.spec_file, None)
+    return run_checks(ctx, [CHECKS[check_id]])
 
 
 def test_every_registered_check_has_fixtures() -> None:
@@ -166,13 +213,20 @@ def test_check_fails_on_its_broken_fixture(prod: Platform, check_id: str) -> Non
     replaced = case.break_objects(objects)
     if replaced is not None:
         objects = replaced
-    findings = _findings(platform, objects, check_id)
+    hydrated = fx.healthy_hydrated(platform)
+    if case.break_hydrated is not None:
+        hydrated = case.break_hydrated(platform, hydrated)
+    findings = _findings(platform, objects, check_id, hydrated, case.not_hydrated)
     assert findings, f"{check_id} found nothing on its broken fixture"
     matching = [f for f in findings if f.obj.key == case.expect_object and case.expect_message in f.message]
     assert matching, [f"{f.obj.key} {f.field_path}: {f.message}" for f in findings]
     assert all(f.check_id == check_id and f.severity == CHECKS[check_id].severity for f in findings)
     if case.expect_field:
         assert matching[0].field_path == case.expect_field
+    assert matching[0].obj.application == case.expect_application
+    if case.expect_application:
+        assert matching[0].obj.file.startswith(f"{platform.environment}/hydrated/{case.expect_application}/"), matching[0].obj.file
+        assert case.expect_application in matching[0].message or case.expect_application in str(matching[0].obj.application)
 
 
 def test_a_promise_without_its_object_is_a_finding_not_a_pass(prod: Platform) -> None:
@@ -198,13 +252,19 @@ def test_percentage_pdb_and_max_unavailable_zero(prod: Platform) -> None:
     assert keys == {("PodDisruptionBudget/platform-apps/auth", "spec.maxUnavailable"), ("PodDisruptionBudget/platform-apps/config", "spec.minAvailable")}
 
 
-def test_selectors_in_namespaces_with_helm_charts_are_not_judged(prod: Platform) -> None:
-    policy = {**STRAY_POLICY, "metadata": {"name": "allow-prometheus", "namespace": fx.MON}}
-    assert _findings(prod, [*fx.healthy_tree(prod), policy], "PL-TREE-006") == []
+def test_selectors_see_chart_pods_once_the_charts_are_hydrated(prod: Platform) -> None:
+    """A selector in a chart's namespace is judged against the chart's hydrated pods; only when the chart was not
+    hydrated is it left unjudged (its pods are unknown, and PL-ARGO-007 says so)."""
+    loki = {**STRAY_POLICY, "metadata": {"name": "allow-loki", "namespace": fx.MON},
+            "spec": {**STRAY_POLICY["spec"], "podSelector": {"matchLabels": {"app.kubernetes.io/name": "loki"}}}}
+    ghost = {**STRAY_POLICY, "metadata": {"name": "allow-ghost", "namespace": fx.MON}}
+    findings = _findings(prod, [*fx.healthy_tree(prod), loki, ghost], "PL-TREE-006")
+    assert [f.obj.key for f in findings] == ["NetworkPolicy/platform-monitoring/allow-ghost"]
+    assert _findings(prod, [*fx.healthy_tree(prod), loki, ghost], "PL-TREE-006", not_hydrated=True) == []
 
 
 def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
-    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod)), ALL_CHECKS)
+    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod), hydrated=fx.healthy_hydrated(prod)), ALL_CHECKS)
     assert findings == [], [f"{f.check_id} {f.obj.key}: {f.message}" for f in findings]
 
 

@@ -13,7 +13,7 @@ import jsonschema
 
 from plinth.checks import ALL_CHECKS, WAIVER_CHECKS, as_written
 from plinth.checks.docs import checks_markdown
-from tests.conftest import REPO, needs_shared
+from tests.conftest import REPO, needs_charts, needs_shared
 
 AS_WRITTEN = REPO / "examples" / "design-as-written.yaml"
 
@@ -32,6 +32,7 @@ def test_docs_page_lists_every_registered_check() -> None:
         assert f"| {check.id} | {check.severity} | {check.scope} | {check.title} |" in page
 
 
+@needs_charts
 def test_default_platform_passes_with_no_unwaived_errors() -> None:
     result = _plinth("check", "--format", "json")
     report = json.loads(result.stdout)
@@ -80,6 +81,10 @@ def test_sarif_output_is_valid_sarif_2_1_0_with_locations() -> None:
     assert totals["level"] == "error"
     waived = [r for r in run["results"] if "suppressions" in r]
     assert waived and all(r["suppressions"][0]["kind"] == "external" for r in waived)
+    # A hydrated object has no file of its own: the result points at the Application that renders it.
+    velero = next(r for r in run["results"] if r["ruleId"] == "PL-IMG-001" and "Deployment/platform-system/velero (prod)" in r["message"]["text"])
+    assert velero["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "kubernetes/prod/apps/application-velero.yaml"
+    assert "[hydrated from Application velero: prod/hydrated/velero/deployment-velero.yaml]" in velero["message"]["text"]
 
 
 def test_table_output_and_bad_input_exit_codes(tmp_path: Path) -> None:
@@ -96,6 +101,7 @@ def test_table_output_and_bad_input_exit_codes(tmp_path: Path) -> None:
 
 
 @needs_shared
+@needs_charts
 def test_plinth_run_prints_the_check_summary(tmp_path: Path) -> None:
     result = _plinth("run", "--out", str(tmp_path / "tree"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -77,3 +77,26 @@ def test_every_waiver_finding_has_its_failing_and_passing_test() -> None:
     assert all(callable(globals()[name]) for name in COVERED.values())
     # The passing side: a valid, used waiver produces neither.
     assert [f.check_id for f in apply_waivers([_finding()], [_waiver()], PATH, TODAY)] == ["PL-IMG-001"]
+
+
+def _hydrated_finding(application: str = "velero") -> Finding:
+    return Finding("PL-IMG-001", "error", "prod", ObjectRef("Deployment", "platform-system", "velero",
+                                                             "prod/hydrated/velero/deployment-velero.yaml", application),
+                   "spec.template.spec.containers.0.image", "image velero/velero:v1.18.1 has no digest")
+
+
+def test_a_waiver_of_a_chart_application_covers_every_object_it_hydrates_to() -> None:
+    waiver = _waiver(object=None, application="velero")
+    results = apply_waivers([_hydrated_finding(), _hydrated_finding("keda"), _finding()], [waiver], PATH, TODAY)
+    assert [(f.obj.application, f.waived_by is not None) for f in results] == [("velero", True), ("keda", False), (None, False)]
+    unused = apply_waivers([_finding()], [waiver], PATH, TODAY)
+    assert [f.obj.key for f in unused if f.check_id == "PL-WAIVER-002"] == ["Waiver/PL-IMG-001:Application velero"]
+
+
+def test_a_waiver_names_an_object_or_an_application_not_both(tmp_path: Path) -> None:
+    path = tmp_path / "check-waivers.yaml"
+    path.write_text("waivers:\n  - check: PL-IMG-001\n    object: Deployment/platform-system/velero\n    application: velero\n"
+                    "    reason: the chart ships tags\n    expires: 2027-01-01\n")
+    with pytest.raises(SpecError) as error:
+        load_waivers(path)
+    assert "exactly one of object" in str(error.value.problems[0])

@@ -14,7 +14,7 @@ from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_
 from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import SpecError, load_all
-from tests.conftest import REPO, spec_with
+from tests.conftest import REPO, chart_pods, spec_with
 
 
 def _objects(platform) -> dict[tuple[str, str], dict]:
@@ -219,15 +219,19 @@ def test_operators_are_pinned_charts_before_their_custom_resources(prod) -> None
         assert chart["targetRevision"][0].isdigit(), release
 
 
-def test_operator_footprints_match_chart_values(prod) -> None:
+def test_operator_pods_request_what_the_values_set(prod, hydration) -> None:
+    """The operators' hydrated pods request the numbers of each component's table, on the data pool they tolerate."""
     values = {r.name: r.values for c in (postgres, redis, kafka, velero) for r in c.charts(prod)}
     assert values["cloudnative-pg"]["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
-    for component, release, pod in ((postgres, "cloudnative-pg", "cnpg-operator"), (postgres, "plugin-barman-cloud", "barman-cloud-plugin"),
-                                    (redis, "redis-operator", "redis-operator"), (kafka, "strimzi-kafka-operator", "strimzi-cluster-operator"),
-                                    (velero, "velero", "velero")):
-        fp = next(f for f in component.footprints(prod) if f.name == pod)
+    for release, workload, table in (("cloudnative-pg", "Deployment/cloudnative-pg", postgres.POD_REQUESTS["cnpg-operator"]),
+                                     ("plugin-barman-cloud", "Deployment/plugin-barman-cloud", postgres.POD_REQUESTS["barman-cloud-plugin"]),
+                                     ("redis-operator", "Deployment/redis-operator", redis.POD_REQUESTS["redis-operator"]),
+                                     ("strimzi-kafka-operator", "Deployment/strimzi-cluster-operator", kafka.POD_REQUESTS["strimzi-cluster-operator"]),
+                                     ("velero", "Deployment/velero", velero.POD_REQUESTS["velero"])):
+        pods = chart_pods(hydration, "prod", release)
+        assert (pods[workload].cpu_millicores, pods[workload].memory_mib) == table, release
         requests = values[release]["resources"]["requests"]
-        assert requests == {"cpu": f"{fp.cpu_millicores}m", "memory": f"{fp.memory_mib}Mi"}, release
+        assert requests == {"cpu": f"{table[0]}m", "memory": f"{table[1]}Mi"}, release
 
 
 @pytest.mark.parametrize("changes, expected", [

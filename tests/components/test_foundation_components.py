@@ -58,8 +58,14 @@ def test_every_application_syncs_automatically_with_prune_and_self_heal(platform
 def test_appprojects_restrict_each_project_to_its_namespace(prod) -> None:
     projects = _by_kind(prod, "AppProject")
     for ns in prod.namespaces:
-        destinations = projects[f"{ns}/platform-system"].obj["spec"]["destinations"]
-        assert [d["namespace"] for d in destinations] == [ns]
+        project = projects[f"{ns}/platform-system"].obj
+        destinations = project["spec"]["destinations"]
+        annotations = project["metadata"].get("annotations") or {}
+        narrowed = {key.removeprefix("plinth.dev/kinds-in."): value for key, value in annotations.items() if key.startswith("plinth.dev/kinds-in.")}
+        assert sorted(d["namespace"] for d in destinations) == sorted([ns, *narrowed]), ns
+        for other, kinds in narrowed.items():  # another namespace only for named kinds, and why
+            assert kinds and annotations[f"plinth.dev/why-in.{other}"], (ns, other)
+    assert set(_narrowed(projects["platform-system/platform-system"].obj)) == {"kube-system"}
     apps = _by_kind(prod, "Application")
     for app in apps.values():
         project = app.obj["spec"]["project"]
@@ -71,12 +77,24 @@ def test_appprojects_restrict_each_project_to_its_namespace(prod) -> None:
         assert ("Namespace" in kinds) == name.startswith("platform/"), name
 
 
+def _narrowed(project: dict) -> dict[str, str]:
+    annotations = project["metadata"].get("annotations") or {}
+    return {key.removeprefix("plinth.dev/kinds-in."): value for key, value in annotations.items() if key.startswith("plinth.dev/kinds-in.")}
+
+
 def test_sync_waves_put_namespaces_and_operators_before_workloads(prod) -> None:
     waves = {name.split("/")[0]: int(a.obj["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
              for name, a in _by_kind(prod, "Application").items()}
     assert waves["namespaces"] < 0
     assert waves["argocd"] < waves["namespaces"]
     assert waves[ROOT_APP] == min(waves.values())
+    # Cluster-scoped only, so they need no namespace: the monitoring CRDs before Argo CD (whose chart ships
+    # ServiceMonitors), the StorageClasses with the namespaces.
+    assert waves["prometheus-operator-crds"] < waves["argocd"]
+    assert waves["storage-classes"] <= waves["namespaces"]
     for name, wave in waves.items():
-        if name not in (ROOT_APP, "argocd", "namespaces"):
+        if name not in (ROOT_APP, "argocd", "namespaces", "prometheus-operator-crds", "storage-classes"):
             assert wave > waves["namespaces"], name
+    # the secret store right after External Secrets, before every Application with ExternalSecrets
+    assert waves["external-secrets"] < waves["secret-store"] < waves["kube-prometheus-stack"] < waves["kube-prometheus-stack-chart"]
+    assert waves["secret-store"] < waves["velero-credentials"] < waves["velero"] < waves["velero-backups"]

@@ -76,7 +76,8 @@ def test_the_jobs_run_the_lakehouse_programs_from_a_configmap(objects) -> None:
         assert data[Path(module.__file__).name] == Path(module.__file__).read_text()
     setup = objects[("CronJob", ic.SETUP_JOB)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert setup["containers"][0]["args"][0] == "/opt/plinth/catalog_setup.py"
-    assert setup["serviceAccountName"] == ic.SERVICE_ACCOUNT and setup["automountServiceAccountToken"] is True
+    # It talks to Polaris only: no Kubernetes API token (the credentials come from the secret store).
+    assert setup["serviceAccountName"] == ic.SERVICE_ACCOUNT and setup["automountServiceAccountToken"] is False
     bootstrap = objects[("Job", ic.BOOTSTRAP_JOB)]["spec"]["template"]["spec"]["containers"][0]
     assert bootstrap["image"] == "apache/polaris-admin-tool:1.7.0"
     assert bootstrap["args"][:3] == ["bootstrap", "--realm", "POLARIS"]
@@ -94,9 +95,14 @@ def test_services_using_iceberg_get_the_catalog_uri_warehouse_and_principal(prod
         assert "ICEBERG_CATALOG" not in env
         secret = ic.service_credentials_secret(name)
         assert secret == credentials_secret(name, "iceberg")
-        assert f"{name}={secret}" in setup_args
-        binding = objects[("RoleBinding", f"{name}-iceberg-credentials-writer")]
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": ic.SERVICE_ACCOUNT, "namespace": ic.NAMESPACE}]
+        assert f"{name}={ic.principal_dir(name)}" in setup_args
+        # One secret store entry: the service's ExternalSecret and the setup job's copy read the same keys.
+        service_copy = objects[("ExternalSecret", secret)]["spec"]
+        job_copy = objects[("ExternalSecret", ic.principal_secret(name))]["spec"]
+        assert service_copy["data"] == job_copy["data"]
+        assert {e["secretKey"] for e in job_copy["data"]} == {"client-id", "client-secret"}
+        assert job_copy["data"][0]["remoteRef"] == {"key": f"plinth/prod/apps/{name}/iceberg", "property": "client-id"}
+        assert ("RoleBinding", f"{name}-iceberg-credentials-writer") not in objects
 
 
 def test_network_policies_carry_the_catalogs_flows(objects) -> None:
@@ -151,3 +157,44 @@ def test_the_setup_names_the_storage_of_each_cloud(monkeypatch) -> None:
     monkeypatch.delenv("AZURE_TENANT_ID", raising=False)
     with pytest.raises(catalog_setup.SetupError, match="AZURE_TENANT_ID"):
         catalog_setup.storage_config("AZURE", "abfss://plinth-iceberg@acct.dfs.core.windows.net/", "")
+
+
+class RecordingPolaris:
+    """The management API calls of ``ensure_service`` answered as Polaris answers them, recorded."""
+
+    def __init__(self, principal_exists: bool, valid: tuple[str, str] | None):
+        self.principal_exists = principal_exists
+        self.valid = valid
+        self.calls: list[tuple[str, str, object]] = []
+
+    def ensure(self, path, create_path, body, what) -> bool:
+        self.calls.append(("ensure", path, body))
+        return False
+
+    def call(self, method, path, body=None):
+        self.calls.append((method, path, body))
+        if method == "GET" and path.startswith("/principals/"):
+            return (200, {"name": path.rsplit("/", 1)[1]}) if self.principal_exists else (404, None)
+        if path.endswith("/reset"):
+            self.valid = (body["clientId"], body["clientSecret"])
+            return 200, {"credentials": body}
+        return 201, None
+
+    def authenticates(self, client_id, client_secret) -> bool:
+        return self.valid == (client_id, client_secret)
+
+
+@pytest.mark.parametrize(("exists", "valid", "reset"), [
+    (False, None, True),                                            # a new principal gets the store's credentials
+    (True, ("0123456789abcdef", "0" * 32), False),                  # the store's credentials work: nothing changes
+    (True, ("0123456789abcdef", "f" * 32), True),                   # the store's entry was rotated: reset to it
+])
+def test_the_setup_gives_each_principal_the_secret_stores_credentials(exists, valid, reset) -> None:
+    polaris = RecordingPolaris(exists, valid)
+    done = catalog_setup.ensure_service(polaris, "plinth", "data-workers", "0123456789abcdef", "0" * 32)  # type: ignore[arg-type]
+    resets = [c for c in polaris.calls if c[1].endswith("/reset")]
+    assert bool(resets) is reset, done
+    if reset:
+        assert resets == [("POST", "/principals/data-workers/reset", {"clientId": "0123456789abcdef", "clientSecret": "0" * 32})]
+    assert polaris.authenticates("0123456789abcdef", "0" * 32)
+    assert ("PUT", "/principals/data-workers/principal-roles", {"principalRole": {"name": "data-workers"}}) in polaris.calls

@@ -17,7 +17,7 @@ from plinth.components import (
 )
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import SpecError, load_all
-from tests.conftest import DEFAULT_SPEC, spec_with
+from tests.conftest import DEFAULT_SPEC, chart_pods, spec_with
 
 
 def _by_kind(objects, kind):
@@ -139,30 +139,25 @@ def test_keda_and_rollouts_values(prod) -> None:
     assert rollouts["controller"]["metrics"]["enabled"] is True
 
 
-def test_footprints_are_the_numbers_the_values_set(prod) -> None:
-    """Requests declared to the planner are the requests in the chart values (one table feeds both)."""
-    def req(resources):
-        cpu = int(resources["requests"]["cpu"].removesuffix("m"))
-        mem = int(resources["requests"]["memory"].removesuffix("Mi"))
-        return cpu, mem
+def test_chart_pods_run_the_numbers_the_values_set(prod, hydration) -> None:
+    """The controllers' hydrated pods request and replicate what each component's table sets in the values."""
+    def pods(application):
+        return {name: (g.cpu_millicores, g.memory_mib, g.replicas_min) for name, g in chart_pods(hydration, "prod", application).items()}
 
-    cm = cert_manager.values(prod)
-    cm_fp = {f.name: f for f in cert_manager.footprints(prod)}
-    assert req(cm["resources"]) == (cm_fp["cert-manager-controller"].cpu_millicores, cm_fp["cert-manager-controller"].memory_mib)
-    assert req(cm["webhook"]["resources"]) == (cm_fp["cert-manager-webhook"].cpu_millicores, cm_fp["cert-manager-webhook"].memory_mib)
-    assert cm["webhook"]["replicaCount"] == cm_fp["cert-manager-webhook"].replicas
-    kd = keda.values(prod)
-    kd_fp = {f.name: f for f in keda.footprints(prod)}
-    assert req(kd["resources"]["operator"]) == (kd_fp["keda-operator"].cpu_millicores, kd_fp["keda-operator"].memory_mib)
-    eg = envoy_gateway.values(prod)
-    eg_fp = {f.name: f for f in envoy_gateway.footprints(prod)}
-    assert req(eg["deployment"]["envoyGateway"]["resources"]) == (eg_fp["envoy-gateway"].cpu_millicores, eg_fp["envoy-gateway"].memory_mib)
-    proxy = _by_kind(envoy_gateway.objects(prod), "EnvoyProxy")[envoy_gateway.ENVOY_PROXY_NAME]["spec"]
-    assert req(proxy["provider"]["kubernetes"]["envoyDeployment"]["container"]["resources"]) == (
-        eg_fp["envoy-proxy-public"].cpu_millicores, eg_fp["envoy-proxy-public"].memory_mib)
-    assert eg_fp["envoy-proxy-public"].replicas == prod.edge.gateway_replicas
-    for module in (external_dns, external_secrets, argo_rollouts):
-        assert module.footprints(prod), module.__name__
+    cm = pods("cert-manager")
+    for part, workload in (("controller", "cert-manager"), ("webhook", "cert-manager-webhook"), ("cainjector", "cert-manager-cainjector")):
+        assert cm[f"Deployment/{workload}"] == (*cert_manager.POD_REQUESTS[part], cert_manager.REPLICAS[part]), part
+    kd = pods("keda")
+    for part, workload in (("operator", "keda-operator"), ("metricServer", "keda-operator-metrics-apiserver"),
+                           ("webhooks", "keda-admission-webhooks")):
+        assert kd[f"Deployment/{workload}"] == (*keda.POD_REQUESTS[part], keda.REPLICAS[part]), part
+    assert pods("envoy-gateway")["Deployment/envoy-gateway"] == (*envoy_gateway.POD_REQUESTS["controller"], envoy_gateway.CONTROLLER_REPLICAS)
+    es = pods("external-secrets")
+    for part, workload in (("controller", "external-secrets"), ("webhook", "external-secrets-webhook"),
+                           ("certController", "external-secrets-cert-controller")):
+        assert es[f"Deployment/{workload}"] == (*external_secrets.POD_REQUESTS[part], external_secrets.REPLICAS[part]), part
+    assert pods("external-dns")["Deployment/external-dns"] == (*external_dns.POD_REQUESTS, external_dns.REPLICAS)
+    assert pods("argo-rollouts")["Deployment/argo-rollouts"] == (*argo_rollouts.POD_REQUESTS, argo_rollouts.REPLICAS)
 
 
 def test_every_namespace_denies_by_default_and_allows_dns_and_scrapes(prod) -> None:

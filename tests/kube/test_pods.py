@@ -86,18 +86,17 @@ def test_a_bad_quantity_is_reported_with_its_value() -> None:
         pod_groups([fx.deployment("api", 1, [fx.container("four", "1Gi")])])
 
 
-def test_spec_workloads_are_planned_only_until_something_renders_them(prod) -> None:
-    from plinth.components.base import Component, PodFootprint
+def test_spec_workloads_are_planned_only_until_something_runs_them(prod) -> None:
     from plinth.plan.inventory import SPEC_SOURCE, inventory
 
-    bare = {w.name for w in inventory(prod, [], components=()) if w.source == SPEC_SOURCE}
+    bare = {w.name for w in inventory(prod, []) if w.source == SPEC_SOURCE}
     assert {"Spec/platform-apps/frontend", "Spec/platform-data/postgres", "Spec/platform-monitoring/loki"} <= bare
-    loki_chart = Component("loki", "platform-monitoring", footprints=lambda p: [PodFootprint("write", "platform-monitoring", 3, 500, 1024)])
-    objects = [fx.deployment("frontend", 3, [fx.container("250m", "256Mi")]), fx.cnpg_cluster()]
-    found = {w.name: w for w in inventory(prod, objects, components=(loki_chart,))}
+    loki_write = fx.statefulset("loki-write", 3, "500m", "1Gi", "20Gi")
+    objects = [fx.deployment("frontend", 3, [fx.container("250m", "256Mi")]), fx.cnpg_cluster(), loki_write]
+    found = {w.name: w for w in inventory(prod, objects)}
     assert "Spec/platform-apps/frontend" not in found and "Deployment/platform-apps/frontend" in found
     assert "Spec/platform-data/postgres" not in found and "Cluster/platform-data/postgres" in found
-    assert "Spec/platform-monitoring/loki" not in found and "Chart/platform-monitoring/loki/write" in found
+    assert "Spec/platform-monitoring/loki" not in found and "StatefulSet/platform-monitoring/loki-write" in found  # a hydrated chart's pods
     assert "Spec/platform-apps/auth" in found  # still declared, still unrendered
 
 
@@ -111,3 +110,40 @@ def test_rendered_rollouts_count_each_service_once_with_its_autoscaler_range(pla
         for w in apps:
             scaling = platform.services[w.name.rsplit("/", 1)[-1]].scaling
             assert (w.replicas_min, w.replicas_max) == (scaling.min_replicas, scaling.max_replicas), (env, w.name)
+
+
+def test_jobs_and_cronjobs_are_transient_pods_selectors_see_but_the_planner_leaves_out(prod) -> None:
+    from plinth.plan.capacity import plan_pools
+
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": fx.meta("admission-create", fx.NS_MON),
+           "spec": {"template": {"metadata": {"labels": {"app": "admission-create"}},
+                                 "spec": {"restartPolicy": "OnFailure", "containers": [fx.container("8", "64Gi")]}}}}
+    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": fx.meta("backup", fx.NS_MON),
+            "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"parallelism": 2, "template": {
+                "metadata": {"labels": {"app": "backup"}}, "spec": {"restartPolicy": "OnFailure", "containers": [fx.container("100m", "64Mi")]}}}}}}
+    groups = by_name(pod_groups([job, cron]))
+    assert groups["Job/platform-monitoring/admission-create"].transient and groups["Job/platform-monitoring/admission-create"].labels == {"app": "admission-create"}
+    assert groups["CronJob/platform-monitoring/backup"].replicas_min == 2 and groups["CronJob/platform-monitoring/backup"].transient
+    plan = plan_pools(prod, list(groups.values()), "aws")
+    assert all(p.at_max.pods == 0 for p in plan.pools) and not plan.problems, "a 64 GiB hook reserves no node"
+
+
+def test_statefulset_pods_carry_their_pod_name_and_index() -> None:
+    (group,) = pod_groups([fx.statefulset("redis-ha-server", 3, "100m", "64Mi", "1Gi")])
+    assert group.selected_by({"matchLabels": {"app": "redis-ha-server", "statefulset.kubernetes.io/pod-name": "redis-ha-server-2"}})
+    assert not group.selected_by({"matchLabels": {"statefulset.kubernetes.io/pod-name": "redis-ha-server-3"}})
+    assert group.selected_by({"matchLabels": {"apps.kubernetes.io/pod-index": "0"}})
+
+
+def test_prometheus_pods_get_the_operator_labels_and_its_config_reloader() -> None:
+    operator = fx.deployment("kps-operator", 1, [{**fx.container("100m", "256Mi"),
+                                                  "args": ["--config-reloader-cpu-request=10m", "--config-reloader-memory-request=32Mi"]}],
+                             namespace=fx.NS_MON)
+    prometheus = {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": fx.meta("kps-prometheus", fx.NS_MON),
+                  "spec": {"replicas": 2, "resources": {"requests": {"cpu": "1", "memory": "4Gi"}}}}
+    groups = by_name(pod_groups([operator, prometheus]))
+    prom = groups["Prometheus/platform-monitoring/kps-prometheus"]
+    assert (prom.cpu_millicores, prom.memory_mib) == (1010, 4128)
+    assert prom.labels["operator.prometheus.io/name"] == "kps-prometheus" and prom.labels["operator.prometheus.io/shard"] == "0"
+    (alone,) = pod_groups([prometheus])
+    assert (alone.cpu_millicores, alone.memory_mib) == (1000, 4096), "no operator, no reloader counted"

@@ -1,5 +1,5 @@
 """The observability stack's charts: pinned, retention and volumes from the spec for staging and prod,
-data sources, placement on the monitoring pool, and requests that match the planner's footprints."""
+data sources, placement on the monitoring pool, and hydrated pods that request what the values set."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from plinth.components import alloy, loki, opencost, prometheus_stack, tempo
 from plinth.components.registry import ALL_COMPONENTS
 from plinth.kube.scheduling import POOL_LABEL
 from plinth.render.pipeline import render_platform
+from tests.conftest import chart_pods
 
 MONITORING = "platform-monitoring"
 
@@ -96,36 +97,54 @@ def _requests(values) -> dict[tuple[str, ...], tuple[int, int]]:
             for path, r in _pod_specs_with_resources(values)}
 
 
-def test_footprints_match_the_requests_in_the_values(prod) -> None:
-    """Each footprint is the sum of the requests its pod's containers get from the values (one table feeds both)."""
+def _total(*parts: tuple[int, int]) -> tuple[int, int]:
+    return tuple(map(sum, zip(*parts)))  # type: ignore[return-value]
+
+
+def _find(pods: dict, kind: str, word: str):
+    (group,) = [g for name, g in pods.items() if name.startswith(f"{kind}/") and word in name]
+    return group
+
+
+def test_chart_pods_request_what_the_values_set(prod, hydration) -> None:
+    """Each hydrated monitoring pod requests the sum its containers get from the values (sidecars included; the
+    config reloader prometheus-operator adds from its own flags), with the replicas the values set."""
     monitoring = [c for c in ALL_COMPONENTS if c.namespace == MONITORING and c.charts(prod)]
     assert {c.name for c in monitoring} == {"kube-prometheus-stack", "loki", "tempo", "alloy", "opencost"}
     kps = _requests(prometheus_stack.values(prod))
     reloader = kps[("prometheusOperator", "prometheusConfigReloader", "resources")]
     sidecar = kps[("grafana", "sidecar", "resources")]
-    main = {"prometheus": ("prometheus", "prometheusSpec", "resources"), "alertmanager": ("alertmanager", "alertmanagerSpec", "resources"),
-            "grafana": ("grafana", "resources"), "prometheus-operator": ("prometheusOperator", "resources"),
-            "kube-state-metrics": ("kube-state-metrics", "resources"), "node-exporter": ("prometheus-node-exporter", "resources")}
-    extra = {"prometheus": [reloader], "alertmanager": [reloader], "grafana": [sidecar, sidecar]}
-    footprints = {f.name: f for f in prometheus_stack.footprints(prod)}
-    assert set(footprints) == set(main)
-    for name, path in main.items():
-        parts = [kps[path], *extra.get(name, [])]
-        assert (footprints[name].cpu_millicores, footprints[name].memory_mib) == tuple(map(sum, zip(*parts))), name
+    pods = chart_pods(hydration, "prod", prometheus_stack.CHART_RELEASE)
+    expected = {("Prometheus", "prometheus"): _total(kps[("prometheus", "prometheusSpec", "resources")], reloader),
+                ("Alertmanager", "alertmanager"): _total(kps[("alertmanager", "alertmanagerSpec", "resources")], reloader),
+                ("Deployment", "grafana"): _total(kps[("grafana", "resources")], sidecar, sidecar),
+                ("Deployment", "operator"): kps[("prometheusOperator", "resources")],
+                ("Deployment", "kube-state-metrics"): kps[("kube-state-metrics", "resources")],
+                ("DaemonSet", "node-exporter"): kps[("prometheus-node-exporter", "resources")]}
+    for (kind, word), requests in expected.items():
+        group = _find(pods, kind, word)
+        assert (group.cpu_millicores, group.memory_mib) == requests, (kind, word)
+    assert _find(pods, "Alertmanager", "alertmanager").replicas_min == prod.observability.alerting.alertmanager_replicas
+    assert _find(pods, "Deployment", "grafana").replicas_min == prod.observability.grafana_replicas
     al = _requests(alloy.values(prod))
-    (alloy_pod,) = alloy.footprints(prod)
-    assert (alloy_pod.cpu_millicores, alloy_pod.memory_mib) == tuple(map(sum, zip(al[("alloy", "resources")], al[("configReloader", "resources")])))
-    for component, values, prefix in ((loki, loki.values(prod), "loki-"), (tempo, tempo.values(prod), "tempo-")):
+    group = _find(chart_pods(hydration, "prod", alloy.NAME), "DaemonSet", "alloy")
+    assert (group.cpu_millicores, group.memory_mib) == _total(al[("alloy", "resources")], al[("configReloader", "resources")])
+    assert group.per_node
+    for component in (loki, tempo):
+        values = component.values(prod)
         requests = _requests(values)
-        for f in component.footprints(prod):
-            part = next(k for k in requests if k[0].lower() == f.name.removeprefix(prefix))
-            assert (f.cpu_millicores, f.memory_mib) == requests[part], f.name
-            assert f.replicas == values[part[0]]["replicas"], f.name
+        pods = chart_pods(hydration, "prod", component.CHART_RELEASE)
+        for path, wanted in requests.items():
+            part = path[0]
+            if not isinstance(values.get(part), dict) or "replicas" not in values[part]:
+                continue
+            name = f"{component.NAME}-{re.sub(r'(?<!^)(?=[A-Z])', '-', part).lower()}"
+            (group,) = [g for key, g in pods.items() if key.split("/", 1)[1] == name]
+            assert (group.cpu_millicores, group.memory_mib) == wanted, name
+            assert group.replicas_min == values[part]["replicas"], name
     oc = _requests(opencost.values(prod))
-    (oc_pod,) = opencost.footprints(prod)
-    assert (oc_pod.cpu_millicores, oc_pod.memory_mib) == oc[("opencost", "exporter", "resources")]
-    for component in monitoring:
-        assert all(f.namespace == MONITORING for f in component.footprints(prod))
+    group = _find(chart_pods(hydration, "prod", opencost.NAME), "Deployment", "opencost")
+    assert (group.cpu_millicores, group.memory_mib) == oc[("opencost", "exporter", "resources")]
 
 
 def test_monitoring_pods_are_placed_on_the_monitoring_pool(prod) -> None:
@@ -137,10 +156,11 @@ def test_monitoring_pods_are_placed_on_the_monitoring_pool(prod) -> None:
         assert placed["nodeSelector"] == {POOL_LABEL: pool}
 
 
-def test_footprint_volumes_follow_the_spec(prod) -> None:
-    (prom,) = [f for f in prometheus_stack.footprints(prod) if f.name == "prometheus"]
-    assert prom.volume_gib == prod.observability.prometheus.storage_gib
-    assert prom.replicas == prod.observability.prometheus.replicas
+def test_chart_volumes_follow_the_spec(platforms, hydration) -> None:
+    for env, platform in platforms.items():
+        prom = _find(chart_pods(hydration, env, prometheus_stack.CHART_RELEASE), "Prometheus", "prometheus")
+        assert prom.volume_gib == platform.observability.prometheus.storage_gib, env
+        assert prom.replicas_min == platform.observability.prometheus.replicas, env
 
 
 def test_a_spec_without_a_loki_bucket_is_a_located_error(tmp_path) -> None:
@@ -156,26 +176,27 @@ def test_a_spec_without_a_loki_bucket_is_a_located_error(tmp_path) -> None:
     assert "loki.bucket" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_monitoring_footprints_fit_the_namespace_quota(platforms) -> None:
-    """Requests, pods, volumes and PVCs of every monitoring pod stay within platform-monitoring's ResourceQuota
-    (DaemonSets counted on every node of every pool at the autoscalers' maximum)."""
+def test_monitoring_pods_fit_the_namespace_quota(platforms, hydration) -> None:
+    """Requests, pods, volumes and PVCs of every monitoring pod (rendered and hydrated) stay within platform-monitoring's
+    ResourceQuota (DaemonSets counted on every node of every pool at the autoscalers' maximum; run-to-completion pods left out)."""
+    from plinth.kube.pods import pod_groups
     from plinth.spec.types import cpu_millicores, memory_bytes
 
     for env, platform in platforms.items():
         quota = platform.namespaces[MONITORING].quota
         max_nodes = sum(pool.max_nodes for pool in platform.node_pools.values())
+        objects = [r.obj for r in render_platform(platform)] + [h.obj for h in hydration.for_environment(env)]
         pods = cpu = mem = volumes = storage = 0
-        for component in ALL_COMPONENTS:
-            for f in component.footprints(platform):
-                if f.namespace != MONITORING:
-                    continue
-                count = max_nodes if f.per_node else f.replicas
-                pods += count
-                cpu += count * f.cpu_millicores
-                mem += count * f.memory_mib * 1024 * 1024
-                if f.volume_gib:
-                    volumes += count
-                    storage += count * f.volume_gib * 1024 ** 3
+        for group in pod_groups(objects):
+            if group.namespace != MONITORING or group.transient:
+                continue
+            count = max_nodes if group.per_node else group.replicas_max
+            pods += count
+            cpu += count * group.cpu_millicores
+            mem += count * group.memory_mib * 1024 * 1024
+            if group.volume_gib:
+                volumes += count
+                storage += count * group.volume_gib * 1024 ** 3
         assert pods <= quota.pods, (env, pods)
         assert cpu <= cpu_millicores(quota.requests_cpu), (env, cpu)
         assert mem <= memory_bytes(quota.requests_memory), (env, mem)

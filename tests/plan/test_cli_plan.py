@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -10,11 +11,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.conftest import CRD_DIR, DEFAULT_SPEC, REPO, needs_shared
+from tests.conftest import CHART_DIR, CRD_DIR, DEFAULT_SPEC, REPO, needs_charts, needs_shared
+
+WARM_CACHE = {"PLINTH_CACHE_DIR": str(REPO / ".cache")}
+"""A spec copied elsewhere still reuses the repository's hydration cache (the renders do not depend on the spec's folder)."""
 
 
-def plinth(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "plinth.cli", *args], capture_output=True, text=True, cwd=cwd)
+def plinth(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "plinth.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})})
 
 
 def test_plan_json_has_every_cloud_and_pool() -> None:
@@ -62,12 +67,16 @@ def test_bad_flags_exit_2_with_a_message() -> None:
 
 
 @needs_shared
+@needs_charts
 def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
     spec = tmp_path / "platform.yaml"
     shutil.copy(DEFAULT_SPEC, spec)
     shutil.copy(DEFAULT_SPEC.parent / "check-waivers.yaml", tmp_path / "check-waivers.yaml")
-    result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), cwd=tmp_path)
+    result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), "--chart-dir", str(CHART_DIR), cwd=tmp_path, env=WARM_CACHE)
     assert result.returncode == 0, result.stderr
+    assert re.search(r"hydrate: 38 chart Applications, \d+ objects", result.stdout)
+    assert re.search(r"validate: all \d+ objects valid \(\d+ rendered \+ \d+ hydrated", result.stdout)
+    assert "planned without charts" not in result.stdout
     assert re.search(r"plan: prod, 1,000 orgs on aws us-east-1: apps \d+-\d+ nodes \(spec 10\)", result.stdout)
     assert "(design ~$12,000)" in result.stdout
     assert (tmp_path / "reports" / "plan.html").read_text().startswith("<!DOCTYPE html>")
@@ -75,3 +84,29 @@ def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
     assert "report: " in result.stdout and "platform.html" in result.stdout
     page = (tmp_path / "reports" / "platform.html").read_text()
     assert 'id="plan"' in page and "~$12,000" in page and 'id="findings"' in page
+
+
+@needs_shared
+def test_run_without_a_chart_directory_says_so_and_fails_the_check(tmp_path: Path) -> None:
+    """A clone without the chart archives: everything runs on the rendered tree, and every step says what is missing."""
+    spec = tmp_path / "platform.yaml"
+    shutil.copy(DEFAULT_SPEC, spec)
+    shutil.copy(DEFAULT_SPEC.parent / "check-waivers.yaml", tmp_path / "check-waivers.yaml")
+    result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), cwd=tmp_path, env={"PLINTH_CHART_DIR": ""})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "charts: NOT HYDRATED: no chart directory" in result.stderr and "the objects of 38 chart Applications" in result.stderr
+    assert "hydrate: not hydrated" in result.stdout
+    assert "PL-ARGO-007 prod Application/platform-system/velero" in result.stderr
+    assert "planned without charts: 19 Applications not hydrated" in result.stdout
+
+
+@needs_charts
+def test_plan_reads_chart_pods_from_the_hydrated_charts() -> None:
+    plan = json.loads(plinth("plan", "--format", "json", "--cloud", "aws", env=WARM_CACHE).stdout)
+    assert plan["unhydrated"] == []
+    names = {w["name"] for pool in plan["clouds"]["aws"]["pools"] for w in pool["workloads"]}
+    assert "Deployment/platform-system/cert-manager-webhook" in names
+    assert "Prometheus/platform-monitoring/kps-prometheus" in names
+    assert not any(name.startswith("Chart/") for name in names), "no declared chart footprints"
+    missing = plinth("plan", "--format", "json", "--cloud", "aws", env={"PLINTH_CHART_DIR": "/nonexistent-charts"})
+    assert missing.returncode == 2 and "/nonexistent-charts" in missing.stderr, "a chart directory that is named but absent is bad input"

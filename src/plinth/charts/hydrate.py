@@ -58,10 +58,13 @@ class ChartNotFound(HydrationError):
 
 
 def default_cache_dir(spec: Path | None = None) -> Path:
-    """Where derived data is cached: ``$PLINTH_CACHE_DIR``, else ``.cache`` next to the spec (not in Git)."""
+    """Where derived data is cached: ``$PLINTH_CACHE_DIR``, else ``.cache`` at the root of the Git repository holding
+    the spec (a spec in a subfolder, e.g. ``examples/``, shares it), else next to the spec (not in Git)."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    return (spec.resolve().parent if spec is not None else Path.cwd()) / ".cache"
+    folder = spec.resolve().parent if spec is not None else Path.cwd().resolve()
+    root = next((base for base in (folder, *folder.parents) if (base / ".git").exists()), folder)
+    return root / ".cache"
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -53,17 +53,32 @@ def helm_for(spec: Path) -> Helm:
         raise ChartsSetupError(str(exc)) from None
 
 
+class Hydrator:
+    """One chart directory, one helm and one cache, ready to hydrate rendered platforms: the spec's environments,
+    and the platforms the planner renders at other sizes."""
+
+    def __init__(self, spec: Path, chart_dir: Path | None = None, cache: bool = True, helm: Helm | None = None):
+        """Open the chart directory and find helm (``ChartsSetupError`` when either is missing)."""
+        self.spec = spec
+        self.charts = chart_dir_for(spec, chart_dir)
+        self.helm = helm or helm_for(spec)
+        self.cache_dir = default_cache_dir(spec) if cache else None
+
+    def hydrate(self, platforms: dict[str, Platform], rendered: list[RenderedObject]) -> Hydration:
+        """Check the pins, then hydrate every chart Application of the rendered environments."""
+        check_pins(self.spec, platforms, self.charts)
+        try:
+            return hydrate(platforms, rendered, self.charts, self.helm, self.cache_dir)
+        except ChartNotFound as exc:  # an Application whose chart is not a pin (pins were checked above)
+            raise SpecError([SpecProblem(str(self.spec), 1, 1, "charts", str(exc))]) from None
+        except HydrationError as exc:
+            raise ChartsSetupError(str(exc)) from None
+
+
 def hydrate_spec(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject],
                  chart_dir: Path | None = None, cache: bool = True, helm: Helm | None = None) -> Hydration:
     """Check the pins, then hydrate every chart Application of the rendered environments."""
-    charts = chart_dir_for(spec, chart_dir)
-    check_pins(spec, platforms, charts)
-    try:
-        return hydrate(platforms, rendered, charts, helm or helm_for(spec), default_cache_dir(spec) if cache else None)
-    except ChartNotFound as exc:  # an Application whose chart is not a pin (pins were checked above)
-        raise SpecError([SpecProblem(str(spec), 1, 1, "charts", str(exc))]) from None
-    except HydrationError as exc:
-        raise ChartsSetupError(str(exc)) from None
+    return Hydrator(spec, chart_dir, cache, helm).hydrate(platforms, rendered)
 
 
 def crd_dir_for(spec: Path, hydration: Hydration, rendered: list[RenderedObject] = (), fallback: Path | None = None) -> Path:

@@ -58,7 +58,7 @@ DIGEST_REFERENCE = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 def images_pinned_by_digest(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Every image is referenced by digest; a tag can be moved to other content at any time."""
-    for item in ctx.rendered:
+    for item in ctx.objects:
         for path, image in _image_fields(item.obj):
             if not DIGEST_REFERENCE.search(image):
                 yield check.finding(ctx, item, path, f"image {image} has no digest: the tag is mutable, so what runs can change without a commit")

@@ -11,9 +11,9 @@ from plinth.checks.registry import ALL_CHECKS
 from plinth.checks.waivers import WAIVER_CHECKS
 
 SCOPES = {
-    "object": "one rendered object",
-    "tree": "relations between rendered objects",
-    "promise": "the spec's promises (RTO/RPO/capacity/retention) against what the rendered configuration delivers",
+    "object": "one object",
+    "tree": "relations between objects",
+    "promise": "the spec's promises (RTO/RPO/capacity/retention) against what the configuration delivers",
 }
 
 
@@ -39,8 +39,28 @@ FINDING_OBJECTS = [
     "  equivalents count too.",
     "- Application services: the Deployment/Rollout/StatefulSet named after the spec's service in `platform-apps`; its",
     "  minimum replicas come from its HPA/ScaledObject, its minimum healthy pods from its PodDisruptionBudget.",
-    "- Pods of Helm charts are not rendered: selectors in a namespace a chart installs into are not judged, and capacity",
-    "  counts the charts' declared `footprints`.",
+    "- Pods of Helm charts are the objects their Applications hydrate to: selectors, NetworkPolicy coverage and capacity",
+    "  see them like rendered pods. Only when a chart Application was not hydrated (no chart directory; PL-ARGO-007) are",
+    "  selectors in its namespace left unjudged.",
+    "",
+    "## Argo CD's rules (PL-ARGO-*)",
+    "",
+    "The checks read each object's place in a first sync as Argo CD orders it (`plinth.charts.union`): the bootstrap",
+    "(`helm install argocd`, then the root Application) first; then the root app-of-apps wave by wave, each child",
+    "Application healthy before the next wave; inside an Application, PreSync hooks, the sync by wave, PostSync hooks.",
+    "",
+    "- Projects: an object's namespace must be a destination of its Application's AppProject, and a cluster-scoped kind",
+    "  must be in the project's `clusterResourceWhitelist`. Argo CD cannot limit one destination to some kinds; where a",
+    "  chart must write outside its namespace the project names the namespace and annotates the only kinds allowed there",
+    "  (`plinth.dev/kinds-in.<namespace>`, with the reason in `plinth.dev/why-in.<namespace>`), and PL-ARGO-001 refuses",
+    "  any other kind.",
+    "- CRDs: a custom resource's CRD must come from the same Application in an earlier-or-same phase and wave (gitops-engine",
+    "  applies CRDs first and skips the custom resources' dry run), from an Application in an earlier wave of the root, or",
+    "  from the bootstrap.",
+    "- References: every Secret, ConfigMap, ServiceAccount, StorageClass and PriorityClass a pod or volume claim names",
+    "  (not `optional`) must be applied, made by an ExternalSecret whose store is synced no later, issued by a cert-manager",
+    "  Certificate, or made at run time by a known operator or hook (`plinth/checks/cluster_made.py`, each entry with its",
+    "  source), in the same or an earlier wave. Every namespace has ServiceAccount `default` and ConfigMap `kube-root-ca.crt`.",
     "",
 ]
 
@@ -56,7 +76,9 @@ def checks_markdown() -> str:
         "finding is not waived (2 on bad input). Scopes: " + "; ".join(f"**{k}**: {v}" for k, v in SCOPES.items()) + ".",
         "",
         "Waivers live in `check-waivers.yaml` (`waivers: [{check, object, environments?, reason, expires}]`), keyed by",
-        "check ID and object (`Kind/namespace/name`; `Spec/<dotted parent>` for findings about the spec itself).",
+        "check ID and object (`Kind/namespace/name`; `Spec/<dotted parent>` for findings about the spec itself), or by",
+        "check ID and `application` (every object one chart Application hydrates to, for a decision about the whole chart).",
+        "A finding on a hydrated object names its Application and its pseudo-path `<env>/hydrated/<application>/<kind>-<name>.yaml`.",
         "",
         "| ID | Severity | Scope | Check | Remediation | Params |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -1,8 +1,12 @@
 """The check engine: a check is a small declared unit (ID, severity, title, remediation, scope, params)
 whose findings name the object, the field path and a message built from the same params (kube-linter).
 
-Scopes: ``object`` looks at one rendered object, ``tree`` at relations between objects, ``promise`` at
-what the spec promises (RTO/RPO/capacity/retention) against what the rendered configuration delivers.
+Checks read the union of one environment: the rendered tree and the objects its chart Applications hydrate to
+(``plinth.charts.union``). A finding on a hydrated object names its Application and its pseudo-path
+``<env>/hydrated/<application>/<kind>-<name>.yaml``.
+
+Scopes: ``object`` looks at one object, ``tree`` at relations between objects, ``promise`` at
+what the spec promises (RTO/RPO/capacity/retention) against what the configuration delivers.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from plinth.charts.hydrate import Hydration, HydratedObject
+from plinth.charts.union import EnvironmentUnion, Item, environment_union
 from plinth.kube.pods import PodGroup, pod_groups
 from plinth.plan.capacity import CapacityPlan, plan_capacity
 from plinth.plan.inventory import limit_range_defaults
@@ -26,12 +32,14 @@ SPEC_KIND = "Spec"
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """What a finding is about: a rendered object (Kind/namespace/name and its file) or the spec."""
+    """What a finding is about: an object (Kind/namespace/name and its file or pseudo-path) or the spec."""
 
     kind: str
     namespace: str | None
     name: str
     file: str
+    application: str | None = None
+    """The chart Application a hydrated object comes from (None for a file of the rendered tree or the spec)."""
 
     @property
     def key(self) -> str:
@@ -57,43 +65,66 @@ class Finding:
         return {
             "check": self.check_id, "severity": self.severity, "environment": self.environment,
             "object": self.obj.key, "kind": self.obj.kind, "namespace": self.obj.namespace, "name": self.obj.name,
-            "file": self.obj.file, "field": self.field_path, "message": self.message,
+            "file": self.obj.file, "application": self.obj.application, "field": self.field_path, "message": self.message,
             "waived": self.waived_by is not None, "waiver_reason": self.waived_by,
         }
 
 
 class CheckContext:
-    """One environment's platform and rendered objects, indexed for checks."""
+    """One environment's platform and its union (rendered + hydrated objects), indexed for checks."""
 
-    def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml"):
+    def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml",
+                 hydrated: Iterable[HydratedObject] | None = None, hydrated_applications: Iterable[str] | None = None):
+        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown)."""
         self.platform = platform
         self.environment = platform.environment
-        self.rendered = [r for r in rendered if r.environment == platform.environment]
+        self.union = EnvironmentUnion(platform.environment, rendered, hydrated, hydrated_applications)
+        self.rendered = self.union.rendered
+        self.hydrated = self.union.hydrated
+        self.objects: list[Item] = self.union.items
         self.spec_file = spec_file
-        self._by_kind: dict[str, list[RenderedObject]] = {}
-        for item in self.rendered:
+        self._by_kind: dict[str, list[Item]] = {}
+        for item in self.objects:
             self._by_kind.setdefault(item.obj.get("kind", ""), []).append(item)
-        self._by_id = {id(item.obj): item for item in self.rendered}
+        self._by_id = {id(item.obj): item for item in self.objects}
+        self._hydrated_given = hydrated is not None
         self._pods: list[PodGroup] | None = None
         self._capacity: CapacityPlan | None = None
 
     @classmethod
-    def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml") -> "CheckContext":
-        """A context from plain dicts (test fixtures): each gets a path like the renderer's."""
+    def for_hydration(cls, platform: Platform, rendered: Iterable[RenderedObject], hydration: Hydration | None,
+                      spec_file: str = "platform.yaml") -> "CheckContext":
+        """A context over the rendered objects and what ``hydration`` (None: not hydrated) holds for the environment."""
+        union = environment_union(platform.environment, rendered, hydration)
+        hydrated = None if hydration is None else union.hydrated
+        done = None if hydration is None else [a.name for a in union.chart_applications if a not in union.unhydrated]
+        return cls(platform, union.rendered, spec_file, hydrated, done)
+
+    @classmethod
+    def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml",
+                     hydrated: Iterable[HydratedObject] = ()) -> "CheckContext":
+        """A context from plain dicts (test fixtures): each gets a path like the renderer's; every chart Application
+        among them counts as hydrated, to ``hydrated``."""
         env = platform.environment
         rendered = []
         for obj in objects:
             meta = obj.get("metadata", {})
-            folder = meta.get("namespace") or "cluster"
-            path = f"{env}/{folder}/fixture/{obj['kind'].lower()}-{meta.get('name')}.yaml"
-            rendered.append(RenderedObject(path, obj, "fixture", env))
-        return cls(platform, rendered, spec_file)
+            if obj.get("kind") in ("Application", "AppProject") and str(obj.get("apiVersion", "")).startswith("argoproj.io/"):
+                path, component = f"{env}/apps/{obj['kind'].lower()}-{meta.get('name')}.yaml", "gitops"
+            else:
+                folder = meta.get("namespace") or "cluster"
+                path, component = f"{env}/{folder}/fixture/{obj['kind'].lower()}-{meta.get('name')}.yaml", "fixture"
+            rendered.append(RenderedObject(path, obj, component, env))
+        hydrated = list(hydrated)
+        charts = [r.obj["metadata"]["name"] for r in rendered
+                  if r.obj.get("kind") == "Application" and "chart" in ((r.obj.get("spec") or {}).get("source") or {})]
+        return cls(platform, rendered, spec_file, hydrated, charts)
 
-    def of_kind(self, *kinds: str) -> list[RenderedObject]:
-        """Rendered objects of the given kinds, in path order."""
+    def of_kind(self, *kinds: str) -> list[Item]:
+        """Objects of the given kinds (rendered first, in path order, then hydrated, in pseudo-path order)."""
         return [item for kind in kinds for item in self._by_kind.get(kind, [])]
 
-    def find(self, kind: str, namespace: str | None, name: str) -> RenderedObject | None:
+    def find(self, kind: str, namespace: str | None, name: str) -> Item | None:
         """The object ``kind/namespace/name``, or None."""
         for item in self._by_kind.get(kind, []):
             meta = item.obj.get("metadata", {})
@@ -101,9 +132,12 @@ class CheckContext:
                 return item
         return None
 
-    def ref(self, item: RenderedObject) -> ObjectRef:
-        """The finding reference of a rendered object (its file as written under the rendered path)."""
+    def ref(self, item: Item) -> ObjectRef:
+        """The finding reference of an object: its file under the rendered path, or (hydrated) its pseudo-path and
+        its Application."""
         meta = item.obj.get("metadata", {})
+        if isinstance(item, HydratedObject):
+            return ObjectRef(item.obj.get("kind", "?"), meta.get("namespace"), meta.get("name", "?"), item.path, item.application)
         return ObjectRef(item.obj.get("kind", "?"), meta.get("namespace"), meta.get("name", "?"),
                          f"{self.platform.git.rendered_path}/{item.path}")
 
@@ -117,27 +151,27 @@ class CheckContext:
         return ObjectRef(SPEC_KIND, None, ".".join(parts[:-1]) or parts[0], self.spec_file)
 
     def chart_applications(self) -> list[RenderedObject]:
-        """Applications installing a Helm chart (their pods are not in the rendered tree)."""
-        return [a for a in self.of_kind("Application") if "chart" in (a.obj.get("spec", {}).get("source") or {})]
+        """Applications installing a Helm chart."""
+        return [a for a in self.rendered if a.obj.get("kind") == "Application" and "chart" in ((a.obj.get("spec") or {}).get("source") or {})]
 
-    def chart_namespaces(self) -> set[str]:
-        """Namespaces a Helm chart installs into (selectors there may match chart pods we cannot see)."""
-        return {a.obj["spec"].get("destination", {}).get("namespace", "") for a in self.chart_applications()}
+    def unhydrated_namespaces(self) -> set[str]:
+        """Namespaces a chart Application that was not hydrated installs into (selectors there may match its pods)."""
+        return {a.namespace for a in self.union.unhydrated}
 
     def pod_groups(self) -> list[PodGroup]:
-        """Pods the rendered objects run, read by the one pod model (the planner reads the same)."""
+        """Pods the union runs, read by the one pod model (the planner reads the same)."""
         if self._pods is None:
-            self._pods = pod_groups((item.obj for item in self.rendered), limit_range_defaults(self.platform))
+            self._pods = pod_groups((item.obj for item in self.objects), limit_range_defaults(self.platform))
         return self._pods
 
-    def item_of(self, group: PodGroup) -> RenderedObject | None:
-        """The rendered object a pod group comes from."""
+    def item_of(self, group: PodGroup) -> Item | None:
+        """The object a pod group comes from."""
         return self._by_id.get(id(group.obj))
 
     def capacity(self) -> CapacityPlan:
         """The planner's capacity plan of this environment on its cloud (the capacity checks judge it)."""
         if self._capacity is None:
-            self._capacity = plan_capacity(self.platform, self.rendered)
+            self._capacity = plan_capacity(self.platform, self.rendered, hydrated=self.hydrated if self._hydrated_given else None)
         return self._capacity
 
 
@@ -154,9 +188,9 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
     """Thresholds of the check; the same numbers appear in its messages and the generated docs."""
 
-    def finding(self, ctx: CheckContext, obj: ObjectRef | RenderedObject, field_path: str, message: str) -> Finding:
+    def finding(self, ctx: CheckContext, obj: ObjectRef | RenderedObject | HydratedObject, field_path: str, message: str) -> Finding:
         """A finding of this check."""
-        ref = ctx.ref(obj) if isinstance(obj, RenderedObject) else obj
+        ref = obj if isinstance(obj, ObjectRef) else ctx.ref(obj)
         return Finding(self.id, self.severity, ctx.environment, ref, field_path, message)
 
 

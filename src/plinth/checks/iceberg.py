@@ -2,7 +2,7 @@
 the bucket lifecycle), and every service that uses Iceberg able to reach its catalog.
 
 The checks read the rendered objects (the maintenance CronJob's arguments, the services' pods, NetworkPolicies,
-RBAC, the catalog chart's Application) and the cloud layer's lifecycle rule for the warehouse bucket; the spec
+the ExternalSecrets of the credentials, the catalog chart's Application) and the cloud layer's lifecycle rule for the warehouse bucket; the spec
 says what they must be.
 """
 
@@ -132,21 +132,38 @@ def _ingress_admits(policy: dict[str, Any], namespace: str, pod_labels: dict[str
     return False
 
 
-def _writes_secret(ctx: CheckContext, secret: str) -> bool:
-    """An ExternalSecret creates the Secret, or a Role bound to a subject lets something write exactly it."""
+def _external_secret(ctx: CheckContext, namespace: str, secret: str) -> RenderedObject | None:
+    """The ExternalSecret in ``namespace`` that writes Secret ``secret``."""
     for item in ctx.of_kind("ExternalSecret"):
-        if item.obj["metadata"].get("namespace") == APPS and get(item.obj, "spec.target.name") == secret:
-            return True
-    roles = {r.obj["metadata"]["name"] for r in ctx.of_kind("Role") if r.obj["metadata"].get("namespace") == APPS and any(
-        secret in (rule.get("resourceNames") or []) and {"update", "patch"} & set(rule.get("verbs") or [])
-        for rule in r.obj.get("rules") or [])}
-    return any(b.obj["metadata"].get("namespace") == APPS and get(b.obj, "roleRef.name") in roles and b.obj.get("subjects")
-               for b in ctx.of_kind("RoleBinding"))
+        if item.obj["metadata"].get("namespace") == namespace and get(item.obj, "spec.target.name") == secret:
+            return item
+    return None
+
+
+def _entries(external_secret: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(Secret key, store key, property) an ExternalSecret reads."""
+    return {(d.get("secretKey", ""), get(d, "remoteRef.key", ""), get(d, "remoteRef.property", "") or "")
+            for d in get(external_secret, "spec.data", []) or []}
+
+
+def _setup_job_entries(ctx: CheckContext) -> list[set[tuple[str, str, str]]]:
+    """What each Secret the catalog's setup job mounts reads from the secret store."""
+    job = ctx.find("CronJob", ic.NAMESPACE, ic.SETUP_JOB)
+    if job is None:
+        return []
+    volumes = get(job.obj, "spec.jobTemplate.spec.template.spec.volumes", []) or []
+    found = []
+    for volume in volumes:
+        es = _external_secret(ctx, ic.NAMESPACE, get(volume, "secret.secretName", "") or "")
+        if es is not None:
+            found.append(_entries(es.obj))
+    return found
 
 
 def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """Every service that ``uses: iceberg`` has the catalog's URI and warehouse, a credential Secret something writes,
-    and NetworkPolicies that let it reach the catalog servers (its egress and the catalog's ingress)."""
+    """Every service that ``uses: iceberg`` has the catalog's URI and warehouse, a credential Secret an ExternalSecret
+    writes from the same secret store entries the catalog's setup job gives its principal, and NetworkPolicies that let
+    it reach the catalog servers (its egress and the catalog's ingress)."""
     users = sorted(n for n, s in ctx.platform.services.items() if "iceberg" in s.uses)
     if not users:
         return
@@ -160,6 +177,7 @@ def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterat
     policies = ctx.of_kind("NetworkPolicy")
     server_policies = [p for p in policies if p.obj["metadata"].get("namespace") == ic.NAMESPACE
                        and selector_matches(get(p.obj, "spec.podSelector"), ic.SERVER_LABELS)]
+    setup_entries = _setup_job_entries(ctx)
     for name in users:
         item = _workload(ctx, name)
         if item is None:
@@ -178,10 +196,15 @@ def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterat
                                 f"{name} names warehouse {env.get('ICEBERG_WAREHOUSE')!r}, the catalog serves {warehouse!r}")
         secret = ic.service_credentials_secret(name)
         mounted = any(get(v, "secret.secretName") == secret for v in pod.get("volumes") or [])
-        if not mounted or not _writes_secret(ctx, secret):
-            why = "does not mount it" if not mounted else "nothing writes it (no ExternalSecret, no Role to update it)"
+        made_by = _external_secret(ctx, APPS, secret)
+        if not mounted or made_by is None:
+            why = "does not mount it" if not mounted else "no ExternalSecret writes it"
             yield check.finding(ctx, item, f"{POD_SPEC[item.obj['kind']]}.volumes",
                                 f"{name} uses Iceberg but has no catalog credential: Secret {secret} — {why}")
+        elif _entries(made_by.obj) not in setup_entries:
+            yield check.finding(ctx, made_by, "spec.data",
+                                f"the catalog's setup job ({ic.SETUP_JOB}) mounts no Secret read from the same secret store "
+                                f"entries as {secret}: {name}'s principal never gets the credentials {name} presents")
         labels = _pod_labels(item.obj)
         own = [p for p in policies if p.obj["metadata"].get("namespace") == APPS and selector_matches(get(p.obj, "spec.podSelector"), labels)]
         if not any(_egress_reaches(p.obj, ic.NAMESPACE, ic.SERVER_LABELS, port) for p in own):
@@ -196,7 +219,8 @@ CHECKS = (
           "it at least daily, and keep the warehouse bucket's noncurrent-version lifecycle at the same retention.",
           iceberg_history_matches_retention, {"max_interval_seconds": 86400}),
     Check("PL-ICE-002", "error", "tree", "Every service that uses Iceberg reaches the catalog",
-          "Give the service ICEBERG_CATALOG_URI/ICEBERG_WAREHOUSE of the catalog, mount its credentials Secret (written by "
-          "the catalog's setup job or an ExternalSecret), and allow the flow both ways in NetworkPolicies.",
+          "Give the service ICEBERG_CATALOG_URI/ICEBERG_WAREHOUSE of the catalog, mount its credentials Secret (an "
+          "ExternalSecret reading the entries the setup job mounts for the service's principal), and allow the flow both "
+          "ways in NetworkPolicies.",
           iceberg_clients_reach_the_catalog),
 )

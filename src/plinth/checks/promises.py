@@ -362,6 +362,8 @@ def _retention_sources(ctx: CheckContext, store: str) -> list[tuple[RenderedObje
         chart = source.get("chart")
         if chart in charts:
             values = get(source, "helm.valuesObject", {}) or {}
+            if get(values, f"{store}.enabled") is False:
+                continue  # a release of the chart without the store (e.g. only its CRDs)
             paths = VALUES_PATHS[chart]
             found.append((app, [(f"spec.source.helm.valuesObject.{p}", get(values, p)) for p in paths], chart))
     for kind, path in objects:

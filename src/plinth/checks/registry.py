@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import capacity, delivery, ha, iceberg, promises, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, iceberg, promises, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -12,6 +12,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *iceberg.CHECKS,
     *capacity.CHECKS,
     *delivery.CHECKS,
+    *argo.CHECKS,
     *versions.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 
 from plinth.checks.engine import SPEC_KIND, Check, CheckContext, Finding, run_checks, sort_findings
 from plinth.checks.registry import ALL_CHECKS
+from plinth.charts.hydrate import Hydration
 from plinth.checks.waivers import WAIVER_CHECKS, Waiver, apply_waivers
 from plinth.kube.yamlio import dump_yaml
 from plinth.render.pipeline import RenderedObject
@@ -59,11 +60,12 @@ class CheckReport:
 
 
 def check_platforms(platforms: dict[str, Platform], rendered: list[RenderedObject], waivers: list[Waiver],
-                    waivers_path: Path, spec_file: str, today: dt.date | None = None) -> CheckReport:
-    """Run every registered check on every environment and apply the waivers."""
+                    waivers_path: Path, spec_file: str, today: dt.date | None = None, hydration: Hydration | None = None) -> CheckReport:
+    """Run every registered check on every environment's union (rendered + ``hydration``; None: not hydrated) and
+    apply the waivers."""
     findings: list[Finding] = []
     for env in sorted(platforms):
-        findings.extend(run_checks(CheckContext(platforms[env], rendered, spec_file), ALL_CHECKS))
+        findings.extend(run_checks(CheckContext.for_hydration(platforms[env], rendered, hydration, spec_file), ALL_CHECKS))
     return CheckReport(sort_findings(apply_waivers(findings, waivers, waivers_path, today)), sorted(platforms))
 
 
@@ -85,7 +87,8 @@ def table(report: CheckReport, show_waived: bool = False) -> Table:
     for f in shown:
         sev = f"[{style[f.severity]}]{f.severity}[/]" if f.waived_by is None else f"[dim]{f.severity} (waived)[/]"
         message = f.message if f.waived_by is None else f"{f.message} — waived: {f.waived_by}"
-        result.add_row(sev, f.check_id, f.environment, f"{f.obj.key} · {f.field_path}" if f.field_path else f.obj.key, message,
+        where = f"{f.obj.key} (Application {f.obj.application})" if f.obj.application else f.obj.key
+        result.add_row(sev, f.check_id, f.environment, f"{where} · {f.field_path}" if f.field_path else where, message,
                        style="dim" if f.waived_by is not None else None)
     return result
 
@@ -147,8 +150,9 @@ def _uri(file: str) -> str:
     return path.as_posix()
 
 
-def as_sarif(report: CheckReport, rendered: list[RenderedObject], spec_text: str = "") -> dict[str, Any]:
-    """SARIF 2.1.0 for GitHub code scanning: one rule per check, one result per finding (waived = suppressed)."""
+def as_sarif(report: CheckReport, rendered: list[RenderedObject], spec_text: str = "", rendered_root: str = "") -> dict[str, Any]:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per check, one result per finding (waived = suppressed). A finding
+    on a hydrated object is located at its Application's file (``rendered_root``/<env>/apps/...), which renders it."""
     checks = (*ALL_CHECKS, *WAIVER_CHECKS)
     index = {c.id: i for i, c in enumerate(checks)}
     rules = [{
@@ -161,15 +165,22 @@ def as_sarif(report: CheckReport, rendered: list[RenderedObject], spec_text: str
         "properties": {"scope": c.scope, "params": c.params},
     } for c in checks]
     lines = _locations(report, rendered, spec_text)
+    app_files = {(r.environment, r.obj["metadata"].get("name")): r.path for r in rendered
+                 if r.obj.get("kind") == "Application" and str(r.obj.get("apiVersion", "")).startswith("argoproj.io/")}
     results = []
     for i, f in enumerate(report.findings):
+        file, line, hydrated = f.obj.file, lines.get(i, 1), ""
+        if f.obj.application is not None and (f.environment, f.obj.application) in app_files:
+            # A hydrated object has no file in the repository: point at the Application whose chart renders it.
+            file = "/".join(p for p in (rendered_root, app_files[(f.environment, f.obj.application)]) if p)
+            line, hydrated = 1, f" [hydrated from Application {f.obj.application}: {f.obj.file}]"
         result: dict[str, Any] = {
             "ruleId": f.check_id,
             "ruleIndex": index[f.check_id],
             "level": SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.obj.key} ({f.environment}) {f.field_path}: {f.message}"},
+            "message": {"text": f"{f.obj.key} ({f.environment}) {f.field_path}: {f.message}{hydrated}"},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": _uri(f.obj.file)}, "region": {"startLine": lines.get(i, 1)}},
+                "physicalLocation": {"artifactLocation": {"uri": _uri(file)}, "region": {"startLine": line}},
                 "logicalLocations": [{"fullyQualifiedName": f"{f.environment}/{f.obj.key}", "kind": "object"}],
             }],
             "partialFingerprints": {"plinthFinding/v1": f"{f.check_id}|{f.environment}|{f.obj.key}|{f.field_path}"},

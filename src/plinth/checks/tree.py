@@ -1,9 +1,13 @@
-"""Tree checks: relations between rendered objects (targets and selectors that must find something)."""
+"""Tree checks: relations between the objects of the union (targets and selectors that must find something).
+
+Chart pods are objects like any other once the charts are hydrated; only when a chart Application was not
+hydrated (no chart directory) is a selector in its namespace left unjudged, since its pods are unknown."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from plinth.checks.cluster_made import ACME_SOLVER_LABELS, BUILTIN_SERVICES, acme_solver_namespaces, kubelet_services
 from plinth.checks.engine import Check, CheckContext, Finding
 from plinth.kube.objects import get, selector_matches
 from plinth.kube.pods import scale_target
@@ -15,7 +19,7 @@ def _scale_targets(check: Check, ctx: CheckContext, kind: str) -> Iterator[Findi
         ns = item.obj["metadata"].get("namespace")
         if ctx.find(target_kind, ns, name) is None:
             yield check.finding(ctx, item, "spec.scaleTargetRef",
-                                f"scales {target_kind} {ns}/{name}, which is not in the rendered tree")
+                                f"scales {target_kind} {ns}/{name}, which no Application applies")
 
 
 def hpa_target_exists(check: Check, ctx: CheckContext) -> Iterator[Finding]:
@@ -29,8 +33,13 @@ def scaledobject_target_exists(check: Check, ctx: CheckContext) -> Iterator[Find
 
 
 def _unverifiable(ctx: CheckContext, namespace: str) -> bool:
-    """Pods of Helm charts are not rendered: a selector in a namespace a chart installs into may match them."""
-    return namespace in ctx.chart_namespaces()
+    """A chart Application of the namespace was not hydrated: a selector there may match its unknown pods."""
+    return namespace in ctx.unhydrated_namespaces()
+
+
+def _runtime_pods(ctx: CheckContext, namespace: str, selector: dict | None) -> bool:
+    """The selector matches pods an operator starts at run time in the namespace (cert-manager's HTTP-01 solvers)."""
+    return namespace in acme_solver_namespaces(ctx.objects) and selector_matches(selector, ACME_SOLVER_LABELS)
 
 
 def _selector_targets(check: Check, ctx: CheckContext, kind: str, selector_path: str, what: str) -> Iterator[Finding]:
@@ -46,9 +55,9 @@ def _selector_targets(check: Check, ctx: CheckContext, kind: str, selector_path:
             if kind == "PodDisruptionBudget":
                 yield check.finding(ctx, item, selector_path, "has an empty selector: it budgets every pod of the namespace at once")
             continue
-        if any(g.namespace == ns and selector_matches(selector, g.labels) for g in groups) or _unverifiable(ctx, ns):
+        if any(g.namespace == ns and g.selected_by(selector) for g in groups) or _runtime_pods(ctx, ns, selector) or _unverifiable(ctx, ns):
             continue
-        yield check.finding(ctx, item, selector_path, f"{what} {_describe(selector)} matches no pod rendered in {ns}")
+        yield check.finding(ctx, item, selector_path, f"{what} {_describe(selector)} matches no pod in {ns}")
 
 
 def _describe(selector: dict) -> str:
@@ -73,15 +82,18 @@ def networkpolicy_selects_pods(check: Check, ctx: CheckContext) -> Iterator[Find
 
 
 def servicemonitor_selects_service(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """Each ServiceMonitor selects at least one rendered Service in the namespaces it watches."""
-    services = ctx.of_kind("Service")
+    """Each ServiceMonitor selects at least one Service in the namespaces it watches (an applied one, the API server's
+    ``default/kubernetes``, or the kubelet Service prometheus-operator keeps)."""
+    services = [(s.obj["metadata"].get("namespace"), s.obj["metadata"].get("labels") or {}) for s in ctx.of_kind("Service")]
+    services += [(ns, labels) for ns, _, labels, _ in BUILTIN_SERVICES]
+    services += [(ns, labels) for ns, _, labels, _ in kubelet_services(ctx.objects)]
     for item in ctx.of_kind("ServiceMonitor"):
         own_ns = item.obj["metadata"].get("namespace", "")
         ns_sel = get(item.obj, "spec.namespaceSelector", {}) or {}
         namespaces = None if ns_sel.get("any") else set(ns_sel.get("matchNames") or [own_ns])
-        candidates = [s for s in services if namespaces is None or s.obj["metadata"].get("namespace") in namespaces]
+        candidates = [labels for ns, labels in services if namespaces is None or ns in namespaces]
         selector = get(item.obj, "spec.selector", {}) or {}
-        if any(selector_matches(selector, s.obj["metadata"].get("labels") or {}) for s in candidates):
+        if any(selector_matches(selector, labels) for labels in candidates):
             continue
         if namespaces is not None and any(_unverifiable(ctx, ns) for ns in namespaces):
             continue
@@ -102,7 +114,7 @@ def pdb_allows_drain(check: Check, ctx: CheckContext) -> Iterator[Finding]:
             continue
         if "minAvailable" not in spec:
             continue
-        matched = [g for g in groups if g.namespace == ns and selector_matches(spec.get("selector"), g.labels)]
+        matched = [g for g in groups if g.namespace == ns and g.selected_by(spec.get("selector")) and not g.transient]
         replicas = sum(g.replicas_min for g in matched)
         min_available = spec["minAvailable"]
         if isinstance(min_available, str) and min_available.endswith("%"):
@@ -151,7 +163,7 @@ CHECKS = (
     Check("PL-TREE-002", "error", "tree", "ScaledObject targets a rendered workload",
           "Fix spec.scaleTargetRef (kind defaults to Deployment) to name a workload rendered in the same namespace.", scaledobject_target_exists),
     Check("PL-TREE-003", "error", "tree", "PodDisruptionBudget selects rendered pods",
-          "Make spec.selector match the pod labels of the workload it protects (pods of Helm charts are not checked).", pdb_selects_pods),
+          "Make spec.selector match the pod labels of the workload it protects.", pdb_selects_pods),
     Check("PL-TREE-004", "error", "tree", "Service selects rendered pods",
           "Make spec.selector match the pod template labels of its workload.", service_selects_pods),
     Check("PL-TREE-005", "error", "tree", "ServiceMonitor selects a rendered Service",

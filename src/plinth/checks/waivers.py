@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from plinth.checks.engine import Check, CheckContext, Finding, ObjectRef
 from plinth.spec.loader import SpecError, SpecProblem, _plain, _problems, read_yaml
@@ -24,14 +24,35 @@ class Waiver(StrictModel):
 
     check: str = Field(pattern=r"^PL-[A-Z]+-\d{3}$")
     """Check ID, e.g. PL-IMG-001."""
-    object: str = Field(min_length=3)
+    object: str | None = Field(default=None, min_length=3)
     """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped; ``Spec/<dotted parent>`` for spec findings)."""
+    application: str | None = Field(default=None, min_length=1)
+    """Instead of ``object``: every object the chart Application of that name hydrates to (for a decision about the
+    whole pinned chart, e.g. the image tags it ships)."""
     environments: list[str] = []
     """Environments it applies to; empty = all."""
     reason: str = Field(min_length=10)
     """Why the finding is accepted (a sentence, not "ok")."""
     expires: dt.date
     """Date after which the waiver no longer applies (YYYY-MM-DD)."""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Waiver":
+        if (self.object is None) == (self.application is None):
+            raise ValueError("give exactly one of object (Kind/namespace/name) or application (a chart Application's name)")
+        return self
+
+    @property
+    def target(self) -> str:
+        """What it waives, in words: the object key, or ``Application <name>``."""
+        return self.object if self.object is not None else f"Application {self.application}"
+
+    def covers(self, finding: Finding) -> bool:
+        """The finding is of this waiver's check, object (or chart Application) and environment."""
+        if self.check != finding.check_id:
+            return False
+        target = finding.obj.key == self.object if self.object is not None else finding.obj.application == self.application
+        return target and (not self.environments or finding.environment in self.environments)
 
 
 class WaiverFile(StrictModel):
@@ -65,7 +86,7 @@ WAIVER_CHECKS = (EXPIRED, UNMATCHED)
 
 
 def _ref(waiver: Waiver, path: Path) -> ObjectRef:
-    return ObjectRef("Waiver", None, f"{waiver.check}:{waiver.object}", str(path))
+    return ObjectRef("Waiver", None, f"{waiver.check}:{waiver.target}", str(path))
 
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], path: Path, today: dt.date | None = None) -> list[Finding]:
@@ -75,8 +96,7 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], path: Path, to
     used: set[int] = set()
     for finding in findings:
         for index, waiver in enumerate(waivers):
-            if waiver.check == finding.check_id and waiver.object == finding.obj.key and (
-                    not waiver.environments or finding.environment in waiver.environments):
+            if waiver.covers(finding):
                 used.add(index)
                 if waiver.expires >= today:
                     finding = replace(finding, waived_by=waiver.reason)
@@ -87,10 +107,10 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], path: Path, to
     for index, waiver in enumerate(waivers):
         if waiver.expires < today:
             result.append(Finding(EXPIRED.id, EXPIRED.severity, env, _ref(waiver, path), f"waivers.{index}.expires",
-                                  f"waiver of {waiver.check} on {waiver.object} expired on {waiver.expires.isoformat()} ({waiver.reason})"))
+                                  f"waiver of {waiver.check} on {waiver.target} expired on {waiver.expires.isoformat()} ({waiver.reason})"))
         elif index not in used:
             result.append(Finding(UNMATCHED.id, UNMATCHED.severity, env, _ref(waiver, path), f"waivers.{index}",
-                                  f"waiver of {waiver.check} on {waiver.object} matches no finding"))
+                                  f"waiver of {waiver.check} on {waiver.target} matches no finding"))
     return result
 
 

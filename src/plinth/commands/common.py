@@ -21,7 +21,7 @@ err_console = Console(stderr=True)
 SpecOption = Annotated[Path, typer.Option("--spec", help="Platform spec file.")]
 EnvOption = Annotated[Optional[list[str]], typer.Option("--env", help="Environment(s); default: all in the spec.")]
 FormatOption = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
-CrdOption = Annotated[Optional[Path], typer.Option("--crd-dir", help="Folder of CRD JSON schemas ({group}/{kind}_{version}.json); default $PLINTH_CRD_DIR or ../shared/schemas/crds. Kinds it lacks are taken from the pinned charts' CRDs.")]
+CrdOption = Annotated[Optional[Path], typer.Option("--crd-dir", help="Folder of CRD JSON schemas ({group}/{kind}_{version}.json); default $PLINTH_CRD_DIR or ../shared/schemas/crds.")]
 
 
 def fail_bad_input(lines: list[str]) -> None:

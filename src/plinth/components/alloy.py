@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import LOKI_URL
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
@@ -104,15 +104,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease(name=NAME, chart_key="alloy", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """One Alloy pod per node."""
-    cpu, mem = (a + b for a, b in zip(POD_REQUESTS, RELOADER_REQUESTS))
-    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, cpu, mem, per_node=True)]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
-    footprints=footprints,
 )

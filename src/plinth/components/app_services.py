@@ -68,8 +68,8 @@ STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "kafka": ("username", "password"),
     "iceberg": ("client-id", "client-secret"),
 }
-"""Keys of each store's credential Secret, mounted as files. External Secrets writes them from the secret manager,
-except Iceberg's: the catalog's setup job writes the service's catalog principal (``iceberg_catalog``)."""
+"""Keys of each store's credential Secret, written by External Secrets from the secret manager and mounted as files
+(Iceberg's: the service's catalog principal, which the catalog's setup job keeps equal to the same entry)."""
 OBJECT_STORE_PORT = 443
 """Iceberg's data files live in the cloud's object storage, reached over HTTPS with the catalog's vended credentials."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
@@ -351,31 +351,10 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     svc = platform.services[name]
     result = []
     for store in sorted(svc.uses):
-        if store == "iceberg":
-            result.extend(iceberg_credentials_access(name))
-            continue
-        data = {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
+        data = (iceberg_catalog.service_credentials_entries(name) if store == "iceberg"
+                else {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]})
         result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
     return result
-
-
-def iceberg_credentials_access(name: str) -> list[KubeObject]:
-    """A Role and RoleBinding letting the catalog's setup job write the service's Iceberg credentials Secret.
-
-    RBAC cannot restrict ``create`` to one name, so the setup job may create Secrets in the namespace, but read and
-    replace only this one."""
-    secret = credentials_secret(name, "iceberg")
-    role = f"{name}-iceberg-credentials-writer"
-    return [
-        k8s_object("rbac.authorization.k8s.io/v1", "Role", role, NAMESPACE, labels=labels(NAME, role), rules=[
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get", "update", "patch"]},
-        ]),
-        k8s_object("rbac.authorization.k8s.io/v1", "RoleBinding", role, NAMESPACE, labels=labels(NAME, role),
-                   roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-                   subjects=[{"kind": "ServiceAccount", "name": iceberg_catalog.SERVICE_ACCOUNT,
-                              "namespace": iceberg_catalog.NAMESPACE}]),
-    ]
 
 
 def network_policy(platform: Platform, name: str) -> KubeObject | None:

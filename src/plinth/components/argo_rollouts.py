@@ -12,7 +12,7 @@ from typing import Any
 
 from plinth.components import delivery
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
@@ -73,17 +73,11 @@ def objects(platform: Platform) -> list[KubeObject]:
     return [delivery.notification_secret(platform, NAMESPACE)]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The controller pods."""
-    return [PodFootprint("argo-rollouts-controller", NAMESPACE, REPLICAS, *POD_REQUESTS)]
-
-
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
     objects=objects,
     charts=charts,
-    footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     sync_wave=2,  # after the ClusterSecretStore (secret-store, wave 1) the ExternalSecret reads from
 )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, HelmRelease
+from plinth.kube.objects import dns_label
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
@@ -64,6 +65,17 @@ def _replicas(platform: Platform) -> dict[str, int]:
             "applicationSet": 2 if ha else 1, "redis-ha": 3 if ha else 0}
 
 
+def oci_repositories(platform: Platform) -> dict[str, dict[str, str]]:
+    """``configs.repositories`` entries for the pins served from OCI registries: Argo CD pulls a chart whose repoURL has no
+    scheme over OCI only when a repository Secret (the chart renders one per entry) says ``enableOCI`` for that URL."""
+    result: dict[str, dict[str, str]] = {}
+    for pin in sorted(platform.charts.values(), key=lambda p: p.repo_url):
+        if pin.repo_url.startswith("oci://"):
+            url = pin.repo_url.removeprefix("oci://")
+            result[dns_label(url)] = {"url": url, "name": url, "type": "helm", "enableOCI": "true"}
+    return result
+
+
 def values(platform: Platform) -> dict[str, Any]:
     """Helm values of the argo-cd chart, from the spec."""
     cd = platform.argocd
@@ -80,6 +92,7 @@ def values(platform: Platform) -> dict[str, Any]:
                 "timeout.reconciliation": "180s",
             },
             "params": {"application.namespaces": cd.namespace},
+            "repositories": oci_repositories(platform),
         },
         "controller": {"replicas": replicas["controller"], "resources": _resources("controller"), "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}},
         "server": {
@@ -144,21 +157,11 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """Argo CD's pods, with the replicas and requests values() sets."""
-    ns = platform.argocd.namespace
-    return [
-        PodFootprint(f"argocd-{part.lower()}", ns, count, *POD_REQUESTS[part])
-        for part, count in _replicas(platform).items() if count > 0
-    ]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace="platform-system",
     charts=charts,
     alerts=alerts,
     alert_tests=alert_tests,
-    footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

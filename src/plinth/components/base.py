@@ -38,25 +38,18 @@ class HelmRelease:
 
 
 @dataclass(frozen=True)
-class PodFootprint:
-    """Pods a Helm chart runs, as the chart's values set them (same numbers, read from one place)."""
+class ExtraDestination:
+    """A namespace outside its own that a component's Applications must write to, for one kind only.
 
-    name: str
-    """Workload name."""
+    Argo CD can allow a namespace for a whole AppProject, not for some kinds: the project gets the namespace as a
+    destination and an annotation naming the kinds, and ``plinth check`` (PL-ARGO-001) refuses any other kind there.
+    """
+
     namespace: str
-    """Namespace (decides the node pool)."""
-    replicas: int
-    """Replicas (ignored when ``per_node``)."""
-    cpu_millicores: int
-    """CPU request per pod, millicores."""
-    memory_mib: int
-    """Memory request per pod, MiB."""
-    per_node: bool = False
-    """A DaemonSet: one pod on every node of the pool."""
-    volume_gib: int = 0
-    """Persistent volume per pod, GiB."""
-    spread_zones: bool = True
-    """Replicas are spread over zones."""
+    group: str
+    kind: str
+    reason: str
+    """Why the object cannot live in the component's own namespace."""
 
 
 def _none(platform: Platform) -> list[Any]:
@@ -81,12 +74,12 @@ class Component:
     """promtool unit tests, one per alert: fires on a broken series, silent on a healthy one."""
     panels: Callable[[Platform], list[Panel]] = _none
     """Dashboard panels the component contributes to the spec's dashboards."""
-    footprints: Callable[[Platform], list[PodFootprint]] = _none
-    """Pods its Helm charts run (the planner cannot render upstream charts offline; objects it can read)."""
     sync_wave: int = 0
     """Argo CD sync wave of the component's folder Application."""
     cluster_kinds: tuple[tuple[str, str], ...] = field(default=())
     """(group, kind) of cluster-scoped objects its Applications may create (AppProject whitelist)."""
+    extra_destinations: tuple[ExtraDestination, ...] = field(default=())
+    """Namespaces besides its own its Applications write to, each for one kind (AppProject destinations)."""
     ignore_differences: tuple[dict[str, Any], ...] = field(default=())
     """Argo CD ``ignoreDifferences`` entries of its folder Application: fields another controller owns
     in the cluster (e.g. HTTPRoute weights during a canary), which sync and self-heal must leave alone."""

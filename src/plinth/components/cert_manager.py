@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.components.envoy_gateway import GATEWAY_NAME, HTTP_LISTENER, TLS_SECRET, public_hosts
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
@@ -63,6 +63,9 @@ def _part_values(platform: Platform, part: str, name: str) -> dict[str, Any]:
 def values(platform: Platform) -> dict[str, Any]:
     """Helm values of the cert-manager chart: CRDs, Gateway API support, replicas, requests, metrics."""
     return {
+        # Leader election Leases (and the Role/RoleBinding to them) in cert-manager's own namespace, not the chart's
+        # default kube-system, which the platform-system AppProject does not take.
+        "global": {"leaderElection": {"namespace": NAMESPACE}},
         "crds": {"enabled": True, "keep": True},
         "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration", "enableGatewayAPI": True},
         **_part_values(platform, "controller", "controller"),
@@ -158,11 +161,6 @@ def panels(platform: Platform) -> list[Panel]:
                   unit="d", legend=("{{namespace}}/{{name}}",))]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """cert-manager's controller, webhook and cainjector pods."""
-    return [PodFootprint(f"cert-manager-{part}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
-
-
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -171,7 +169,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=1,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("cert-manager.io", "ClusterIssuer"),),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
@@ -260,6 +260,9 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "secret": {"create": False},
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": True, "namespaceScoped": True},
+        # Argo CD applies the chart's CRDs itself; the chart's pre-install CRD Job would only repeat it (with an
+        # unpinned kubectl image).
+        "crdHook": {"enabled": False},
         **ds.operator_placement(platform),
     }, sync_wave=-5)]
 
@@ -309,13 +312,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The operator pod (operator + metrics-exporter containers summed)."""
-    cpu = sum(c for c, _ in POD_REQUESTS.values())
-    mem = sum(m for _, m in POD_REQUESTS.values())
-    return [PodFootprint("clickhouse-operator", ds.DATA_NAMESPACE, 1, cpu, mem)]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -324,7 +320,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

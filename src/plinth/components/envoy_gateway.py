@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.network import NAMESPACE_NAME_LABEL
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
@@ -201,20 +201,14 @@ def objects(platform: Platform) -> list[KubeObject]:
     return [envoy_proxy(platform), gateway_class(platform), gateway(platform), https_redirect(platform), *monitors(platform)]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The controller pods (chart) and the proxy pods Envoy Gateway creates from the EnvoyProxy."""
-    return [
-        PodFootprint("envoy-gateway", NAMESPACE, CONTROLLER_REPLICAS, *POD_REQUESTS["controller"]),
-        PodFootprint("envoy-proxy-public", NAMESPACE, platform.edge.gateway_replicas, *POD_REQUESTS["proxy"]),
-    ]
-
-
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
     objects=objects,
     charts=charts,
-    footprints=footprints,
     sync_wave=1,
-    cluster_kinds=OPERATOR_CLUSTER_KINDS + (("gateway.networking.k8s.io", "GatewayClass"),),
+    # The Gateway API bundle's safe-upgrades ValidatingAdmissionPolicy (and binding) refuses CRD downgrades; kept.
+    cluster_kinds=OPERATOR_CLUSTER_KINDS + (("gateway.networking.k8s.io", "GatewayClass"),
+                                            ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+                                            ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding")),
 )

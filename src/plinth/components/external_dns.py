@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, HelmRelease
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
@@ -53,15 +53,9 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease(name=NAME, chart_key="external-dns", namespace=NAMESPACE, values=values(platform), sync_wave=-4)]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The single external-dns pod."""
-    return [PodFootprint(NAME, NAMESPACE, REPLICAS, *POD_REQUESTS, spread_zones=False)]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
     charts=charts,
-    footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

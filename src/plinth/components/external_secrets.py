@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
@@ -97,18 +97,12 @@ def panels(platform: Platform) -> list[Panel]:
                   ("sum by (namespace, name) (increase(externalsecret_sync_calls_error[15m]))",), legend=("{{namespace}}/{{name}}",))]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The operator's controller, webhook and cert-controller pods."""
-    return [PodFootprint(f"external-secrets-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
-
-
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
     objects=objects,
     charts=charts,
     panels=panels,
-    footprints=footprints,
-    sync_wave=1,
+    sync_wave=-4,  # right after the operator and its CRDs (-5), before every ExternalSecret (-3 and later)
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("external-secrets.io", "ClusterSecretStore"),),
 )

@@ -20,8 +20,9 @@ Objects:
   (``postgres_role``; the postgres component adds it to ``spec.managed.roles``), its password an ExternalSecret;
 - a one-time Job bootstrapping the realm (Polaris' admin tool; bootstrap is not idempotent, apache/polaris#2324);
 - a reconciling CronJob (``plinth.lakehouse.catalog_setup``) that creates the catalog in the warehouse bucket
-  and a principal per service that ``uses: iceberg``, whose credentials it writes into the Secret the service
-  mounts;
+  and a principal per service that ``uses: iceberg``, whose credentials it keeps equal to the secret store's entry
+  for the service (``service_credentials_entries``): the service's own ExternalSecret and the job's read the same
+  entry, so the service's pods start with their credentials at once and nothing writes Secrets across namespaces;
 - the maintenance CronJob (``plinth.lakehouse.maintenance``): snapshot expiry at the Iceberg row's retention
   and orphan-file removal; the bucket's lifecycle expires noncurrent versions after the same retention;
 - NetworkPolicies for the flows above, alerts (availability, commit errors, maintenance) and panels.
@@ -32,7 +33,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.components.delivery import image_reference
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, MONITORING_NAMESPACE, uses_label
@@ -44,7 +45,6 @@ from plinth.kube.workloads import restricted_container_security_context, restric
 from plinth.lakehouse import catalog_setup, maintenance
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.quantities import mebibytes, millicores
 from plinth.spec.derived import WORKLOAD_IDENTITIES, backup_target, buckets, cloud_identity_name
 from plinth.spec.model import Platform
 
@@ -118,9 +118,28 @@ def _warehouse_target(platform: Platform):
     return next(b for b in buckets(platform) if b.key == "iceberg")
 
 
+SERVICE_CREDENTIAL_KEYS = ("client-id", "client-secret")
+
+
 def service_credentials_secret(service: str) -> str:
-    """Secret the setup job writes a service's catalog principal credentials into (keys client-id, client-secret)."""
+    """The service's Secret (platform-apps) holding its catalog principal's credentials (keys client-id, client-secret)."""
     return f"{service}-iceberg-credentials"
+
+
+def service_credentials_entries(service: str) -> dict[str, str]:
+    """Secret key -> secret store entry (``name:property``) of a service's catalog principal credentials: read by the
+    service's ExternalSecret and by the setup job's, one entry for both."""
+    return {key: f"apps/{service}/iceberg:{key}" for key in SERVICE_CREDENTIAL_KEYS}
+
+
+def principal_secret(service: str) -> str:
+    """The setup job's copy (platform-data) of a service's principal credentials."""
+    return f"{NAME}-principal-{service}"
+
+
+def principal_dir(service: str) -> str:
+    """Where the setup job finds a service's principal credentials (files client-id, client-secret)."""
+    return f"/credentials/services/{service}"
 
 
 def iceberg_services(platform: Platform) -> list[str]:
@@ -171,7 +190,8 @@ def jdbc_url(platform: Platform) -> str:
 
 
 def secrets(platform: Platform) -> list[KubeObject]:
-    """ExternalSecrets: the database role (basic-auth, as CloudNativePG requires), root credentials, token keys."""
+    """ExternalSecrets: the database role (basic-auth, as CloudNativePG requires), root credentials, token keys, and
+    the principal credentials of each service using Iceberg (the setup job's copy)."""
     db = external_secret(platform, DB_SECRET, NAMESPACE, NAME, {"username": "iceberg/catalog-db:username",
                                                                  "password": "iceberg/catalog-db:password"})
     db["spec"]["target"]["template"] = {"type": "kubernetes.io/basic-auth", "metadata": {"labels": {"cnpg.io/reload": "true"}}}
@@ -181,6 +201,8 @@ def secrets(platform: Platform) -> list[KubeObject]:
                                                                   "client-secret": "iceberg/catalog-root:client-secret"}),
         external_secret(platform, TOKEN_BROKER_SECRET, NAMESPACE, NAME, {"public.pem": "iceberg/token-broker:public.pem",
                                                                           "private.pem": "iceberg/token-broker:private.pem"}),
+        *(external_secret(platform, principal_secret(service), NAMESPACE, NAME, service_credentials_entries(service))
+          for service in iceberg_services(platform)),
     ]
 
 
@@ -313,14 +335,16 @@ def setup_cronjob(platform: Platform) -> KubeObject:
     args = ["/opt/plinth/catalog_setup.py", "--api", api_base(), "--realm", catalog.realm,
             "--root-client-id-file", "/credentials/root/client-id", "--root-client-secret-file", "/credentials/root/client-secret",
             "--catalog", catalog.warehouse, "--base-location", warehouse_location(platform),
-            "--storage-type", STORAGE_TYPES[platform.cluster.provider], "--region", _warehouse_target(platform).primary.region,
-            "--namespace", ds.APPS_NAMESPACE]
+            "--storage-type", STORAGE_TYPES[platform.cluster.provider], "--region", _warehouse_target(platform).primary.region]
+    volumes, mounts = [ROOT_VOLUME, SCRIPTS_VOLUME], [ROOT_MOUNT, SCRIPTS_MOUNT]
     for service in iceberg_services(platform):
-        args += ["--service", f"{service}={service_credentials_secret(service)}"]
+        args += ["--service", f"{service}={principal_dir(service)}"]
+        volumes.append({"name": f"principal-{service}", "secret": {"secretName": principal_secret(service), "defaultMode": 0o440}})
+        mounts.append({"name": f"principal-{service}", "mountPath": principal_dir(service), "readOnly": True})
     container = _container("setup", image_reference(platform.datastores.iceberg.maintenance.image), command=["python3"], args=args,
-                           env=[{"name": "HOME", "value": "/tmp"}], mounts=[ROOT_MOUNT, SCRIPTS_MOUNT], cpu="50m", memory="128Mi")
-    pod = _job_pod(platform, SETUP_JOB, [container], [ROOT_VOLUME, SCRIPTS_VOLUME])
-    pod["spec"]["automountServiceAccountToken"] = True  # it writes the services' credentials Secrets
+                           env=[{"name": "HOME", "value": "/tmp"}], mounts=mounts, cpu="50m", memory="128Mi")
+    pod = _job_pod(platform, SETUP_JOB, [container], volumes)
+    pod["spec"]["automountServiceAccountToken"] = False
     return _cronjob(SETUP_JOB, SETUP_SCHEDULE, pod, 600)
 
 
@@ -339,8 +363,8 @@ def maintenance_cronjob(platform: Platform) -> KubeObject:
 
 
 def network_policies(platform: Platform) -> list[KubeObject]:
-    """Clients -> catalog; catalog -> PostgreSQL pooler and object storage; jobs -> catalog, PostgreSQL, object
-    storage and the API server. Scrapes from platform-monitoring and DNS come from the namespace baseline."""
+    """Clients -> catalog; catalog -> PostgreSQL pooler and object storage; jobs -> catalog, PostgreSQL and object
+    storage. Scrapes from platform-monitoring and DNS come from the namespace baseline."""
     pg = {DATASTORE_LABEL: "postgres"}
     job = lambda name: {JOB_LABEL: name}  # noqa: E731
     http = ports([HTTP_PORT])
@@ -357,8 +381,7 @@ def network_policies(platform: Platform) -> list[KubeObject]:
         allow(f"{NAME}-to-postgres", NAMESPACE, pg, component=NAME, ingress=[
             {"from": [peer(None, SERVER_LABELS), peer(None, job(BOOTSTRAP_JOB))], "ports": ports(DATASTORE_PORTS["postgres"])}]),
         allow(f"{NAME}-bootstrap", NAMESPACE, job(BOOTSTRAP_JOB), component=NAME, egress=to_postgres),
-        allow(f"{NAME}-setup", NAMESPACE, job(SETUP_JOB), component=NAME,
-              egress=to_catalog + [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports(ds.API_SERVER_PORTS)}]),
+        allow(f"{NAME}-setup", NAMESPACE, job(SETUP_JOB), component=NAME, egress=to_catalog),
         allow(f"{NAME}-maintenance", NAMESPACE, job(MAINTENANCE_JOB), component=NAME, egress=to_catalog + external),
     ]
 
@@ -480,13 +503,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The catalog servers (chart pods the planner cannot render)."""
-    res = platform.datastores.iceberg.catalog.resources
-    return [PodFootprint(SERVICE, NAMESPACE, platform.datastores.iceberg.catalog.replicas,
-                         millicores(res.requests_cpu), int(mebibytes(res.requests_memory)))]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -495,6 +511,5 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=1,
 )

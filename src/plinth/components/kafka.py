@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
@@ -226,11 +226,6 @@ def pipeline_panels(platform: Platform) -> list[Panel]:
     return panels
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The Strimzi cluster operator pod."""
-    return [PodFootprint("strimzi-cluster-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["strimzi-cluster-operator"])]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -239,7 +234,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, ExtraDestination, HelmRelease
 from plinth.kube.conventions import uses_label
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.workloads import requests_and_limits
@@ -27,6 +27,13 @@ REPLICAS: dict[str, int] = {"operator": 2, "metricServer": 2, "webhooks": 2}
 OPERATOR_POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
 OPERATOR_EXTRA_LABELS: dict[str, str] = {uses_label("kafka"): "true"}
 """The operator reads consumer lag from Kafka, so the data side's policies must let it in."""
+AUTH_READER = ExtraDestination(
+    "kube-system", "rbac.authorization.k8s.io", "RoleBinding",
+    "KEDA's metrics API server is an aggregated API server: its RoleBinding keda-operator-auth-reader to the Role "
+    "extension-apiserver-authentication-reader must be in kube-system, where that Role and the API server's "
+    "front-proxy CA (ConfigMap extension-apiserver-authentication) live "
+    "(https://kubernetes.io/docs/tasks/extend-kubernetes/configure-aggregation-layer/).")
+"""The one object KEDA's chart must put outside platform-system."""
 METRICS_SERVER_PORT = 6443
 WEBHOOK_PORT = 9443
 
@@ -95,11 +102,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """KEDA's operator, metrics API server and admission webhook pods."""
-    return [PodFootprint(f"keda-{part.lower()}", NAMESPACE, REPLICAS[part], *POD_REQUESTS[part]) for part in sorted(REPLICAS)]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -107,6 +109,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("apiregistration.k8s.io", "APIService"),),
+    extra_destinations=(AUTH_READER,),
 )

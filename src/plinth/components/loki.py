@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
@@ -101,7 +101,7 @@ def values(platform: Platform) -> dict[str, Any]:
 
 def charts(platform: Platform) -> list[HelmRelease]:
     """The loki chart in platform-monitoring."""
-    return [HelmRelease(name=CHART_RELEASE, chart_key="loki", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-3)]
+    return [HelmRelease(name=CHART_RELEASE, chart_key="loki", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
 def objects(platform: Platform) -> list[KubeObject]:
@@ -163,12 +163,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """Loki's pods with the replicas and requests values() sets."""
-    return [PodFootprint(f"loki-{part}", MONITORING_NAMESPACE, count, *POD_REQUESTS[part], volume_gib=VOLUME_GIB.get(part, 0))
-            for part, count in _replicas(platform).items()]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -177,6 +171,5 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
-    sync_wave=-4,
+    sync_wave=-3,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, PodFootprint
+from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import RELEASE
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
@@ -72,15 +72,9 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The OpenCost exporter pod."""
-    return [PodFootprint(NAME, MONITORING_NAMESPACE, 1, *POD_REQUESTS, spread_zones=False)]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     panels=panels,
-    footprints=footprints,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.components.iceberg_catalog import postgres_role
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
@@ -221,7 +221,7 @@ def charts(platform: Platform) -> list[HelmRelease]:
             "resources": ds.chart_resources(*POD_REQUESTS["barman-cloud-plugin"]),
             "podLabels": operator_labels,
             **place,
-        }, sync_wave=-5),
+        }, sync_wave=-4),  # its Issuer and Certificates need cert-manager's CRDs and webhook (-5)
     ]
 
 
@@ -282,11 +282,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The operator and plugin pods (the Cluster and Pooler pods are objects the planner reads)."""
-    return [PodFootprint(name, ds.DATA_NAMESPACE, 1, *POD_REQUESTS[name]) for name in POD_REQUESTS]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -295,7 +290,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_FULLNAME
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.secrets import external_secret
@@ -29,6 +29,16 @@ CHART_RELEASE = f"{NAME}-chart"
 """Application and Helm release of the chart (the component's own objects are synced by the Application ``NAME``)."""
 RELEASE = PROMETHEUS_FULLNAME
 """The chart's fullnameOverride: short, because the chart prefixes every object with it."""
+CRDS_RELEASE = "prometheus-operator-crds"
+"""Application and release of the same chart with only its CRDs (monitoring.coreos.com)."""
+CRDS_WAVE = -25
+"""Before Argo CD's own Application (-20): the ServiceMonitors and PodMonitors every chart renders, Argo CD's
+included, find their CRDs in the cluster when their Application syncs."""
+CHART_WAVE = -2
+"""After the ExternalSecrets of this component (-3): Grafana's admin and Alertmanager's receiver Secrets exist when
+their pods start."""
+SECRETS_WAVE = -3
+"""The component's folder (its ExternalSecrets): after the secret store (-4)."""
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {
     "prometheus": (1000, 4096),
@@ -38,7 +48,7 @@ POD_REQUESTS: dict[str, tuple[int, int]] = {
     "kube-state-metrics": (100, 256),
     "node-exporter": (50, 64),
 }
-"""CPU millicores and memory MiB requested by the main container of each pod: set in the values, counted by the planner."""
+"""CPU millicores and memory MiB requested by the main container of each pod, set in the values."""
 
 SIDECAR_REQUESTS: dict[str, tuple[int, int]] = {
     "config-reloader": (10, 32),
@@ -46,13 +56,6 @@ SIDECAR_REQUESTS: dict[str, tuple[int, int]] = {
 }
 """Requests of the sidecars: the operator's config reloader (in Prometheus and Alertmanager pods) and
 Grafana's two k8s-sidecars (dashboards, data sources)."""
-
-POD_SIDECARS: dict[str, tuple[str, ...]] = {
-    "prometheus": ("config-reloader",),
-    "alertmanager": ("config-reloader",),
-    "grafana": ("grafana-sidecar", "grafana-sidecar"),
-}
-"""Sidecars in each pod, counted into its footprint."""
 
 ALERTMANAGER_VOLUME_GIB = 10
 """Alertmanager's volume (silences and notification log)."""
@@ -89,15 +92,6 @@ def _sidecar_resources(sidecar: str) -> dict[str, Any]:
     # The chart passes the reloader's CPU limit to the operator as a flag: it must be set.
     cpu, mem = SIDECAR_REQUESTS[sidecar]
     return {"requests": {"cpu": f"{cpu}m", "memory": f"{mem}Mi"}, "limits": {"cpu": f"{cpu * 10}m", "memory": f"{mem * 2}Mi"}}
-
-
-def pod_requests(part: str) -> tuple[int, int]:
-    """CPU millicores and memory MiB of a whole pod: main container plus its sidecars."""
-    cpu, mem = POD_REQUESTS[part]
-    for sidecar in POD_SIDECARS.get(part, ()):
-        cpu += SIDECAR_REQUESTS[sidecar][0]
-        mem += SIDECAR_REQUESTS[sidecar][1]
-    return cpu, mem
 
 
 def _replicas(platform: Platform) -> dict[str, int]:
@@ -167,7 +161,11 @@ def values(platform: Platform) -> dict[str, Any]:
     replicas = _replicas(platform)
     return {
         "fullnameOverride": RELEASE,
-        "crds": {"enabled": True},
+        "crds": {"enabled": False},  # the prometheus-operator-crds Application installs them, earlier
+        # The managed cluster runs DNS in kube-system, which the platform-monitoring project does not write to: no
+        # CoreDNS/kube-dns Service (the chart would put one in kube-system) and no scrape of it.
+        "coreDns": {"enabled": False},
+        "kubeDns": {"enabled": False},
         # The managed control plane (EKS/GKE/AKS) exposes no etcd, scheduler, controller-manager or kube-proxy metrics.
         "kubeEtcd": {"enabled": False},
         "kubeScheduler": {"enabled": False},
@@ -214,10 +212,29 @@ def _all_pool_tolerations(platform: Platform) -> list[dict[str, str]]:
             for pool in platform.node_pools.values() for t in pool.taints]
 
 
+CRD_ONLY_OFF = ("alertmanager", "grafana", "kubernetesServiceMonitors", "kubeApiServer", "kubelet", "kubeControllerManager",
+                "coreDns", "kubeDns", "kubeEtcd", "kubeScheduler", "kubeProxy", "kubeStateMetrics", "nodeExporter",
+                "prometheusOperator", "prometheus", "thanosRuler", "windowsMonitoring")
+"""Parts of kube-prometheus-stack switched off in the CRD-only release."""
+
+
+def crd_values() -> dict[str, Any]:
+    """Values of the CRD-only release: the chart's ``crds`` subchart and nothing else."""
+    values: dict[str, Any] = {"fullnameOverride": RELEASE, "crds": {"enabled": True}, "defaultRules": {"create": False}}
+    values.update({part: {"enabled": False} for part in CRD_ONLY_OFF})
+    return values
+
+
 def charts(platform: Platform) -> list[HelmRelease]:
-    """The kube-prometheus-stack chart in platform-monitoring (its CRDs before anything that uses them)."""
-    return [HelmRelease(name=CHART_RELEASE, chart_key="kube-prometheus-stack", namespace=MONITORING_NAMESPACE,
-                        values=values(platform), sync_wave=-5)]
+    """The prometheus-operator CRDs first (a CRD-only release of the pinned chart, before Argo CD itself: a platform
+    team installs monitoring CRDs before anything that ships ServiceMonitors, rather than switching monitors off where
+    the CRDs are missing), then kube-prometheus-stack in platform-monitoring."""
+    return [
+        HelmRelease(name=CRDS_RELEASE, chart_key="kube-prometheus-stack", namespace=MONITORING_NAMESPACE, values=crd_values(),
+                    sync_wave=CRDS_WAVE),
+        HelmRelease(name=CHART_RELEASE, chart_key="kube-prometheus-stack", namespace=MONITORING_NAMESPACE,
+                    values=values(platform), sync_wave=CHART_WAVE),
+    ]
 
 
 def objects(platform: Platform) -> list[KubeObject]:
@@ -346,23 +363,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The chart's pods with the replicas and requests values() sets (node-exporter on every node)."""
-    replicas = _replicas(platform)
-    prom = platform.observability.prometheus
-    result = [
-        PodFootprint("prometheus", MONITORING_NAMESPACE, replicas["prometheus"], *pod_requests("prometheus"), volume_gib=prom.storage_gib),
-        PodFootprint("alertmanager", MONITORING_NAMESPACE, replicas["alertmanager"], *pod_requests("alertmanager"),
-                     volume_gib=ALERTMANAGER_VOLUME_GIB),
-        PodFootprint("grafana", MONITORING_NAMESPACE, replicas["grafana"], *pod_requests("grafana")),
-        PodFootprint("prometheus-operator", MONITORING_NAMESPACE, replicas["operator"], *POD_REQUESTS["operator"], spread_zones=False),
-        PodFootprint("kube-state-metrics", MONITORING_NAMESPACE, replicas["kube-state-metrics"], *POD_REQUESTS["kube-state-metrics"],
-                     spread_zones=False),
-        PodFootprint("node-exporter", MONITORING_NAMESPACE, 1, *POD_REQUESTS["node-exporter"], per_node=True),
-    ]
-    return result
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -371,7 +371,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
-    sync_wave=-4,
+    sync_wave=SECRETS_WAVE,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

@@ -10,7 +10,7 @@ spec records RPO = min-replicas-max-lag (docs/datastores.md), not the design's 0
 from __future__ import annotations
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import k8s_object, labels
@@ -206,11 +206,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The operator pod."""
-    return [PodFootprint("redis-operator", ds.DATA_NAMESPACE, 1, *POD_REQUESTS["redis-operator"])]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -219,7 +214,6 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )

@@ -29,6 +29,7 @@ from plinth.components import (
     postgres,
     prometheus_stack,
     redis,
+    storage_classes,
     system_network,
     tempo,
     velero,
@@ -37,6 +38,7 @@ from plinth.components.base import Component
 
 ALL_COMPONENTS: tuple[Component, ...] = (
     namespaces.COMPONENT,
+    storage_classes.COMPONENT,
     argocd.COMPONENT,
     delivery.COMPONENT,
     # platform-data: the data stores and their operators, Velero
@@ -45,6 +47,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     redis.COMPONENT,
     kafka.COMPONENT,
     iceberg_catalog.COMPONENT,
+    velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: network baseline, controllers, the application services
     network_baseline.COMPONENT,

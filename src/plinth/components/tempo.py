@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
@@ -92,7 +92,7 @@ def values(platform: Platform) -> dict[str, Any]:
 
 def charts(platform: Platform) -> list[HelmRelease]:
     """The tempo-distributed chart in platform-monitoring."""
-    return [HelmRelease(name=CHART_RELEASE, chart_key="tempo", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-3)]
+    return [HelmRelease(name=CHART_RELEASE, chart_key="tempo", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
 def objects(platform: Platform) -> list[KubeObject]:
@@ -151,13 +151,6 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """Tempo's pods with the replicas and requests values() sets."""
-    return [PodFootprint(f"tempo-{part.lower()}", MONITORING_NAMESPACE, count, *POD_REQUESTS[part],
-                         volume_gib=INGESTER_VOLUME_GIB if part == "ingester" else 0)
-            for part, count in _replicas(platform).items()]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -166,6 +159,5 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
-    sync_wave=-4,
+    sync_wave=-3,
 )

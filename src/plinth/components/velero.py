@@ -10,7 +10,7 @@ Kafka replication), and a crash-consistent volume snapshot would add nothing res
 from __future__ import annotations
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject, PodFootprint
+from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement
@@ -23,6 +23,13 @@ from plinth.spec.model import Platform
 
 NAME = "velero-backups"
 """Component (folder Application) name; the chart release itself is "velero"."""
+CREDENTIALS_NAME = "velero-credentials"
+"""Component (folder Application) of the ExternalSecret the Velero server mounts: it must exist before the chart
+syncs, while the storage location and schedule need the chart's CRDs, so they are two Applications."""
+CREDENTIALS_WAVE = -3
+"""After the secret store (-4)."""
+CHART_WAVE = -2
+"""After the credentials (-3): the server mounts them at start."""
 NAMESPACE = "platform-system"
 BSL = "dr-region"
 SCHEDULE = "platform-cluster-state"
@@ -94,10 +101,14 @@ def network_policy(platform: Platform) -> KubeObject:
     })
 
 
+def credentials(platform: Platform) -> list[KubeObject]:
+    """The cloud credentials the Velero server and its storage location read (an ExternalSecret)."""
+    return [external_secret(platform, CREDENTIALS, NAMESPACE, CREDENTIALS_NAME, {"cloud": "backups/velero:cloud"})]
+
+
 def objects(platform: Platform) -> list[KubeObject]:
-    """Credentials, the storage location, the schedule and Velero's egress."""
-    return [external_secret(platform, CREDENTIALS, NAMESPACE, NAME, {"cloud": "backups/velero:cloud"}),
-            backup_storage_location(platform), schedule(platform), network_policy(platform)]
+    """The storage location, the schedule and Velero's egress."""
+    return [backup_storage_location(platform), schedule(platform), network_policy(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -109,11 +120,12 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
         "snapshotsEnabled": False,
         "deployNodeAgent": False,
-        "upgradeCRDs": True,
+        # Argo CD applies the chart's CRDs itself; the chart's pre-upgrade CRD Job would only repeat it.
+        "upgradeCRDs": False,
         "resources": ds.chart_resources(*POD_REQUESTS["velero"]),
         "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
         **pool_placement(platform, NAMESPACE),
-    }, sync_wave=-5)]
+    }, sync_wave=CHART_WAVE)]
 
 
 def backup_freshness(platform: Platform) -> BackupFreshness:
@@ -138,11 +150,6 @@ def panels(platform: Platform) -> list[Panel]:
     return [backup_freshness(platform).panel()]
 
 
-def footprints(platform: Platform) -> list[PodFootprint]:
-    """The Velero server pod."""
-    return [PodFootprint("velero", NAMESPACE, 1, *POD_REQUESTS["velero"])]
-
-
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -151,7 +158,14 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     panels=panels,
-    footprints=footprints,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
 )
+
+CREDENTIALS_COMPONENT = Component(
+    name=CREDENTIALS_NAME,
+    namespace=NAMESPACE,
+    objects=credentials,
+    sync_wave=CREDENTIALS_WAVE,
+)
+"""The Velero server's credentials, synced before the chart."""

@@ -322,13 +322,20 @@ def ci_workflow(platform: Platform, cli_commands: set[str]) -> dict[str, Any]:
     """This repository's CI: the rendered tree is fresh and valid, the promises hold, the tests pass."""
     checkout = [
         {"name": "Check out", **_uses("checkout", persist_credentials=False, path="plinth")},
-        {"name": "Check out the shared CRD schemas (../shared, if the repository variable names them)",
+        {"name": "Check out the shared CRD schemas and pinned charts (../shared, if the repository variable names them)",
          "if": "vars.PLINTH_SHARED_REPOSITORY != ''",
          **_uses("checkout", repository="${{ vars.PLINTH_SHARED_REPOSITORY }}", persist_credentials=False, path="shared")},
     ]
     verify_steps = [
         *checkout,
         {"name": "Set up plinth", "working-directory": "plinth", "run": "make setup-core\n"},
+    ]
+    if "charts" in cli_commands:
+        # validate, check and plan read the hydrated charts: without ../shared/charts, pull the pinned archives.
+        verify_steps.append({"name": "Pull the pinned charts (when no ../shared holds them)", "working-directory": "plinth",
+                             "if": "vars.PLINTH_SHARED_REPOSITORY == ''",
+                             "run": '.venv/bin/plinth charts pull\necho "PLINTH_CHART_DIR=$PWD/.cache/charts" >> "$GITHUB_ENV"\n'})
+    verify_steps += [
         {"name": "Rendered tree and workflows are fresh", "working-directory": "plinth", "run": ".venv/bin/plinth render --check\n"},
         {"name": "Every object is valid against the Kubernetes and CRD schemas", "working-directory": "plinth",
          "run": ".venv/bin/plinth validate\n"},

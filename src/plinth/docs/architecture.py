@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from plinth.charts.hydrate import HydratedObject
 from plinth.docs.markdown import table
 from plinth.plan import plan_point
 from plinth.render.pipeline import RenderedObject
@@ -21,7 +22,7 @@ from plinth.spec.model import (
 )
 from plinth.spec.types import format_duration
 
-SectionHook = Callable[[Platform, list[RenderedObject]], str]
+SectionHook = Callable[[Platform, list[RenderedObject], "list[HydratedObject] | None"], str]
 
 
 def _trigger_text(trigger) -> str:
@@ -73,17 +74,20 @@ def _resources(platform: Platform) -> str:
     return text
 
 
-def _cost(platform: Platform, rendered: list[RenderedObject]) -> str:
+def _cost(platform: Platform, rendered: list[RenderedObject], hydrated: list[HydratedObject] | None) -> str:
     """The design's cost table, computed by the planner on every cloud (and the design's estimate beside it)."""
-    point = plan_point(platform, None, rendered=rendered)
+    point = plan_point(platform, None, rendered=rendered, hydrated=hydrated)
     rows = []
     for provider, cloud in point.clouds.items():
         c = cloud.cost
         pools = ", ".join(f"{p.name} {p.at_max.nodes} × {p.shape.instance.name}" for p in cloud.capacity.pools)
         design = f"~${c.design_usd_per_month:,}" if c.design_usd_per_month is not None else "-"
         rows.append([f"{provider.upper()}", c.region, pools, f"${c.total('min_replicas'):,.0f}", f"${c.total('max_replicas'):,.0f}", design])
-    return ("### Cost estimate (monthly)\n\nComputed by `plinth plan` from the rendered workloads, bin-packed per pool, at on-demand "
-            f"list prices ({next(iter(point.clouds.values())).cost.taken}); nodes at maximum replicas.\n\n"
+    without = (f" **Planned without charts: {len(point.unhydrated)} Applications not hydrated** (no chart directory); their pods "
+               "are missing." if point.unhydrated else "")
+    return ("### Cost estimate (monthly)\n\nComputed by `plinth plan` from the pods of the rendered tree and of the hydrated charts, "
+            f"bin-packed per pool, at on-demand list prices ({next(iter(point.clouds.values())).cost.taken}); nodes at maximum "
+            f"replicas.{without}\n\n"
             + table(["Provider", "Region", "Nodes at max replicas", "Min replicas", "Max replicas", "Design estimate"], rows,
                     ["l", "l", "l", "r", "r", "r"]))
 
@@ -169,21 +173,21 @@ def _overview(platform: Platform, rendered: list[RenderedObject]) -> str:
 
 
 SECTIONS: list[SectionHook] = [
-    _overview,
-    lambda p, r: _namespaces(p),
-    lambda p, r: _resources(p),
-    _cost,
-    lambda p, r: _scaling(p),
-    lambda p, r: _observability(p),
-    lambda p, r: _ha(p),
-    lambda p, r: _backups(p),
-    lambda p, r: _recovery(p),
-    lambda p, r: _pipeline(p),
-    lambda p, r: _versions(p),
+    lambda p, r, h: _overview(p, r),
+    lambda p, r, h: _namespaces(p),
+    lambda p, r, h: _resources(p),
+    lambda p, r, h: _cost(p, r, h),
+    lambda p, r, h: _scaling(p),
+    lambda p, r, h: _observability(p),
+    lambda p, r, h: _ha(p),
+    lambda p, r, h: _backups(p),
+    lambda p, r, h: _recovery(p),
+    lambda p, r, h: _pipeline(p),
+    lambda p, r, h: _versions(p),
 ]
 """Sections in order; later features (cost, real RTO/RPO) add theirs here."""
 
 
-def architecture_markdown(platform: Platform, rendered: list[RenderedObject]) -> str:
-    """The whole architecture document."""
-    return "\n".join(section(platform, rendered) for section in SECTIONS)
+def architecture_markdown(platform: Platform, rendered: list[RenderedObject], hydrated: list[HydratedObject] | None = None) -> str:
+    """The whole architecture document (``hydrated``: the chart Applications' objects the cost table plans)."""
+    return "\n".join(section(platform, rendered, hydrated) for section in SECTIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plinth.charts.hydrate import HydratedObject
 from plinth.docs.architecture import architecture_markdown
 from plinth.docs.diagram import architecture_svg
 from plinth.render.pipeline import render_platform
@@ -18,10 +19,11 @@ def component_placements(rendered) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def generated_docs(platform: Platform) -> dict[str, str]:
-    """Relative path under ``docs/`` → content of every generated document."""
+def generated_docs(platform: Platform, hydrated: list[HydratedObject] | None = None) -> dict[str, str]:
+    """Relative path under ``docs/`` → content of every generated document (``hydrated``: what the chart Applications
+    hydrate to, for the cost table; None plans without the charts and says so)."""
     rendered = render_platform(platform)
     return {
-        "architecture.md": architecture_markdown(platform, rendered),
+        "architecture.md": architecture_markdown(platform, rendered, hydrated),
         "architecture.svg": architecture_svg(platform, component_placements(rendered)),
     }

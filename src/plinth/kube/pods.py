@@ -27,6 +27,9 @@ Defaults = Callable[[str], tuple[int, int]]
 """Namespace -> (CPU millicores, memory MiB) a container without requests gets from the LimitRange."""
 
 RENDERED = "rendered"
+STATEFULSET_POD_NAME = "statefulset.kubernetes.io/pod-name"
+POD_INDEX = "apps.kubernetes.io/pod-index"
+"""Labels the StatefulSet controller puts on each pod (its name, its ordinal)."""
 POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
 SCALABLE_KINDS = ("Deployment", "StatefulSet", "Rollout")
 
@@ -55,6 +58,9 @@ class PodGroup:
     """Persistent volume claimed per pod, GiB."""
     per_node: bool = False
     """A DaemonSet: one pod on each node of every pool it may run on (replicas ignored)."""
+    transient: bool = False
+    """Pods that run to completion (a Job's, a CronJob's run, a sync hook): selectors see them, the planner does not
+    reserve nodes for them."""
     node_pool: str | None = None
     """Pool named by a ``plinth.dev/pool`` node selector or required node affinity; None = decided by the namespace."""
     tolerations: tuple[tuple[str, str, str], ...] = ()
@@ -66,9 +72,9 @@ class PodGroup:
     spread_path: str = "spec.template.spec.topologySpreadConstraints"
     """Where the spread is configured in the source object (for findings)."""
     source: str = RENDERED
-    """Where it was found: a rendered object, a chart's values, or the spec (not rendered yet)."""
+    """Where it was found: an object (rendered or hydrated from a chart), or the spec (not rendered yet)."""
     obj: Obj | None = field(default=None, compare=False, repr=False)
-    """The object the pods come from (None for chart footprints and spec-declared groups)."""
+    """The object the pods come from (None for spec-declared groups)."""
 
     @property
     def name(self) -> str:
@@ -90,6 +96,16 @@ class PodGroup:
         """Required anti-affinity on the hostname or the zone keeps two pods of the group off one node."""
         return any(term.get("topologyKey") in (HOST_KEY, ZONE_KEY) and selector_matches(term.get("labelSelector"), self.labels)
                    for term in self.anti_affinity)
+
+    def selected_by(self, selector: dict[str, Any] | None) -> bool:
+        """A LabelSelector selects at least one pod of the group, counting the labels the StatefulSet controller adds
+        to each pod (``statefulset.kubernetes.io/pod-name``, ``apps.kubernetes.io/pod-index``)."""
+        if selector_matches(selector, self.labels):
+            return True
+        if self.kind != "StatefulSet":
+            return False
+        return any(selector_matches(selector, {**self.labels, STATEFULSET_POD_NAME: f"{self.object_name}-{i}", POD_INDEX: str(i)})
+                   for i in range(max(self.replicas_max, 1)))
 
     @property
     def zone_anti_affinity(self) -> bool:
@@ -236,6 +252,19 @@ def _daemonset(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [_template(obj, spec.get("template") or {}, 0, ctx, per_node=True)]
 
 
+def _job(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """A Job: ``parallelism`` pods that run to completion."""
+    spec = obj.get("spec") or {}
+    return [_template(obj, spec.get("template") or {}, int(spec.get("parallelism", 1)), ctx, transient=True)]
+
+
+def _cronjob(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """A CronJob: each run is a Job of its ``jobTemplate``."""
+    job = get(obj, "spec.jobTemplate.spec", {}) or {}
+    group = _template(obj, job.get("template") or {}, int(job.get("parallelism", 1)), ctx, transient=True)
+    return [replace(group, spread_path="spec.jobTemplate.spec.template.spec.topologySpreadConstraints")]
+
+
 # --------------------------------------------------------------------------- operators' custom resources
 
 
@@ -377,14 +406,36 @@ def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
                      spread_path="spec.topologySpreadConstraints", obj=obj)]
 
 
+RELOADER_FLAGS = {"cpu": "--config-reloader-cpu-request=", "memory": "--config-reloader-memory-request="}
+"""prometheus-operator flags that set the requests of the config-reloader sidecar it adds to every Prometheus and
+Alertmanager pod (prometheus-operator ``cmd/operator``; kube-prometheus-stack sets them from
+``prometheusOperator.prometheusConfigReloader.resources``)."""
+
+
+def _config_reloader(ctx: _Context) -> Obj:
+    """The config-reloader container the operator adds, with the requests its Deployment's flags give (none without one)."""
+    for deployment in ctx.of_kind("Deployment"):
+        for container in get(deployment, "spec.template.spec.containers", []) or []:
+            args = [str(a) for a in container.get("args") or []]
+            requests = {key: a.removeprefix(flag) for key, flag in RELOADER_FLAGS.items() for a in args if a.startswith(flag)}
+            if requests and all(v not in ("", "0") for v in requests.values()):
+                return {"resources": {"requests": requests}}
+    return {"resources": {"requests": {"cpu": "0", "memory": "0"}}}
+
+
 def _prometheus_operator(obj: Obj, ctx: _Context) -> list[PodGroup]:
-    """prometheus-operator Prometheus (replicas x shards) or Alertmanager (replicas) pods and volumes."""
+    """prometheus-operator Prometheus (replicas x shards) or Alertmanager (replicas) pods and volumes; each pod also runs
+    the operator's config-reloader sidecar. Prometheus pods carry ``operator.prometheus.io/name`` (and ``/shard``)."""
     kind, ns, name = _meta(obj)
     spec = obj.get("spec") or {}
     app = "prometheus" if kind == "Prometheus" else "alertmanager"
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator",
               app: name, **(get(spec, "podMetadata.labels", {}) or {})}
-    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}]}, ctx.defaults(ns))
+    if kind == "Prometheus":
+        labels["operator.prometheus.io/name"] = name
+        if int(spec.get("shards", 1)) == 1:
+            labels["operator.prometheus.io/shard"] = "0"
+    cpu, mem = pod_requests({"containers": [{"resources": spec.get("resources") or {}}, _config_reloader(ctx)]}, ctx.defaults(ns))
     count = int(spec.get("replicas", 1)) * (int(spec.get("shards", 1)) if kind == "Prometheus" else 1)
     claim = get(spec, "storage.volumeClaimTemplate")
     return [PodGroup(kind, ns, name, None, labels, count, count, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
@@ -435,6 +486,8 @@ ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "StatefulSet"): _statefulset,
     ("apps", "DaemonSet"): _daemonset,
+    ("batch", "Job"): _job,
+    ("batch", "CronJob"): _cronjob,
     ("argoproj.io", "Rollout"): _rollout,
     ("postgresql.cnpg.io", "Cluster"): _cnpg_cluster,
     ("postgresql.cnpg.io", "Pooler"): _cnpg_pooler,

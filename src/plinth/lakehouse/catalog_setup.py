@@ -8,9 +8,10 @@ With the realm's root credentials (bootstrapped once), through Polaris' manageme
    workload-identity webhook);
 2. for each service that uses Iceberg: a principal, a principal role and a catalog role allowed to manage the
    catalog's content, assigned to each other;
-3. each principal's credentials are in a Secret of the catalog's namespace (written when the principal is
-   created, or rotated when the Secret is missing), which a PushSecret copies to the cloud's secret manager
-   for the service's own ExternalSecret.
+3. each principal's credentials are the ones the secret store holds for the service (the same entry the service's
+   own ExternalSecret reads, mounted here as files): when they do not authenticate (a new principal, or the entry was
+   rotated) the principal's credentials are reset to them. Polaris generates 16 hex digit client IDs and 32 hex digit
+   secrets; the store's entry should have that shape.
 
 Standard library only: it runs in the maintenance image and needs nothing else.
 """
@@ -18,18 +19,14 @@ Standard library only: it runs in the maintenance image and needs nothing else.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import ssl
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-KUBERNETES_API = "https://kubernetes.default.svc"
 CONTENT_PRIVILEGE = "CATALOG_MANAGE_CONTENT"
 """Catalog privilege of a service's catalog role: namespaces and tables, reads and writes, no access management."""
 
@@ -39,7 +36,7 @@ class SetupError(RuntimeError):
 
 
 def _call(method: str, url: str, *, token: str | None = None, body: Any = None, form: dict[str, str] | None = None,
-          headers: dict[str, str] | None = None, context: ssl.SSLContext | None = None) -> tuple[int, Any]:
+          headers: dict[str, str] | None = None) -> tuple[int, Any]:
     data = None
     sent = dict(headers or {})
     if form is not None:
@@ -52,7 +49,7 @@ def _call(method: str, url: str, *, token: str | None = None, body: Any = None, 
         sent["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             text = response.read().decode() or "null"
             return response.status, json.loads(text)
     except urllib.error.HTTPError as exc:
@@ -75,10 +72,18 @@ class Polaris:
     def __init__(self, base: str, realm: str, client_id: str, client_secret: str):
         self.base = base.rstrip("/")
         self.headers = {"Polaris-Realm": realm}
-        status, payload = _call("POST", f"{self.base}/catalog/v1/oauth/tokens", headers=self.headers, form={
+        status, payload = self.token_request(client_id, client_secret)
+        self.token = _expect(status, payload, (200,), "token for the root principal")["access_token"]
+
+    def token_request(self, client_id: str, client_secret: str) -> tuple[int, Any]:
+        """Ask the realm for a token with a principal's client credentials (HTTP status, payload)."""
+        return _call("POST", f"{self.base}/catalog/v1/oauth/tokens", headers=self.headers, form={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
             "scope": "PRINCIPAL_ROLE:ALL"})
-        self.token = _expect(status, payload, (200,), "token for the root principal")["access_token"]
+
+    def authenticates(self, client_id: str, client_secret: str) -> bool:
+        """True when the credentials get a token."""
+        return self.token_request(client_id, client_secret)[0] == 200
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """One management API call (``path`` under /management/v1)."""
@@ -111,35 +116,6 @@ def storage_config(storage_type: str, base_location: str, region: str) -> dict[s
     return config
 
 
-class Kubernetes:
-    """Secrets of one namespace, through the API server with the pod's service account."""
-
-    def __init__(self, namespace: str, directory: str = SERVICE_ACCOUNT_DIR, api: str = KUBERNETES_API):
-        with open(os.path.join(directory, "token"), encoding="utf-8") as handle:
-            self.token = handle.read().strip()
-        self.context = ssl.create_default_context(cafile=os.path.join(directory, "ca.crt"))
-        self.url = f"{api}/api/v1/namespaces/{namespace}/secrets"
-        self.namespace = namespace
-
-    def exists(self, name: str) -> bool:
-        """True when the Secret exists."""
-        status, payload = _call("GET", f"{self.url}/{name}", token=self.token, context=self.context)
-        if status == 404:
-            return False
-        _expect(status, payload, (200,), f"read Secret {self.namespace}/{name}")
-        return True
-
-    def write(self, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
-        """Create or replace a Secret holding ``data``."""
-        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": {"name": name, "namespace": self.namespace, "labels": labels},
-                "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())}}
-        status, payload = _call("PUT", f"{self.url}/{name}", token=self.token, body=body, context=self.context)
-        if status == 404:
-            status, payload = _call("POST", self.url, token=self.token, body=body, context=self.context)
-        _expect(status, payload, (200, 201), f"write Secret {self.namespace}/{name}")
-
-
 def ensure_catalog(polaris: Polaris, name: str, storage: dict[str, Any], base_location: str) -> bool:
     """The catalog exists with the warehouse location; True when it was created."""
     body = {"catalog": {"type": "INTERNAL", "name": name, "properties": {"default-base-location": base_location},
@@ -147,8 +123,8 @@ def ensure_catalog(polaris: Polaris, name: str, storage: dict[str, Any], base_lo
     return polaris.ensure(f"/catalogs/{name}", "/catalogs", body, f"catalog {name}")
 
 
-def ensure_service(polaris: Polaris, kube: Kubernetes | None, catalog: str, service: str, secret: str) -> str:
-    """A service's principal, roles and grant, and its credentials Secret. Returns what was done, in words."""
+def ensure_service(polaris: Polaris, catalog: str, service: str, client_id: str, client_secret: str) -> str:
+    """A service's principal, roles and grant, its credentials those of the secret store. Returns what was done."""
     q = urllib.parse.quote
     role = f"{service}-content"
     polaris.ensure(f"/principal-roles/{q(service)}", "/principal-roles", {"principalRole": {"name": service}},
@@ -162,24 +138,20 @@ def ensure_service(polaris: Polaris, kube: Kubernetes | None, catalog: str, serv
                                    {"catalogRole": {"name": role}})
     _expect(status, payload, (200, 201, 204, 409), f"assign catalog role {role} to principal role {service}")
 
-    credentials = None
     status, payload = polaris.call("GET", f"/principals/{q(service)}")
     if status == 404:
         status, payload = polaris.call("POST", "/principals", {"principal": {"name": service}, "credentialRotationRequired": False})
-        credentials = _expect(status, payload, (200, 201), f"create principal {service}")["credentials"]
-        done = "principal created"
+        _expect(status, payload, (200, 201), f"create principal {service}")
+        done, current = "principal created", False
     else:
         _expect(status, payload, (200,), f"look up principal {service}")
-        done = "principal present"
-        if kube is not None and not kube.exists(secret):
-            status, payload = polaris.call("POST", f"/principals/{q(service)}/rotate")
-            credentials = _expect(status, payload, (200,), f"rotate the credentials of {service}")["credentials"]
-            done = "credentials rotated (their Secret was missing)"
+        done, current = "principal present", polaris.authenticates(client_id, client_secret)
+    if not current:
+        status, payload = polaris.call("POST", f"/principals/{q(service)}/reset", {"clientId": client_id, "clientSecret": client_secret})
+        _expect(status, payload, (200,), f"set the credentials of {service} to the secret store's")
+        done += ", credentials set to the secret store's"
     status, payload = polaris.call("PUT", f"/principals/{q(service)}/principal-roles", {"principalRole": {"name": service}})
     _expect(status, payload, (200, 201, 204, 409), f"assign principal role {service}")
-    if credentials is not None and kube is not None:
-        kube.write(secret, {"client-id": credentials["clientId"], "client-secret": credentials["clientSecret"]},
-                   {"app.kubernetes.io/managed-by": "iceberg-catalog-setup", "app.kubernetes.io/name": secret})
     return done
 
 
@@ -199,21 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-location", required=True, help="warehouse location, e.g. s3://bucket/")
     parser.add_argument("--storage-type", required=True, choices=("S3", "GCS", "AZURE"))
     parser.add_argument("--region", default="", help="bucket region (S3)")
-    parser.add_argument("--namespace", required=True, help="namespace of the credentials Secrets")
-    parser.add_argument("--service", action="append", default=[], metavar="NAME=SECRET",
-                        help="a service using the catalog and the Secret its credentials go to (repeatable)")
+    parser.add_argument("--service", action="append", default=[], metavar="NAME=DIR",
+                        help="a service using the catalog and the folder holding its credentials (client-id, client-secret "
+                             "files from the secret store; repeatable)")
     args = parser.parse_args(argv)
 
     polaris = Polaris(args.api, args.realm, _read(args.root_client_id_file), _read(args.root_client_secret_file))
     created = ensure_catalog(polaris, args.catalog, storage_config(args.storage_type, args.base_location, args.region),
                              args.base_location)
     print(f"catalog {args.catalog}: {'created' if created else 'present'}")
-    kube = Kubernetes(args.namespace) if args.service else None
     for pair in args.service:
-        service, _, secret = pair.partition("=")
-        if not secret:
-            raise SetupError(f"--service {pair!r}: expected NAME=SECRET")
-        print(f"service {service}: {ensure_service(polaris, kube, args.catalog, service, secret)}")
+        service, _, folder = pair.partition("=")
+        if not folder:
+            raise SetupError(f"--service {pair!r}: expected NAME=DIR")
+        client_id = _read(os.path.join(folder, "client-id"))
+        client_secret = _read(os.path.join(folder, "client-secret"))
+        print(f"service {service}: {ensure_service(polaris, args.catalog, service, client_id, client_secret)}")
     return 0
 
 

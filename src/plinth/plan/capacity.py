@@ -1,7 +1,7 @@
 """Capacity: how many nodes each pool needs to run every pod, at minimum and at maximum replicas.
 
-``plan_capacity(platform, rendered)`` is the entry point (the capacity check calls it): it takes the
-inventory (``inventory.py``), places each workload on its node pool (``plinth.dev/pool`` node selector or
+``plan_capacity(platform, rendered, hydrated=...)`` is the entry point (the capacity check calls it): it takes
+the inventory (``inventory.py``) of the rendered objects and of what the chart Applications hydrate to, places each workload on its node pool (``plinth.dev/pool`` node selector or
 the namespace's pool; taints must be tolerated), subtracts what every node of the pool gives to
 DaemonSets (the cloud's and the platform's) from the node's allocatable capacity, spreads each
 workload's replicas over the cluster's zones round-robin, and packs each zone with first-fit
@@ -12,16 +12,15 @@ sizes hold the result.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plinth.catalog.nodes import NodeShape, cloud_daemonset_requests, node_shape
-from plinth.components.base import Component
-from plinth.components.registry import ALL_COMPONENTS
+from plinth.charts.hydrate import HydratedObject, chart_applications
 from plinth.kube.pods import PodGroup
 from plinth.plan.inventory import inventory
 from plinth.plan.packing import Capacity, Pod, first_fit_decreasing, lower_bound
-from plinth.render.pipeline import render_platform
+from plinth.render.pipeline import RenderedObject, render_platform
 from plinth.spec.model import NodePool, Platform, Provider
 
 
@@ -80,6 +79,8 @@ class CapacityPlan:
     """Pods that cannot be scheduled (unknown pool, untolerated taint, larger than a node)."""
     unrendered: tuple[str, ...] = field(default=())
     """Workloads planned from the spec because nothing rendered them yet."""
+    unhydrated: tuple[str, ...] = field(default=())
+    """Chart Applications whose objects were not hydrated (no chart directory): their pods are missing from the plan."""
 
     def pool(self, name: str) -> PoolPlan:
         """The plan of one pool."""
@@ -156,10 +157,11 @@ def _scale_point(workloads: list[PodGroup], zones: int, at_max: bool, capacity: 
 
 
 def plan_pools(platform: Platform, workloads: Iterable[PodGroup], provider: Provider) -> CapacityPlan:
-    """Pack a given inventory onto the platform's pools on ``provider``."""
+    """Pack a given inventory onto the platform's pools on ``provider`` (pods that run to completion, Jobs and sync
+    hooks, reserve no node: they run in the room the others leave)."""
     problems: list[str] = []
     placed: dict[str, list[PodGroup]] = {name: [] for name in platform.node_pools}
-    workloads = list(workloads)
+    workloads = [w for w in workloads if not w.transient]
     for w in workloads:
         for pool in (_pools_of(w, platform, problems) if (w.per_node or w.replicas_max > 0) else []):
             placed[pool].append(w)
@@ -201,8 +203,22 @@ def rendered_objects(platform: Platform, rendered: Iterable[Any] | None = None) 
     return objects
 
 
+def unhydrated_applications(platform: Platform, objects: Iterable[dict[str, Any]],
+                            hydrated: Iterable[HydratedObject] | None) -> tuple[str, ...]:
+    """Chart Applications among ``objects`` none of whose objects are in ``hydrated`` (all of them when None)."""
+    done = {h.application for h in hydrated or () if h.environment == platform.environment}
+    apps = chart_applications(RenderedObject(f"{platform.environment}/apps/x.yaml", o, "gitops", platform.environment)
+                              for o in objects if o.get("kind") == "Application")
+    return tuple(a.name for a in apps if hydrated is None or a.name not in done)
+
+
 def plan_capacity(platform: Platform, rendered: Iterable[Any] | None = None, provider: Provider | None = None,
-                  components: Iterable[Component] = ALL_COMPONENTS) -> CapacityPlan:
-    """Nodes each pool needs for every pod of ``platform`` (rendered objects, chart footprints, unrendered spec workloads)."""
+                  hydrated: Iterable[HydratedObject] | None = None) -> CapacityPlan:
+    """Nodes each pool needs for every pod of ``platform``: the rendered objects, the objects its chart Applications
+    hydrate to (``hydrated``; None: not hydrated, and the plan lists them in ``unhydrated``), and spec workloads
+    nothing runs."""
     objects = rendered_objects(platform, rendered)
-    return plan_pools(platform, inventory(platform, objects, components), provider or platform.cluster.provider)
+    hydrated = None if hydrated is None else [h for h in hydrated if h.environment == platform.environment]
+    missing = unhydrated_applications(platform, objects, hydrated)
+    plan = plan_pools(platform, inventory(platform, objects + [h.obj for h in hydrated or ()]), provider or platform.cluster.provider)
+    return replace(plan, unhydrated=missing)

@@ -1,12 +1,12 @@
-"""Every pod group of one platform: rendered objects, chart footprints, and what the spec declares but nothing
-renders yet. The planner and the checks read the same inventory.
+"""Every pod group of one platform: the objects Argo CD would apply (the rendered tree and what its chart
+Applications hydrate to), and what the spec declares but nothing renders yet. The planner and the checks read
+the same inventory.
 
-The rendered tree is the truth: every Deployment, StatefulSet, DaemonSet, Rollout and operator custom
-resource is read by the one pod model (``plinth.kube.pods``); pods that Helm charts run come from each
-component's ``footprints``.
-A workload the spec declares (a service, a data store, a telemetry store, the gateway) that neither
-renders is still planned, from the spec's own numbers, and marked ``spec (not rendered)`` so the gap
-is visible instead of silently under-counted.
+The objects are the truth: every Deployment, StatefulSet, DaemonSet, Rollout and operator custom resource of
+the rendered tree and of the hydrated charts is read by the one pod model (``plinth.kube.pods``).
+A workload the spec declares (a service, a data store, a telemetry store, the gateway) that no object runs
+(e.g. its chart was not hydrated) is still planned, from the spec's own numbers, and marked
+``spec (not rendered)`` so the gap is visible instead of silently under-counted.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from plinth.components.base import Component, PodFootprint
-from plinth.components.registry import ALL_COMPONENTS
 from plinth.kube.pods import PodGroup, pod_groups
 from plinth.kube.scheduling import pool_placement
 from plinth.spec.model import ContainerResources, Platform
 from plinth.spec.types import cpu_millicores, memory_bytes
 
 SPEC_SOURCE = "spec (not rendered)"
-CHART_SOURCE = "chart footprint"
 
 ASSUMED_TELEMETRY_REQUESTS: dict[str, tuple[int, int]] = {
     "prometheus": (2000, 8192),
@@ -47,13 +44,6 @@ def limit_range_defaults(platform: Platform) -> Callable[[str], tuple[int, int]]
     return lookup
 
 
-def footprint_workload(component: Component, footprint: PodFootprint) -> PodGroup:
-    """A chart's declared pods as a pod group."""
-    return PodGroup("Chart", footprint.namespace, component.name, footprint.name, {}, footprint.replicas, footprint.replicas,
-                    footprint.cpu_millicores, footprint.memory_mib, volume_gib=footprint.volume_gib,
-                    per_node=footprint.per_node, source=CHART_SOURCE)
-
-
 def _requests(resources: ContainerResources) -> tuple[int, int]:
     return cpu_millicores(resources.requests_cpu), memory_bytes(resources.requests_memory) // 2**20
 
@@ -72,7 +62,7 @@ def _kind_is(*kinds: str) -> Callable[[PodGroup], bool]:
 
 def _named(namespace: str, word: str, *, kinds: tuple[str, ...] = (), unless: tuple[str, ...] = ("exporter", "operator")) -> Callable[[PodGroup], bool]:
     def match(w: PodGroup) -> bool:
-        name = w.short_name.lower()  # object name, or "<component>/<footprint>" for chart footprints
+        name = w.short_name.lower()
         if kinds and w.kind in kinds:
             return True
         return w.namespace == namespace and word in name and not any(u in name for u in unless)
@@ -125,12 +115,9 @@ def declared_workloads(platform: Platform) -> list[Declared]:
     return out
 
 
-def inventory(platform: Platform, objects: Iterable[dict[str, Any]], components: Iterable[Component] = ALL_COMPONENTS,
-              fill_from_spec: bool = True) -> list[PodGroup]:
-    """Every pod group of one platform: rendered objects, chart footprints, and declared-but-unrendered spec workloads."""
+def inventory(platform: Platform, objects: Iterable[dict[str, Any]], fill_from_spec: bool = True) -> list[PodGroup]:
+    """Every pod group of one platform: the objects' pods (rendered and hydrated), and declared-but-unrendered spec workloads."""
     found = pod_groups(objects, limit_range_defaults(platform))
-    for component in components:
-        found.extend(footprint_workload(component, f) for f in component.footprints(platform))
     if fill_from_spec:
         found.extend(d.workload for d in declared_workloads(platform) if not any(d.matches(w) for w in found))
     return sorted(found, key=lambda w: w.name)

@@ -64,6 +64,7 @@ def point_to_dict(point: PlanPoint) -> dict[str, Any]:
         "environment": point.platform.environment, "organisations": point.organisations,
         "default_cloud": point.platform.cluster.provider,
         "unrendered": sorted({w for c in point.clouds.values() for w in c.capacity.unrendered}),
+        "unhydrated": list(point.unhydrated),
         "notes": list(point.notes), "clouds": clouds,
     }
 
@@ -80,6 +81,7 @@ def curve_to_dict(points: Sequence[PlanPoint]) -> dict[str, Any]:
             "usd_per_month_min_replicas": round(c.cost.total("min_replicas"), 2),
             "usd_per_month_max_replicas": round(c.cost.total("max_replicas"), 2),
         } for provider, c in p.clouds.items()},
+        "unhydrated": list(p.unhydrated),
         "notes": list(p.notes),
     } for p in points]}
 
@@ -152,9 +154,12 @@ def print_point(point: PlanPoint, console: Console) -> None:
     for line in point.clouds[default].cost.lines_by_scenario["max_replicas"]:
         breakdown.add_row(line.group, line.item, line.quantity, _usd(line.usd_per_month))
     console.print(breakdown)
+    if point.unhydrated:
+        console.print(f"[yellow]Planned without charts: {len(point.unhydrated)} Applications not hydrated[/yellow] (no chart "
+                      f"directory; their pods are missing, except what the spec declares): {', '.join(point.unhydrated)}", soft_wrap=True)
     unrendered = sorted({w for c in point.clouds.values() for w in c.capacity.unrendered})
     if unrendered:
-        console.print("[yellow]Planned from the spec (no rendered object or chart footprint yet):[/yellow] "
+        console.print("[yellow]Planned from the spec (no object runs them):[/yellow] "
                       + ", ".join(w.split("/", 2)[-1] for w in unrendered), soft_wrap=True)
     for provider, cloud in point.clouds.items():
         for problem in cloud.capacity.problems:
@@ -179,6 +184,9 @@ def print_curve(points: Sequence[PlanPoint], console: Console) -> None:
             row.append(_usd(point.clouds[provider].cost.total("max_replicas")))
         table.add_row(*row)
     console.print(table)
+    if points and points[0].unhydrated:
+        console.print(f"[yellow]Planned without charts: {len(points[0].unhydrated)} Applications not hydrated[/yellow] (no chart directory)",
+                      soft_wrap=True)
     for point in points:
         for note in point.notes:
             console.print(f"[yellow]{point.organisations:,} orgs:[/yellow] {note}", soft_wrap=True)

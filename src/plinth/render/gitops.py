@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.base import Component, ExtraDestination, HelmRelease, KubeObject
 from plinth.kube.objects import k8s_object, labels
 from plinth.spec.model import Platform
 
@@ -102,37 +102,50 @@ def chart_application(platform: Platform, release: HelmRelease) -> KubeObject:
                         release.sync_wave, server_side=True)
 
 
+NARROWED_KINDS_ANNOTATION = "plinth.dev/kinds-in."
+"""``plinth.dev/kinds-in.<namespace>: <group>/<Kind>,...``: the only kinds a project's extra namespace takes."""
+NARROWED_REASON_ANNOTATION = "plinth.dev/why-in."
+"""``plinth.dev/why-in.<namespace>: <reason>``: why the project writes to that namespace at all."""
+
+
 def _project(platform: Platform, name: str, description: str, namespaces: list[str], repos: list[str],
-             cluster_kinds: set[tuple[str, str]]) -> KubeObject:
+             cluster_kinds: set[tuple[str, str]], extra: tuple[ExtraDestination, ...] = ()) -> KubeObject:
     spec: dict[str, Any] = {
         "description": description,
         "sourceRepos": sorted(set(repos)),
-        "destinations": [{"server": IN_CLUSTER, "namespace": ns} for ns in sorted(set(namespaces))],
+        "destinations": [{"server": IN_CLUSTER, "namespace": ns} for ns in sorted(set(namespaces) | {e.namespace for e in extra})],
         "orphanedResources": {"warn": True},
     }
     spec["clusterResourceWhitelist"] = [{"group": g, "kind": k} for g, k in sorted(cluster_kinds)]
+    annotations = {"argocd.argoproj.io/sync-wave": "-30"}
+    for namespace in sorted({e.namespace for e in extra}):
+        here = sorted({(e.group, e.kind, e.reason) for e in extra if e.namespace == namespace})
+        annotations[f"{NARROWED_KINDS_ANNOTATION}{namespace}"] = ",".join(sorted({f"{g}/{k}" for g, k, _ in here}))
+        annotations[f"{NARROWED_REASON_ANNOTATION}{namespace}"] = " ".join(sorted({r for _, _, r in here}))
     return k8s_object(ARGO_API, "AppProject", name, platform.argocd.namespace, labels=labels("gitops", name),
-                      annotations={"argocd.argoproj.io/sync-wave": "-30"}, spec=spec)
+                      annotations=annotations, spec=spec)
 
 
 def projects(platform: Platform, outputs: list[ComponentOutput]) -> list[KubeObject]:
     """The root project (Applications, AppProjects, namespaces) and one project per namespace."""
-    by_ns: dict[str, dict[str, Any]] = {ns: {"repos": {platform.git.repo_url}, "kinds": set()} for ns in platform.namespaces}
+    by_ns: dict[str, dict[str, Any]] = {ns: {"repos": {platform.git.repo_url}, "kinds": set(), "extra": set()} for ns in platform.namespaces}
     root_kinds: set[tuple[str, str]] = set()
     for out in outputs:
         component = out.component
         for release in out.charts:
             by_ns[release.namespace]["repos"].add(platform.charts[release.chart_key].repo_url.removeprefix("oci://"))
             by_ns[release.namespace]["kinds"].update(component.cluster_kinds)
+            by_ns[release.namespace]["extra"].update(component.extra_destinations)
         if component.namespace is None:
             root_kinds.update(component.cluster_kinds)
         elif out.objects:
             by_ns[component.namespace]["kinds"].update(component.cluster_kinds)
+            by_ns[component.namespace]["extra"].update(component.extra_destinations)
     result = [_project(platform, ROOT_PROJECT, "The app-of-apps: Applications, AppProjects and namespaces",
                        list(platform.namespaces), [platform.git.repo_url], root_kinds)]
     for ns, info in sorted(by_ns.items()):
         result.append(_project(platform, ns, f"Everything deployed into {ns}: {platform.namespaces[ns].purpose}",
-                               [ns], sorted(info["repos"]), info["kinds"]))
+                               [ns], sorted(info["repos"]), info["kinds"], tuple(sorted(info["extra"], key=str))))
     return result
 
 

@@ -29,15 +29,17 @@ class SchemaProblem:
     """One schema violation (or a missing schema) of one object."""
 
     path: str
-    """Rendered file of the object."""
+    """Rendered file of the object (or the pseudo-path of a hydrated one)."""
     obj: str
     """``Kind/namespace/name``."""
     field: str
     """Dotted path of the offending field ("" for the whole object)."""
     message: str
+    application: str | None = None
+    """The chart Application a hydrated object comes from."""
 
     def __str__(self) -> str:
-        where = f"{self.path}: {self.obj}"
+        where = f"{self.path}: {self.obj}" + (f" (Application {self.application})" if self.application else "")
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
