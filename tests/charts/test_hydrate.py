@@ -48,7 +48,7 @@ def test_every_chart_application_of_both_environments_is_hydrated(cold, rendered
 def test_hydration_is_cached_and_byte_identical(cold, warm) -> None:
     assert warm.renders == 0
     # One render per Application, all from the cache (the settled API list of the cold run is the first guess).
-    assert warm.cache_hits == len(warm.apps) == 38
+    assert warm.cache_hits == len(warm.apps) == 40
     def snapshot(h):
         return "".join(f"# {o.path} wave={o.sync_wave} hooks={','.join(o.hook_phases)}\n{dump_yaml(o.obj)}" for o in h.objects)
     assert snapshot(cold) == snapshot(warm)

@@ -285,9 +285,9 @@ def _job_pod(platform: Platform, job: str, containers: list[dict[str, Any]], vol
 
 
 def _container(name: str, image: str, *, command: list[str], args: list[str], env: list[dict[str, Any]],
-               mounts: list[dict[str, Any]], cpu: str, memory: str) -> dict[str, Any]:
-    return {"name": name, "image": image, "imagePullPolicy": "IfNotPresent", "command": command, "args": args, "env": env,
-            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
+               mounts: list[dict[str, Any]], cpu: str, cpu_limit: str, memory: str) -> dict[str, Any]:
+    return {"name": name, "image": image, "imagePullPolicy": "Always", "command": command, "args": args, "env": env,
+            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory}},
             "securityContext": restricted_container_security_context(),
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *mounts]}
 
@@ -312,9 +312,10 @@ def bootstrap_job(platform: Platform) -> KubeObject:
            secret_env("ROOT_CLIENT_SECRET", ROOT_SECRET, "client-secret")]
     container = _container("bootstrap", f"{ADMIN_TOOL_IMAGE}:{app_version}", command=["/opt/jboss/container/java/run/run-java.sh"],
                            args=["bootstrap", "--realm", catalog.realm, "--credential", f"{catalog.realm},$(ROOT_CLIENT_ID),$(ROOT_CLIENT_SECRET)"],
-                           env=env, mounts=[], cpu="250m", memory="512Mi")
-    container["securityContext"]["readOnlyRootFilesystem"] = False  # the JVM launcher writes under its home
-    pod = _job_pod(platform, BOOTSTRAP_JOB, [container], [])
+                           env=env, mounts=[{"name": "home", "mountPath": "/home/default"}], cpu="250m", cpu_limit="1", memory="512Mi")
+    # The root filesystem stays read-only: the JVM's temporary files go to /tmp, the launcher's to the user's home.
+    container["env"] += [{"name": "HOME", "value": "/home/default"}, {"name": "JAVA_OPTS_APPEND", "value": "-Djava.io.tmpdir=/tmp"}]
+    pod = _job_pod(platform, BOOTSTRAP_JOB, [container], [{"name": "home", "emptyDir": {"sizeLimit": "64Mi"}}])
     pod["spec"]["automountServiceAccountToken"] = False
     return k8s_object("batch/v1", "Job", BOOTSTRAP_JOB, NAMESPACE, labels=labels(NAME, BOOTSTRAP_JOB),
                       annotations={"argocd.argoproj.io/sync-wave": "1"},
@@ -342,7 +343,7 @@ def setup_cronjob(platform: Platform) -> KubeObject:
         volumes.append({"name": f"principal-{service}", "secret": {"secretName": principal_secret(service), "defaultMode": 0o440}})
         mounts.append({"name": f"principal-{service}", "mountPath": principal_dir(service), "readOnly": True})
     container = _container("setup", image_reference(platform.datastores.iceberg.maintenance.image), command=["python3"], args=args,
-                           env=[{"name": "HOME", "value": "/tmp"}], mounts=mounts, cpu="50m", memory="128Mi")
+                           env=[{"name": "HOME", "value": "/tmp"}], mounts=mounts, cpu="50m", cpu_limit="500m", memory="128Mi")
     pod = _job_pod(platform, SETUP_JOB, [container], volumes)
     pod["spec"]["automountServiceAccountToken"] = False
     return _cronjob(SETUP_JOB, SETUP_SCHEDULE, pod, 600)
@@ -353,7 +354,7 @@ def maintenance_cronjob(platform: Platform) -> KubeObject:
     m = platform.datastores.iceberg.maintenance
     container = _container("maintenance", image_reference(m.image), command=["python3"],
                            args=["/opt/plinth/maintenance.py", *maintenance_args(platform)],
-                           env=[{"name": "HOME", "value": "/tmp"}], mounts=[ROOT_MOUNT, SCRIPTS_MOUNT], cpu="250m", memory="1Gi")
+                           env=[{"name": "HOME", "value": "/tmp"}], mounts=[ROOT_MOUNT, SCRIPTS_MOUNT], cpu="250m", cpu_limit="2", memory="1Gi")
     pod = _job_pod(platform, MAINTENANCE_JOB, [container], [ROOT_VOLUME, SCRIPTS_VOLUME])
     pod["spec"]["automountServiceAccountToken"] = False
     return _cronjob(MAINTENANCE_JOB, m.schedule, pod, 6 * 3600)
