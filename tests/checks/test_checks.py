@@ -11,6 +11,7 @@ import pytest
 from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
 from plinth.checks.engine import run_checks
+from plinth.components import iceberg_catalog as ic
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
@@ -325,3 +326,12 @@ def test_a_truncated_digest_is_not_a_pin(prod: Platform) -> None:
     fx.find(objects, "RedisSentinel", "plinth-redis-sentinel")["spec"]["kubernetesConfig"]["image"] = "quay.io/opstree/redis-sentinel@sha256:abc"
     (finding,) = _findings(prod, objects, "PL-IMG-001")
     assert (finding.obj.key, finding.field_path) == ("RedisSentinel/platform-data/plinth-redis-sentinel", "spec.kubernetesConfig.image")
+
+
+def test_a_service_credential_the_catalog_does_not_hold_is_reported(prod: Platform) -> None:
+    objects = fx.healthy_tree(prod)
+    copy = fx.find(objects, "ExternalSecret", ic.principal_secret("data-workers"))
+    copy["spec"]["data"][0]["remoteRef"]["property"] = "another-client-id"
+    findings = _findings(prod, objects, "PL-ICE-002")
+    assert [f.obj.key for f in findings] == ["ExternalSecret/platform-apps/data-workers-iceberg-credentials"]
+    assert "never gets the credentials data-workers presents" in findings[0].message
