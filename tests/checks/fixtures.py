@@ -12,6 +12,7 @@ from typing import Any
 from plinth.charts.apis import builtin_api_versions, group_version
 from plinth.charts.hydrate import HydratedObject
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
+from plinth.kube.flows import Flow, Pods, flow
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
 from plinth.components import iceberg_catalog as ic
 from plinth.spec.derived import backup_targets
@@ -246,6 +247,12 @@ def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, An
     return objects
 
 
+def healthy_flows(platform: Platform) -> list[Flow]:
+    """The flows the fixture declares (its policies allow exactly these): each service using Iceberg to the catalog."""
+    return [flow(Pods.of(APPS, {"app.kubernetes.io/name": name}), Pods.of(DATA, ic.SERVER_LABELS), ic.HTTP_PORT, f"{name} uses the catalog")
+            for name, svc in sorted(platform.services.items()) if "iceberg" in svc.uses]
+
+
 def crd(group: str, kind: str, scope: str = "Namespaced", version: str = "v1") -> dict[str, Any]:
     """A CustomResourceDefinition of ``kind`` in ``group`` serving ``version`` (an open schema)."""
     plural = kind.lower() + ("es" if kind.lower().endswith("s") else "s")
@@ -326,6 +333,40 @@ def healthy_hydrated(platform: Platform) -> list[HydratedObject]:
             + [hydrated(platform, "kube-prometheus-stack", c, application_wave=-5) for c in monitoring_crds]
             + [hydrated(platform, "loki", o, application_wave=-3) for o in loki]
             + [hydrated(platform, "polaris", o, application_wave=1) for o in polaris])
+
+
+def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A NetworkPolicy."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(name, namespace), "spec": spec}
+
+
+def webhook(name: str, service: str, selects: dict[str, str] | None, namespace: str = APPS, target_port: int = 8443) -> list[dict[str, Any]]:
+    """A ValidatingWebhookConfiguration calling ``service`` (and the Service, when it selects pods)."""
+    config = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": meta(name, None),
+              "webhooks": [{"name": f"{name}.plinth.dev", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                            "clientConfig": {"service": {"namespace": namespace, "name": service, "port": 443}}}]}
+    if selects is None:
+        return [config]
+    return [config, {"apiVersion": "v1", "kind": "Service", "metadata": meta(service, namespace),
+                     "spec": {"selector": selects, "ports": [{"name": "https", "port": 443, "targetPort": target_port}]}}]
+
+
+def api_egress_policy(name: str, namespace: str, pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Egress to the API server's addresses on 443 for ``pod_labels``."""
+    return policy(name, namespace, {"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"],
+                                    "egress": [{"to": [{"ipBlock": {"cidr": "10.0.96.0/28"}}, {"ipBlock": {"cidr": "10.0.96.16/28"}},
+                                                       {"ipBlock": {"cidr": "10.0.96.32/28"}}], "ports": [{"protocol": "TCP", "port": 443}]}]})
+
+
+def hydrated_hook_behind_a_deny(platform: Platform, namespace: str, pod_labels: dict[str, str]) -> list[HydratedObject]:
+    """A chart (Application wave -6) whose PreSync hook Job talks to the API server, and a default-deny of the namespace
+    arriving at wave -8 (from another chart Application)."""
+    env = platform.environment
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta("migrate", namespace, {"helm.sh/hook": "pre-install"}),
+           "spec": {"template": {"metadata": {"labels": pod_labels}, "spec": {"restartPolicy": "Never", "containers": [container("migrate", f"migrate@{DIGEST}")]}}}}
+    deny = policy("default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+    return [HydratedObject(f"{env}/hydrated/operator/job-migrate.yaml", job, "operator", env, 0, ("PreSync",), "operator-1.0.0", -6),
+            HydratedObject(f"{env}/hydrated/baseline/networkpolicy-default-deny.yaml", deny, "baseline", env, 0, (), "baseline-1.0.0", -8)]
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

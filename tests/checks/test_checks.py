@@ -64,6 +64,10 @@ def _add(obj: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
     return lambda objects: objects.append(obj)
 
 
+def _add_all(*objs: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda objects: objects.extend(objs)
+
+
 def _plant(application: str, obj: dict[str, Any], wave: int = 0) -> Callable[[Platform, list[HydratedObject]], list[HydratedObject]]:
     """A fixture chart Application that also renders ``obj``."""
     return lambda platform, objs: [*objs, fx.hydrated(platform, application, obj, wave)]
@@ -143,14 +147,31 @@ CASES: dict[str, Case] = {
                        spec={"design_totals.vcpu": 148}, expect_field="design_totals.vcpu"),
     "PL-CAP-003": Case("Spec/node_pools.apps", "pool apps: at maximum replicas pods request",
                        _set("ScaledObject", "data-workers", "spec.maxReplicaCount", 100)),
+    "PL-QUOTA-001": Case("Spec/namespaces.platform-apps.quota", "of pods at maximum replicas plus rollout surge, the quota allows 5",
+                         spec={"namespaces.platform-apps.quota.pods": 5}, expect_field="namespaces.platform-apps.quota.pods"),
+    "PL-QUOTA-002": Case("Rollout/platform-apps/frontend", "has a cpu limit of 64, above the 4 the platform-apps LimitRange allows",
+                         _set("Rollout", "frontend", "spec.template.spec.containers.0.resources.limits.cpu", "64"),
+                         expect_field="spec.template.spec.containers.0.resources.limits.cpu"),
     "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
                           _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
     "PL-ICE-001": Case("CronJob/platform-data/iceberg-maintenance", "expires Iceberg history after 30 days, the iceberg backup row keeps 365 days",
                        _set("CronJob", "iceberg-maintenance", "spec.jobTemplate.spec.template.spec.containers.0.args",
                             ["/opt/plinth/maintenance.py", "--retention-days", "30"]),
                        expect_field="spec.jobTemplate.spec.template.spec.containers.0.args"),
-    "PL-ICE-002": Case("Rollout/platform-apps/data-workers", "no NetworkPolicy lets data-workers out to the catalog servers in platform-data on 8181",
+    "PL-ICE-002": Case("Rollout/platform-apps/data-workers", "the NetworkPolicies do not let data-workers reach the catalog servers",
                        lambda objs: fx.without(objs, "NetworkPolicy", "data-workers-flows", fx.APPS)),
+    "PL-NET-001": Case("NetworkPolicy/platform-apps/default-deny", "webhook (ValidatingWebhookConfiguration/frontend-check): API server -> frontend TCP 8443 is refused",
+                       _add_all(*fx.webhook("frontend-check", "frontend-webhook", {"app.kubernetes.io/name": "frontend"})), expect_field="spec.ingress"),
+    "PL-NET-002": Case("NetworkPolicy/platform-apps/allow-web", "no flow intends: api-gateway -> API server TCP 443",
+                       _add(fx.policy("allow-web", fx.APPS, {"podSelector": {}, "policyTypes": ["Egress"],
+                                                              "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}]}]})),
+                       expect_field="spec.egress.0"),
+    "PL-NET-003": Case("ValidatingWebhookConfiguration/ghost-check", "Service platform-apps/ghost, which selects no pod",
+                       _add(fx.webhook("ghost-check", "ghost", None)[0])),
+    "PL-NET-004": Case("NetworkPolicy/platform-data/allow-migrate", "is needed from sync wave -6 and isolated from wave -8, but allowed only at wave 0",
+                       lambda objs: [*fx.without(objs, "NetworkPolicy", "default-deny", fx.DATA), fx.api_egress_policy("allow-migrate", fx.DATA, {"app": "migrate"})],
+                       break_hydrated=lambda platform, objs: [*objs, *fx.hydrated_hook_behind_a_deny(platform, fx.DATA, {"app": "migrate"})]),
+    "PL-NET-005": Case("Flow/all", "the chart Applications were not hydrated", not_hydrated=True),
     "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
                        _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),
@@ -188,7 +209,8 @@ CHECKS = {c.id: c for c in ALL_CHECKS}
 
 def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str, hydrated: list[HydratedObject] | None = None,
               not_hydrated: bool = False):
-    ctx = CheckContext.from_objects(platform, objects, hydrated=fx.healthy_hydrated(platform) if hydrated is None else hydrated)
+    ctx = CheckContext.from_objects(platform, objects, hydrated=fx.healthy_hydrated(platform) if hydrated is None else hydrated,
+                                    flows=fx.healthy_flows(platform))
     if not_hydrated:
         ctx = CheckContext(platform, ctx.rendered, ctx.spec_file, None)
     return run_checks(ctx, [CHECKS[check_id]])
@@ -265,7 +287,8 @@ def test_selectors_see_chart_pods_once_the_charts_are_hydrated(prod: Platform) -
 
 
 def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
-    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod), hydrated=fx.healthy_hydrated(prod)), ALL_CHECKS)
+    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod), hydrated=fx.healthy_hydrated(prod),
+                                                    flows=fx.healthy_flows(prod)), ALL_CHECKS)
     assert findings == [], [f"{f.check_id} {f.obj.key}: {f.message}" for f in findings]
 
 
@@ -335,3 +358,13 @@ def test_a_service_credential_the_catalog_does_not_hold_is_reported(prod: Platfo
     findings = _findings(prod, objects, "PL-ICE-002")
     assert [f.obj.key for f in findings] == ["ExternalSecret/platform-apps/data-workers-iceberg-credentials"]
     assert "never gets the credentials data-workers presents" in findings[0].message
+
+
+def test_the_catalog_flow_is_judged_on_both_sides_by_the_flow_analysis(prod: Platform) -> None:
+    """PL-ICE-002 reads the flow analysis over the pods: without the catalog servers' ingress rule the servers' side
+    (isolated by the namespace's default-deny) refuses data-workers, and the finding names that side and policy."""
+    objects = fx.without(fx.healthy_tree(prod), "NetworkPolicy", "iceberg-catalog-server", fx.DATA)
+    (finding,) = _findings(prod, objects, "PL-ICE-002")
+    assert finding.obj.key == "Rollout/platform-apps/data-workers"
+    assert "on 8181: the catalog's ingress isolated by platform-data/default-deny" in finding.message, finding.message
+    assert "its egress" not in finding.message

@@ -1,5 +1,5 @@
 """The Iceberg REST catalog: the spec's catalog block rendered into Polaris' values, its PostgreSQL database and role,
-the bootstrap, setup and maintenance jobs, the flows, and what the services that use Iceberg get."""
+the bootstrap, setup and maintenance jobs, the flows and the policies rendered from them, and what the services that use Iceberg get."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 from plinth.components import iceberg_catalog as ic
 from plinth.components import postgres
 from plinth.components.app_services import credentials_secret, service_rollout
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, uses_label
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.lakehouse import catalog_setup, maintenance
+from plinth.render import network
 from plinth.render.pipeline import render_platform
 from plinth.spec.derived import WORKLOAD_IDENTITIES
 from plinth.spec.loader import SpecError, load_all
@@ -105,19 +107,46 @@ def test_services_using_iceberg_get_the_catalog_uri_warehouse_and_principal(prod
         assert ("RoleBinding", f"{name}-iceberg-credentials-writer") not in objects
 
 
-def test_network_policies_carry_the_catalogs_flows(objects) -> None:
-    server = objects[("NetworkPolicy", f"{ic.NAME}-server")]["spec"]
+def test_rendered_network_policies_carry_the_catalogs_flows(prod) -> None:
+    """The policies rendered from the catalog's and the services' flows: data-workers (uses: iceberg) and the setup and
+    maintenance jobs reach the servers' API port; the servers and the bootstrap reach PostgreSQL through the pooler;
+    the servers and the maintenance job reach object storage on 443; Prometheus the management port."""
+    policies = {p["metadata"]["name"]: p["spec"] for p in network.network_policies(prod, ALL_COMPONENTS)
+                if p["metadata"]["namespace"] == ic.NAMESPACE}
+    data_ns = {"kubernetes.io/metadata.name": ic.NAMESPACE}
+    pooler = {"cnpg.io/poolerName": f"{DATASTORE_NAMES['postgres']}-pooler-rw"}
+    job = lambda name: {"podSelector": {"matchLabels": {ic.JOB_LABEL: name}}}  # noqa: E731
+    server = policies["allow-polaris"]
     assert server["podSelector"] == {"matchLabels": ic.SERVER_LABELS}
-    assert server["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-apps"}},
-                                             "podSelector": {"matchLabels": {uses_label("iceberg"): "true"}}}]
-    assert server["egress"][0] == {"to": [{"podSelector": {"matchLabels": {DATASTORE_LABEL: "postgres"}}}],
-                                   "ports": [{"protocol": "TCP", "port": 5432}]}
-    assert server["egress"][1]["ports"] == [{"protocol": "TCP", "port": 443}]
-    to_pg = objects[("NetworkPolicy", f"{ic.NAME}-to-postgres")]["spec"]
-    assert to_pg["podSelector"] == {"matchLabels": {DATASTORE_LABEL: "postgres"}}
-    workers = objects[("NetworkPolicy", "data-workers-flows")]["spec"]["egress"]
-    assert {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-data"}},
-                    "podSelector": {"matchLabels": ic.SERVER_LABELS}}], "ports": [{"protocol": "TCP", "port": 8181}]} in workers
+    api_in = [r["from"][0] for r in server["ingress"] if r["ports"] == [{"protocol": "TCP", "port": ic.HTTP_PORT}]]
+    users = sorted(n for n, svc in prod.services.items() if "iceberg" in svc.uses)
+    assert users == ["data-workers"]
+    assert {get_name(peer) for peer in api_in if "namespaceSelector" in peer} == set(users)
+    assert job(ic.SETUP_JOB) in api_in and job(ic.MAINTENANCE_JOB) in api_in and job(ic.BOOTSTRAP_JOB) not in api_in
+    assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-monitoring"}},
+                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+            "ports": [{"protocol": "TCP", "port": ic.MANAGEMENT_PORT}]} in server["ingress"]
+    assert {"to": [{"podSelector": {"matchLabels": pooler}}], "ports": [{"protocol": "TCP", "port": 5432}]} in server["egress"]
+    public = [r for r in server["egress"] if "ipBlock" in r["to"][0]]
+    assert [r["ports"] for r in public] == [[{"protocol": "TCP", "port": 443}]]
+    assert "10.0.0.0/8" in public[0]["to"][0]["ipBlock"]["except"]
+    assert policies[f"allow-{ic.BOOTSTRAP_JOB}"]["egress"] == [{"to": [{"podSelector": {"matchLabels": pooler}}],
+                                                              "ports": [{"protocol": "TCP", "port": 5432}]}]
+    assert policies[f"allow-{ic.SETUP_JOB}"]["egress"] == [{"to": [{"podSelector": {"matchLabels": ic.SERVER_LABELS}}],
+                                                          "ports": [{"protocol": "TCP", "port": ic.HTTP_PORT}]}]
+    maintenance_out = policies[f"allow-{ic.MAINTENANCE_JOB}"]["egress"]
+    assert {"to": [{"podSelector": {"matchLabels": ic.SERVER_LABELS}}], "ports": [{"protocol": "TCP", "port": ic.HTTP_PORT}]} in maintenance_out
+    assert any("ipBlock" in r["to"][0] and r["ports"] == [{"protocol": "TCP", "port": 443}] for r in maintenance_out)
+    pooler_in = [r["from"][0] for r in policies["allow-plinth-pg-pooler-rw"]["ingress"]]
+    assert {"podSelector": {"matchLabels": ic.SERVER_LABELS}} in pooler_in and job(ic.BOOTSTRAP_JOB) in pooler_in
+    workers = next(p for p in network.network_policies(prod, ALL_COMPONENTS) if p["metadata"]["name"].startswith("allow-data-workers"))
+    assert {"to": [{"namespaceSelector": {"matchLabels": data_ns}, "podSelector": {"matchLabels": ic.SERVER_LABELS}}],
+            "ports": [{"protocol": "TCP", "port": ic.HTTP_PORT}]} in workers["spec"]["egress"]
+
+
+def get_name(peer: dict) -> str:
+    """The service a peer selects (``app.kubernetes.io/name``)."""
+    return peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
 
 
 def test_gcp_binds_the_google_service_account(tmp_path) -> None:
@@ -138,6 +167,8 @@ def test_gcp_binds_the_google_service_account(tmp_path) -> None:
     (("datastores.iceberg.maintenance.orphan_file_min_age_days", 365), "datastores.iceberg.maintenance.orphan_file_min_age_days",
      "must be below the iceberg backup row's retention (365 days)"),
     (("datastores.iceberg.catalog", "rest"), "datastores.iceberg.catalog", "valid dictionary"),
+    (("datastores.iceberg.maintenance.schedule", "61 4 * * *"), "datastores.iceberg.maintenance.schedule",
+     "Kubernetes would not run the maintenance CronJob as written: minute field: 61 is out of range 0-59"),
 ])
 def test_a_bad_catalog_block_is_a_located_error(tmp_path, change, where, message) -> None:
     spec = spec_with(tmp_path, [change])

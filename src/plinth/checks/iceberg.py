@@ -1,9 +1,9 @@
 """The Iceberg lake's promises: history kept exactly the Iceberg backup row's retention (snapshot expiry and
 the bucket lifecycle), and every service that uses Iceberg able to reach its catalog.
 
-The checks read the rendered objects (the maintenance CronJob's arguments, the services' pods, NetworkPolicies,
-the ExternalSecrets of the credentials, the catalog chart's Application) and the cloud layer's lifecycle rule for the warehouse bucket; the spec
-says what they must be.
+The checks read the rendered objects (the maintenance CronJob's arguments, the services' pods, the ExternalSecrets of
+the credentials, the catalog chart's Application), the flow analysis of the NetworkPolicies over the real pods
+(``plinth.flows``) and the cloud layer's lifecycle rule for the warehouse bucket; the spec says what they must be.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from urllib.parse import urlparse
 
 from plinth.checks.engine import Check, CheckContext, Finding
 from plinth.checks.kube import cron_interval_seconds
+from plinth.checks.network import flow_report
 from plinth.cloud.layout import bucket_lifecycle
 from plinth.components import iceberg_catalog as ic
-from plinth.kube.objects import get, selector_matches
+from plinth.flows.analysis import FlowReport, resolve
+from plinth.flows.netpol import Evaluator, PortSet
+from plinth.kube.flows import Pods
+from plinth.kube.objects import get
 from plinth.render.pipeline import RenderedObject
 from plinth.spec.derived import backup_retention, buckets
 from plinth.spec.types import format_duration
@@ -106,30 +110,28 @@ def _pod_labels(obj: dict[str, Any]) -> dict[str, str]:
     return get(obj, "spec.template.metadata.labels", {}) or {}
 
 
-def _egress_reaches(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str], port: int) -> bool:
-    for rule in get(policy, "spec.egress", []) or []:
-        ports = [p.get("port") for p in rule.get("ports") or []]
-        if ports and port not in ports:
-            continue
-        for peer in rule.get("to") or []:
-            ns_sel = peer.get("namespaceSelector")
-            ns_ok = ns_sel is not None and selector_matches(ns_sel, {"kubernetes.io/metadata.name": namespace})
-            if ns_ok and selector_matches(peer.get("podSelector"), pod_labels):
-                return True
-    return False
-
-
-def _ingress_admits(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str], port: int) -> bool:
-    for rule in get(policy, "spec.ingress", []) or []:
-        ports = [p.get("port") for p in rule.get("ports") or []]
-        if ports and port not in ports:
-            continue
-        for peer in rule.get("from") or []:
-            ns_sel = peer.get("namespaceSelector")
-            ns_ok = ns_sel is not None and selector_matches(ns_sel, {"kubernetes.io/metadata.name": namespace})
-            if ns_ok and selector_matches(peer.get("podSelector"), pod_labels):
-                return True
-    return False
+def _catalog_reachability(report: FlowReport, evaluator: Evaluator, name: str, pod_labels: dict[str, str], port: int) -> str | None:
+    """Why the NetworkPolicies do not surely let the service's pods reach the catalog servers on ``port`` (the flow
+    analysis over the real pods: the service's egress and the servers' ingress), or None when they do."""
+    inventory = report.inventory
+    clients = resolve(inventory, Pods.of(APPS, pod_labels), as_destination=False)
+    servers = resolve(inventory, Pods.of(ic.NAMESPACE, ic.SERVER_LABELS), as_destination=True)
+    if not clients:
+        return f"the flow analysis finds no pod of {name} to check its flow to the catalog"
+    if not servers:
+        return f"the flow analysis finds no catalog server pod in {ic.NAMESPACE} (is the polaris chart hydrated?)"
+    wanted = PortSet.of({"TCP": [(port, port)]})
+    for source in clients:
+        for destination in servers:
+            verdict = evaluator.verdict(inventory.endpoint(source), inventory.endpoint(destination))
+            if verdict.sure.covers(wanted):
+                continue
+            refused = [f"{side} isolated by {', '.join(k.split('/', 1)[1] for k in state.policies)}"
+                       for side, state in (("its egress", verdict.egress), ("the catalog's ingress", verdict.ingress))
+                       if state.isolated and not state.sure.covers(wanted)]
+            return (f"the NetworkPolicies do not let {inventory.label(source)} reach the catalog servers "
+                    f"({inventory.label(destination)}) on {port}: {'; '.join(refused)}")
+    return None
 
 
 def _external_secret(ctx: CheckContext, namespace: str, secret: str) -> RenderedObject | None:
@@ -163,7 +165,8 @@ def _setup_job_entries(ctx: CheckContext) -> list[set[tuple[str, str, str]]]:
 def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Every service that ``uses: iceberg`` has the catalog's URI and warehouse, a credential Secret an ExternalSecret
     writes from the same secret store entries the catalog's setup job gives its principal, and NetworkPolicies that let
-    it reach the catalog servers (its egress and the catalog's ingress)."""
+    its pods reach the catalog servers (its egress and the catalog's ingress, judged by the flow analysis over the real
+    pods; without the hydrated charts PL-NET-005 says the flows are not verified)."""
     users = sorted(n for n, s in ctx.platform.services.items() if "iceberg" in s.uses)
     if not users:
         return
@@ -174,9 +177,8 @@ def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterat
         return
     host, port = endpoint
     warehouse = ctx.platform.datastores.iceberg.catalog.warehouse
-    policies = ctx.of_kind("NetworkPolicy")
-    server_policies = [p for p in policies if p.obj["metadata"].get("namespace") == ic.NAMESPACE
-                       and selector_matches(get(p.obj, "spec.podSelector"), ic.SERVER_LABELS)]
+    report = flow_report(ctx)
+    evaluator = Evaluator(report.inventory.policies, report.inventory.namespace_labels) if report is not None else None
     setup_entries = _setup_job_entries(ctx)
     for name in users:
         item = _workload(ctx, name)
@@ -205,12 +207,10 @@ def iceberg_clients_reach_the_catalog(check: Check, ctx: CheckContext) -> Iterat
             yield check.finding(ctx, made_by, "spec.data",
                                 f"the catalog's setup job ({ic.SETUP_JOB}) mounts no Secret read from the same secret store "
                                 f"entries as {secret}: {name}'s principal never gets the credentials {name} presents")
-        labels = _pod_labels(item.obj)
-        own = [p for p in policies if p.obj["metadata"].get("namespace") == APPS and selector_matches(get(p.obj, "spec.podSelector"), labels)]
-        if not any(_egress_reaches(p.obj, ic.NAMESPACE, ic.SERVER_LABELS, port) for p in own):
-            yield check.finding(ctx, item, "spec", f"no NetworkPolicy lets {name} out to the catalog servers in {ic.NAMESPACE} on {port}")
-        if not any(_ingress_admits(p.obj, APPS, labels, port) for p in server_policies):
-            yield check.finding(ctx, item, "spec", f"no NetworkPolicy of the catalog servers lets {name} in on {port}")
+        if report is not None and evaluator is not None:
+            refused = _catalog_reachability(report, evaluator, name, _pod_labels(item.obj), port)
+            if refused is not None:
+                yield check.finding(ctx, item, "spec", refused)
 
 
 CHECKS = (
@@ -220,7 +220,7 @@ CHECKS = (
           iceberg_history_matches_retention, {"max_interval_seconds": 86400}),
     Check("PL-ICE-002", "error", "tree", "Every service that uses Iceberg reaches the catalog",
           "Give the service ICEBERG_CATALOG_URI/ICEBERG_WAREHOUSE of the catalog, mount its credentials Secret (an "
-          "ExternalSecret reading the entries the setup job mounts for the service's principal), and allow the flow both "
-          "ways in NetworkPolicies.",
+          "ExternalSecret reading the entries the setup job mounts for the service's principal), and declare the "
+          "service's flow to the catalog (app_services flows: uses iceberg) so the rendered NetworkPolicies allow it.",
           iceberg_clients_reach_the_catalog),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, iceberg, promises, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, iceberg, network, promises, quotas, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -11,7 +11,9 @@ ALL_CHECKS: tuple[Check, ...] = (
     *promises.CHECKS,
     *iceberg.CHECKS,
     *capacity.CHECKS,
+    *quotas.CHECKS,
     *delivery.CHECKS,
+    *network.CHECKS,
     *argo.CHECKS,
     *versions.CHECKS,
 )

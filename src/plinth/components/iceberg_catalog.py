@@ -25,7 +25,8 @@ Objects:
   entry, so the service's pods start with their credentials at once and nothing writes Secrets across namespaces;
 - the maintenance CronJob (``plinth.lakehouse.maintenance``): snapshot expiry at the Iceberg row's retention
   and orphan-file removal; the bucket's lifecycle expires noncurrent versions after the same retention;
-- NetworkPolicies for the flows above, alerts (availability, commit errors, maintenance) and panels.
+- the flows above (``flows``: the NetworkPolicies are rendered from them), alerts (availability, commit errors,
+  maintenance) and panels.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from typing import Any
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.components.delivery import image_reference
 from plinth.kube import datastores as ds
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, MONITORING_NAMESPACE, uses_label
-from plinth.kube.network import allow, peer, ports
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import HOST_KEY, ZONE_KEY
 from plinth.kube.secrets import external_secret
@@ -80,7 +81,7 @@ SETUP_SCHEDULE = "*/15 * * * *"
 ADMIN_TOOL_IMAGE = "apache/polaris-admin-tool"
 """Polaris' admin tool (realm bootstrap), at the chart's appVersion."""
 JOB_LABEL = "plinth.dev/iceberg-job"
-"""Label of the catalog's job pods (bootstrap, setup, maintenance): the NetworkPolicies select on it."""
+"""Label of the catalog's job pods (bootstrap, setup, maintenance): their flows (and policies) select on it."""
 MAINTENANCE_STALE_SECONDS = 2 * 86400
 """A daily maintenance job whose last success is older than two days has missed two runs."""
 COMMIT_ERROR_RATIO = 0.05
@@ -360,37 +361,35 @@ def maintenance_cronjob(platform: Platform) -> KubeObject:
     return _cronjob(MAINTENANCE_JOB, m.schedule, pod, 6 * 3600)
 
 
-# --------------------------------------------------------------------------- network
+# --------------------------------------------------------------------------- flows
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """Clients -> catalog; catalog -> PostgreSQL pooler and object storage; jobs -> catalog, PostgreSQL and object
-    storage. Scrapes from platform-monitoring and DNS come from the namespace baseline."""
-    pg = {DATASTORE_LABEL: "postgres"}
-    job = lambda name: {JOB_LABEL: name}  # noqa: E731
-    http = ports([HTTP_PORT])
-    server_in = [
-        {"from": [peer(ds.APPS_NAMESPACE, {uses_label("iceberg"): "true"})], "ports": http},
-        {"from": [peer(None, job(SETUP_JOB)), peer(None, job(MAINTENANCE_JOB))], "ports": http},
-        {"from": [peer(MONITORING_NAMESPACE)], "ports": ports([MANAGEMENT_PORT])},
-    ]
-    external = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports(ds.OBJECT_STORE_PORTS)}]
-    to_postgres = [{"to": [peer(None, pg)], "ports": ports(DATASTORE_PORTS["postgres"])}]
-    to_catalog = [{"to": [peer(None, SERVER_LABELS)], "ports": http}]
+def flows(platform: Platform) -> list[Flow]:
+    """The services that ``uses: iceberg`` (``app_services``) reach the catalog; the catalog reaches its database
+    through the PgBouncer pooler and the warehouse with its workload identity; the bootstrap Job reaches the database;
+    the setup and maintenance jobs reach the catalog's API, the maintenance job also the warehouse (expiry and
+    orphan removal delete files). Prometheus scrapes the management port (the chart's ServiceMonitor)."""
+    servers = Pods.of(NAMESPACE, SERVER_LABELS)
+    job = lambda name: Pods.of(NAMESPACE, {JOB_LABEL: name})  # noqa: E731
+    (pooler_labels, pooler_ports), = DATASTORE_CLIENT_PODS["postgres"]
+    pooler = Pods.of(NAMESPACE, pooler_labels)
     return [
-        allow(f"{NAME}-server", NAMESPACE, SERVER_LABELS, component=NAME, ingress=server_in, egress=to_postgres + external),
-        allow(f"{NAME}-to-postgres", NAMESPACE, pg, component=NAME, ingress=[
-            {"from": [peer(None, SERVER_LABELS), peer(None, job(BOOTSTRAP_JOB))], "ports": ports(DATASTORE_PORTS["postgres"])}]),
-        allow(f"{NAME}-bootstrap", NAMESPACE, job(BOOTSTRAP_JOB), component=NAME, egress=to_postgres),
-        allow(f"{NAME}-setup", NAMESPACE, job(SETUP_JOB), component=NAME, egress=to_catalog),
-        allow(f"{NAME}-maintenance", NAMESPACE, job(MAINTENANCE_JOB), component=NAME, egress=to_catalog + external),
+        flow(servers, pooler, pooler_ports, "the catalog keeps its metadata in PostgreSQL (JDBC through PgBouncer)"),
+        flow(servers, CLOUD_OBJECT_STORAGE, HTTPS, "the catalog reads and writes table metadata in the Iceberg warehouse"),
+        flow(servers, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the Iceberg bucket"),
+        flow(job(BOOTSTRAP_JOB), pooler, pooler_ports, "the realm's bootstrap creates the schema and the root principal"),
+        flow(job(SETUP_JOB), servers, HTTP_PORT, "the setup job reconciles the catalog and the services' principals"),
+        flow(job(MAINTENANCE_JOB), servers, HTTP_PORT, "the maintenance job loads and commits tables through the catalog"),
+        flow(job(MAINTENANCE_JOB), CLOUD_OBJECT_STORAGE, HTTPS, "snapshot expiry and orphan removal delete warehouse files"),
+        flow(job(MAINTENANCE_JOB), CLOUD_IDENTITY, HTTPS, "workload identity: a token for the Iceberg bucket"),
+        scrape(servers, MANAGEMENT_PORT),
     ]
 
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every object of the catalog besides the chart."""
     return [*secrets(platform), database(platform), scripts(), bootstrap_job(platform), setup_cronjob(platform),
-            maintenance_cronjob(platform), *network_policies(platform)]
+            maintenance_cronjob(platform)]
 
 
 # --------------------------------------------------------------------------- alerts and panels
@@ -513,4 +512,5 @@ COMPONENT = Component(
     alert_tests=alert_tests,
     panels=panels,
     sync_wave=1,
+    flows=flows,
 )

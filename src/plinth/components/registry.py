@@ -22,7 +22,6 @@ from plinth.components import (
     kafka,
     keda,
     loki,
-    monitoring_network,
     namespaces,
     network_baseline,
     opencost,
@@ -30,7 +29,6 @@ from plinth.components import (
     prometheus_stack,
     redis,
     storage_classes,
-    system_network,
     tempo,
     velero,
 )
@@ -49,9 +47,8 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     iceberg_catalog.COMPONENT,
     velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
-    # platform-system and platform-apps: network baseline, controllers, the application services
+    # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,
-    system_network.COMPONENT,
     envoy_gateway.COMPONENT,
     cert_manager.COMPONENT,
     external_dns.COMPONENT,
@@ -65,6 +62,5 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     tempo.COMPONENT,
     alloy.COMPONENT,
     opencost.COMPONENT,
-    monitoring_network.COMPONENT,
 )
 """Every component, in render order."""
