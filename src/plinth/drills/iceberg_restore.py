@@ -192,6 +192,10 @@ class _Drill:
     """The first history commit's data file: rewritten by the history's delete, read only by expired snapshots."""
     commits: int = 0
     busy: int = 0
+    started: int = 0
+    """Commits the writers have begun."""
+    allowed: int = 0
+    """Commits the writers may begin so far (the drill releases the load in stages)."""
     """Writers inside a commit right now (a pause waits for none)."""
 
     # ------------------------------------------------------------------ servers and catalog
@@ -315,8 +319,9 @@ class _Drill:
         """Wait while the load is paused, then count this writer as inside a commit (False: the load stopped)."""
         while not self.stop.is_set():
             with self.lock:
-                if not self.paused.is_set():
+                if not self.paused.is_set() and self.started < self.allowed:
                     self.busy += 1
+                    self.started += 1
                     return True
             time.sleep(0.05)
         return False
@@ -331,6 +336,21 @@ class _Drill:
             except Exception as exc:  # noqa: BLE001 - a failed read is reported
                 self.load_errors.append(f"reader: {type(exc).__name__}: {exc}")
             time.sleep(0.2)
+
+    def _load_until(self, commits: int) -> None:
+        """Let the writers (concurrently) begin commits until ``commits`` have begun, then pause once those are done:
+        the chosen snapshot and the point in time fall between stages of the load, so their states differ whatever
+        the machine's speed."""
+        with self.lock:
+            self.allowed = commits
+        self.paused.clear()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not self.writers_done():
+            with self.lock:
+                if self.started >= commits:
+                    break
+            time.sleep(0.05)
+        self.pause_load()
 
     def pause_load(self) -> None:
         """Hold the writers between commits and wait until none is inside one."""
@@ -370,17 +390,17 @@ class _Drill:
         writers, commits, rows = self.options.writers, self.options.commits_per_writer, self.options.rows_per_commit
         self.say(f"load: {writers} writers x {commits} commits x {rows} rows, one reader")
         started = time.monotonic()
+        total = writers * commits
         self.start_load()
-        time.sleep(2.0)
-        self.pause_load()
+        self._load_until(max(1, total // 3))
         chosen = TableState("chosen snapshot", self.table().current_snapshot().snapshot_id, frozenset(self.acked), 0)
-        self.paused.clear()
-        time.sleep(2.0)
-        self.pause_load()
+        self._load_until(max(2, 2 * total // 3))
         time.sleep(0.3)
         pit_ms = int(time.time() * 1000)
         pit_ids = frozenset(self.acked)
         time.sleep(0.3)
+        with self.lock:
+            self.allowed = total
         self.paused.clear()
         while not self.writers_done():
             time.sleep(0.2)
