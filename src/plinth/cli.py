@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from plinth.charts.chartdir import default_crd_dir
@@ -743,7 +744,7 @@ def _finish_drill(report: DrillReport, out: Path) -> None:
         measured = "not measured" if p.measured is None else f"{p.measured:g} {p.unit}"
         result = ("[green]pass[/green]" if p.passed else "[red]FAIL[/red]") if p.counts else ("met" if p.passed else "[yellow]not met (reference)[/yellow]")
         name = f"{p.name} · {p.check_id}" if p.check_id else p.name
-        table.add_row(name, f"{p.target:g} {p.unit} ({p.source})", measured, result)
+        table.add_row(escape(name), escape(f"{p.target:g} {p.unit} ({p.source})"), measured, result)
     out_console.print(table)
     for error in report.errors:
         err_console.print(f"failed step: {error}", markup=False, highlight=False, soft_wrap=True)
@@ -836,6 +837,30 @@ def drill_kafka_failover(
     _stop_on_sigterm()
     options = kafka_failover.KafkaFailoverOptions(runs=runs, sabotage=sabotage, scenario=scenario)
     report = kafka_failover.run(settings, options, env, _progress)
+    _finish_drill(report, out)
+
+
+@drill_app.command("iceberg-restore")
+def drill_iceberg_restore(
+    spec: SpecOption = Path(DEFAULT_SPEC),
+    env: DrillEnvOption = "prod",
+    writers: Annotated[int, typer.Option("--writers", min=1, help="Concurrent writers of the load.")] = 3,
+    commits: Annotated[int, typer.Option("--commits", min=3, help="Commits per writer.")] = 8,
+    rows: Annotated[int, typer.Option("--rows", min=10, help="Rows per commit.")] = 2000,
+    out: ReportDirOption = Path("reports/drills"),
+    sabotage: SabotageOption = None,
+) -> None:
+    """Restore an Iceberg table (PostgreSQL-backed catalog, versioned S3 on loopback) to a snapshot, a point in time and
+    after a purge; show that maintenance keeps exactly the retention's history."""
+    from plinth.drills import iceberg_restore
+    from plinth.drills.settings import iceberg_settings
+
+    _check_sabotage(sabotage, iceberg_restore.SABOTAGES)
+    settings = iceberg_settings(_drill_platform(spec, env))
+    _stop_on_sigterm()
+    options = iceberg_restore.IcebergRestoreOptions(writers=writers, commits_per_writer=commits, rows_per_commit=rows,
+                                                    sabotage=sabotage)
+    report = iceberg_restore.run(settings, options, env, _progress)
     _finish_drill(report, out)
 
 

@@ -27,7 +27,7 @@ EXPECTED_PROD = {
     # without its 5 CRD-hook objects and Velero without its 4 CRD-upgrade objects (Argo CD applies the CRDs).
     "alloy": 7, "argo-rollouts": 17, "argocd": 70, "cert-manager": 55, "clickhouse-operator": 19, "cloudnative-pg": 23,
     "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 101,
-    "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "prometheus-operator-crds": 10, "redis-operator": 8,
+    "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "polaris": 7, "prometheus-operator-crds": 10, "redis-operator": 8,
     "strimzi-kafka-operator": 27, "tempo-chart": 30, "velero": 21,
 }
 
@@ -48,7 +48,7 @@ def test_every_chart_application_of_both_environments_is_hydrated(cold, rendered
 def test_hydration_is_cached_and_byte_identical(cold, warm) -> None:
     assert warm.renders == 0
     # One render per Application, all from the cache (the settled API list of the cold run is the first guess).
-    assert warm.cache_hits == len(warm.apps) == 38
+    assert warm.cache_hits == len(warm.apps) == 40
     def snapshot(h):
         return "".join(f"# {o.path} wave={o.sync_wave} hooks={','.join(o.hook_phases)}\n{dump_yaml(o.obj)}" for o in h.objects)
     assert snapshot(cold) == snapshot(warm)
@@ -138,3 +138,36 @@ def test_charts_list_shows_pins_against_the_chart_directory() -> None:
 @pytest.mark.parametrize("env", ["prod", "staging"])
 def test_no_duplicate_objects_inside_an_application(cold, env) -> None:
     assert [a.duplicates for a in cold.apps if a.application.environment == env and a.duplicates] == []
+
+
+def test_the_iceberg_catalog_hydrates_to_ha_servers_in_platform_data(cold, platforms) -> None:
+    """Polaris' chart with the platform's values: the catalog's replicas spread hard over zones, a PDB, the workload
+    identity's service account, metadata in PostgreSQL through the pooler, metrics scraped; nothing outside
+    platform-data, no hook, no CRD (hydration adds nothing Argo CD would apply elsewhere)."""
+    from plinth.components import iceberg_catalog as ic
+
+    for env, platform in platforms.items():
+        app = next(a for a in cold.apps if a.application.environment == env and a.application.name == ic.RELEASE)
+        objects = {o.key: o for o in app.objects}
+        assert sorted(objects) == sorted(f"{kind}/platform-data/{name}" for kind, name in (
+            ("ConfigMap", "polaris"), ("Deployment", "polaris"), ("PodDisruptionBudget", "polaris"), ("Service", "polaris"),
+            ("Service", "polaris-mgmt"), ("ServiceAccount", ic.SERVICE_ACCOUNT), ("ServiceMonitor", "polaris")))
+        assert not any(o.hook_phases for o in app.objects) and app.ignored == []
+        deployment = objects["Deployment/platform-data/polaris"].obj["spec"]
+        pod = deployment["template"]["spec"]
+        assert deployment["replicas"] == platform.datastores.iceberg.catalog.replicas >= 3
+        assert pod["serviceAccountName"] == ic.SERVICE_ACCOUNT
+        zone = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone"]
+        assert zone == [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+                         "labelSelector": {"matchLabels": ic.SERVER_LABELS}}]
+        assert deployment["template"]["metadata"]["labels"].items() >= ic.SERVER_LABELS.items()
+        assert objects["PodDisruptionBudget/platform-data/polaris"].obj["spec"]["maxUnavailable"] == 1
+        properties = objects["ConfigMap/platform-data/polaris"].obj["data"]["application.properties"]
+        assert f"quarkus.datasource.jdbc.url={ic.jdbc_url(platform)}" in properties
+        assert "polaris.persistence.type=relational-jdbc" in properties
+        assert f"polaris.realm-context.realms={platform.datastores.iceberg.catalog.realm}" in properties
+        env_from = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in pod["containers"][0]["env"] if "valueFrom" in e}
+        assert env_from == {"quarkus.datasource.username": ic.DB_SECRET, "quarkus.datasource.password": ic.DB_SECRET}
+        monitor = objects["ServiceMonitor/platform-data/polaris"].obj["spec"]
+        assert monitor["endpoints"][0]["path"] == "/q/metrics"
+        assert pod["containers"][0]["image"] == f"apache/polaris:{platform.charts['polaris'].app_version}"

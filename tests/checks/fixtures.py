@@ -12,7 +12,9 @@ from typing import Any
 from plinth.charts.apis import builtin_api_versions, group_version
 from plinth.charts.hydrate import HydratedObject
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
+from plinth.kube.flows import Flow, Pods, flow
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
+from plinth.components import iceberg_catalog as ic
 from plinth.spec.derived import backup_targets
 from plinth.spec.model import Platform
 
@@ -190,6 +192,67 @@ def monitoring(platform: Platform) -> list[dict[str, Any]]:
     ]
 
 
+LAKE_SECRET_STORE = "lake-secrets"
+"""The fixture's store of the Iceberg credentials (the broken PL-ARGO-005 fixture needs ``platform-secrets`` absent)."""
+
+
+def external_secret(name: str, namespace: str, entries: dict[str, str]) -> dict[str, Any]:
+    """An ExternalSecret writing Secret ``name`` from the fixture's ClusterSecretStore (key -> store entry:property)."""
+    return {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": meta(name, namespace),
+            "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": LAKE_SECRET_STORE},
+                     "target": {"name": name, "creationPolicy": "Owner"},
+                     "data": [{"secretKey": key, "remoteRef": {"key": entry.split(":")[0], "property": entry.split(":")[1]}}
+                              for key, entry in sorted(entries.items())]}}
+
+
+def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Iceberg catalog chart, its maintenance and setup CronJobs, and for each service using Iceberg: the catalog's
+    URI and warehouse, its credentials Secret (an ExternalSecret reading the entry the setup job's copy reads) and the
+    flows both ways."""
+    row = next(b for b in platform.backups if b.data == "iceberg")
+    users = sorted(name for name, svc in platform.services.items() if "iceberg" in svc.uses)
+    setup_pod = {"containers": [{"name": "setup", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
+                                 "args": ["/opt/plinth/catalog_setup.py", *(a for u in users for a in ("--service", f"{u}={ic.principal_dir(u)}"))]}],
+                 "volumes": [{"name": f"principal-{u}", "secret": {"secretName": ic.principal_secret(u)}} for u in users]}
+    objects: list[dict[str, Any]] = [
+        application("polaris", chart="polaris", namespace=DATA, values={"replicaCount": 3}),
+        {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": meta(LAKE_SECRET_STORE, None),
+         "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("iceberg-maintenance", DATA),
+         "spec": {"schedule": "30 4 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
+             "name": "maintenance", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
+             "args": ["/opt/plinth/maintenance.py", "--retention-days", str(row.retention_days)]}]}}}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(ic.SETUP_JOB, DATA),
+         "spec": {"schedule": "*/15 * * * *", "jobTemplate": {"spec": {"template": {"spec": setup_pod}}}}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("iceberg-catalog-server", DATA),
+         "spec": {"podSelector": {"matchLabels": dict(ic.SERVER_LABELS)}, "policyTypes": ["Ingress"], "ingress": [
+             {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": APPS}},
+                        "podSelector": {"matchLabels": {uses_label("iceberg"): "true"}}}], "ports": [{"protocol": "TCP", "port": 8181}]}]}},
+    ]
+    for name in users:
+        secret = ic.service_credentials_secret(name)
+        entries = {key: f"plinth/{platform.environment}/{entry}" for key, entry in ic.service_credentials_entries(name).items()}
+        pod = find(apps, "Rollout", name)["spec"]["template"]["spec"]
+        pod["containers"][0]["env"] = [{"name": "ICEBERG_CATALOG_URI", "value": "http://polaris.platform-data.svc:8181/api/catalog"},
+                                       {"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse}]
+        pod["volumes"] = [{"name": "iceberg-credentials", "secret": {"secretName": secret}}]
+        objects += [
+            external_secret(secret, APPS, entries),
+            external_secret(ic.principal_secret(name), DATA, entries),
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(f"{name}-flows", APPS),
+             "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}, "policyTypes": ["Egress"], "egress": [
+                 {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DATA}},
+                          "podSelector": {"matchLabels": dict(ic.SERVER_LABELS)}}], "ports": [{"protocol": "TCP", "port": 8181}]}]}},
+        ]
+    return objects
+
+
+def healthy_flows(platform: Platform) -> list[Flow]:
+    """The flows the fixture declares (its policies allow exactly these): each service using Iceberg to the catalog."""
+    return [flow(Pods.of(APPS, {"app.kubernetes.io/name": name}), Pods.of(DATA, ic.SERVER_LABELS), ic.HTTP_PORT, f"{name} uses the catalog")
+            for name, svc in sorted(platform.services.items()) if "iceberg" in svc.uses]
+
+
 def crd(group: str, kind: str, scope: str = "Namespaced", version: str = "v1") -> dict[str, Any]:
     """A CustomResourceDefinition of ``kind`` in ``group`` serving ``version`` (an open schema)."""
     plural = kind.lower() + ("es" if kind.lower().endswith("s") else "s")
@@ -199,7 +262,7 @@ def crd(group: str, kind: str, scope: str = "Namespaced", version: str = "v1") -
                                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
-CLUSTER_SCOPED_FIXTURE_KINDS = {("gateway.networking.k8s.io", "GatewayClass")}
+CLUSTER_SCOPED_FIXTURE_KINDS = {("gateway.networking.k8s.io", "GatewayClass"), ("external-secrets.io", "ClusterSecretStore")}
 
 
 def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -210,7 +273,8 @@ def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dic
     projects = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta(ns, SYSTEM),
                  "spec": {"sourceRepos": ["*"], "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
                           "clusterResourceWhitelist": [{"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
-                                                       {"group": "gateway.networking.k8s.io", "kind": "GatewayClass"}]}}
+                                                       {"group": "gateway.networking.k8s.io", "kind": "GatewayClass"},
+                                                       {"group": "external-secrets.io", "kind": "ClusterSecretStore"}]}}
                 for ns in namespaces]
     kinds = sorted({(group_version(o["apiVersion"])[0], o["kind"], group_version(o["apiVersion"])[1]) for o in objects
                     if group_version(o["apiVersion"])[0] not in builtin and group_version(o["apiVersion"])[0] != "argoproj.io"
@@ -221,7 +285,8 @@ def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dic
 
 def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     """A whole tree every check passes on."""
-    objects = [*app_services(platform), *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform),
+    apps = app_services(platform)
+    objects = [*apps, *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform), *iceberg(platform, apps),
                application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
     return objects + argo_scaffold(platform, objects)
 
@@ -236,7 +301,7 @@ def hydrated(platform: Platform, application: str, obj: dict[str, Any], wave: in
 
 def healthy_hydrated(platform: Platform) -> list[HydratedObject]:
     """What the fixture's chart Applications hydrate to: kube-prometheus-stack the monitoring CRDs, loki a workload
-    with the Secret, ServiceAccount, Service and ServiceMonitor it needs."""
+    with the Secret, ServiceAccount, Service and ServiceMonitor it needs, polaris the catalog servers."""
     labels = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "read"}
     pod = {"serviceAccountName": "loki", "containers": [{**container("loki", f"grafana/loki@{DIGEST}", "100m", "256Mi"),
                                                          "envFrom": [{"secretRef": {"name": "loki-object-storage"}}]}]}
@@ -250,11 +315,24 @@ def healthy_hydrated(platform: Platform) -> list[HydratedObject]:
         {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta("loki", MON),
          "spec": {"selector": {"matchLabels": labels}, "endpoints": [{"port": "http"}]}},
     ]
+    server = dict(ic.SERVER_LABELS)
+    catalog_pod = {"serviceAccountName": ic.SERVICE_ACCOUNT, "topologySpreadConstraints": zone_spread(server),
+                   "containers": [container("polaris", f"apache/polaris@{DIGEST}", "500m", "1Gi")]}
+    polaris = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(ic.SERVICE_ACCOUNT, DATA)},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(ic.SERVICE, DATA, server),
+         "spec": {"replicas": 3, "selector": {"matchLabels": server}, "template": {"metadata": {"labels": server}, "spec": catalog_pod}}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(ic.SERVICE, DATA),
+         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": server}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta(ic.SERVICE, DATA, server),
+         "spec": {"selector": server, "ports": [{"name": "http", "port": ic.HTTP_PORT}]}},
+    ]
     monitoring_crds = [crd("monitoring.coreos.com", k) for k in ("ServiceMonitor", "PodMonitor", "Prometheus")]
     argocd_crds = [crd("argoproj.io", k, version="v1alpha1") for k in ("Application", "AppProject")]
     return ([hydrated(platform, "argocd", c, application_wave=-20) for c in argocd_crds]
             + [hydrated(platform, "kube-prometheus-stack", c, application_wave=-5) for c in monitoring_crds]
-            + [hydrated(platform, "loki", o, application_wave=-3) for o in loki])
+            + [hydrated(platform, "loki", o, application_wave=-3) for o in loki]
+            + [hydrated(platform, "polaris", o, application_wave=1) for o in polaris])
 
 
 def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:

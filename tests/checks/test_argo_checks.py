@@ -47,7 +47,7 @@ def findings(prod: Platform, chart_dir: Path) -> list:
     hydration = hydrate({"prod": prod}, fixture_app, ChartDir(chart_dir), find_helm(REPO), None)
     assert [a.application.name for a in hydration.apps] == [APP]
     hydrated = [*fx.healthy_hydrated(prod), *hydration.objects]
-    ctx = CheckContext(prod, rendered, hydrated=hydrated, hydrated_applications=["kube-prometheus-stack", "loki", "tempo", APP])
+    ctx = CheckContext(prod, rendered, hydrated=hydrated, hydrated_applications=["kube-prometheus-stack", "loki", "tempo", "polaris", APP])
     return run_checks(ctx, [c for c in ALL_CHECKS if c.id.startswith("PL-ARGO-")])
 
 

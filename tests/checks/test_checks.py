@@ -12,6 +12,7 @@ import pytest
 from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
 from plinth.checks.engine import run_checks
+from plinth.components import iceberg_catalog as ic
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
@@ -160,6 +161,12 @@ CASES: dict[str, Case] = {
                          expect_field="spec.template.spec.containers.0.resources.limits.cpu"),
     "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
                           _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
+    "PL-ICE-001": Case("CronJob/platform-data/iceberg-maintenance", "expires Iceberg history after 30 days, the iceberg backup row keeps 365 days",
+                       _set("CronJob", "iceberg-maintenance", "spec.jobTemplate.spec.template.spec.containers.0.args",
+                            ["/opt/plinth/maintenance.py", "--retention-days", "30"]),
+                       expect_field="spec.jobTemplate.spec.template.spec.containers.0.args"),
+    "PL-ICE-002": Case("Rollout/platform-apps/data-workers", "the NetworkPolicies do not let data-workers reach the catalog servers",
+                       lambda objs: fx.without(objs, "NetworkPolicy", "data-workers-flows", fx.APPS)),
     "PL-NET-001": Case("NetworkPolicy/platform-apps/default-deny", "webhook (ValidatingWebhookConfiguration/frontend-check): API server -> frontend TCP 8443 is refused",
                        _add_all(*fx.webhook("frontend-check", "frontend-webhook", {"app.kubernetes.io/name": "frontend"})), expect_field="spec.ingress"),
     "PL-NET-002": Case("NetworkPolicy/platform-apps/allow-web", "no flow intends: api-gateway -> API server TCP 443",
@@ -212,7 +219,8 @@ CHECKS = {c.id: c for c in ALL_CHECKS}
 
 def _findings(platform: Platform, objects: list[dict[str, Any]], check_id: str, hydrated: list[HydratedObject] | None = None,
               not_hydrated: bool = False):
-    ctx = CheckContext.from_objects(platform, objects, hydrated=fx.healthy_hydrated(platform) if hydrated is None else hydrated)
+    ctx = CheckContext.from_objects(platform, objects, hydrated=fx.healthy_hydrated(platform) if hydrated is None else hydrated,
+                                    flows=fx.healthy_flows(platform))
     if not_hydrated:
         ctx = CheckContext(platform, ctx.rendered, ctx.spec_file, None)
     return run_checks(ctx, [CHECKS[check_id]])
@@ -289,7 +297,8 @@ def test_selectors_see_chart_pods_once_the_charts_are_hydrated(prod: Platform) -
 
 
 def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
-    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod), hydrated=fx.healthy_hydrated(prod)), ALL_CHECKS)
+    findings = run_checks(CheckContext.from_objects(prod, fx.healthy_tree(prod), hydrated=fx.healthy_hydrated(prod),
+                                                    flows=fx.healthy_flows(prod)), ALL_CHECKS)
     assert findings == [], [f"{f.check_id} {f.obj.key}: {f.message}" for f in findings]
 
 
@@ -350,3 +359,22 @@ def test_a_truncated_digest_is_not_a_pin(prod: Platform) -> None:
     fx.find(objects, "RedisSentinel", "plinth-redis-sentinel")["spec"]["kubernetesConfig"]["image"] = "quay.io/opstree/redis-sentinel@sha256:abc"
     (finding,) = _findings(prod, objects, "PL-IMG-001")
     assert (finding.obj.key, finding.field_path) == ("RedisSentinel/platform-data/plinth-redis-sentinel", "spec.kubernetesConfig.image")
+
+
+def test_a_service_credential_the_catalog_does_not_hold_is_reported(prod: Platform) -> None:
+    objects = fx.healthy_tree(prod)
+    copy = fx.find(objects, "ExternalSecret", ic.principal_secret("data-workers"))
+    copy["spec"]["data"][0]["remoteRef"]["property"] = "another-client-id"
+    findings = _findings(prod, objects, "PL-ICE-002")
+    assert [f.obj.key for f in findings] == ["ExternalSecret/platform-apps/data-workers-iceberg-credentials"]
+    assert "never gets the credentials data-workers presents" in findings[0].message
+
+
+def test_the_catalog_flow_is_judged_on_both_sides_by_the_flow_analysis(prod: Platform) -> None:
+    """PL-ICE-002 reads the flow analysis over the pods: without the catalog servers' ingress rule the servers' side
+    (isolated by the namespace's default-deny) refuses data-workers, and the finding names that side and policy."""
+    objects = fx.without(fx.healthy_tree(prod), "NetworkPolicy", "iceberg-catalog-server", fx.DATA)
+    (finding,) = _findings(prod, objects, "PL-ICE-002")
+    assert finding.obj.key == "Rollout/platform-apps/data-workers"
+    assert "on 8181: the catalog's ingress isolated by platform-data/default-deny" in finding.message, finding.message
+    assert "its egress" not in finding.message

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from plinth.components import app_services, delivery
+from plinth.components import app_services, delivery, iceberg_catalog
 from plinth.components.app_services import (
     PROMETHEUS_URL,
     pdb_max_unavailable,
@@ -185,7 +185,7 @@ def test_digest_wins_over_tag(tmp_path) -> None:
 
 def test_flows_follow_calls_and_uses(prod, rendered) -> None:
     """Each service's NetworkPolicy (rendered from its flows) reaches what it calls and the client pods of the stores
-    it uses, on their ports, and nothing else in platform-data; only its callers and the gateway come in."""
+    it uses (Iceberg's: the catalog servers), on their ports, and nothing else in platform-data; only its callers and the gateway come in."""
     objs = rendered["prod"]
     policies = {p["metadata"]["name"]: p for p in network.network_policies(prod, ALL_COMPONENTS) if p["metadata"]["namespace"] == NAMESPACE}
     for name, svc in prod.services.items():
@@ -197,6 +197,8 @@ def test_flows_follow_calls_and_uses(prod, rendered) -> None:
         egress = policy["spec"].get("egress", [])
         data = [r for r in egress if r["to"][0].get("namespaceSelector") == {"matchLabels": {"kubernetes.io/metadata.name": "platform-data"}}]
         expected = {(tuple(sorted(labels.items())), ports) for store in svc.uses for labels, ports in DATASTORE_CLIENT_PODS.get(store, ())}
+        if "iceberg" in svc.uses:
+            expected.add((tuple(sorted(iceberg_catalog.SERVER_LABELS.items())), (iceberg_catalog.HTTP_PORT,)))
         assert {(tuple(sorted(r["to"][0]["podSelector"]["matchLabels"].items())), tuple(p["port"] for p in r["ports"])) for r in data} == expected
         for callee in svc.calls:
             assert any(r["to"][0].get("podSelector", {}).get("matchLabels") == selector_labels(callee) for r in egress), (name, callee)

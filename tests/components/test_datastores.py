@@ -9,7 +9,7 @@ import pytest
 
 from plinth.spec.derived import backup_target
 
-from plinth.components import clickhouse, kafka, postgres, redis, velero
+from plinth.components import clickhouse, iceberg_catalog, kafka, postgres, redis, velero
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
 from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.components.registry import ALL_COMPONENTS
@@ -163,7 +163,7 @@ def _pod_templates(objs: dict) -> dict[str, dict]:
             term = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]
             found[name] = {"labels": pod["metadata"]["labels"], "nodeSelector": {term["key"]: term["values"][0]}, "tolerations": pod["tolerations"],
                            "topologySpreadConstraints": pod["topologySpreadConstraints"], "affinity": pod["affinity"]}
-        elif kind == "CronJob":
+        elif kind == "CronJob" and o["metadata"]["labels"]["app.kubernetes.io/component"] != iceberg_catalog.NAME:
             t = s["jobTemplate"]["spec"]["template"]
             found[name] = {"labels": t["metadata"]["labels"], **t["spec"]}
     return found

@@ -78,5 +78,8 @@ def test_extra_service_example_validates() -> None:
     from plinth.validate.schemas import SchemaStore
 
     store = SchemaStore("1.32", CRD_DIR)
-    problems = [str(p) for r in render_all(load_all(EXAMPLE)) for p in store.check(r.obj, r.path)]
+    # CloudNativePG's Database (the Iceberg catalog's) has no schema in the shared folder: its chart ships the CRD and
+    # the union's validation checks it (tests/validate/test_union.py), as for the default spec.
+    rendered = [r for r in render_all(load_all(EXAMPLE)) if (r.obj["apiVersion"], r.obj["kind"]) != ("postgresql.cnpg.io/v1", "Database")]
+    problems = [str(p) for r in rendered for p in store.check(r.obj, r.path)]
     assert problems == []

@@ -16,6 +16,8 @@ FILE_SUFFIXES = ("_DIR", "_PATH", "_FILE")
 SECRET_REFERENCE = re.compile(r"^(existingSecret|.*[sS]ecretName|.*[sS]ecretRef|secrets\[\d+\]|passwordKey|userKey|usernameKey|.*_file)$")
 """Helm values naming the Secret an ExternalSecret creates (or a key in it), or the mounted file a program reads a
 credential from (Alertmanager's ``credentials_file``), not holding its value."""
+SECRET_KEY_NAMES = re.compile(r"\.secret\.[A-Za-z]+$")
+"""Helm values inside a ``secret:`` block name the Secret and the keys in it (Polaris' persistence.relationalJdbc.secret)."""
 PEM = re.compile(r"-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----")
 
 
@@ -51,7 +53,8 @@ def secret_problems(items: list[tuple[str, dict]]) -> list[str]:
             values = obj["spec"].get("source", {}).get("helm", {}).get("valuesObject", {})
             for path, value in _walk(values):
                 key = path.rsplit(".", 1)[-1]
-                if SECRETISH_NAME.search(key) and not SECRET_REFERENCE.match(key) and isinstance(value, str) and value:
+                if (SECRETISH_NAME.search(key) and not SECRET_REFERENCE.match(key) and not SECRET_KEY_NAMES.search(path)
+                        and isinstance(value, str) and value):
                     problems.append(f"{where}: helm value {path} looks like a credential")
     return problems
 
@@ -81,9 +84,10 @@ def test_every_external_secret_reads_the_cluster_secret_store_and_holds_no_value
         spec = item.obj["spec"]
         assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": CLUSTER_SECRET_STORE}
         template = spec.get("target", {}).get("template", {})
-        # Only labels may be templated (argo-rollouts' notification secret needs its component label):
-        # template data, annotations or templateFrom could carry literal secret data.
-        assert set(template) <= {"metadata"} and set(template.get("metadata", {})) <= {"labels"}, item.path
+        # Only labels and the Secret's type may be templated (argo-rollouts' notification secret needs its component
+        # label, CloudNativePG role passwords a basic-auth Secret): template data, annotations or templateFrom could
+        # carry literal secret data.
+        assert set(template) <= {"metadata", "type"} and set(template.get("metadata", {})) <= {"labels"}, item.path
         for entry in spec["data"]:
             assert set(entry) == {"secretKey", "remoteRef"}
             assert set(entry["remoteRef"]) <= {"key", "property"}
@@ -94,6 +98,12 @@ def test_workloads_mount_only_secrets_that_external_secrets_or_cert_manager_writ
     rendered = render_all(load_all(DEFAULT_SPEC))
     made = {(r.obj["metadata"]["namespace"], r.obj["spec"]["target"]["name"]) for r in rendered if r.obj["kind"] == "ExternalSecret"}
     made |= {(r.obj["metadata"]["namespace"], r.obj["spec"]["secretName"]) for r in rendered if r.obj["kind"] == "Certificate"}
+    # A Secret a job writes at run time (the Iceberg catalog's setup job writes each service's catalog principal):
+    # a Role bound to the writer may update exactly that name.
+    bound = {(r.obj["metadata"]["namespace"], r.obj["roleRef"]["name"]) for r in rendered if r.obj["kind"] == "RoleBinding"}
+    made |= {(r.obj["metadata"]["namespace"], name) for r in rendered if r.obj["kind"] == "Role"
+             and (r.obj["metadata"]["namespace"], r.obj["metadata"]["name"]) in bound
+             for rule in r.obj["rules"] if "update" in rule.get("verbs", []) for name in rule.get("resourceNames", [])}
     checked = 0
     for item in rendered:
         if item.obj["kind"] not in ("Deployment", "StatefulSet", "Rollout"):

@@ -74,7 +74,7 @@ def test_run_prints_a_plan_line_and_writes_the_chart(tmp_path: Path) -> None:
     shutil.copy(DEFAULT_SPEC.parent / "check-waivers.yaml", tmp_path / "check-waivers.yaml")
     result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), "--chart-dir", str(CHART_DIR), cwd=tmp_path, env=WARM_CACHE)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"hydrate: 38 chart Applications, \d+ objects", result.stdout)
+    assert re.search(r"hydrate: 40 chart Applications, \d+ objects", result.stdout)
     assert re.search(r"validate: all \d+ objects valid \(\d+ rendered \+ \d+ hydrated", result.stdout)
     assert "planned without charts" not in result.stdout
     assert re.search(r"plan: prod, 1,000 orgs on aws us-east-1: apps \d+-\d+ nodes \(spec 10\)", result.stdout)
@@ -94,10 +94,10 @@ def test_run_without_a_chart_directory_says_so_and_fails_the_check(tmp_path: Pat
     shutil.copy(DEFAULT_SPEC.parent / "check-waivers.yaml", tmp_path / "check-waivers.yaml")
     result = plinth("run", "--spec", str(spec), "--crd-dir", str(CRD_DIR), cwd=tmp_path, env={"PLINTH_CHART_DIR": ""})
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "charts: NOT HYDRATED: no chart directory" in result.stderr and "the objects of 38 chart Applications" in result.stderr
+    assert "charts: NOT HYDRATED: no chart directory" in result.stderr and "the objects of 40 chart Applications" in result.stderr
     assert "hydrate: not hydrated" in result.stdout
     assert "PL-ARGO-007 prod Application/platform-system/velero" in result.stderr
-    assert "planned without charts: 19 Applications not hydrated" in result.stdout
+    assert "planned without charts: 20 Applications not hydrated" in result.stdout
 
 
 @needs_charts

@@ -238,12 +238,13 @@ class AwsPlatform:
                 }
             ],
         )
-        days = plan.retention.days
+        lifecycle = layout.bucket_lifecycle(plan)
+        days = lifecycle.noncurrent_days
         if days is not None:
             rule: dict[str, Any] = {"id": f"retention-{days}d", "status": "Enabled", "filter": {}}
             rule["noncurrent_version_expiration"] = {"noncurrent_days": days}
-            if plan.expire == "objects":
-                rule["expiration"] = {"days": days}
+            if lifecycle.current_days is not None:
+                rule["expiration"] = {"days": lifecycle.current_days}
             rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": 7}
             aws.s3.BucketLifecycleConfiguration(
                 name, bucket=bucket.id, region=region, rules=[rule], opts=pulumi.ResourceOptions(depends_on=[versioning])

@@ -216,12 +216,13 @@ class AzurePlatform:
     def _lifecycle(self, name: str, account: azure.storage.StorageAccount, group: azure.resources.ResourceGroup, plans: list[derived.BucketTarget]) -> None:
         rules = []
         for plan in plans:
-            days = plan.retention.days
+            lifecycle = layout.bucket_lifecycle(plan)
+            days = lifecycle.noncurrent_days
             if days is None:
                 continue
             actions: dict[str, Any] = {"version": {"delete": {"days_after_creation_greater_than": days}}}
-            if plan.expire == "objects":
-                actions["base_blob"] = {"delete": {"days_after_modification_greater_than": days}}
+            if lifecycle.current_days is not None:
+                actions["base_blob"] = {"delete": {"days_after_modification_greater_than": lifecycle.current_days}}
             rules.append(
                 {
                     "name": f"{plan.key}-retention-{days}d",

@@ -223,11 +223,12 @@ class GcpPlatform:
         for plan in derived.buckets(self.platform):
             location, data_locations = bucket_location(plan, cluster.region, cluster.dr_region)
             rules: list[dict[str, Any]] = []
-            days = plan.retention.days
-            if days is not None:
-                if plan.expire == "objects":
-                    rules.append({"action": {"type": "Delete"}, "condition": {"age": days, "with_state": "LIVE"}})
-                rules.append({"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": days, "with_state": "ARCHIVED"}})
+            lifecycle = layout.bucket_lifecycle(plan)
+            if lifecycle.current_days is not None:
+                rules.append({"action": {"type": "Delete"}, "condition": {"age": lifecycle.current_days, "with_state": "LIVE"}})
+            if lifecycle.noncurrent_days is not None:
+                rules.append({"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": lifecycle.noncurrent_days,
+                                                                          "with_state": "ARCHIVED"}})
             self.buckets[plan.key] = gcp.storage.Bucket(
                 plan.primary.bucket,
                 name=plan.primary.bucket,

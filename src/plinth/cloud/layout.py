@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from plinth.catalog.instances import InstanceType, instance_for
 from plinth.kube.scheduling import POOL_LABEL
 from plinth.spec import derived
+from plinth.spec.derived import BucketTarget
 from plinth.spec.model import Platform, Taint
 
 NETWORK_CIDR = derived.NETWORK_CIDR
@@ -66,3 +67,20 @@ def public_hosts(platform: Platform) -> list[str]:
 def origin_host(platform: Platform) -> str:
     """The CDN's origin: the gateway's load balancer name under the platform's domain (``derived.origin_host``)."""
     return derived.origin_host(platform)
+
+
+@dataclass(frozen=True)
+class BucketLifecycle:
+    """What a bucket's lifecycle rule deletes, as every cloud's program applies it."""
+
+    noncurrent_days: int | None
+    """Days after an object version stops being current before it is deleted (None: kept forever)."""
+    current_days: int | None
+    """Days after creation before a current object is deleted (None: never; live data such as the Iceberg warehouse)."""
+
+
+def bucket_lifecycle(plan: BucketTarget) -> BucketLifecycle:
+    """The lifecycle of a bucket from its retention: noncurrent versions expire after it, and current objects too for
+    backups (``expire == "objects"``); live data loses only its old versions. Forever deletes nothing."""
+    days = plan.retention.days
+    return BucketLifecycle(noncurrent_days=days, current_days=days if plan.expire == "objects" else None)

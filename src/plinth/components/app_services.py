@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plinth.components import alloy, delivery
+from plinth.components import alloy, delivery, iceberg_catalog
 from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
@@ -68,11 +68,12 @@ STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "clickhouse": ("username", "password"),
     "redis": ("password",),
     "kafka": ("username", "password"),
-    "iceberg": ("access-key-id", "secret-access-key"),
+    "iceberg": ("client-id", "client-secret"),
 }
-"""Keys of each store's credential Secret (written by External Secrets, mounted as files)."""
+"""Keys of each store's credential Secret, written by External Secrets from the secret manager and mounted as files
+(Iceberg's: the service's catalog principal, which the catalog's setup job keeps equal to the same entry)."""
 OBJECT_STORE_PORT = 443
-"""Iceberg lives in the cloud's object storage, reached over HTTPS."""
+"""Iceberg's data files live in the cloud's object storage, reached over HTTPS with the catalog's vended credentials."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
 TLS_PATH = "/var/run/secrets/plinth/tls"
 """Where a service finds its internal-CA certificate (tls.crt, tls.key, ca.crt) for service-to-service TLS."""
@@ -160,8 +161,11 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
         if store in STORE_ENDPOINTS:
             env.append({"name": f"{store.upper()}_ADDRESS", "value": STORE_ENDPOINTS[store]})
     if "iceberg" in svc.uses:
-        env.append({"name": "ICEBERG_WAREHOUSE", "value": f"s3://{platform.datastores.iceberg.warehouse_bucket}"})
-        env.append({"name": "ICEBERG_CATALOG", "value": platform.datastores.iceberg.catalog})
+        # pyiceberg/Spark/Trino REST catalog settings: the URI, the warehouse (catalog) name, the OAuth scope; the
+        # principal's client-id and client-secret are files under CREDENTIALS_DIR/iceberg.
+        env.append({"name": "ICEBERG_CATALOG_URI", "value": iceberg_catalog.catalog_uri()})
+        env.append({"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse})
+        env.append({"name": "ICEBERG_SCOPE", "value": "PRINCIPAL_ROLE:ALL"})
     if isinstance(svc.scaling.trigger, QueueDepthTrigger):
         env.append({"name": "KAFKA_TOPIC", "value": svc.scaling.trigger.topic})
         env.append({"name": "KAFKA_CONSUMER_GROUP", "value": svc.scaling.trigger.consumer_group})
@@ -370,7 +374,8 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     svc = platform.services[name]
     result = []
     for store in sorted(svc.uses):
-        data = {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
+        data = (iceberg_catalog.service_credentials_entries(name) if store == "iceberg"
+                else {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]})
         result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
     return result
 
@@ -594,8 +599,8 @@ def user_activity_panels(platform: Platform) -> list[Panel]:
 
 def flows(platform: Platform) -> list[Flow]:
     """Each service's flows from its spec: the public gateway's proxies to a public service, the services it ``calls``
-    (their port), the data stores it ``uses`` (the pods a client connects to), Iceberg's object storage, its traces to
-    the collector (Alloy, OTLP), and Prometheus' scrapes of its metrics port."""
+    (their port), the data stores it ``uses`` (the pods a client connects to), Iceberg's catalog and object storage,
+    its traces to the collector (Alloy, OTLP), and Prometheus' scrapes of its metrics port."""
     result: list[Flow] = []
     for name, svc in sorted(platform.services.items()):
         me = Pods.of(NAMESPACE, selector_labels(name))
@@ -609,6 +614,8 @@ def flows(platform: Platform) -> list[Flow]:
                 for store_labels, store_ports in DATASTORE_CLIENT_PODS[store]:
                     result.append(flow(me, Pods.of(DATA_NAMESPACE, store_labels), store_ports, f"{name} uses {store}"))
             elif store == "iceberg":
+                result.append(flow(me, Pods.of(DATA_NAMESPACE, iceberg_catalog.SERVER_LABELS), iceberg_catalog.HTTP_PORT,
+                                   f"{name} uses the Iceberg REST catalog"))
                 result.append(flow(me, CLOUD_OBJECT_STORAGE, OBJECT_STORE_PORT, f"{name} reads and writes the Iceberg warehouse"))
         result.append(flow(me, Pods.of(MONITORING_NAMESPACE, alloy.POD_LABELS), alloy.OTLP_PORTS,
                            f"{name} exports its traces (OTLP) to the collector"))

@@ -12,6 +12,7 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.iceberg_catalog import postgres_role
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
@@ -115,6 +116,8 @@ def cluster(platform: Platform) -> KubeObject:
         },
         "topologySpreadConstraints": ds.zone_spread({"cnpg.io/cluster": CLUSTER}),
         "plugins": [{"name": BARMAN_PLUGIN, "isWALArchiver": True, "parameters": {"barmanObjectName": OBJECT_STORE}}],
+        # Roles of the platform's own consumers in platform-data (the Iceberg catalog); apps get theirs elsewhere.
+        "managed": {"roles": [postgres_role(platform)]},
     })
 
 

@@ -19,6 +19,7 @@ from plinth.components import (
     envoy_gateway,
     external_dns,
     external_secrets,
+    iceberg_catalog,
     kafka,
     keda,
     loki,
@@ -45,6 +46,7 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     clickhouse.COMPONENT,
     redis.COMPONENT,
     kafka.COMPONENT,
+    iceberg_catalog.COMPONENT,
     velero.COMPONENT,
     # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,

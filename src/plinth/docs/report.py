@@ -176,7 +176,8 @@ def _findings(inputs: ReportInputs) -> str:
 def _drills(inputs: ReportInputs) -> str:
     if not inputs.drills:
         return ('<section id="drills"><h2>Drills</h2><p class="muted">No drill results yet: run <code>plinth drill postgres-restore</code>, '
-                '<code>plinth drill redis-failover</code>, <code>plinth drill postgres-failover</code> or <code>plinth drill kafka-failover</code> '
+                '<code>plinth drill redis-failover</code>, <code>plinth drill postgres-failover</code>, <code>plinth drill kafka-failover</code> '
+                'or <code>plinth drill iceberg-restore</code> '
                 '(they write reports/drills/).</p></section>')
     rows = []
     for d in inputs.drills:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from plinth.components import postgres, redis
+from plinth.cloud.layout import bucket_lifecycle
+from plinth.components import iceberg_catalog, postgres, redis
 from plinth.components.kafka import broker_config, topics
 from plinth.kube.conventions import DATASTORE_NAMES
-from plinth.spec.derived import retention
+from plinth.spec.derived import buckets, retention
 from plinth.spec.model import Platform
 
 
@@ -106,6 +107,49 @@ class KafkaDrillSettings:
     def as_dict(self) -> dict[str, object]:
         """Plain dict for the report."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class IcebergDrillSettings:
+    """What the Iceberg drill needs from the spec: the retention the maintenance keeps and the lifecycle of the bucket."""
+
+    retention_days: int | None
+    """backups[iceberg].retention_days (None: forever): the maintenance's --retention-days."""
+    location: str
+    """backups[iceberg].location (multi-region: the bucket is copied to the DR region)."""
+    bucket_noncurrent_days: int | None
+    """Days the warehouse bucket keeps a deleted or overwritten object's version (the cloud layer's lifecycle)."""
+    bucket_current_days: int | None
+    """Days after which the bucket deletes current objects (None for live data such as the warehouse)."""
+    orphan_file_min_age_days: int
+    """datastores.iceberg.maintenance.orphan_file_min_age_days."""
+    maintenance_schedule: str
+    """datastores.iceberg.maintenance.schedule."""
+    maintenance_args: list[str]
+    """The maintenance CronJob's arguments as rendered (retention and orphan age among them)."""
+    database: str
+    """datastores.iceberg.catalog.database: the catalog's PostgreSQL database (the drill's catalog uses the same name)."""
+    warehouse: str
+    """datastores.iceberg.catalog.warehouse."""
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for the report."""
+        return asdict(self)
+
+
+def iceberg_settings(platform: Platform) -> IcebergDrillSettings:
+    """Iceberg drill settings from the spec, the maintenance arguments and bucket lifecycle exactly as rendered/created."""
+    row = next((b for b in platform.backups if b.data == "iceberg"), None)
+    target = next(b for b in buckets(platform) if b.key == "iceberg")
+    lifecycle = bucket_lifecycle(target)
+    iceberg = platform.datastores.iceberg
+    return IcebergDrillSettings(
+        retention_days=iceberg_catalog.retention_days(platform), location=row.location if row else target.location,
+        bucket_noncurrent_days=lifecycle.noncurrent_days, bucket_current_days=lifecycle.current_days,
+        orphan_file_min_age_days=iceberg.maintenance.orphan_file_min_age_days, maintenance_schedule=iceberg.maintenance.schedule,
+        maintenance_args=iceberg_catalog.maintenance_args(platform), database=iceberg.catalog.database,
+        warehouse=iceberg.catalog.warehouse,
+    )
 
 
 def region_rto_seconds(platform: Platform) -> int | None:

@@ -699,13 +699,52 @@ class Kafka(StrictModel):
         return self
 
 
+class IcebergCatalog(StrictModel):
+    """The Iceberg REST catalog of platform-data: Apache Polaris from its pinned chart, table metadata in the
+    platform's PostgreSQL, the warehouse in the Iceberg bucket."""
+
+    chart: DnsLabel = "polaris"
+    """Key of the pinned chart (``charts``) that installs the catalog server; it must be Apache Polaris' ``polaris``."""
+    replicas: int = Field(default=3, ge=1)
+    """Catalog server replicas: stateless, spread over the zones, drained one at a time."""
+    resources: ContainerResources
+    """Requests and limits of each catalog server."""
+    warehouse: DnsLabel = "plinth"
+    """Name of the Iceberg catalog (the warehouse clients name) the catalog server serves from the warehouse bucket."""
+    realm: str = Field(default="POLARIS", pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+    """Polaris realm holding the catalog (bootstrapped once with its root credentials)."""
+    database: str = Field(default="iceberg_catalog", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL database, and role owning it, of the catalog in the platform's CloudNativePG cluster."""
+
+
+class IcebergMaintenance(StrictModel):
+    """Table maintenance: snapshot expiry at the Iceberg backup row's retention, and orphan-file removal."""
+
+    schedule: str = Field(default="30 4 * * *", pattern=r"^(\S+\s+){4}\S+$")
+    """Cron schedule (five fields, UTC) of the maintenance job."""
+    orphan_file_min_age_days: int = Field(default=3, ge=1)
+    """Files no snapshot references are removed only once older than this (a write in progress is never removed)."""
+    image: Image
+    """Image of the maintenance job: Python with the pinned pyiceberg (built from images/iceberg-maintenance)."""
+
+    @model_validator(mode="after")
+    def _kubernetes_cron(self) -> "IcebergMaintenance":
+        try:
+            parse_cron(self.schedule, "kubernetes")
+        except CronError as exc:
+            raise ValueError(f"schedule: Kubernetes would not run the maintenance CronJob as written: {exc}") from None
+        return self
+
+
 class Iceberg(StrictModel):
-    """Iceberg table storage on object storage."""
+    """Iceberg table storage on object storage, served by a REST catalog."""
 
     warehouse_bucket: DnsLabel
     """Bucket holding the Iceberg warehouse."""
-    catalog: Literal["rest", "glue", "nessie"] = "rest"
-    """Iceberg catalog kind."""
+    catalog: IcebergCatalog
+    """The REST catalog server."""
+    maintenance: IcebergMaintenance
+    """Snapshot expiry and orphan-file removal."""
 
 
 class DataStores(StrictModel):
@@ -1237,9 +1276,33 @@ class Platform(StrictModel):
                     raise ValueError(
                         f"services.{name}.scaling.min_replicas: with {zones} zone{'s' if zones > 1 else ''}, losing one leaves "
                         f"{left} of {low} replicas, less than the {share} api_services.ha promises for a zone failure; {advice}")
+        catalog = self.datastores.iceberg.catalog
+        if "zone" in self.api_services.ha.covers:
+            left = zone_loss_survivors(catalog.replicas, zones)
+            if catalog.replicas < 3 or left < min_serving_after_zone_loss(catalog.replicas):
+                raise ValueError(
+                    f"datastores.iceberg.catalog.replicas: {catalog.replicas} catalog replica(s) over {zones} zones keep {left} "
+                    f"after losing one; the stateless services' promise needs >= 3 replicas and "
+                    f"{'/'.join(map(str, ZONE_LOSS_SERVING_SHARE))} of them serving (use a multiple of {zones}, at least {max(3, zones)})")
         if self.edge.gateway_replicas < max(3, zones):
             raise ValueError(f"edge.gateway_replicas ({self.edge.gateway_replicas}) must be >= 3 and >= the zone count "
                              f"({zones}): one proxy per zone, two left after a zone failure")
+        return self
+
+    @model_validator(mode="after")
+    def _iceberg_catalog(self) -> "Platform":
+        iceberg = self.datastores.iceberg
+        chart = self.charts.get(iceberg.catalog.chart)
+        if chart is None:
+            raise ValueError(f"datastores.iceberg.catalog.chart: {iceberg.catalog.chart!r} is not a pinned chart "
+                             f"(expected a key of charts: {sorted(self.charts)})")
+        if chart.chart != "polaris":
+            raise ValueError(f"datastores.iceberg.catalog.chart: charts.{iceberg.catalog.chart} installs {chart.chart!r}; the "
+                             "catalog is rendered for Apache Polaris' chart 'polaris'")
+        row = next((b for b in self.backups if b.data == "iceberg"), None)
+        if row is not None and isinstance(row.retention_days, int) and iceberg.maintenance.orphan_file_min_age_days >= row.retention_days:
+            raise ValueError(f"datastores.iceberg.maintenance.orphan_file_min_age_days: {iceberg.maintenance.orphan_file_min_age_days} "
+                             f"days must be below the iceberg backup row's retention ({row.retention_days} days)")
         return self
 
     @model_validator(mode="after")
