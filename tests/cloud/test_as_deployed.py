@@ -31,9 +31,8 @@ from tests.conftest import REPO, needs_charts
 
 ENVIRONMENTS = ("prod", "staging")
 OPTIONS = {"aws": CloudOptions(), "gcp": CloudOptions(gcp_project="plinth-test"), "azure": CloudOptions()}
-NOT_RENDERED = {"iceberg"}
-"""Identities the tree has no workload for yet (no Iceberg catalog is rendered): the cloud layer creates them, the
-tree annotates nothing."""
+NOT_RENDERED: set[str] = set()
+"""Identities the tree has no workload for (the cloud layer would create them, the tree annotate nothing): none."""
 
 
 @dataclass(frozen=True)

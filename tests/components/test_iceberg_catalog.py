@@ -15,6 +15,7 @@ from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.lakehouse import catalog_setup, maintenance
 from plinth.render import network
 from plinth.render.pipeline import render_platform
+from plinth.spec import derived
 from plinth.spec.derived import WORKLOAD_IDENTITIES
 from plinth.spec.loader import SpecError, load_all
 from tests.conftest import spec_with
@@ -152,10 +153,11 @@ def get_name(peer: dict) -> str:
 def test_gcp_binds_the_google_service_account(tmp_path) -> None:
     spec = spec_with(tmp_path, [("cluster.provider", "gcp"), ("cluster.region", "us-central1"), ("cluster.dr_region", "us-east1"),
                                 ("cluster.zones", ["us-central1-a", "us-central1-b", "us-central1-c"]),
-                                ("secrets.gcp_project_id", "plinth-proj")])
+                                ("secrets.gcp_project_id", "plinth-proj"), ("cluster.account", "plinth-proj")])
     platform = load_all(spec)["prod"]
-    assert ic.workload_identity_annotations(platform) == {
-        "iam.gke.io/gcp-service-account": "plinth-prod-iceberg@plinth-proj.iam.gserviceaccount.com"}
+    annotations = ic.values(platform)["serviceAccount"]["annotations"]
+    assert annotations == derived.identity_annotations(platform, "iceberg")
+    assert annotations["iam.gke.io/gcp-service-account"].endswith("@plinth-proj.iam.gserviceaccount.com")
     assert ic.values(platform)["features"]["SUPPORTED_CATALOG_STORAGE_TYPES"] == ["GCS"]
     assert ic.warehouse_location(platform) == "gs://plinth-iceberg/"
 

@@ -46,7 +46,8 @@ from plinth.kube.workloads import restricted_container_security_context, restric
 from plinth.lakehouse import catalog_setup, maintenance
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
-from plinth.spec.derived import WORKLOAD_IDENTITIES, backup_target, buckets, cloud_identity_name
+from plinth.spec import derived
+from plinth.spec.derived import WORKLOAD_IDENTITIES, backup_target, buckets
 from plinth.spec.model import Platform
 
 NAME = "iceberg-catalog"
@@ -210,21 +211,6 @@ def secrets(platform: Platform) -> list[KubeObject]:
 # --------------------------------------------------------------------------- the chart
 
 
-def workload_identity_annotations(platform: Platform) -> dict[str, str]:
-    """Service-account annotations binding the cloud identity, where the spec knows the identity's name: GKE's
-    Google service account (derived name @ project). The AWS role ARN and the Azure client ID are cloud outputs
-    (account ID, generated client ID) the spec does not hold."""
-    if platform.cluster.provider == "gcp" and platform.secrets.gcp_project_id:
-        account = cloud_identity_name(platform, IDENTITY)[:30]
-        return {"iam.gke.io/gcp-service-account": f"{account}@{platform.secrets.gcp_project_id}.iam.gserviceaccount.com"}
-    return {}
-
-
-def _identity_labels(platform: Platform) -> dict[str, str]:
-    """Pod labels the cloud's workload identity needs (Azure's webhook injects only into labelled pods)."""
-    return {"azure.workload.identity/use": "true"} if platform.cluster.provider == "azure" else {}
-
-
 def values(platform: Platform) -> dict[str, Any]:
     """Helm values of the polaris chart: HA, placement, PostgreSQL through JDBC, token keys, metrics."""
     catalog = platform.datastores.iceberg.catalog
@@ -233,8 +219,8 @@ def values(platform: Platform) -> dict[str, Any]:
     env = [{"name": "AWS_REGION", "value": target.primary.region}] if platform.cluster.provider == "aws" else []
     result: dict[str, Any] = {
         "replicaCount": catalog.replicas,
-        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": workload_identity_annotations(platform)},
-        "podLabels": {DATASTORE_LABEL: "iceberg", **_identity_labels(platform)},
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": derived.identity_annotations(platform, IDENTITY.name)},
+        "podLabels": {DATASTORE_LABEL: "iceberg", **derived.identity_pod_labels(platform)},
         "resources": ds.resources(catalog.resources),
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         # The chart fills in each constraint's labelSelector with the server pods' selector labels.
@@ -273,7 +259,7 @@ def scripts() -> KubeObject:
 
 def _job_pod(platform: Platform, job: str, containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "metadata": {"labels": {**labels(NAME, job), JOB_LABEL: job, **_identity_labels(platform)}},
+        "metadata": {"labels": {**labels(NAME, job), JOB_LABEL: job, **derived.identity_pod_labels(platform)}},
         "spec": {
             **ds.placement(platform),
             "serviceAccountName": SERVICE_ACCOUNT,
