@@ -10,7 +10,7 @@ import pytest
 from plinth.spec.derived import backup_target
 
 from plinth.components import clickhouse, iceberg_catalog, kafka, postgres, redis, velero
-from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
 from plinth.components.registry import ALL_COMPONENTS
 from plinth.render import network

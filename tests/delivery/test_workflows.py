@@ -27,7 +27,7 @@ from plinth.delivery.workflows import (
     render_workflows,
     workflow_objects,
 )
-from plinth.files import MARKER, diff_tree
+from plinth.files import MARKER
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO, spec_with
 

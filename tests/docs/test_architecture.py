@@ -9,7 +9,7 @@ import pytest
 from plinth.docs.build import generated_docs
 from plinth.docs.diagram import dot_available
 from plinth.spec.loader import load_all
-from tests.conftest import REPO, spec_with
+from tests.conftest import spec_with
 
 pytestmark = pytest.mark.skipif(not dot_available(), reason="Graphviz 'dot' missing: `make test` installs Debian's graphviz")
 

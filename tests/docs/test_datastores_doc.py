@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from plinth.docs.datastores import render_markdown, reports
-from tests.conftest import REPO
 
 
 def test_every_store_says_what_each_failure_does(prod) -> None:

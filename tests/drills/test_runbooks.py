@@ -10,7 +10,7 @@ from plinth.cli import app
 from plinth.components.registry import ALL_COMPONENTS
 from plinth.drills.runbooks import render_runbooks
 from plinth.monitoring.rules import AlertRule
-from tests.conftest import DEFAULT_SPEC, REPO, spec_with
+from tests.conftest import spec_with
 
 
 def test_one_runbook_per_recovery_failure_with_the_spec_rto(prod) -> None:

@@ -4,7 +4,6 @@ bounds and a spec that fails to render are exit 2 with a message, fast, never a 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

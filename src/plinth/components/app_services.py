@@ -30,8 +30,7 @@ from plinth.components.base import Component, KubeObject
 from plinth.components.cert_manager import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label
-from plinth.kube.network import allow, peer, ports
+from plinth.kube.conventions import DATASTORE_NAMES, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.secrets import external_secret

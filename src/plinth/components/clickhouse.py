@@ -13,7 +13,7 @@ from typing import Any
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube import datastores as ds
-from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
+from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.identities import identity_service_account
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.secrets import external_secret

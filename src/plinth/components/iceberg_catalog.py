@@ -47,7 +47,7 @@ from plinth.lakehouse import catalog_setup, maintenance
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec import derived
-from plinth.spec.derived import WORKLOAD_IDENTITIES, backup_target, buckets
+from plinth.spec.derived import WORKLOAD_IDENTITIES, buckets
 from plinth.spec.model import Platform
 
 NAME = "iceberg-catalog"

@@ -14,7 +14,6 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec import derived
 from plinth.spec.model import Platform
-from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
 NAME = "loki"

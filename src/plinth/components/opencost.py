@@ -16,7 +16,6 @@ from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
-from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.flows import HTTPS, PRICE_API, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "opencost"

@@ -16,7 +16,6 @@ from plinth.components.iceberg_catalog import postgres_role
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
-from plinth.kube.secrets import external_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup

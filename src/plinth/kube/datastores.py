@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
-from plinth.kube.network import NETPOL_API, peer, ports
-from plinth.kube.objects import k8s_object, labels
+from plinth.kube.conventions import DATASTORE_LABEL
 from plinth.kube.scheduling import HOST_KEY, ZONE_KEY, pool_placement, spread_constraints
 from plinth.spec.model import ContainerResources, Platform
 
