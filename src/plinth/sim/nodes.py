@@ -8,11 +8,12 @@ allocatable formula and max-pods the planner packs against).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from plinth.catalog.nodes import node_shape
 from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
-from plinth.sim.kubeclient import NODES, cluster_client
+from plinth.kube.yamlio import dump_yaml
 from plinth.spec.model import Platform, Provider
 
 if TYPE_CHECKING:
@@ -111,8 +112,10 @@ def add_nodes(cluster: "SimCluster", nodes: list[dict[str, Any]]) -> None:
     """
     if not nodes:
         return
-    client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
+    bare = [{k: v for k, v in node.items() if k != "status"} for node in nodes]
+    cluster.kubectl("apply", "--server-side", "--field-manager=plinth-sim", "-f", "-",
+                    input_text=dump_yaml({"apiVersion": "v1", "kind": "List", "items": bare}))
     for node in nodes:
-        bare = {k: v for k, v in node.items() if k != "status"}
-        client.apply(NODES, bare, "plinth-sim")
-        client.patch(NODES, node["metadata"]["name"], {"status": node["status"]}, sub="status")
+        patch = {"status": node["status"]}
+        cluster.kubectl("patch", "node", node["metadata"]["name"], "--subresource=status", "--type=merge",
+                        "-p", json.dumps(patch))
