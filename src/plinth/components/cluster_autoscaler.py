@@ -64,10 +64,9 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list
 def _cluster_rules() -> list[dict[str, Any]]:
     read = ["watch", "list", "get"]
     return [
-        _rule([""], ["events", "endpoints"], ["create", "patch"]),
+        _rule([""], ["events"], ["create", "patch"]),
         _rule([""], ["pods/eviction"], ["create"]),
         _rule([""], ["pods/status"], ["update"]),
-        _rule([""], ["endpoints"], ["get", "update"], [NAME]),
         _rule([""], ["nodes"], ["watch", "list", "get", "update"]),
         _rule([""], ["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"], read),
         _rule(["batch"], ["jobs", "cronjobs"], read),
@@ -105,6 +104,9 @@ def deployment(platform: Platform) -> KubeObject:
         "name": NAME, "image": image(platform), "command": command,
         "env": [{"name": "AWS_REGION", "value": platform.cluster.region}],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        # The upstream chart's liveness check: /health-check on the metrics port (also ready once it answers).
+        "livenessProbe": {"httpGet": {"path": "/health-check", "port": "metrics"}},
+        "readinessProbe": {"httpGet": {"path": "/health-check", "port": "metrics"}},
         "resources": requests_and_limits(*POD_REQUESTS, limit_factor=1),
         "securityContext": restricted_container_security_context(),
     }
