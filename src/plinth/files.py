@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from plinth.procs import pid_alive
+
 MARKER = ".plinth-generated"
 """File Plinth writes into every folder it owns, listing the files it wrote there."""
 MARKER_HEADER = (
@@ -135,16 +137,6 @@ def owned_files(out: Path) -> dict[str, str]:
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:(?:new|old)-(?:(?P<pid>\d+)-)?[^/]*|(?:(?P<tpid>\d+)-)?[^./]+\.tmp)$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_leftover(path: Path, name: str) -> bool:
     match = _LEFTOVER.match(path.name)
     if not match or match.group("name") != name:
@@ -159,7 +151,7 @@ def _is_leftover(path: Path, name: str) -> bool:
     pid = int(pid_text)
     if pid == os.getpid():
         return older
-    return not _alive(pid)
+    return not pid_alive(pid)
 
 
 def clean_leftovers(path: Path) -> list[Path]:

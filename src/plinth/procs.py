@@ -65,6 +65,17 @@ def owned_tempdir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now (picked by the kernel)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

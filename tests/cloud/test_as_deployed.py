@@ -31,8 +31,6 @@ from tests.conftest import REPO, needs_charts
 
 ENVIRONMENTS = ("prod", "staging")
 OPTIONS = {"aws": CloudOptions(), "gcp": CloudOptions(gcp_project="plinth-test"), "azure": CloudOptions()}
-NOT_RENDERED: set[str] = set()
-"""Identities the tree has no workload for (the cloud layer would create them, the tree annotate nothing): none."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ def test_every_identity_annotation_names_an_identity_the_cloud_layer_trusts_for_
         assert created[account.value] == (account.namespace, account.service_account), (
             f"{account.where}: {account.value} trusts {created[account.value]}, the annotation sits on "
             f"{account.namespace}/{account.service_account}")
-    expected = {(i.namespace, i.service_account) for i in derived.workload_identities(platform) if i.name not in NOT_RENDERED}
+    expected = {(i.namespace, i.service_account) for i in derived.workload_identities(platform)}
     assert {(a.namespace, a.service_account) for a in annotated} == expected
     # No static cloud keys: no ExternalSecret reads object-storage or cloud credentials.
     for obj in objects:
@@ -288,7 +286,7 @@ def test_the_hydrated_charts_service_accounts_carry_their_identity(tmp_path: Pat
              for t in o["spec"]["templates"]["podTemplates"]]
     pod_accounts = {(namespace, pod.get("serviceAccountName")) for namespace, pod in pods}
     for identity in derived.workload_identities(platform):
-        if identity.name in NOT_RENDERED or identity.namespace == "plinth-restore-drill":
+        if identity.namespace == "plinth-restore-drill":
             continue
         where = (identity.namespace, identity.service_account)
         if identity.name == "cnpg-backups":  # CloudNativePG creates it from the Cluster's serviceAccountTemplate

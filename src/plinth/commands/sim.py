@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 import yaml
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from plinth.spec.loader import DEFAULT_SPEC, SpecError, load_platform
 from plinth.spec.model import Platform
+
+if TYPE_CHECKING:
+    from plinth.sim.cluster import SimCluster
 
 sim_app = typer.Typer(no_args_is_help=True, help="A real Kubernetes control plane (kwok nodes) in a private network namespace.")
 out_console = Console()
@@ -31,9 +34,19 @@ NodesOption = Annotated[str, typer.Option("--nodes", help="Nodes per pool: spec 
 KubeOption = Annotated[Optional[str], typer.Option("--kubernetes", help="Kubernetes minor, e.g. 1.35; default: the spec's cluster.kubernetes_version.")]
 
 
-def _bad_input(message: str) -> None:
+def _bad_input(message: str) -> NoReturn:
     err_console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _detached_cluster(name: str) -> "SimCluster":
+    """The detached cluster ``name``; exit 2 saying why when there is none to load."""
+    from plinth.sim.cluster import SimCluster, SimError
+
+    try:
+        return SimCluster.load(name)
+    except SimError as exc:
+        _bad_input(str(exc))
 
 
 def _platform(spec: Path, env: str) -> Platform:
@@ -115,7 +128,8 @@ def up_command(
 ) -> None:
     """Start etcd, the API server, controller-manager, scheduler and kwok, with nodes shaped like the spec's pools."""
     from plinth.procs import Supervisor
-    from plinth.sim.cluster import SimCluster, SimError, detach as detach_cluster, start_cluster, state_root, watch
+    from plinth.sim.cluster import SimCluster, SimError, start_cluster, state_root, watch
+    from plinth.sim.cluster import detach as detach_cluster
     from plinth.sim.toolchain import ToolchainError
 
     _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
@@ -163,12 +177,7 @@ def down_command(name: NameOption = "default") -> None:
     """Stop a detached cluster's processes by PID and delete its network namespace and state."""
     import shutil
 
-    from plinth.sim.cluster import SimCluster, SimError
-
-    try:
-        cluster = SimCluster.load(name)
-    except SimError as exc:
-        _bad_input(str(exc))
+    cluster = _detached_cluster(name)
     cluster.stop()
     shutil.rmtree(cluster.folder, ignore_errors=True)
     out_console.print(f"Simulated cluster {name!r} stopped.")
@@ -177,12 +186,7 @@ def down_command(name: NameOption = "default") -> None:
 @sim_app.command("status")
 def status_command(name: NameOption = "default") -> None:
     """Whether each process of a detached cluster is running; exit 1 if any is not."""
-    from plinth.sim.cluster import SimCluster, SimError
-
-    try:
-        cluster = SimCluster.load(name)
-    except SimError as exc:
-        _bad_input(str(exc))
+    cluster = _detached_cluster(name)
     alive = cluster.alive()
     for component, running in alive.items():
         out_console.print(f"{component:26} pid {cluster.pids[component]:>7}  {'running' if running else 'NOT RUNNING'}")
@@ -194,13 +198,9 @@ def kubectl_command(ctx: typer.Context, name: NameOption = "default") -> None:
     """Run the cluster's kubectl in its network namespace: plinth sim kubectl [--name N] -- ARGS."""
     import subprocess
 
-    from plinth.sim.cluster import SimCluster, SimError
     from plinth.sim.toolchain import binary
 
-    try:
-        cluster = SimCluster.load(name)
-    except SimError as exc:
-        _bad_input(str(exc))
+    cluster = _detached_cluster(name)
     argv = ["ip", "netns", "exec", cluster.netns, str(binary(cluster.versions, "kubectl")), f"--kubeconfig={cluster.kubeconfig}", *ctx.args]
     raise typer.Exit(subprocess.run(argv).returncode)
 

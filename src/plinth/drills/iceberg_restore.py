@@ -129,14 +129,8 @@ def run(settings: IcebergDrillSettings, options: IcebergRestoreOptions, environm
     with owned_tempdir("plinth-drill-iceberg-") as work, supervised(work) as supervisor:
         state = _Drill(work=work, supervisor=supervisor, settings=settings, options=options, say=progress, report=report)
         try:
-            state.execute()
-        except KeyboardInterrupt:
-            report.errors.append("interrupted")
-            raise
-        except ProcessSetupError as exc:
-            report.errors.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
-            report.errors.append(f"{type(exc).__name__}: {exc}")
+            with report.step():
+                state.execute()
         finally:
             state.stop_load()
     _promises(report, settings, options)

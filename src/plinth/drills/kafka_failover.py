@@ -169,13 +169,9 @@ def run(settings: KafkaDrillSettings, options: KafkaFailoverOptions, environment
     runs: list[dict[str, Any]] = []
     for number in range(1, options.runs + 1):
         progress(f"run {number}/{options.runs} ({options.fault})")
-        try:
+        with report.step(f"run {number}"):
             runs.append(_one_run(settings, options, broker_config, partitions, libs,
                                  lambda m, n=number: progress(f"run {n}: {m}")))
-        except ProcessSetupError as exc:
-            report.errors.append(f"run {number}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a broker or client error is a failed run, reported
-            report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
     report.measured["runs"] = runs
     for key in ("missing", "new_leader_seconds", "first_ack_seconds", "full_isr_seconds", "broker_restart_seconds",
                 "failed_writes_in_gap", "client_errors_in_gap", "max_ack_latency_in_gap", "cluster_start_seconds"):

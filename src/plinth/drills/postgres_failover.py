@@ -20,7 +20,7 @@ from pathlib import Path
 
 from plinth.drills import pg
 from plinth.drills.load import WriteLoad, loss_summary
-from plinth.procs import ProcessSetupError, chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
+from plinth.procs import chown_to_service_user, free_ports, owned_tempdir, supervised, wait_until
 from plinth.drills.report import DrillReport, Promise, at_most, distribution
 from plinth.drills.settings import PostgresDrillSettings
 from plinth.kube.conventions import DATASTORE_NAMES
@@ -58,12 +58,8 @@ def run(settings: PostgresDrillSettings, options: PgFailoverOptions, environment
     runs: list[dict[str, float | int]] = []
     for number in range(1, options.runs + 1):
         progress(f"run {number}/{options.runs}")
-        try:
+        with report.step(f"run {number}"):
             runs.append(_one_run(settings, nodes, options, lambda m, n=number: progress(f"run {n}: {m}")))
-        except ProcessSetupError as exc:
-            report.errors.append(f"run {number}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
-            report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
     report.measured["runs"] = runs
     report.measured["failover_seconds"] = distribution([float(r["failover_seconds"]) for r in runs])
     report.measured["lost_writes"] = distribution([float(r["missing"]) for r in runs])

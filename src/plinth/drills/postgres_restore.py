@@ -78,14 +78,8 @@ def run(settings: PostgresDrillSettings, options: RestoreOptions, environment: s
     with owned_tempdir("plinth-drill-pg-") as work, supervised(work) as supervisor:
         state = _State(work=work, supervisor=supervisor, settings=settings, options=options, progress=progress)
         try:
-            state.execute(report)
-        except KeyboardInterrupt:
-            report.errors.append("interrupted")
-            raise
-        except ProcessSetupError as exc:
-            report.errors.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
-            report.errors.append(f"{type(exc).__name__}: {exc}")
+            with report.step():
+                state.execute(report)
         finally:
             if state.load is not None:
                 state.load.stop()

@@ -64,12 +64,8 @@ def run(settings: RedisDrillSettings, options: FailoverOptions, environment: str
     runs: list[dict[str, float | int]] = []
     for number in range(1, options.runs + 1):
         progress(f"run {number}/{options.runs}")
-        try:
+        with report.step(f"run {number}"):
             runs.append(_one_run(effective, options, lambda m, n=number: progress(f"run {n}: {m}")))
-        except ProcessSetupError as exc:
-            report.errors.append(f"run {number}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed run, reported
-            report.errors.append(f"run {number}: {type(exc).__name__}: {exc}")
     report.measured["runs"] = runs
     done = runs
     report.measured["failover_seconds"] = distribution([float(r["failover_seconds"]) for r in done])

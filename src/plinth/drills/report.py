@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from plinth.files import UnsafeWrite, check_file_replaceable, write_file
+from plinth.procs import ProcessSetupError
 
 DEFAULT_REPORT_DIR = Path("reports/drills")
 """Where drill reports go (gitignored)."""
@@ -68,6 +71,21 @@ class DrillReport:
     """Promises checked."""
     errors: list[str] = field(default_factory=list)
     """Steps that failed (a failed step fails the promises it should have measured)."""
+
+    @contextmanager
+    def step(self, label: str = "") -> Iterator[None]:
+        """Run one step of the drill: a set-up failure or a server or client error ends the step and is recorded
+        (prefixed ``label: ``), so the promises it should have measured fail; Ctrl-C is recorded and re-raised."""
+        prefix = f"{label}: " if label else ""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.errors.append(f"{prefix}interrupted")
+            raise
+        except ProcessSetupError as exc:
+            self.errors.append(f"{prefix}{exc}")
+        except Exception as exc:  # noqa: BLE001 - a server or client error is a failed step, reported
+            self.errors.append(f"{prefix}{type(exc).__name__}: {exc}")
     notes: list[str] = field(default_factory=list)
     """What the drill stands in for, and limits of what it shows."""
 

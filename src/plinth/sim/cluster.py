@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from plinth.procs import ProcessSetupError, Supervisor, wait_until
+from plinth.procs import ProcessSetupError, Supervisor, pid_alive, wait_until
 from plinth.kube.yamlio import dump_yaml
 from plinth.sim.pki import make_pki
 from plinth.sim.toolchain import SimVersions, binary, cache_root, kwok_stage_files
@@ -114,16 +114,6 @@ def delete_netns(netns: str) -> None:
     shutil.rmtree(netns_etc(netns), ignore_errors=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _pid_runs(pid: int, program: Path) -> bool:
     """Whether ``pid`` is still the process we started (its executable is ``program``), not a recycled PID."""
     try:
@@ -147,7 +137,7 @@ def stop_process_group(pid: int, grace_seconds: float = 10.0) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline and _pid_alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
