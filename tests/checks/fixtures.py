@@ -223,6 +223,7 @@ def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     """A whole tree every check passes on."""
     objects = [*app_services(platform), *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform),
                application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
+    objects = with_identities(platform, objects)
     return objects + argo_scaffold(platform, objects)
 
 
@@ -286,3 +287,28 @@ def spec_changed(platform: Platform, changes: dict[str, Any]) -> Platform:
 
 def edited(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return copy.deepcopy(objects)
+
+
+def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data-plane identities as the components render them (``plinth.spec.access``): CloudNativePG roles,
+    Databases and pg_hba, ClickHouse users with grants, KafkaUsers with ACLs on a TLS + SCRAM listener, the Redis
+    ACL file; the stores' and the services' ExternalSecrets; each service's Rollout mounting its own credentials."""
+    from plinth.components import app_services, clickhouse, kafka, postgres, redis
+
+    find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"].setdefault("postgresql", {}).update(
+        pg_hba=postgres.pg_hba(platform))
+    find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"]["managed"] = {"roles": postgres.managed_roles(platform)}
+    find(objects, "Kafka", DATASTORE_NAMES["kafka"])["spec"]["kafka"].update(
+        listeners=kafka.kafka(platform)["spec"]["kafka"]["listeners"], authorization={"type": "simple"})
+    find(objects, "ClickHouseInstallation", DATASTORE_NAMES["clickhouse"])["spec"]["configuration"]["users"] = clickhouse.users_config(platform)
+    replication = find(objects, "RedisReplication", DATASTORE_NAMES["redis"])["spec"]
+    replication["kubernetesConfig"]["redisSecret"] = {"name": redis.PASSWORD_SECRET, "key": "password"}
+    replication["acl"] = {"secret": {"secretName": redis.ACL_SECRET}}
+    added = [*postgres.role_secrets(platform), *postgres.databases(platform), *clickhouse.secrets(platform)[:1],
+             *clickhouse.user_secrets(platform), *kafka.user_secrets(platform), *kafka.users(platform), redis.acl_secret(platform)]
+    for name, svc in sorted(platform.services.items()):
+        credentials = [o for o in app_services.service_objects(platform, name) if o["kind"] == "ExternalSecret"]
+        added += credentials
+        pod = find(objects, "Rollout", name)["spec"]["template"]["spec"]
+        pod["volumes"] = [{"name": o["metadata"]["name"], "secret": {"secretName": o["spec"]["target"]["name"]}} for o in credentials]
+    return objects + added

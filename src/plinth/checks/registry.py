@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, promises, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, promises, security, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -13,6 +13,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *delivery.CHECKS,
     *argo.CHECKS,
     *versions.CHECKS,
+    *security.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
 

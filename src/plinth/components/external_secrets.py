@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.argocd import OIDC_REMOTE_KEY, OIDC_SECRET, OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
-from plinth.kube.secrets import EXTERNAL_SECRETS_API
+from plinth.kube.secrets import EXTERNAL_SECRETS_API, external_secret
 from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
@@ -86,9 +86,18 @@ def cluster_secret_store(platform: Platform) -> KubeObject:
     })
 
 
+def argocd_oidc_secret(platform: Platform) -> KubeObject:
+    """Argo CD's OIDC client secret (its admin account is disabled), labelled so Argo CD reads it."""
+    obj = external_secret(platform, OIDC_SECRET, platform.argocd.namespace, COMPONENT_NAME,
+                          {"clientSecret": f"{OIDC_REMOTE_KEY}:clientSecret"})
+    obj["spec"]["target"]["template"] = {"engineVersion": "v2", "mergePolicy": "Merge",
+                                         "metadata": {"labels": {"app.kubernetes.io/part-of": "argocd"}}}
+    return obj
+
+
 def objects(platform: Platform) -> list[KubeObject]:
-    """The ClusterSecretStore."""
-    return [cluster_secret_store(platform)]
+    """The ClusterSecretStore and the Argo CD OIDC client secret read through it."""
+    return [cluster_secret_store(platform), argocd_oidc_secret(platform)]
 
 
 def panels(platform: Platform) -> list[Panel]:

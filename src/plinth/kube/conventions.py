@@ -16,7 +16,7 @@ DATASTORE_PORTS: dict[str, tuple[int, ...]] = {
     "postgres": (5432,),  # CloudNativePG instances and the PgBouncer pooler
     "clickhouse": (8123, 9000),  # HTTP and native protocol
     "redis": (6379, 26379),  # Redis and Sentinel
-    "kafka": (9092, 9093),  # plain and TLS listeners
+    "kafka": (9093,),  # the TLS listener (SCRAM-SHA-512 users); there is no plaintext listener
 }
 """Client ports of each data store."""
 
