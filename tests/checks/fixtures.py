@@ -11,6 +11,8 @@ from typing import Any
 
 from plinth.charts.apis import builtin_api_versions, group_version
 from plinth.charts.hydrate import HydratedObject
+from plinth.components import app_services as services_component
+from plinth.components import clickhouse, external_secrets, kafka, postgres, redis
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
 from plinth.spec.derived import backup_targets
@@ -199,7 +201,7 @@ def crd(group: str, kind: str, scope: str = "Namespaced", version: str = "v1") -
                                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
-CLUSTER_SCOPED_FIXTURE_KINDS = {("gateway.networking.k8s.io", "GatewayClass")}
+CLUSTER_SCOPED_FIXTURE_KINDS = {("gateway.networking.k8s.io", "GatewayClass"), ("external-secrets.io", "ClusterSecretStore")}
 
 
 def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -210,7 +212,7 @@ def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dic
     projects = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta(ns, SYSTEM),
                  "spec": {"sourceRepos": ["*"], "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
                           "clusterResourceWhitelist": [{"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
-                                                       {"group": "gateway.networking.k8s.io", "kind": "GatewayClass"}]}}
+                                                       *({"group": g, "kind": k} for g, k in sorted(CLUSTER_SCOPED_FIXTURE_KINDS))]}}
                 for ns in namespaces]
     kinds = sorted({(group_version(o["apiVersion"])[0], o["kind"], group_version(o["apiVersion"])[1]) for o in objects
                     if group_version(o["apiVersion"])[0] not in builtin and group_version(o["apiVersion"])[0] != "argoproj.io"
@@ -293,8 +295,6 @@ def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[d
     """The data-plane identities as the components render them (``plinth.spec.access``): CloudNativePG roles,
     Databases and pg_hba, ClickHouse users with grants, KafkaUsers with ACLs on a TLS + SCRAM listener, the Redis
     ACL file; the stores' and the services' ExternalSecrets; each service's Rollout mounting its own credentials."""
-    from plinth.components import app_services, clickhouse, kafka, postgres, redis
-
     find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"].setdefault("postgresql", {}).update(
         pg_hba=postgres.pg_hba(platform))
     find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"]["managed"] = {"roles": postgres.managed_roles(platform)}
@@ -307,8 +307,10 @@ def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[d
     added = [*postgres.role_secrets(platform), *postgres.databases(platform), *clickhouse.secrets(platform)[:1],
              *clickhouse.user_secrets(platform), *kafka.user_secrets(platform), *kafka.users(platform), redis.acl_secret(platform)]
     for name, svc in sorted(platform.services.items()):
-        credentials = [o for o in app_services.service_objects(platform, name) if o["kind"] == "ExternalSecret"]
+        credentials = [o for o in services_component.service_objects(platform, name) if o["kind"] == "ExternalSecret"]
         added += credentials
         pod = find(objects, "Rollout", name)["spec"]["template"]["spec"]
         pod["volumes"] = [{"name": o["metadata"]["name"], "secret": {"secretName": o["spec"]["target"]["name"]}} for o in credentials]
-    return objects + added
+    store = external_secrets.cluster_secret_store(platform)
+    store_app = application("secret-store", path=f"kubernetes/{platform.environment}/cluster/fixture", namespace=SYSTEM, wave=-4)
+    return objects + added + [store, store_app]

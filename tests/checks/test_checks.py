@@ -10,11 +10,13 @@ import pytest
 
 from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
+from plinth.charts.workflow import crd_dir_for
 from plinth.checks.engine import run_checks
+from plinth.render.pipeline import render_all
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
-from tests.conftest import CRD_DIR, needs_shared
+from tests.conftest import CRD_DIR, DEFAULT_SPEC, needs_charts, needs_shared
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ OUT_OF_PROJECT = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "k
 UNLISTED_KIND = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "safe-upgrades"},
                  "spec": {"failurePolicy": "Fail", "validations": [{"expression": "true"}]}}
 ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
-                          "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}, "target": {"name": "grafana-admin"},
+                          "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "retired-secrets"}, "target": {"name": "grafana-admin"},
                                    "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
 
 STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
@@ -161,11 +163,24 @@ CASES: dict[str, Case] = {
                         "needs Secret platform-monitoring/loki-object-storage, which no Application applies and nothing known creates",
                         break_hydrated=_drop("Secret", "loki-object-storage"), expect_application="loki",
                         expect_field="spec.template.spec.containers.0.envFrom.0.secretRef.name"),
-    "PL-ARGO-005": Case("ExternalSecret/platform-monitoring/grafana-admin", "ClusterSecretStore platform-secrets is not applied by any Application",
+    "PL-ARGO-005": Case("ExternalSecret/platform-monitoring/grafana-admin", "ClusterSecretStore retired-secrets is not applied by any Application",
                         _add(ORPHAN_EXTERNAL_SECRET)),
     "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
                         _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
     "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
+    "PL-SEC-001": Case("Rollout/platform-apps/connector", "connector uses kafka: no KafkaUser connector",
+                       lambda objs: fx.without(objs, "KafkaUser", "connector"), expect_field="uses.kafka"),
+    "PL-SEC-002": Case("KafkaUser/platform-data/connector", "KafkaUser connector may Read on topic pipeline-events",
+                       _set("KafkaUser", "connector", "spec.authorization.acls.1.operations", ["Describe", "Read", "Write"]),
+                       expect_field="spec.authorization.acls.1"),
+    "PL-SEC-003": Case("Kafka/platform-data/plinth-kafka", "listener tls on 9093 has no TLS and no authentication",
+                       lambda objs: fx.find(objs, "Kafka", "plinth-kafka")["spec"]["kafka"].update(
+                           listeners=[{"name": "tls", "port": 9093, "type": "internal", "tls": False}]),
+                       expect_field="spec.kafka.listeners.0"),
+    "PL-SEC-004": Case("Namespace/platform-apps", "enforces privileged, but its pods need only baseline",
+                       _add({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": fx.APPS, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
+                       expect_field="metadata.labels.pod-security.kubernetes.io/enforce"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
@@ -263,9 +278,11 @@ def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
 
 
 @needs_shared
-def test_fixtures_have_the_real_object_shapes(prod: Platform) -> None:
-    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas (so the checks read real fields)."""
-    store = SchemaStore(prod.cluster.kubernetes_version, CRD_DIR)
+@needs_charts
+def test_fixtures_have_the_real_object_shapes(prod: Platform, platforms, hydration) -> None:
+    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas, the pinned charts' CRDs
+    first (so the checks read real fields)."""
+    store = SchemaStore(prod.cluster.kubernetes_version, crd_dir_for(DEFAULT_SPEC, hydration, render_all(platforms), CRD_DIR))
     problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
     assert problems == []
 

@@ -396,6 +396,9 @@ def pod_security_level(spec: dict[str, Any]) -> tuple[str, str]:
     return "restricted", "every container is restricted"
 
 
+OPERATOR_POD_LEVEL = "baseline"
+"""What pods an operator writes (CloudNativePG instances, Strimzi nodes, Redis, ClickHouse, Prometheus) are assumed to
+need: they run unprivileged, but not all of them set a seccomp profile or drop every capability."""
 POD_SPEC_PATHS = {"Deployment": "spec.template.spec", "StatefulSet": "spec.template.spec", "DaemonSet": "spec.template.spec",
                   "ReplicaSet": "spec.template.spec", "Rollout": "spec.template.spec", "Job": "spec.template.spec",
                   "CronJob": "spec.jobTemplate.spec.template.spec", "Pod": "spec"}
@@ -415,9 +418,12 @@ def namespaces_admit_no_more(check: Check, ctx: CheckContext) -> Iterator[Findin
     needed: dict[str, tuple[int, str]] = {}
     for group in ctx.pod_groups():
         spec = _pod_spec(group)
-        if spec is None:
+        if spec is not None:
+            level, why = pod_security_level(spec)
+        elif group.obj is not None:
+            level, why = OPERATOR_POD_LEVEL, "its operator writes the pod spec (assumed to need baseline)"
+        else:
             continue
-        level, why = pod_security_level(spec)
         if PSA_LEVELS[level] > needed.get(group.namespace, (-1, ""))[0]:
             needed[group.namespace] = (PSA_LEVELS[level], f"{group.kind}/{group.object_name}: {why}")
     for item in ctx.of_kind("Namespace"):
