@@ -311,6 +311,5 @@ def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[d
         added += credentials
         pod = find(objects, "Rollout", name)["spec"]["template"]["spec"]
         pod["volumes"] = [{"name": o["metadata"]["name"], "secret": {"secretName": o["spec"]["target"]["name"]}} for o in credentials]
-    store = external_secrets.cluster_secret_store(platform)
     store_app = application("secret-store", path=f"kubernetes/{platform.environment}/cluster/fixture", namespace=SYSTEM, wave=-4)
-    return objects + added + [store, store_app]
+    return objects + added + external_secrets.secret_stores(platform) + [store_app]

@@ -10,13 +10,11 @@ import pytest
 
 from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
-from plinth.charts.workflow import crd_dir_for
 from plinth.checks.engine import run_checks
-from plinth.render.pipeline import render_all
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
-from tests.conftest import CRD_DIR, DEFAULT_SPEC, needs_charts, needs_shared
+from tests.conftest import needs_charts, needs_shared
 
 
 @dataclass(frozen=True)
@@ -181,6 +179,10 @@ CASES: dict[str, Case] = {
                        _add({"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": fx.APPS, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
                        expect_field="metadata.labels.pod-security.kubernetes.io/enforce"),
+    "PL-SEC-005": Case("ExternalSecret/platform-apps/data-workers-iceberg-credentials",
+                       "reads through store secrets-platform-data, which namespace platform-apps may not use",
+                       _set("ExternalSecret", "data-workers-iceberg-credentials", "spec.secretStoreRef.name", "secrets-platform-data"),
+                       expect_field="spec.data.0"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
@@ -279,10 +281,10 @@ def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
 
 @needs_shared
 @needs_charts
-def test_fixtures_have_the_real_object_shapes(prod: Platform, platforms, hydration) -> None:
+def test_fixtures_have_the_real_object_shapes(prod: Platform, chart_crd_dir) -> None:
     """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas, the pinned charts' CRDs
     first (so the checks read real fields)."""
-    store = SchemaStore(prod.cluster.kubernetes_version, crd_dir_for(DEFAULT_SPEC, hydration, render_all(platforms), CRD_DIR))
+    store = SchemaStore(prod.cluster.kubernetes_version, chart_crd_dir)
     problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
     assert problems == []
 

@@ -12,6 +12,7 @@ import pytest
 from plinth.checks import CheckContext
 from plinth.checks.engine import run_checks
 from plinth.checks.security import CHECKS as SECURITY_CHECKS
+from plinth.checks.security import remote_entries
 from plinth.components.app_services import credentials_secret
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.render.pipeline import render_platform
@@ -36,8 +37,10 @@ def one(objects: list[dict[str, Any]], kind: str, namespace: str, name: str) -> 
     return found[0]
 
 
-def remote_keys(external_secret: dict[str, Any]) -> set[str]:
-    return {e["remoteRef"]["key"] for e in external_secret["spec"]["data"]}
+def remote_keys(objects: list[dict[str, Any]], external_secret: dict[str, Any]) -> set[str]:
+    """The full remote names an ExternalSecret reads (its stores' prefixes included)."""
+    prefixes = {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "") for o in objects if o["kind"] == "ClusterSecretStore"}
+    return {full for _, _, full in remote_entries(external_secret, prefixes)}
 
 
 def secret_writer(objects: list[dict[str, Any]], namespace: str, secret: str) -> dict[str, Any]:
@@ -65,27 +68,27 @@ def test_every_uses_edge_has_identity_grant_and_secret(tree) -> None:
             client = credentials_secret(name, store)
             assert client in mounted
             writer = secret_writer(objects, APPS, client)
-            assert remote_keys(writer) == {remote}
+            assert remote_keys(objects, writer) == {remote}
             assert writer["spec"]["target"]["template"]["data"]["username"] == identity.user
             # The store's side: the identity, its grant, and the same remote password.
             if store == "postgres":
                 cluster = one(objects, "Cluster", DATA, DATASTORE_NAMES["postgres"])
                 (role,) = [r for r in cluster["spec"]["managed"]["roles"] if r["name"] == identity.user]
                 assert role["login"] is True and not any(role[a] for a in ("superuser", "createdb", "createrole", "replication", "bypassrls"))
-                assert remote in remote_keys(secret_writer(objects, DATA, role["passwordSecret"]["name"]))
+                assert remote in remote_keys(objects, secret_writer(objects, DATA, role["passwordSecret"]["name"]))
                 database = one(objects, "Database", DATA, f"{DATASTORE_NAMES['postgres']}-{name}")
                 assert (database["spec"]["name"], database["spec"]["owner"]) == (identity.database, identity.user)
                 assert f"host {identity.database} {identity.user} all scram-sha-256" in cluster["spec"]["postgresql"]["pg_hba"]
             elif store == "clickhouse":
                 users = one(objects, "ClickHouseInstallation", DATA, DATASTORE_NAMES["clickhouse"])["spec"]["configuration"]["users"]
                 ns, secret, key = users[f"{identity.user}/k8s_secret_password"].split("/")
-                assert (ns, key) == (DATA, "password") and remote in remote_keys(secret_writer(objects, DATA, secret))
+                assert (ns, key) == (DATA, "password") and remote in remote_keys(objects, secret_writer(objects, DATA, secret))
                 assert users[f"{identity.user}/grants/query"] and all(f" ON {identity.database}.*" in g for g in users[f"{identity.user}/grants/query"])
             elif store == "kafka":
                 user = one(objects, "KafkaUser", DATA, identity.user)
                 assert user["spec"]["authentication"]["type"] == "scram-sha-512"
                 secret = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]["name"]
-                assert remote in remote_keys(secret_writer(objects, DATA, secret))
+                assert remote in remote_keys(objects, secret_writer(objects, DATA, secret))
                 acls = kafka_acls(user)
                 assert {("topic", t, op) for t in svc.produces for op in ("Describe", "Write")} <= acls
                 assert {("topic", t, op) for t in svc.consumes for op in ("Describe", "Read")} <= acls
@@ -94,7 +97,7 @@ def test_every_uses_edge_has_identity_grant_and_secret(tree) -> None:
             elif store == "redis":
                 replication = one(objects, "RedisReplication", DATA, DATASTORE_NAMES["redis"])
                 acl = secret_writer(objects, DATA, replication["spec"]["acl"]["secret"]["secretName"])
-                assert remote in remote_keys(acl)
+                assert remote in remote_keys(objects, acl)
                 (line,) = [l for l in acl["spec"]["target"]["template"]["data"]["user.acl"].splitlines() if l.startswith(f"user {identity.user} ")]
                 assert f"~{name}:*" in line.split() and "-@admin" in line.split() and " on " in line
             walked += 1
@@ -136,7 +139,7 @@ def test_no_service_can_use_another_services_identity(tree) -> None:
         pod = one(objects, "Rollout", APPS, name)["spec"]["template"]["spec"]
         for volume in pod["volumes"]:
             if "secret" in volume and volume["secret"]["secretName"].endswith("-credentials"):
-                keys = remote_keys(secret_writer(objects, APPS, volume["secret"]["secretName"]))
+                keys = remote_keys(objects, secret_writer(objects, APPS, volume["secret"]["secretName"]))
                 assert {owners.get(k, name) for k in keys} == {name}
 
 

@@ -70,9 +70,9 @@ def test_broken_custom_resource_is_caught() -> None:
 
 
 @needs_shared
-def test_every_rendered_object_of_every_environment_is_valid() -> None:
+def test_every_rendered_object_of_every_environment_is_valid(chart_crd_dir) -> None:
     platforms = load_all(DEFAULT_SPEC)
-    stores = {v: SchemaStore(v, CRD_DIR) for v in {p.cluster.kubernetes_version for p in platforms.values()}}
+    stores = {v: SchemaStore(v, chart_crd_dir) for v in {p.cluster.kubernetes_version for p in platforms.values()}}
     problems = [str(p) for r in render_all(platforms) for p in stores[platforms[r.environment].cluster.kubernetes_version].check(r.obj, r.path)]
     assert problems == []
 

@@ -20,7 +20,7 @@ from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import get
 from plinth.kube.pods import PodGroup
 from plinth.spec.access import IDENTITY_STORES, KAFKA_CONSUME_OPERATIONS, KAFKA_PRODUCE_OPERATIONS, StoreIdentity, identities, kafka_users
-from plinth.spec.derived import secret_name_prefix
+from plinth.spec.derived import secret_name_prefix, secret_scopes
 
 APPS_NAMESPACE = "platform-apps"
 DATA_NAMESPACE = "platform-data"
@@ -44,14 +44,31 @@ class SecretSource:
     template: dict[str, Any]
 
 
+def store_prefixes(ctx: CheckContext) -> dict[str, str]:
+    """The prefix each ClusterSecretStore adds to every key it reads (AWS ``prefix``; empty for the other providers)."""
+    return {str(get(i.obj, "metadata.name")): str(get(i.obj, "spec.provider.aws.prefix") or "") for i in ctx.of_kind("ClusterSecretStore")}
+
+
+def remote_entries(obj: dict[str, Any], prefixes: dict[str, str]) -> list[tuple[int, str, str]]:
+    """(index, store, full remote name) of each ``data`` entry of an ExternalSecret: the store it reads through (its own
+    ``sourceRef`` or the ExternalSecret's) and the key with that store's prefix."""
+    default = str(get(obj, "spec.secretStoreRef.name", ""))
+    result = []
+    for index, entry in enumerate(get(obj, "spec.data", []) or []):
+        store = str(get(entry, "sourceRef.storeRef.name") or default)
+        result.append((index, store, prefixes.get(store, "") + str(get(entry, "remoteRef.key", ""))))
+    return result
+
+
 def secret_sources(ctx: CheckContext) -> dict[tuple[str, str], SecretSource]:
-    """Every ExternalSecret's target Secret, by (namespace, name)."""
+    """Every ExternalSecret's target Secret, by (namespace, name), with the full remote names it reads."""
+    prefixes = store_prefixes(ctx)
     result: dict[tuple[str, str], SecretSource] = {}
     for item in ctx.of_kind("ExternalSecret"):
         meta = item.obj.get("metadata", {})
         ns = meta.get("namespace", "")
         target = get(item.obj, "spec.target.name") or meta.get("name", "")
-        keys = frozenset(str(get(e, "remoteRef.key", "")) for e in get(item.obj, "spec.data", []) or [])
+        keys = frozenset(full for _, _, full in remote_entries(item.obj, prefixes))
         result[(ns, target)] = SecretSource(item, ns, target, keys, get(item.obj, "spec.target.template.data", {}) or {})
     return result
 
@@ -357,6 +374,34 @@ def no_plaintext_listeners(check: Check, ctx: CheckContext) -> Iterator[Finding]
                                 "pg_hba does not end in 'host all all all reject': CloudNativePG's default admits every role to every database")
 
 
+# --------------------------------------------------------------------------- secret stores
+
+
+def namespaces_read_only_their_secrets(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Every secret store is limited to the namespaces of its subtree, and every ExternalSecret reads through a store
+    its namespace may use, names inside that namespace's subtrees only (``derived.secret_scopes``)."""
+    prefix = secret_name_prefix(ctx.platform)
+    scopes = secret_scopes(ctx.platform)
+    allowed_for: dict[str, set[str]] = {}
+    for item in ctx.of_kind("ClusterSecretStore"):
+        name = str(get(item.obj, "metadata.name"))
+        conditions = get(item.obj, "spec.conditions", []) or []
+        namespaces = {ns for c in conditions for ns in c.get("namespaces", []) or []}
+        if not conditions or any(c.get("namespaceSelector") or c.get("namespaceRegexes") for c in conditions) or not namespaces:
+            yield check.finding(ctx, item, "spec.conditions", f"store {name} is not limited to named namespaces: any namespace may read through it")
+        allowed_for[name] = namespaces
+    prefixes = store_prefixes(ctx)
+    for item in ctx.of_kind("ExternalSecret"):
+        ns = str(get(item.obj, "metadata.namespace", ""))
+        readable = tuple(f"{prefix}/{scope}/" for scope in scopes.get(ns, ()))
+        for index, store, full in remote_entries(item.obj, prefixes):
+            if ns not in allowed_for.get(store, set()):
+                yield check.finding(ctx, item, f"spec.data.{index}", f"reads through store {store}, which namespace {ns} may not use")
+            if not full.startswith(readable):
+                yield check.finding(ctx, item, f"spec.data.{index}.remoteRef.key",
+                                    f"reads {full}, outside {ns}'s secrets ({', '.join(readable) or 'none'})")
+
+
 # --------------------------------------------------------------------------- Pod Security
 
 
@@ -456,4 +501,8 @@ CHECKS = (
           "Lower the namespace's pod-security.kubernetes.io/enforce label to the most demanding pod's level, or move the "
           "pods that need more to a namespace of their own.", namespaces_admit_no_more,
           params={"levels": list(PSA_LEVELS)}),
+    Check("PL-SEC-005", "error", "tree", "A namespace reads only its own secrets",
+          "Read through the namespace's own store (kube/secrets.external_secret) and keep remote names in the namespace's "
+          "subtree (derived.secret_scopes); limit every store to named namespaces (conditions).",
+          namespaces_read_only_their_secrets),
 )

@@ -372,7 +372,7 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
             result.append(identity_secret(platform, credentials_secret(name, store), NAMESPACE, NAME,
                                           store_identity(platform, name, store)))
         else:
-            data = {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
+            data = {key: f"{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]}
             result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
     return result
 

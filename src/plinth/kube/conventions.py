@@ -20,9 +20,6 @@ DATASTORE_PORTS: dict[str, tuple[int, ...]] = {
 }
 """Client ports of each data store."""
 
-CLUSTER_SECRET_STORE = "platform-secrets"
-"""Name of the ClusterSecretStore (External Secrets Operator) backed by the cloud's secret manager."""
-
 MONITORING_NAMESPACE = "platform-monitoring"
 """Namespace Prometheus scrapes from (NetworkPolicies allow it in)."""
 
