@@ -64,9 +64,13 @@ def test_check_lists_a_stale_file_and_generate_mends_it(tmp_path: Path, monkeypa
     assert stale.exit_code == 1
     assert "changed docs/runbooks/zone.md" in stale.output and "removed docs/runbooks/extra.md" in stale.output
     assert "notes.md" not in stale.output  # docs/ holds hand-written files too: only the runbooks folder is owned
+    refused = CliRunner().invoke(app, ["generate", "runbooks", "--spec", str(root / "platform.yaml")])
+    assert refused.exit_code == 2 and "extra.md" in refused.output  # a hand-written file is never deleted
+    assert (root / "docs" / "runbooks" / "extra.md").exists()
+    (root / "docs" / "runbooks" / "extra.md").unlink()
     written = CliRunner().invoke(app, ["generate", "runbooks", "--spec", str(root / "platform.yaml")])
     assert written.exit_code == 0, written.output
-    assert not (root / "docs" / "runbooks" / "extra.md").exists() and (root / "docs" / "notes.md").exists()
+    assert (root / "docs" / "notes.md").exists()
     fresh = CliRunner().invoke(app, ["generate", *WITHOUT_CHARTS, "--check", "--spec", str(root / "platform.yaml")])
     assert fresh.exit_code == 0, fresh.output
     assert not list(root.rglob(".*.tmp")) and not list(root.rglob(".*.new-*"))

@@ -19,16 +19,26 @@ from plinth.charts.chartdir import default_crd_dir
 from plinth.charts.hydrate import default_cache_dir
 from plinth.charts.workflow import ChartsSetupError
 from plinth.commands.charts import register as register_charts
+from plinth.commands.common import (
+    CrdOption,
+    EnvOption,
+    FormatOption,
+    SpecOption,
+    err_console,
+    fail_unsafe,
+    load_platforms,
+    out_console,
+    protected_paths,
+)
 from plinth.commands.sim import sim_app
 from plinth.commands.versions import register as register_versions
-from plinth.commands.common import CrdOption, EnvOption, FormatOption, SpecOption, err_console, load_platforms, out_console
 from plinth.commands.common import check_format as _check_format
 from plinth.commands.common import fail_bad_input as _fail_bad_input
 from plinth.commands.common import render_platforms as _render
 from plinth.commands.union import ChartDirOption, Charts, hydrate_charts, union_crd_dir
 from plinth.delivery.workflows import WORKFLOWS_DIR, WorkflowError, render_workflows
 from plinth.drills.report import DrillReport
-from plinth.files import diff_tree, write_tree
+from plinth.files import UnsafeWrite, check_file_replaceable, check_replaceable, diff_tree, owned_files, write_file, write_tree
 from plinth.kube.pods import PodReadError
 from plinth.render.pipeline import RenderedObject, RenderError, to_files
 from plinth.spec.loader import DEFAULT_SPEC, SpecError
@@ -39,7 +49,7 @@ from plinth.validate.union import validate_objects
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plinth: the platform's infrastructure as code.")
 
 CheckFormatOption = Annotated[str, typer.Option("--format", help="Output format: table, json or sarif (SARIF 2.1.0).")]
-WaiversOption = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file; default: check-waivers.yaml in the current folder or next to the spec, if present.")]
+WaiversOption = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file; default: check-waivers.yaml next to the spec, if present (never one in the current folder).")]
 
 
 def _out_dir(spec: Path, platforms: dict[str, Platform], out: Optional[Path]) -> Path:
@@ -64,7 +74,7 @@ def render(
     workflows into .github/workflows, atomically."""
     _check_format(fmt)
     platforms = load_platforms(spec, env)
-    rendered = _render(platforms)
+    rendered = _render(platforms, spec)
     out_dir = _out_dir(spec, platforms, out)
     workflow_dir = workflows_out or spec.parent / WORKFLOWS_DIR
     workflow_files = _render_workflows(platforms)
@@ -77,7 +87,7 @@ def render(
         problems: list[str] = []
         if partial:
             for environment, files in sorted(by_env.items()):
-                d = diff_tree(files, out_dir / environment)
+                d = diff_tree(files, out_dir / environment, marker=False)
                 problems += [f"{kind} {environment}/{p}" for kind, paths in (("added", d.added), ("removed", d.removed), ("changed", d.changed)) for p in paths]
         else:
             d = diff_tree({f"{e}/{r}": t for e, fs in by_env.items() for r, t in fs.items()}, out_dir)
@@ -93,18 +103,31 @@ def render(
         else:
             out_console.print(f"{out_dir} is up to date ({len(rendered)} objects).")
         raise typer.Exit(1 if problems else 0)
-    if partial:
-        for environment, files in sorted(by_env.items()):
-            write_tree(files, out_dir / environment)
-    else:
-        write_tree({f"{e}/{r}": t for e, fs in by_env.items() for r, t in fs.items()}, out_dir)
-    write_tree(workflow_files, workflow_dir)
+    tree_files = {f"{e}/{r}": t for e, fs in by_env.items() for r, t in fs.items()}
+    if partial:  # the other environments' files stay as Plinth last wrote them; the folder is still swapped whole
+        kept = {rel: text for rel, text in owned_files(out_dir).items() if rel.split("/", 1)[0] not in by_env}
+        tree_files = {**kept, **tree_files}
+    _write_trees(spec, [(tree_files, out_dir, "git.rendered_path" if out is None else None),
+                        (workflow_files, workflow_dir, None)])
     if fmt == "json":
         out_console.print_json(json.dumps({"out": str(out_dir), "objects": len(rendered), "environments": sorted(by_env),
                                            "workflows": sorted(workflow_files)}))
     else:
         out_console.print(f"Rendered {len(rendered)} objects for {', '.join(sorted(by_env))} into {out_dir}/ "
                           f"and {len(workflow_files)} workflows into {workflow_dir}/")
+
+
+def _write_trees(spec: Path, trees: list[tuple[dict[str, str], Path, Optional[str]]]) -> None:
+    """Write each (files, folder, spec field naming the folder) atomically, after checking that every folder is
+    Plinth's to replace: a refusal (exit 2, located) leaves everything as it was."""
+    protected = protected_paths(spec)
+    for files, folder, field in trees:
+        try:
+            check_replaceable(folder, files, protected)
+        except UnsafeWrite as exc:
+            fail_unsafe(exc, spec, field)
+    for files, folder, _ in trees:
+        write_tree(files, folder, protected)
 
 
 def cli_commands() -> set[str]:
@@ -159,7 +182,7 @@ def validate(
     OpenAPI schema and its CRD schema (from the charts' own CRDs; --crd-dir for CRDs no chart ships)."""
     _check_format(fmt)
     platforms = load_platforms(spec, env)
-    rendered = _render(platforms)
+    rendered = _render(platforms, spec)
     charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     try:
         folder = union_crd_dir(spec, charts, rendered, crd_dir)
@@ -202,9 +225,11 @@ def run(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     platforms = load_platforms(spec, None)
-    rendered = _render(platforms)
+    rendered = _render(platforms, spec)
     out_dir = _out_dir(spec, platforms, out)
-    write_tree(to_files(rendered), out_dir)
+    report_path = spec.resolve().parent / REPORT_PATH
+    _check_report_targets(spec, [report_path, spec.resolve().parent / PLAN_REPORT])
+    _write_trees(spec, [(to_files(rendered), out_dir, "git.rendered_path" if out is None else None)])
     timings["render"] = time.perf_counter() - started
     charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     timings["hydrate"] = charts.seconds
@@ -245,7 +270,7 @@ def run(
     started = time.perf_counter()
     point, curve = _plan_summary(spec, platforms, rendered, charts)
     timings["plan"] = time.perf_counter() - started
-    path = write_report(spec.resolve().parent / REPORT_PATH, _report_inputs(spec, platforms, rendered, problems, report, point, curve))
+    path = write_report(report_path, _report_inputs(spec, platforms, rendered, problems, report, point, curve), spec)
     out_console.print(f"report: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     out_console.print("time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()), highlight=False)
     raise typer.Exit(1 if problems or report.failing else 0)
@@ -261,10 +286,9 @@ def _waivers_path(waivers: Optional[Path], spec: Path) -> Path:
         return waivers
     from plinth.checks import DEFAULT_WAIVERS
 
-    for folder in (Path.cwd(), spec.resolve().parent):
-        if (folder / DEFAULT_WAIVERS).exists():
-            return folder / DEFAULT_WAIVERS
-    return Path(DEFAULT_WAIVERS)
+    # Only the spec's own folder: a waiver file in the current folder belongs to another spec and must not hide
+    # this one's findings.
+    return spec.resolve().parent / DEFAULT_WAIVERS
 
 
 def run_checks_for(platforms: dict[str, Platform], rendered: list[RenderedObject], spec: Path, waivers: Optional[Path], hydration=None):
@@ -295,7 +319,7 @@ def check(
     if fmt not in ("table", "json", "sarif"):
         _fail_bad_input([f"--format: expected 'table', 'json' or 'sarif', got {fmt!r}"])
     platforms = load_platforms(spec, env)
-    rendered = _render(platforms)
+    rendered = _render(platforms, spec)
     charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     report = run_checks_for(platforms, rendered, spec, waivers, charts.hydration)
     if fmt == "json":
@@ -350,6 +374,7 @@ def _generate(spec: Path, names: list[str], check: bool) -> None:
     except ValueError as exc:
         _fail_bad_input([f"plinth generate: {exc}"])
     inputs = gen.Inputs(spec, load_platforms(spec, None), frozenset(cli_commands()))
+    inputs.rendered = _render(inputs.platforms, spec)  # type: ignore[misc]  # fills the cached property, checked
     try:
         if check:
             stale = gen.stale(artifacts, inputs)
@@ -365,6 +390,8 @@ def _generate(spec: Path, names: list[str], check: bool) -> None:
         for artifact, folder, count in gen.write(artifacts, inputs):
             where = folder.relative_to(inputs.root) if folder.is_relative_to(inputs.root) else folder
             out_console.print(f"{artifact.name}: {count} file(s) in {where}/", markup=False, highlight=False)
+    except gen.ArtifactRefused as exc:
+        fail_unsafe(exc, spec, "git.rendered_path" if exc.artifact.name == "tree" else None)
     except (DiagramError, RenderError, WorkflowError, ChartsSetupError) as exc:
         _fail_bad_input([f"plinth generate: {exc}"])
     except SpecError as exc:
@@ -432,14 +459,28 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
                         findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []))
 
 
-def write_report(path: Path, inputs) -> Path:
-    """Write the HTML report atomically and return its path."""
+HTML_SIGNATURES = ('<meta name="generator" content="plinth">', ": platform report</title>", "<title>Plinth plan:")
+"""What an HTML page Plinth wrote holds (the last two: pages written before the generator tag); only such a page is
+overwritten by ``plinth report --out``, ``plinth run`` and ``plinth plan --html``."""
+
+
+def _check_report_targets(spec: Path, paths: list[Path]) -> None:
+    """Exit 2 (before any work) unless each HTML page may be written: absent, or a page Plinth wrote."""
+    for path in paths:
+        try:
+            check_file_replaceable(path, HTML_SIGNATURES, protected_paths(spec))
+        except UnsafeWrite as exc:
+            fail_unsafe(exc)
+
+
+def write_report(path: Path, inputs, spec: Optional[Path] = None) -> Path:
+    """Write the HTML report atomically (only over a page Plinth wrote) and return its path."""
     from plinth.docs.report import report_html
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(report_html(inputs), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        write_file(path, report_html(inputs), HTML_SIGNATURES, protected_paths(spec) if spec else ())
+    except UnsafeWrite as exc:
+        fail_unsafe(exc)
     return path
 
 
@@ -451,8 +492,9 @@ def report(
     chart_dir: ChartDirOption = None,
 ) -> None:
     """Write one self-contained HTML page: diagram, plan, findings, drills, environments."""
+    _check_report_targets(spec, [out])
     platforms = load_platforms(spec, None)
-    rendered = _render(platforms)
+    rendered = _render(platforms, spec)
     charts = hydrate_charts(spec, platforms, rendered, chart_dir)
     folder = crd_dir or default_crd_dir(spec.resolve().parent)
     problems = None
@@ -464,7 +506,7 @@ def report(
             _fail_bad_input([str(exc)])
     check_report = run_checks_for(platforms, rendered, spec, None, charts.hydration)
     point, curve = _plan_for_report(platforms, rendered, charts)
-    path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve))
+    path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve), spec)
     out_console.print(f"Report: {path}")
 
 
@@ -506,11 +548,19 @@ RUN_CURVE_ORGS = (100, 300, 1000, 3000, 10000, 30000, 100000)
 def _parse_orgs(text: Optional[str]) -> list[int]:
     if text is None:
         return []
+    from plinth.spec.limits import MAX_ORGANISATIONS, MAX_ORGS_POINTS
+
     values = []
-    for part in text.split(","):
+    parts = text.split(",")
+    if len(parts) > MAX_ORGS_POINTS:
+        _fail_bad_input([f"--orgs: at most {MAX_ORGS_POINTS} points on one growth curve, got {len(parts)}"])
+    for part in parts:
         part = part.strip().replace("_", "")
-        if not part.isdigit() or int(part) < 1:
+        if not (part.isascii() and part.isdigit()) or len(part) > 18 or int(part) < 1:
             _fail_bad_input([f"--orgs: expected a positive whole number or a comma-separated list of them (e.g. 5000 or 100,1000,10000), got {text!r}"])
+        if int(part) > MAX_ORGANISATIONS:
+            _fail_bad_input([f"--orgs: {int(part):,} organisations is more than the {MAX_ORGANISATIONS:,} Plinth plans for "
+                             "(1,000x the design's point; the replica and node bounds of the spec stop well before)"])
         values.append(int(part))
     return sorted(set(values))
 
@@ -557,8 +607,10 @@ def _plan_summary(spec: Path, platforms: dict[str, Platform], rendered: list[Ren
         for p in cloud.capacity.pools)
     design = cloud.cost.design_usd_per_month
     target = spec.resolve().parent / PLAN_REPORT
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(curve_html(curve))
+    try:
+        write_file(target, curve_html(curve), HTML_SIGNATURES, protected_paths(spec))
+    except UnsafeWrite as exc:
+        fail_unsafe(exc)
     out_console.print(
         f"plan: {environment}, {point.organisations:,} orgs on {provider} {cloud.cost.region}: {pools}; "
         f"${cloud.cost.total('max_replicas'):,.0f}/month at max replicas"
@@ -587,13 +639,15 @@ def plan(
         _fail_bad_input([f"--cloud: expected one of aws, gcp, azure, all, got {cloud!r}"])
     providers = PROVIDERS if cloud == "all" else (cloud,)
     counts = _parse_orgs(orgs)
+    if html is not None:
+        _check_report_targets(spec, [html])
     platforms = load_platforms(spec, env)
     planned = {e: platforms[e] for e in _plan_environments(platforms, env)}
-    rendered = _render(planned)
+    rendered = _render(planned, spec)
     charts = hydrate_charts(spec, planned, rendered, chart_dir)
     try:
         _plan_each(platforms, env, counts, providers, fmt, html, rendered, charts)
-    except (PodReadError, ValueError, ChartsSetupError) as exc:
+    except (PodReadError, RenderError, ValueError, ChartsSetupError) as exc:
         _fail_bad_input([f"plan: {exc}"])
     except SpecError as exc:
         _fail_bad_input([str(p) for p in exc.problems])
@@ -623,8 +677,10 @@ def _plan_each(platforms: dict[str, Platform], env: Optional[list[str]], counts:
             else:
                 print_point(point, out_console)
         if html is not None:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(curve_html(points))
+            try:
+                write_file(html, curve_html(points), HTML_SIGNATURES)
+            except UnsafeWrite as exc:
+                fail_unsafe(exc)
             if fmt != "json":
                 out_console.print(f"growth chart written to {html}")
     if fmt == "json":
@@ -659,8 +715,21 @@ def _progress(message: str) -> None:
     out_console.log(message)
 
 
+def _check_drill_out(out: Path, drill: str) -> None:
+    """Exit 2 before a drill starts when its reports could not be written to ``out``."""
+    from plinth.drills.report import check_report_paths
+
+    try:
+        check_report_paths(out, drill)
+    except UnsafeWrite as exc:
+        fail_unsafe(exc)
+
+
 def _finish_drill(report: DrillReport, out: Path) -> None:
-    json_path, md_path = report.write(out)
+    try:
+        json_path, md_path = report.write(out)
+    except UnsafeWrite as exc:
+        fail_unsafe(exc)
     table = Table(title=f"plinth drill {report.drill} ({report.environment})")
     for column in ("promise", "target", "measured", "result"):
         table.add_column(column)
@@ -695,6 +764,7 @@ def drill_postgres_restore(
     from plinth.drills.settings import postgres_settings
 
     _check_sabotage(sabotage, postgres_restore.SABOTAGES)
+    _check_drill_out(out, postgres_restore.DRILL)
     settings = postgres_settings(_drill_platform(spec, env))
     _stop_on_sigterm()
     report = postgres_restore.run(settings, postgres_restore.RestoreOptions(scale=scale, sabotage=sabotage), env, _progress)
@@ -714,6 +784,7 @@ def drill_redis_failover(
     from plinth.drills.settings import redis_settings
 
     _check_sabotage(sabotage, redis_failover.SABOTAGES)
+    _check_drill_out(out, redis_failover.DRILL)
     settings = redis_settings(_drill_platform(spec, env))
     _stop_on_sigterm()
     report = redis_failover.run(settings, redis_failover.FailoverOptions(runs=runs, sabotage=sabotage), env, _progress)
@@ -731,6 +802,7 @@ def drill_postgres_failover(
     from plinth.drills import postgres_failover
     from plinth.drills.settings import postgres_settings
 
+    _check_drill_out(out, postgres_failover.DRILL)
     settings = postgres_settings(_drill_platform(spec, env))
     _stop_on_sigterm()
     report = postgres_failover.run(settings, postgres_failover.PgFailoverOptions(runs=runs), env, _progress)
@@ -751,6 +823,7 @@ def drill_kafka_failover(
     from plinth.drills.settings import kafka_settings
 
     _check_sabotage(sabotage, kafka_failover.SABOTAGES)
+    _check_drill_out(out, kafka_failover.DRILL)
     if scenario is not None and scenario not in kafka_failover.SCENARIOS:
         _fail_bad_input([f"--scenario: expected one of {', '.join(kafka_failover.SCENARIOS)}, got {scenario!r}"])
     settings = kafka_settings(_drill_platform(spec, env))
@@ -773,6 +846,12 @@ def drill_cluster_manifests(
 
     platform = _drill_platform(spec, env)
     objects = restore_drill_objects(platform)
+    files = {"restore-drill.yaml": "".join("---\n" + dump_yaml(obj) for obj in objects),
+             "restore-drill.md": restore_drill_procedure(platform), "zone-loss.md": zone_loss_procedure(platform)}
+    try:
+        check_replaceable(out, files, protected_paths(spec))
+    except UnsafeWrite as exc:
+        fail_unsafe(exc)
     folder = _resolve_crd_dir(crd_dir, spec)
     try:
         store = SchemaStore(platform.cluster.kubernetes_version, folder)
@@ -781,10 +860,7 @@ def drill_cluster_manifests(
         _fail_bad_input([str(exc)])
     for problem in problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "restore-drill.yaml").write_text("".join("---\n" + dump_yaml(obj) for obj in objects))
-    (out / "restore-drill.md").write_text(restore_drill_procedure(platform))
-    (out / "zone-loss.md").write_text(zone_loss_procedure(platform))
+    write_tree(files, out, protected_paths(spec))
     out_console.print(f"Wrote the cluster drills into {out}/ ({len(objects)} objects, "
                       f"{'[red]' + str(len(problems)) + ' schema problem(s)[/red]' if problems else 'schema-valid'}); "
                       "apply them with kubectl against a real cluster (not run here).")

@@ -25,7 +25,7 @@ from plinth.docs.build import generated_docs
 from plinth.docs.datastores import render_markdown as datastores_markdown
 from plinth.drills.runbooks import RUNBOOK_DIR, render_runbooks
 from plinth.examples import extra_service_example
-from plinth.files import TreeDiff, diff_files, diff_tree, write_files, write_tree
+from plinth.files import TreeDiff, UnsafeWrite, check_replaceable, diff_files, diff_tree, write_files, write_tree
 from plinth.render.pipeline import RenderedObject, render_all, to_files
 from plinth.spec.model import Platform
 
@@ -143,15 +143,54 @@ def stale(artifacts: Iterable[Artifact], inputs: Inputs) -> list[Staleness]:
     return result
 
 
-def write(artifacts: Iterable[Artifact], inputs: Inputs) -> list[tuple[Artifact, Path, int]]:
-    """Write every artifact atomically; (artifact, folder, files) for each."""
-    written = []
+class ArtifactRefused(UnsafeWrite):
+    """An artifact whose folder Plinth may not replace; names the artifact (the tree's folder comes from the spec's
+    ``git.rendered_path``)."""
+
+    def __init__(self, artifact: Artifact, exc: UnsafeWrite):
+        self.artifact = artifact
+        super().__init__(exc.path, exc.reason)
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    """True when one folder is, or lies inside, the other."""
+    return a == b or a in b.parents or b in a.parents
+
+
+def check_writable(artifacts: Iterable[Artifact], inputs: Inputs, files: dict[str, dict[str, str]]) -> None:
+    """Raise ArtifactRefused unless every folder artifact may be replaced: it overlaps no other artifact's folder (the
+    tree at ``docs`` would delete the documents) and holds nothing Plinth did not write (``plinth.files``)."""
+    root = inputs.root
+    protected = [inputs.spec]
     for artifact in artifacts:
+        if not artifact.owns_folder:
+            continue
+        folder = (root / artifact.folder(inputs)).resolve()
+        for other in ARTIFACTS:
+            other_folder = (root / other.folder(inputs)).resolve()
+            clash = _overlap(folder, other_folder) if other.owns_folder else (other_folder == folder or folder in other_folder.parents)
+            if other is not artifact and clash:
+                raise ArtifactRefused(artifact, UnsafeWrite(folder, f"refusing to replace this folder: it is (or holds, or lies in) "
+                                                                    f"{other_folder.relative_to(root) if other_folder.is_relative_to(root) else other_folder}"
+                                                                    f", where the {other.name!r} artifact writes"))
+        try:
+            check_replaceable(folder, files[artifact.name], protected)
+        except UnsafeWrite as exc:
+            raise ArtifactRefused(artifact, exc) from None
+
+
+def write(artifacts: Iterable[Artifact], inputs: Inputs) -> list[tuple[Artifact, Path, int]]:
+    """Write every artifact atomically, after checking that each folder artifact may be replaced (nothing is written
+    when one may not); (artifact, folder, files) for each."""
+    chosen = list(artifacts)
+    files = {artifact.name: artifact.files(inputs) for artifact in chosen}
+    check_writable(chosen, inputs, files)
+    written = []
+    for artifact in chosen:
         folder = inputs.root / artifact.folder(inputs)
-        files = artifact.files(inputs)
         if artifact.owns_folder:
-            write_tree(files, folder)
+            write_tree(files[artifact.name], folder, [inputs.spec])
         else:
-            write_files(files, folder)
-        written.append((artifact, folder, len(files)))
+            write_files(files[artifact.name], folder)
+        written.append((artifact, folder, len(files[artifact.name])))
     return written

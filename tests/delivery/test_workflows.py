@@ -27,7 +27,7 @@ from plinth.delivery.workflows import (
     render_workflows,
     workflow_objects,
 )
-from plinth.files import diff_tree
+from plinth.files import MARKER, diff_tree
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO, spec_with
 
@@ -216,7 +216,7 @@ def test_render_check_reports_a_stale_workflow(tmp_path: Path) -> None:
                                "--workflows-out", str(tmp_path / "w")], capture_output=True, text=True, cwd=REPO)
 
     assert plinth("render").returncode == 0
-    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["ci.yaml", "promote.yaml", "service.yaml"]
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [MARKER, "ci.yaml", "promote.yaml", "service.yaml"]
     assert plinth("render", "--check").returncode == 0
     ci = tmp_path / "w" / "ci.yaml"
     ci.write_text(ci.read_text().replace("timeout-minutes: 10", "timeout-minutes: 60"))

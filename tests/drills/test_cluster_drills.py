@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from plinth.cli import app
+from plinth.files import MARKER
 from plinth.components import postgres
 from plinth.spec.derived import backup_target
 from plinth.drills.cluster import RESTORED_CLUSTER, SCRATCH_NAMESPACE, restore_drill_objects, zone_loss_procedure
@@ -73,4 +74,4 @@ def test_cli_writes_the_cluster_drills(tmp_path: Path) -> None:
                                       "--crd-dir", str(CRD_DIR)])
     if CRD_DIR.is_dir():
         assert result.exit_code == 0, result.output
-        assert {p.name for p in tmp_path.iterdir()} == {"restore-drill.yaml", "restore-drill.md", "zone-loss.md"}
+        assert {p.name for p in tmp_path.iterdir()} == {"restore-drill.yaml", "restore-drill.md", "zone-loss.md", MARKER}

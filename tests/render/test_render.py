@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plinth import files as writer
-from plinth.files import diff_tree, write_tree
+from plinth.files import MARKER, diff_tree, marker_text, write_tree
 from plinth.render.pipeline import render_all, to_files
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO
@@ -50,7 +50,7 @@ def test_write_replaces_the_tree_exactly(tmp_path: Path) -> None:
     out = tmp_path / "tree"
     write_tree({"a.yaml": "a: 1\n", "sub/b.yaml": "b: 2\n"}, out)
     write_tree({"c.yaml": "c: 3\n"}, out)
-    assert _snapshot(out) == {"c.yaml": b"c: 3\n"}
+    assert _snapshot(out) == {"c.yaml": b"c: 3\n", MARKER: marker_text(["c.yaml"]).encode()}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tree"], "no temporary folders may be left behind"
 
 
@@ -80,7 +80,7 @@ def test_a_render_failing_midway_leaves_the_previous_tree_intact(tmp_path: Path,
 def test_diff_tree_reports_added_removed_changed(tmp_path: Path) -> None:
     write_tree({"a.yaml": "a\n", "b.yaml": "b\n"}, tmp_path / "t")
     d = diff_tree({"a.yaml": "A\n", "c.yaml": "c\n"}, tmp_path / "t")
-    assert (d.added, d.removed, d.changed) == (["c.yaml"], ["b.yaml"], ["a.yaml"])
+    assert (d.added, d.removed, d.changed) == (["c.yaml"], ["b.yaml"], [MARKER, "a.yaml"])  # the marker lists the files
     assert not d.clean
 
 

@@ -47,7 +47,10 @@ def min_healthy(ctx: CheckContext, group: PodGroup) -> tuple[int, str]:
 
 
 def services_survive_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """Each application service keeps at least its minimum healthy replicas after losing any one zone."""
+    """Each application service keeps at least its minimum healthy replicas after losing any one zone (when
+    ``api_services.ha.covers`` promises surviving a zone)."""
+    if "zone" not in ctx.platform.api_services.ha.covers:
+        return
     for name in sorted(ctx.platform.services):
         group = _service_group(ctx, name)
         if group is None:
@@ -192,7 +195,10 @@ def redis_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Findin
 
 
 def gateway_survives_zone_loss(check: Check, ctx: CheckContext) -> Iterator[Finding]:
-    """The public gateway's Envoy proxies keep serving after losing one zone (one proxy per zone, two left)."""
+    """The public gateway's Envoy proxies keep serving after losing one zone (one proxy per zone, two left), when
+    ``api_services.ha.covers`` promises surviving a zone (the gateway is the API services' way in)."""
+    if "zone" not in ctx.platform.api_services.ha.covers:
+        return
     needed = check.params["ready_after_zone_loss"]
     proxies = [g for g in ctx.pod_groups() if g.kind == "EnvoyProxy"]
     if not proxies:

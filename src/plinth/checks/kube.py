@@ -9,6 +9,7 @@ from typing import Any
 from plinth.kube.objects import selector_matches
 from plinth.kube.pods import PodGroup
 from plinth.kube.scheduling import ZONE_KEY
+from plinth.spec.cron import CronError, parse_cron
 from plinth.spec.zones import replicas_in_fullest_zone
 
 # --------------------------------------------------------------------------- zone loss
@@ -77,18 +78,11 @@ def normalise_cron(expr: Any) -> str:
 
 
 def cron_interval_seconds(expr: str) -> int | None:
-    """Seconds between runs of a simple cron schedule (5 fields, or 6 with seconds first): hourly or daily."""
-    fields = normalise_cron(expr).split(" ")
-    if len(fields) == 6:
-        fields = fields[1:]
-    if len(fields) != 5:
+    """Seconds between runs of a cron schedule as its reader runs it (six fields: CloudNativePG, seconds first; five:
+    Kubernetes/Velero), when every run is the same interval apart; None otherwise or when it does not parse."""
+    text = normalise_cron(expr)
+    dialect = "cloudnativepg" if len(text.split(" ")) == 6 else "kubernetes"
+    try:
+        return parse_cron(text, dialect).interval_seconds()
+    except CronError:
         return None
-    minute, hour, dom, month, dow = fields
-    if dom != "*" or month != "*" or dow != "*" or not minute.isdigit():
-        return None
-    if hour == "*":
-        return 3600
-    if hour.isdigit():
-        return 86400
-    step = re.fullmatch(r"\*/(\d+)", hour)
-    return int(step.group(1)) * 3600 if step else None

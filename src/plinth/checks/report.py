@@ -40,6 +40,8 @@ class CheckReport:
 
     findings: list[Finding]
     environments: list[str]
+    waivers_file: str | None = None
+    """The waiver file applied (None: there was none)."""
 
     @property
     def failing(self) -> list[Finding]:
@@ -55,8 +57,9 @@ class CheckReport:
     def summary_line(self) -> str:
         """One line for `plinth run`."""
         c = self.counts()
+        waivers = f"waivers from {self.waivers_file}" if self.waivers_file else "no waiver file"
         return (f"{len(ALL_CHECKS)} checks on {', '.join(self.environments)}: {c['error']} error(s), {c['warning']} warning(s), "
-                f"{c['info']} info, {c['waived']} waived")
+                f"{c['info']} info, {c['waived']} waived ({waivers})")
 
 
 def check_platforms(platforms: dict[str, Platform], rendered: list[RenderedObject], waivers: list[Waiver],
@@ -66,7 +69,8 @@ def check_platforms(platforms: dict[str, Platform], rendered: list[RenderedObjec
     findings: list[Finding] = []
     for env in sorted(platforms):
         findings.extend(run_checks(CheckContext.for_hydration(platforms[env], rendered, hydration, spec_file), ALL_CHECKS))
-    return CheckReport(sort_findings(apply_waivers(findings, waivers, waivers_path, today)), sorted(platforms))
+    used = str(waivers_path) if Path(waivers_path).is_file() else None
+    return CheckReport(sort_findings(apply_waivers(findings, waivers, waivers_path, today)), sorted(platforms), used)
 
 
 # --------------------------------------------------------------------------- table and JSON
@@ -105,6 +109,7 @@ def as_json(report: CheckReport) -> dict[str, Any]:
         "environments": report.environments,
         "summary": report.counts(),
         "passed": not report.failing,
+        "waivers_file": report.waivers_file,
         "findings": [f.as_dict() for f in report.findings],
         "checks": [check_metadata(c) for c in (*ALL_CHECKS, *WAIVER_CHECKS)],
     }

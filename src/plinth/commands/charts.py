@@ -20,8 +20,17 @@ from plinth.charts.helm import HelmError
 from plinth.charts.hydrate import Hydration, default_cache_dir
 from plinth.charts.lock import LOCK_FILE
 from plinth.charts.workflow import ChartsSetupError, chart_dir_for, crd_dir_for, helm_for, hydrate_spec
-from plinth.commands.common import check_format, err_console, fail_bad_input, load_platforms, out_console, render_platforms
-from plinth.files import write_tree
+from plinth.commands.common import (
+    check_format,
+    err_console,
+    fail_bad_input,
+    fail_unsafe,
+    load_platforms,
+    out_console,
+    protected_paths,
+    render_platforms,
+)
+from plinth.files import UnsafeWrite, write_tree
 from plinth.kube.yamlio import dump_yaml
 from plinth.spec.loader import DEFAULT_SPEC, SpecError
 
@@ -40,7 +49,7 @@ def _bad(lines: list[str]) -> None:
 
 def _prepare(spec: Path, env: Optional[list[str]]):
     platforms = load_platforms(spec, env)
-    return platforms, render_platforms(platforms)
+    return platforms, render_platforms(platforms, spec)
 
 
 def _hydrate(spec: Path, env: Optional[list[str]], chart_dir: Optional[Path], cache: bool = True):
@@ -86,8 +95,10 @@ def hydrate_command(
     _, _, hydration = _hydrate(spec, env, chart_dir, cache=not no_cache)
     if out is not None:
         files = {o.path: dump_yaml(o.obj) for o in hydration.objects}
-
-        write_tree(files, out)
+        try:
+            write_tree(files, out, protected_paths(spec))
+        except UnsafeWrite as exc:
+            fail_unsafe(exc)
     rows = _summary(hydration)
     if fmt == "json":
         out_console.print_json(json.dumps({

@@ -121,12 +121,14 @@ def promoted_text(spec_path: Path, service: str, digest: str, environment: str) 
 
 
 def promote(spec_path: Path | str, service: str, digest: str, environment: str) -> Promotion:
-    """Set the digest of ``service`` in ``environment``, validate the whole spec, write atomically."""
+    """Set the digest of ``service`` in ``environment``, validate the whole spec, write atomically. A spec that is a
+    symbolic link stays one: the file it points to is replaced (in its own folder, so the rename stays atomic)."""
     spec_path = Path(spec_path)
     new_text, promotion = promoted_text(spec_path, service, digest, environment)
     if not promotion.changed:
         return promotion
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec_path.name}.", dir=spec_path.parent)
+    target = spec_path.resolve() if spec_path.is_symlink() else spec_path
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -137,8 +139,8 @@ def promote(spec_path: Path | str, service: str, digest: str, environment: str) 
             raise PromotionError(f"the promoted spec would be invalid:\n{exc}") from None
         if platforms[environment].services[service].image.digest != digest:
             raise PromotionError(f"internal error: {environment}.{service} does not resolve to {digest} after the edit")
-        os.chmod(tmp, spec_path.stat().st_mode & 0o777)
-        os.replace(tmp, spec_path)
+        os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -233,6 +233,7 @@ def report_html(inputs: ReportInputs) -> str:
     body = "".join([_summary(inputs), _diagram(inputs), _plan(inputs), _findings(inputs), _drills(inputs), _ha(prod), _environments(inputs)])
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta name=\"generator\" content=\"plinth\">"
             f"<title>{esc(prod.name)}: platform report</title><style>{CSS}</style></head><body>"
             f"<header><h1>{esc(prod.name)}: platform report</h1><p>{esc(c.provider.upper())} {esc(c.region)} · DR {esc(c.dr_region)} · "
             f"Kubernetes {esc(c.kubernetes_version)} · environments {esc(', '.join(sorted(inputs.platforms)))}</p><nav>{nav}</nav></header>"

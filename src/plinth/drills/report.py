@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plinth.files import UnsafeWrite, check_file_replaceable, write_file
+
 DEFAULT_REPORT_DIR = Path("reports/drills")
 """Where drill reports go (gitignored)."""
 
@@ -102,12 +104,27 @@ class DrillReport:
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
-        """Write ``<drill>.json`` and ``<drill>.md`` into ``out_dir``; return both paths."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        json_path, md_path = out_dir / f"{self.drill}.json", out_dir / f"{self.drill}.md"
-        json_path.write_text(self.to_json())
-        md_path.write_text(self.to_markdown())
+        """Write ``<drill>.json`` and ``<drill>.md`` into ``out_dir``, each atomically and only over a report of a drill
+        (UnsafeWrite otherwise, before either is written); return both paths."""
+        json_path, md_path = check_report_paths(out_dir, self.drill)
+        write_file(json_path, self.to_json(), REPORT_SIGNATURES["json"])
+        write_file(md_path, self.to_markdown(), REPORT_SIGNATURES["md"])
         return json_path, md_path
+
+
+REPORT_SIGNATURES = {"json": ('"drill": "',), "md": ("# Drill `",)}
+"""What a drill report Plinth wrote holds: only such a file is overwritten by the next run."""
+
+
+def check_report_paths(out_dir: Path, drill: str) -> tuple[Path, Path]:
+    """The two report files of ``drill`` in ``out_dir``; UnsafeWrite unless both may be written (absent, or reports of
+    a drill): checked before a drill starts, so a wrong ``--out`` fails in a second, not after the drill."""
+    json_path, md_path = Path(out_dir) / f"{drill}.json", Path(out_dir) / f"{drill}.md"
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UnsafeWrite(Path(out_dir), "is a file; --out takes a folder for the drill's reports")
+    check_file_replaceable(json_path, REPORT_SIGNATURES["json"])
+    check_file_replaceable(md_path, REPORT_SIGNATURES["md"])
+    return json_path, md_path
 
 
 def _fmt(value: float) -> str:

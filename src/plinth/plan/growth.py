@@ -11,7 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import ValidationError
+
 from plinth.spec.model import Platform
+
+
+class GrowthError(ValueError):
+    """The platform grown to a number of organisations breaks a bound of the spec (replicas, volume sizes)."""
 
 
 def load_factor(platform: Platform, organisations: int) -> float:
@@ -68,7 +74,12 @@ def scale_platform(platform: Platform, organisations: int) -> Platform:
     kafka["brokers"], kafka["storage"]["size_gib"] = split_volume(total, kafka["brokers"], load.max_volume_gib)
     for store in ("prometheus", "loki", "tempo"):
         data["observability"][store]["storage_gib"] = grow(data["observability"][store]["storage_gib"])
-    return Platform.model_validate(data)
+    try:
+        return Platform.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" + (f" (got {e['input']!r})" if not isinstance(e.get("input"), (dict, list)) else "")
+                             for e in exc.errors(include_url=False)[:3])
+        raise GrowthError(f"at {organisations:,} organisations the grown platform breaks the spec's bounds: {problems}") from None
 
 
 def growth_notes(platform: Platform) -> list[str]:

@@ -263,7 +263,7 @@ def curve_html(points: Sequence[PlanPoint]) -> str:
     design = ", ".join(f"{d.provider} ~{_usd(d.usd_per_month)} ({d.region})" for d in platform.design_costs)
     taken = ", ".join(sorted({f"{c}: {points[0].clouds[c].cost.taken}" for c in providers}))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Plinth plan: {html.escape(platform.name)} ({html.escape(platform.environment)})</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="plinth"><title>Plinth plan: {html.escape(platform.name)} ({html.escape(platform.environment)})</title>
 <style>body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
 </head><body>
 <h1>Plinth plan: {html.escape(platform.name)} ({html.escape(platform.environment)})</h1>

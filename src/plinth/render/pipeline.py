@@ -18,7 +18,12 @@ from plinth.spec.model import Platform
 
 
 class RenderError(Exception):
-    """The components produced something that cannot be written (e.g. two objects at one path)."""
+    """The components produced something that cannot be written (e.g. two objects at one path), or the spec lacks
+    something a component needs; ``field`` names the spec field to blame when there is one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ def render_platform(platform: Platform, components: Iterable[Component] = ALL_CO
         outputs = render_components(platform, components)
     except DashboardError as exc:
         raise RenderError(str(exc)) from None
+    missing = sorted({(r.chart_key, out.component.name) for out in outputs for r in out.charts if r.chart_key not in platform.charts})
+    if missing:
+        raise RenderError("; ".join(f"no pin for chart {key!r} (the {name} component installs it)" for key, name in missing), "charts")
     env = platform.environment
     placed: list[RenderedObject] = []
     for obj in app_of_apps(platform, outputs):

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from plinth.spec.model import Platform
 from plinth.spec.overlay import OverlayKeyError, SpecFile, apply_overlay
+from plinth.spec.reading import LimitExceeded, ReadProblem, decode, load_text, read_bytes
 
 DEFAULT_SPEC = "platform.yaml"
 
@@ -137,21 +136,26 @@ def _problems(file: str, doc: Any, error: ValidationError, prefixes: list[tuple[
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file keeping positions; malformed YAML becomes a located SpecError."""
+    """Parse a YAML file keeping positions; a file that is not a bounded, regular, UTF-8 file or is malformed YAML
+    becomes a located SpecError (see ``plinth.spec.reading``: nothing here can hang or grow without bound)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([SpecProblem(str(path), 1, 1, "", f"cannot read the spec: {exc.strerror}")]) from None
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+        text = decode(read_bytes(path))
+    except ReadProblem as exc:
+        raise SpecError([SpecProblem(str(path), exc.line, exc.column, "", exc.message)]) from None
     try:
-        doc = yaml.load(io.StringIO(text))
+        doc = load_text(text)
+    except LimitExceeded as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError([SpecProblem(str(path), line, col, "", str(exc.problem))]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "malformed YAML"
         raise SpecError([SpecProblem(str(path), line, col, "", f"malformed YAML: {problem}")]) from None
-    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad encoding)
+    except RecursionError:
+        raise SpecError([SpecProblem(str(path), 1, 1, "", "malformed YAML: nested too deeply to read")]) from None
+    except Exception as exc:  # noqa: BLE001 - ruamel raises a few unmarked errors; any of them is bad input
         raise SpecError([SpecProblem(str(path), 1, 1, "", f"malformed YAML: {exc}")]) from None
     if not isinstance(doc, CommentedMap):
         raise SpecError([SpecProblem(str(path), 1, 1, "", "expected a mapping of spec fields at the top level")])
@@ -209,3 +213,15 @@ def load_all(path: Path | str = DEFAULT_SPEC) -> dict[str, Platform]:
     if problems:
         raise SpecError(problems)
     return platforms
+
+
+def problem_at(path: Path | str, dotted: str, message: str) -> SpecProblem:
+    """A problem located at a field of the spec file (``git.rendered_path``, ``services.x.port``): its line and column
+    when the file has it, else the deepest part it has."""
+    parts = tuple(int(p) if p.isdigit() else p for p in dotted.split(".")) if dotted else ()
+    try:
+        doc = read_yaml(Path(path))
+    except SpecError:
+        return SpecProblem(str(path), 1, 1, dotted, message)
+    line, col, _ = _locate(doc, parts)
+    return SpecProblem(str(path), line, col, dotted, message)

@@ -10,6 +10,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
+from plinth.spec import limits as L
+from plinth.spec.cron import CronError, Dialect, parse_cron
 from plinth.spec.types import (
     CpuQuantity,
     DnsLabel,
@@ -18,9 +20,10 @@ from plinth.spec.types import (
     Percent,
     StrictModel,
     cpu_millicores,
+    describe_duration,
     memory_bytes,
 )
-from plinth.spec.zones import ZONE_LOSS_SERVING_SHARE, min_serving_after_zone_loss, zone_loss_survivors
+from plinth.spec.zones import ZONE_LOSS_SERVING_SHARE, min_serving_after_zone_loss, smallest_zone_safe_replicas, zone_loss_survivors
 
 NamespaceName = Literal["platform-system", "platform-apps", "platform-data", "platform-monitoring"]
 """The design's four namespaces; nothing else is rendered into the cluster."""
@@ -46,13 +49,13 @@ class GitSource(StrictModel):
 class ControlPlane(StrictModel):
     """The Kubernetes control plane (managed by the cloud on EKS/GKE/AKS)."""
 
-    nodes: int = Field(ge=1)
+    nodes: int = Field(ge=1, le=L.MAX_CONTROL_PLANE_NODES)
     """Control-plane nodes; 3 for etcd quorum."""
-    vcpu: int = Field(ge=1)
+    vcpu: int = Field(ge=1, le=L.MAX_NODE_VCPU)
     """vCPUs per control-plane node."""
-    memory_gib: int = Field(ge=1)
+    memory_gib: int = Field(ge=1, le=L.MAX_NODE_MEMORY_GIB)
     """Memory per control-plane node, GiB."""
-    disk_gib: int = Field(ge=1)
+    disk_gib: int = Field(ge=1, le=L.MAX_VOLUME_GIB)
     """Disk per control-plane node, GiB."""
     managed: bool = True
     """True when the cloud runs it (EKS/GKE/AKS): its nodes are not ours to size, only its fee to pay."""
@@ -75,7 +78,7 @@ class Cluster(StrictModel):
     """Primary region (the design's cost table: us-east-1 / us-central1 / eastus)."""
     dr_region: str = Field(min_length=2)
     """Disaster-recovery region: cross-region backups land here, and region failover goes here."""
-    zones: list[str] = Field(min_length=1)
+    zones: list[str] = Field(min_length=1, max_length=16)
     """Availability zones the node pools spread over."""
     kubernetes_version: str = Field(pattern=r"^1\.(2[5-9]|3[0-7])$")
     """Kubernetes minor version, e.g. "1.32"; selects the OpenAPI schema objects are validated against."""
@@ -105,17 +108,17 @@ class Taint(StrictModel):
 class NodePool(StrictModel):
     """A worker node pool: its size, node shape and what runs on it."""
 
-    nodes: int = Field(ge=1)
+    nodes: int = Field(ge=1, le=L.MAX_CLUSTER_NODES)
     """Nodes the design sizes this pool at (the planner checks this number)."""
-    min_nodes: int = Field(ge=0)
+    min_nodes: int = Field(ge=0, le=L.MAX_CLUSTER_NODES)
     """Lower bound of the cluster autoscaler."""
-    max_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1, le=L.MAX_CLUSTER_NODES)
     """Upper bound of the cluster autoscaler."""
-    vcpu: int = Field(ge=1)
+    vcpu: int = Field(ge=1, le=L.MAX_NODE_VCPU)
     """vCPUs per node."""
-    memory_gib: int = Field(ge=1)
+    memory_gib: int = Field(ge=1, le=L.MAX_NODE_MEMORY_GIB)
     """Memory per node, GiB."""
-    disk_gib: int = Field(ge=1)
+    disk_gib: int = Field(ge=1, le=L.MAX_VOLUME_GIB)
     """Disk per node, GiB (root volume plus local data volume)."""
     namespaces: list[NamespaceName] = Field(min_length=1)
     """Namespaces whose pods are scheduled on this pool."""
@@ -136,13 +139,13 @@ class NodePool(StrictModel):
 class ResourceTotals(StrictModel):
     """The "Total" row of the design's resource table, as the design states it (checked, never used)."""
 
-    nodes: int = Field(ge=0)
+    nodes: int = Field(ge=0, le=L.MAX_AMOUNT)
     """Total nodes as the design states."""
-    vcpu: int = Field(ge=0)
+    vcpu: int = Field(ge=0, le=L.MAX_AMOUNT)
     """Total vCPUs as the design states."""
-    memory_gib: int = Field(ge=0)
+    memory_gib: int = Field(ge=0, le=L.MAX_AMOUNT)
     """Total memory as the design states, GiB."""
-    storage_gib: int = Field(ge=0)
+    storage_gib: int = Field(ge=0, le=L.MAX_AMOUNT)
     """Total storage as the design states, GiB."""
 
 
@@ -153,7 +156,7 @@ class DesignCost(StrictModel):
     """Cloud of the estimate."""
     region: str = Field(min_length=2)
     """Region the design prices it in (the planner prices this cloud there)."""
-    usd_per_month: int = Field(ge=0)
+    usd_per_month: int = Field(ge=0, le=L.MAX_AMOUNT)
     """The design's estimate, USD per month ("~$12,000")."""
 
 
@@ -171,9 +174,9 @@ class ResourceQuotaSpec(StrictModel):
     """Sum of CPU limits allowed in the namespace."""
     limits_memory: MemoryQuantity
     """Sum of memory limits allowed in the namespace."""
-    pods: int = Field(ge=1)
+    pods: int = Field(ge=1, le=L.MAX_CLUSTER_PODS)
     """Pods allowed in the namespace."""
-    persistent_volume_claims: int = Field(ge=0)
+    persistent_volume_claims: int = Field(ge=0, le=L.MAX_CLUSTER_PODS)
     """PersistentVolumeClaims allowed in the namespace."""
     requests_storage: MemoryQuantity = "0"
     """Sum of storage requested by PVCs."""
@@ -265,13 +268,13 @@ class ArgoCD(StrictModel):
     """Objects removed from Git are deleted from the cluster."""
     self_heal: bool = True
     """Drift in the cluster is reverted to what Git says."""
-    sync_retry_limit: int = Field(default=5, ge=0)
+    sync_retry_limit: int = Field(default=5, ge=0, le=100)
     """Retries of a failed sync before Argo CD gives up."""
-    controller_replicas: int = Field(default=1, ge=1)
+    controller_replicas: int = Field(default=1, ge=1, le=100)
     """Application-controller replicas (shards)."""
-    server_replicas: int = Field(default=2, ge=1)
+    server_replicas: int = Field(default=2, ge=1, le=100)
     """API server replicas."""
-    repo_server_replicas: int = Field(default=2, ge=1)
+    repo_server_replicas: int = Field(default=2, ge=1, le=100)
     """Repo-server replicas."""
     sso: ArgoSSO
     """Single sign-on: the local admin account is disabled and every person logs in through OIDC."""
@@ -292,7 +295,7 @@ class RequestRateTrigger(StrictModel):
     """Scale on requests per second per replica, read from Prometheus by a KEDA Prometheus trigger."""
 
     kind: Literal["requests_per_second"] = "requests_per_second"
-    requests_per_second_per_replica: int = Field(ge=1)
+    requests_per_second_per_replica: int = Field(ge=1, le=L.MAX_RATE)
     """Requests per second one replica should take (the design: 1000)."""
 
 
@@ -304,7 +307,7 @@ class QueueDepthTrigger(StrictModel):
     """Kafka topic whose lag drives scaling."""
     consumer_group: str
     """Consumer group of the workers."""
-    lag_per_replica: int = Field(ge=1)
+    lag_per_replica: int = Field(ge=1, le=L.MAX_RATE)
     """Messages of lag one replica should handle."""
 
 
@@ -326,9 +329,9 @@ class Scaling(StrictModel):
     """Autoscaler: a HorizontalPodAutoscaler, a KEDA ScaledObject, or people."""
     trigger: Trigger
     """What drives scaling."""
-    min_replicas: int = Field(ge=1)
+    min_replicas: int = Field(ge=1, le=L.MAX_REPLICAS)
     """Replicas never scaled below."""
-    max_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1, le=L.MAX_REPLICAS)
     """Replicas never scaled above."""
     scale_down_stabilization_seconds: DurationSeconds = 300
     """How long load must stay low before scaling down, so spikes do not flap."""
@@ -397,7 +400,7 @@ class Service(StrictModel):
     """Container requests and limits."""
     scaling: Scaling
     """The service's row of the scaling table."""
-    public_host: str | None = None
+    public_host: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
     """Host name prefix exposed through the public gateway (e.g. "app" → app.<domain>); None = internal only."""
     calls: list[str] = []
     """Other services this one calls (NetworkPolicy egress)."""
@@ -408,6 +411,13 @@ class Service(StrictModel):
     consumes: list[DnsLabel] = []
     """Kafka topics this service reads in its consumer group: its KafkaUser may read and describe exactly these, and
     use that one group (needs ``kafka`` in uses)."""
+
+    @model_validator(mode="after")
+    def _ports(self) -> "Service":
+        if self.metrics_port == self.port:
+            raise ValueError(f"metrics_port ({self.metrics_port}) must differ from port ({self.port}): the Service and the pod "
+                             "would list one port twice, which Kubernetes rejects")
+        return self
 
 
 # --------------------------------------------------------------------------- data stores
@@ -431,7 +441,7 @@ class HAPromise(StrictModel):
 class VolumeSpec(StrictModel):
     """A persistent volume per replica."""
 
-    size_gib: int = Field(ge=1)
+    size_gib: int = Field(ge=1, le=L.MAX_VOLUME_GIB)
     """Size of each replica's volume, GiB."""
     storage_class: str = "plinth-ssd"
     """StorageClass of the volume."""
@@ -444,9 +454,9 @@ class Postgres(StrictModel):
     """In the cluster (CloudNativePG) or a cloud-managed database (RDS / Cloud SQL / Azure Database)."""
     version: int = Field(default=16, ge=13, le=18)
     """PostgreSQL major version."""
-    instances: int = Field(ge=1)
+    instances: int = Field(ge=1, le=L.MAX_STORE_INSTANCES)
     """Instances: one primary plus streaming replicas."""
-    synchronous_standbys: int = Field(ge=0)
+    synchronous_standbys: int = Field(ge=0, le=L.MAX_STORE_INSTANCES)
     """Standbys that must confirm each commit (RPO 0 needs >= 1)."""
     archive_timeout_seconds: DurationSeconds = 60
     """Longest time a WAL segment waits before it is archived (bounds the RPO of a restore)."""
@@ -456,7 +466,7 @@ class Postgres(StrictModel):
     """WAL volume per instance."""
     resources: ContainerResources
     """Requests and limits of each instance."""
-    pooler_instances: int = Field(default=3, ge=1)
+    pooler_instances: int = Field(default=3, ge=1, le=L.MAX_REPLICAS)
     """PgBouncer pooler pods."""
     pooler_mode: Literal["session", "transaction"] = "transaction"
     """PgBouncer pool mode."""
@@ -495,13 +505,13 @@ class ClickHouse(StrictModel):
 
     version: str = "25.3"
     """ClickHouse server version (image tag)."""
-    shards: int = Field(default=1, ge=1)
+    shards: int = Field(default=1, ge=1, le=L.MAX_BROKERS_OR_SHARDS)
     """Shards of the cluster."""
-    replicas: int = Field(ge=1)
+    replicas: int = Field(ge=1, le=L.MAX_STORE_INSTANCES)
     """Replicas per shard."""
-    keeper_nodes: int = Field(ge=1)
+    keeper_nodes: int = Field(ge=1, le=L.MAX_QUORUM_MEMBERS)
     """ClickHouse Keeper nodes (odd, for quorum)."""
-    insert_quorum: int = Field(default=2, ge=1)
+    insert_quorum: int = Field(default=2, ge=1, le=L.MAX_STORE_INSTANCES)
     """Replicas that must acknowledge an insert."""
     storage: VolumeSpec
     """Data volume per replica."""
@@ -550,17 +560,17 @@ class Redis(StrictModel):
     """Tag of the OT redis-operator's Redis and Sentinel images (quay.io/opstree/redis, redis-sentinel)."""
     exporter_image: str = "quay.io/opstree/redis-exporter:v1.44.0"
     """redis_exporter sidecar image (metrics for the Redis alerts)."""
-    nodes: int = Field(ge=1)
+    nodes: int = Field(ge=1, le=L.MAX_STORE_INSTANCES)
     """Redis pods: one primary plus replicas."""
-    sentinels: int = Field(ge=1)
+    sentinels: int = Field(ge=1, le=L.MAX_QUORUM_MEMBERS)
     """Sentinel pods (odd, for a failover quorum)."""
-    sentinel_quorum: int = Field(ge=1)
+    sentinel_quorum: int = Field(ge=1, le=L.MAX_QUORUM_MEMBERS)
     """Sentinels that must agree the primary is down."""
     down_after_seconds: DurationSeconds = 5
     """Sentinel's down-after-milliseconds, in seconds: silence before a primary is judged down."""
     failover_timeout_seconds: DurationSeconds = 60
     """Sentinel's failover-timeout, in seconds."""
-    min_replicas_to_write: int = Field(default=1, ge=0)
+    min_replicas_to_write: int = Field(default=1, ge=0, le=L.MAX_STORE_INSTANCES)
     """Primary refuses writes unless this many replicas are connected and recent."""
     min_replicas_max_lag_seconds: DurationSeconds = 10
     """Replica lag (seconds) beyond which it no longer counts for min_replicas_to_write."""
@@ -585,6 +595,11 @@ class Redis(StrictModel):
             raise ValueError(f"min_replicas_to_write ({self.min_replicas_to_write}) must be <= nodes - 1 ({self.nodes - 1})")
         if self.nodes < 3:
             raise ValueError(f"nodes ({self.nodes}) must be >= 3: one primary and two replicas")
+        if self.min_replicas_max_lag_seconds == 0 and (self.min_replicas_to_write >= 1 or self.ha.rpo_seconds > 0):
+            raise ValueError(
+                f"min_replicas_max_lag_seconds: 0 switches Redis's write guard off (min-replicas-max-lag 0 disables "
+                f"min-replicas-to-write), so nothing bounds what a failover discards and ha.rpo_seconds "
+                f"({self.ha.rpo_seconds}) rests on nothing; give the lag a replica may have, in seconds (>= 1)")
         if self.min_replicas_to_write < 1 and self.ha.rpo_seconds > 0:
             raise ValueError("min_replicas_to_write must be >= 1: without it a primary cut off from its replicas keeps "
                              "acknowledging writes that a failover then discards, so no RPO holds")
@@ -608,9 +623,9 @@ class KafkaTopic(StrictModel):
 
     name: DnsLabel
     """Topic name."""
-    partitions: int = Field(ge=1)
+    partitions: int = Field(ge=1, le=L.MAX_PARTITIONS)
     """Partitions (upper bound of consumer parallelism)."""
-    retention_hours: int = Field(ge=1)
+    retention_hours: int = Field(ge=1, le=L.MAX_RETENTION_HOURS)
     """How long messages are kept, hours."""
 
 
@@ -619,13 +634,13 @@ class Kafka(StrictModel):
 
     version: str = "4.1.0"
     """Kafka version (must be supported by the pinned Strimzi)."""
-    brokers: int = Field(ge=1)
+    brokers: int = Field(ge=1, le=L.MAX_BROKERS_OR_SHARDS)
     """Broker nodes."""
-    controllers: int = Field(ge=1)
+    controllers: int = Field(ge=1, le=L.MAX_QUORUM_MEMBERS)
     """KRaft controller nodes (odd)."""
-    default_replication_factor: int = Field(ge=1)
+    default_replication_factor: int = Field(ge=1, le=L.MAX_BROKERS_OR_SHARDS)
     """Replication factor of new topics."""
-    min_insync_replicas: int = Field(ge=1)
+    min_insync_replicas: int = Field(ge=1, le=L.MAX_BROKERS_OR_SHARDS)
     """Replicas that must have a write before acks=all succeeds."""
     unclean_leader_election: bool = False
     """Allow an out-of-sync replica to become leader (loses acknowledged writes)."""
@@ -637,7 +652,7 @@ class Kafka(StrictModel):
     """Requests and limits per broker."""
     controller_resources: ContainerResources
     """Requests and limits per controller."""
-    topics: list[KafkaTopic] = Field(min_length=1)
+    topics: list[KafkaTopic] = Field(min_length=1, max_length=10_000)
     """Topics of the platform's pipelines."""
     ha: HAPromise
     """The design's HA row."""
@@ -704,11 +719,11 @@ class ServicePromise(StrictModel):
 class Retention(StrictModel):
     """A telemetry store's retention and storage."""
 
-    retention_days: int = Field(ge=1)
+    retention_days: int = Field(ge=1, le=L.MAX_RETENTION_DAYS)
     """How long data is kept, days."""
-    storage_gib: int = Field(ge=1)
+    storage_gib: int = Field(ge=1, le=L.MAX_STORAGE_GIB)
     """Volume or bucket size budgeted for that retention, GiB."""
-    replicas: int = Field(default=1, ge=1)
+    replicas: int = Field(default=1, ge=1, le=L.MAX_REPLICAS)
     """Replicas of the store."""
     bucket: DnsLabel | None = None
     """Object-storage bucket the store keeps its data in (Loki, Tempo); None for a local volume (Prometheus)."""
@@ -732,7 +747,7 @@ class Alerting(StrictModel):
     """Where critical alerts page."""
     paging_severities: list[Literal["critical", "warning", "info"]] = ["critical"]
     """Severities that page someone."""
-    alertmanager_replicas: int = Field(default=3, ge=2)
+    alertmanager_replicas: int = Field(default=3, ge=2, le=L.MAX_STORE_INSTANCES)
     """Alertmanager replicas (a gossip cluster; at least 2, or one pod restart silences every page)."""
     warning_channel: str = Field(default="#platform-alerts", pattern=r"^[#@]?[a-z0-9._-]+$")
     """Chat channel that receives non-paging (warning) alerts; the webhook URL comes from the secret manager."""
@@ -743,9 +758,9 @@ class SLO(StrictModel):
 
     availability_percent: float = Field(gt=0, lt=100)
     """Share of successful requests promised over the window."""
-    window_days: int = Field(default=30, ge=1)
+    window_days: int = Field(default=30, ge=1, le=L.MAX_RETENTION_DAYS)
     """SLO window, days."""
-    latency_p95_ms: int = Field(ge=1)
+    latency_p95_ms: int = Field(ge=1, le=L.MAX_LATENCY_MS)
     """95th-percentile latency objective, milliseconds."""
 
 
@@ -758,11 +773,11 @@ class Observability(StrictModel):
     """Loki (logs)."""
     tempo: Retention
     """Tempo (traces)."""
-    grafana_replicas: int = Field(default=2, ge=1)
+    grafana_replicas: int = Field(default=2, ge=1, le=L.MAX_STORE_INSTANCES)
     """Grafana replicas."""
     alerting: Alerting
     """PagerDuty alerting."""
-    dashboards: list[Dashboard] = Field(min_length=1)
+    dashboards: list[Dashboard] = Field(min_length=1, max_length=1_000)
     """The design's key dashboards."""
     slo: SLO
     """Application SLOs (burn-rate alerts and canary analysis read these)."""
@@ -783,6 +798,14 @@ class Observability(StrictModel):
 # --------------------------------------------------------------------------- backups and recovery
 
 
+SCHEDULE_READERS: dict[str, tuple[Dialect, str]] = {
+    "postgres": ("cloudnativepg", "CloudNativePG's ScheduledBackup"),
+    "clickhouse": ("kubernetes", "the clickhouse-backup CronJob"),
+    "cluster-state": ("kubernetes", "Velero's Schedule"),
+}
+"""Which program reads each data set's ``schedule``, and so which cron dialect it is written in."""
+
+
 class Backup(StrictModel):
     """A row of the design's backup schedule."""
 
@@ -790,8 +813,10 @@ class Backup(StrictModel):
     """The data set backed up."""
     frequency: Literal["continuous", "real-time", "hourly", "daily"]
     """How often (continuous = object replication / WAL streaming; real-time = every Git commit)."""
-    schedule: str | None = Field(default=None, pattern=r"^(\S+\s+){4,5}\S+$")
-    """Cron schedule for periodic backups (hourly/daily); None for continuous ones."""
+    schedule: str | None = None
+    """Cron schedule for periodic backups (hourly/daily), in the dialect of the program that runs them: six fields,
+    seconds first, for PostgreSQL (CloudNativePG); five for ClickHouse (a CronJob) and cluster-state (Velero). None
+    for continuous ones."""
     retention_days: int | Literal["forever"]
     """How long backups are kept."""
     location: Literal["cross-region", "multi-region", "same-region", "git"]
@@ -811,8 +836,20 @@ class Backup(StrictModel):
             raise ValueError(f"schedule: a {self.frequency} backup needs a cron schedule")
         if not periodic and self.schedule is not None:
             raise ValueError(f"schedule: a {self.frequency} backup has no cron schedule")
-        if isinstance(self.retention_days, int) and self.retention_days < 1:
-            raise ValueError(f"retention_days must be >= 1 or 'forever', got {self.retention_days}")
+        if isinstance(self.retention_days, int) and not 1 <= self.retention_days <= L.MAX_RETENTION_DAYS:
+            raise ValueError(f"retention_days must be between 1 and {L.MAX_RETENTION_DAYS} (ten years) or 'forever', "
+                             f"got {self.retention_days}")
+        if self.schedule is not None and self.data in SCHEDULE_READERS:
+            dialect, reader = SCHEDULE_READERS[self.data]
+            try:
+                cron = parse_cron(self.schedule, dialect)
+            except CronError as exc:
+                raise ValueError(f"schedule: {reader} would not run it as written: {exc}") from None
+            interval = cron.interval_seconds()
+            if interval != self.interval_seconds:
+                runs = f"runs every {describe_duration(interval)}" if interval else "does not run at one fixed interval"
+                raise ValueError(f"schedule: the {self.data} backup is {self.frequency} (every "
+                                 f"{describe_duration(self.interval_seconds)}), but {self.schedule!r} {runs} as {reader} reads it")
         if (self.location == "git") != (self.bucket is None):
             raise ValueError("bucket: needed for object-storage backups, and only for them (git backups have none)")
         return self
@@ -843,7 +880,7 @@ class PipelineStage(StrictModel):
     """Stage name."""
     title: str
     """As the design names it."""
-    budget_minutes: int = Field(ge=1)
+    budget_minutes: int = Field(ge=1, le=L.MAX_JOB_MINUTES)
     """Time budget (the design's "~N min"); CI jobs time out after it."""
     does: str
     """What runs in the stage."""
@@ -863,11 +900,11 @@ class Analysis(StrictModel):
 
     success_rate_min_percent: float = Field(gt=0, le=100)
     """Lowest acceptable share of non-5xx responses."""
-    latency_p95_max_ms: int = Field(ge=1)
+    latency_p95_max_ms: int = Field(ge=1, le=L.MAX_LATENCY_MS)
     """Highest acceptable p95 latency, milliseconds."""
     interval_seconds: DurationSeconds = 60
     """Time between measurements."""
-    failure_limit: int = Field(default=1, ge=0)
+    failure_limit: int = Field(default=1, ge=0, le=1_000)
     """Failed measurements tolerated before abort."""
 
 
@@ -903,7 +940,7 @@ class Edge(StrictModel):
     """Contact address for the ACME account."""
     acme_issuer: Literal["letsencrypt-staging", "letsencrypt-production"]
     """ACME endpoint public certificates come from."""
-    gateway_replicas: int = Field(default=3, ge=1)
+    gateway_replicas: int = Field(default=3, ge=1, le=L.MAX_REPLICAS)
     """Envoy proxy replicas of the public gateway."""
     cdn: bool = True
     """A CDN sits in front of the gateway."""
@@ -930,28 +967,28 @@ class LoadModel(StrictModel):
     says and pools grow in node count only.
     """
 
-    organisations: int = Field(ge=1)
+    organisations: int = Field(ge=1, le=L.MAX_ORGANISATIONS)
     """Organisations the platform is sized for."""
-    calibration_organisations: int = Field(default=1000, ge=1)
+    calibration_organisations: int = Field(default=1000, ge=1, le=L.MAX_ORGANISATIONS)
     """Organisations at which the spec's replica and storage numbers hold (the design's point)."""
     # ---- growth model (plinth plan); defaults are the assumptions stated above
     replica_exponent: float = Field(default=1.0, gt=0, le=2)
     """Replicas grow as f^replica_exponent; 1.0 = linear (each organisation brings the same requests per second)."""
     storage_exponent: float = Field(default=1.0, gt=0, le=2)
     """Data and telemetry volumes grow as f^storage_exponent; 1.0 = linear (same data per organisation)."""
-    max_volume_gib: int = Field(default=16384, ge=1)
+    max_volume_gib: int = Field(default=16384, ge=1, le=L.MAX_VOLUME_GIB)
     """Largest single persistent volume, GiB (16 TiB: the EBS gp3 maximum); stores shard or add brokers beyond it."""
     data_fill_percent: int = Field(default=60, ge=1, le=100)
     """Share of a provisioned data volume that holds data (what a full backup copies), percent."""
     daily_change_percent: float = Field(default=5.0, ge=0, le=100)
     """Share of the data written or rewritten per day (WAL, incremental backups, replication), percent."""
-    iceberg_gib_per_org: float = Field(default=5.0, ge=0)
+    iceberg_gib_per_org: float = Field(default=5.0, ge=0, le=1_000_000)
     """Iceberg warehouse data per organisation on object storage, GiB."""
-    egress_gib_per_org_month: float = Field(default=10.0, ge=0)
+    egress_gib_per_org_month: float = Field(default=10.0, ge=0, le=1_000_000)
     """Traffic to the internet per organisation per month (through the load balancer), GiB."""
-    nat_gib_per_org_month: float = Field(default=5.0, ge=0)
+    nat_gib_per_org_month: float = Field(default=5.0, ge=0, le=1_000_000)
     """Outbound traffic through NAT per organisation per month (connectors pulling customers' sources), GiB."""
-    inter_zone_gib_per_org_month: float = Field(default=20.0, ge=0)
+    inter_zone_gib_per_org_month: float = Field(default=20.0, ge=0, le=1_000_000)
     """Traffic crossing zones per organisation per month (Kafka and data-store replication to the other two
     zones, cross-zone service calls), GiB."""
 
@@ -976,15 +1013,21 @@ class SecretManager(StrictModel):
 class PlatformAlertThresholds(StrictModel):
     """Thresholds of the platform's own alerts (autoscaling, certificates); formatted into expr and text."""
 
-    saturation_at_max_minutes: int = Field(default=15, ge=1)
+    saturation_at_max_minutes: int = Field(default=15, ge=1, le=L.MAX_THRESHOLD_MINUTES)
     """Minutes an autoscaler may sit at its max replicas before the service is called saturated."""
-    certificate_expiry_warning_days: int = Field(default=14, ge=1)
+    certificate_expiry_warning_days: int = Field(default=14, ge=1, le=365)
     """Days before expiry a certificate not yet renewed raises an alert (cert-manager renews at 2/3 of lifetime)."""
-    keda_scaler_error_minutes: int = Field(default=5, ge=1)
+    keda_scaler_error_minutes: int = Field(default=5, ge=1, le=L.MAX_THRESHOLD_MINUTES)
     """Minutes a KEDA scaler may keep failing before an alert (the HPA then holds its last size)."""
 
 
 # --------------------------------------------------------------------------- the platform
+
+
+ROLLOUT_STAGES: dict[str, str] = {"staging": "stage-deploy"}
+"""Pipeline stage whose budget an environment's canary rollout must fit (the design: "Stage Deploy: canary (10%) in
+staging"; every other environment rolls out in the production stage)."""
+ROLLOUT_STAGE_DEFAULT = "prod-deploy"
 
 
 class Platform(StrictModel):
@@ -998,7 +1041,7 @@ class Platform(StrictModel):
     """Where Argo CD reads the rendered tree from."""
     cluster: Cluster
     """The cluster and its cloud."""
-    node_pools: dict[DnsLabel, NodePool] = Field(min_length=1)
+    node_pools: dict[DnsLabel, NodePool] = Field(min_length=1, max_length=100)
     """Worker node pools."""
     design_totals: ResourceTotals
     """The design's resource-table "Total" row as written (a check compares it with the rows)."""
@@ -1010,7 +1053,7 @@ class Platform(StrictModel):
     """Argo CD and the sync policy."""
     edge: Edge
     """Public entry."""
-    services: dict[DnsLabel, Service] = Field(min_length=1)
+    services: dict[DnsLabel, Service] = Field(min_length=1, max_length=1_000)
     """Application services of platform-apps."""
     api_services: ServicePromise
     """The HA promise of the application services."""
@@ -1071,6 +1114,19 @@ class Platform(StrictModel):
             if "kafka" in service.uses and not (service.produces or service.consumes):
                 raise ValueError(f"services.{name}.uses: kafka is used but no topic is produced or consumed; list them in "
                                  "produces/consumes (its Kafka identity may touch exactly those topics)")
+        hosts: dict[str, str] = {}
+        for name, service in self.services.items():
+            if service.public_host is None:
+                continue
+            if service.public_host in hosts:
+                raise ValueError(f"services.{name}.public_host: {service.public_host!r} is already the host of service "
+                                 f"{hosts[service.public_host]!r}: the gateway would get two listeners (and two routes) for "
+                                 f"{service.public_host}.{self.edge.domain}, which it rejects as conflicting")
+            hosts[service.public_host] = name
+            fqdn = f"{service.public_host}.{self.edge.domain}"
+            if len(fqdn) > 253:
+                raise ValueError(f"services.{name}.public_host: {fqdn!r} is {len(fqdn)} characters, more than the 253 a "
+                                 "host name may have")
         data_sets = [b.data for b in self.backups]
         duplicates = sorted({d for d in data_sets if data_sets.count(d) > 1})
         if duplicates:
@@ -1116,13 +1172,34 @@ class Platform(StrictModel):
                 low = service.scaling.min_replicas
                 left = zone_loss_survivors(low, zones)
                 if left < min_serving_after_zone_loss(low):
+                    enough = smallest_zone_safe_replicas(low, zones)
+                    advice = (f"raise it to {enough}" if enough is not None else
+                              f"no replica count can: with {zones} zone{'s' if zones > 1 else ''} a zone loss takes "
+                              f"{'every replica' if zones == 1 else 'at least half of them'}; spread over at least 3 zones "
+                              "(cluster.zones) or drop 'zone' from api_services.ha.covers")
                     raise ValueError(
-                        f"services.{name}.scaling.min_replicas: with {zones} zones, losing one leaves {left} of {low} "
-                        f"replicas, less than the {share} api_services.ha promises for a zone failure "
-                        f"(use a multiple of {zones}, at least {zones})")
+                        f"services.{name}.scaling.min_replicas: with {zones} zone{'s' if zones > 1 else ''}, losing one leaves "
+                        f"{left} of {low} replicas, less than the {share} api_services.ha promises for a zone failure; {advice}")
         if self.edge.gateway_replicas < max(3, zones):
             raise ValueError(f"edge.gateway_replicas ({self.edge.gateway_replicas}) must be >= 3 and >= the zone count "
                              f"({zones}): one proxy per zone, two left after a zone failure")
+        return self
+
+    @model_validator(mode="after")
+    def _rollout_within_stage_budget(self) -> "Platform":
+        stage_name = ROLLOUT_STAGES.get(self.environment, ROLLOUT_STAGE_DEFAULT)
+        stage = next((s for s in self.delivery.stages if s.name == stage_name), None)
+        if stage is None:
+            return self
+        steps = self.delivery.canary_steps
+        pauses = sum(s.pause_seconds for s in steps)
+        needed = pauses + self.delivery.analysis.interval_seconds
+        if needed > stage.budget_minutes * 60:
+            raise ValueError(
+                f"delivery.canary_steps: the {self.environment} rollout pauses {describe_duration(pauses)} over {len(steps)} "
+                f"step(s) and needs one more analysis measurement ({describe_duration(self.delivery.analysis.interval_seconds)}) "
+                f"after the last: {describe_duration(needed)}, more than the {stage.budget_minutes} min budget of stage "
+                f"{stage.name!r} ({stage.title}); shorten the pauses or raise the budget")
         return self
 
     def backup_for(self, data: str) -> Backup:

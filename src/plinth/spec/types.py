@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+from plinth.spec.limits import MAX_DURATION_SECONDS
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MILLISECONDS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION_HELP = "a duration: whole seconds as an integer (the field's unit) or a string with a unit like '30s', '5m', '4h', '1d'"
 
 
 def parse_duration_seconds(value: Any) -> int:
-    """Turn ``300``, ``"300"``, ``"5m"``, ``"4h"`` into whole seconds; reject anything else."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration: seconds as an integer or a string like '30s', '5m', '4h', '1d'")
+    """Turn ``300``, ``"300s"``, ``"5m"``, ``"4h"``, ``"2000ms"`` into whole seconds; reject anything else.
+
+    A string needs its unit (``"300"`` could be seconds or milliseconds). A value that is not a whole number of
+    seconds (``"900ms"``, ``"1500ms"``) is refused, never rounded: every consumer of these fields counts seconds
+    (Argo Rollouts pauses, Sentinel's timeouts are set from them, promises are compared in seconds), and rounding
+    ``"500ms"`` down to 0 would silently drop a canary pause or promise an RTO of 0. Durations above
+    ``MAX_DURATION_SECONDS`` (ten years) are refused.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"expected {_DURATION_HELP} (got {value!r})")
     if isinstance(value, int):
-        if value < 0:
-            raise ValueError("expected a duration >= 0 seconds")
-        return value
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         match = _DURATION.match(value)
-        if match:
-            number, unit = match.groups()
-            return int(int(number) * _UNIT_SECONDS[unit])
-    raise ValueError(
-        f"expected a duration: seconds as an integer or a string like '30s', '5m', '4h', '1d' (got {value!r})"
-    )
+        if not match:
+            bare = value.strip().isdigit()
+            raise ValueError(f"expected {_DURATION_HELP} (got {value!r}" + (f"; write '{value.strip()}s' for seconds)" if bare else ")"))
+        number, unit = match.groups()
+        milliseconds = int(number) * _UNIT_MILLISECONDS[unit]
+        if milliseconds % 1000:
+            raise ValueError(f"{value.strip()!r} is {milliseconds / 1000:g} s: sub-second durations are refused, not rounded "
+                             "(this field counts whole seconds; write 0 or a whole number of seconds)")
+        seconds = milliseconds // 1000
+    else:
+        raise ValueError(f"expected {_DURATION_HELP} (got {value!r})")
+    if seconds < 0:
+        raise ValueError("expected a duration >= 0 seconds")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"{value!r} is longer than the {MAX_DURATION_SECONDS // (365 * 86400)} years any duration of the spec may be")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:
@@ -110,7 +129,35 @@ Percent = Annotated[int, Field(ge=1, le=100)]
 """A whole percentage, 1-100."""
 
 
-class StrictModel(BaseModel):
-    """Base of every spec model: unknown fields are errors, docstrings become field descriptions."""
+def _admits(annotation: Any, kind: type) -> bool:
+    """True when a field's annotation accepts values of ``kind`` (through unions, Optional and Annotated)."""
+    if annotation is kind or annotation is Any:
+        return True
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _admits(args[0], kind)
+    if origin in (Union, types.UnionType):
+        return any(_admits(a, kind) for a in args)
+    if origin is Literal:
+        return any(type(a) is kind for a in args)
+    return False
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, validate_default=True)
+
+class StrictModel(BaseModel):
+    """Base of every spec model: unknown fields are errors, docstrings become field descriptions, and a boolean is
+    never taken for a number (pydantic would read ``nodes: true`` as 1)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, validate_default=True,
+                              allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None and not _admits(field.annotation, bool) and (
+                        _admits(field.annotation, int) or _admits(field.annotation, float)):
+                    raise ValueError(f"{key}: expected a number, got the boolean {str(value).lower()} "
+                                     "(true/false is not a count, a size or a duration)")
+        return data

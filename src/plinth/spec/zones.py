@@ -30,3 +30,15 @@ def min_serving_after_zone_loss(min_replicas: int) -> int:
     numerator, denominator = ZONE_LOSS_SERVING_SHARE
     return math.ceil(numerator * min_replicas / denominator)
 
+
+
+def smallest_zone_safe_replicas(at_least: int, zones: int) -> int | None:
+    """Smallest replica count from ``at_least`` up that keeps the promised share serving after a zone loss under a
+    hard spread, or None when no count can: with 1 or 2 zones a zone loss takes at least half of the replicas,
+    more than the third the promise allows (a multiple of the zone count always works from 3 zones on)."""
+    if zones <= 2:
+        return None
+    for replicas in range(max(1, at_least), max(1, at_least) + zones + 1):
+        if zone_loss_survivors(replicas, zones) >= min_serving_after_zone_loss(replicas):
+            return replicas
+    return None
