@@ -19,6 +19,8 @@ from plinth.charts.chartdir import default_crd_dir
 from plinth.charts.hydrate import default_cache_dir
 from plinth.charts.workflow import ChartsSetupError
 from plinth.commands.charts import register as register_charts
+from plinth.commands.flows import register as register_flows
+from plinth.commands.flows import report_flows
 from plinth.commands.common import (
     CrdOption,
     EnvOption,
@@ -270,7 +272,7 @@ def run(
     started = time.perf_counter()
     point, curve = _plan_summary(spec, platforms, rendered, charts)
     timings["plan"] = time.perf_counter() - started
-    path = write_report(report_path, _report_inputs(spec, platforms, rendered, problems, report, point, curve), spec)
+    path = write_report(report_path, _report_inputs(spec, platforms, rendered, problems, report, point, curve, charts.hydration), spec)
     out_console.print(f"report: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     out_console.print("time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()), highlight=False)
     raise typer.Exit(1 if problems or report.failing else 0)
@@ -420,7 +422,7 @@ def docs(
 
 
 def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[RenderedObject],
-                   problems: Optional[list[SchemaProblem]], check_report=None, plan_point=None, plan_curve=None):
+                   problems: Optional[list[SchemaProblem]], check_report=None, plan_point=None, plan_curve=None, hydration=None):
     """Gather what the report shows from the same functions the other commands use."""
     from plinth.checks import as_json
     from plinth.docs.diagram import DiagramError, dot_available
@@ -454,9 +456,11 @@ def _report_inputs(spec: Path, platforms: dict[str, Platform], rendered: list[Re
         data = as_json(check_report)
         findings = data["findings"]
         check_meta = {c["id"]: c for c in data["checks"]}
+    flows = report_flows(spec, platforms, rendered, hydration)
     return ReportInputs(platforms=platforms, objects_by_env=dict(counts),
                         validation_problems=None if problems is None else len(problems), diagram_svg=svg, drills=drills,
-                        findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []))
+                        findings=findings, check_meta=check_meta, plan_point=plan_point, plan_curve=list(plan_curve or []),
+                        flows=flows)
 
 
 HTML_SIGNATURES = ('<meta name="generator" content="plinth">', ": platform report</title>", "<title>Plinth plan:")
@@ -506,7 +510,7 @@ def report(
             _fail_bad_input([str(exc)])
     check_report = run_checks_for(platforms, rendered, spec, None, charts.hydration)
     point, curve = _plan_for_report(platforms, rendered, charts)
-    path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve), spec)
+    path = write_report(out, _report_inputs(spec, platforms, rendered, problems, check_report, point, curve, charts.hydration), spec)
     out_console.print(f"Report: {path}")
 
 
@@ -870,6 +874,7 @@ def drill_cluster_manifests(
 # --------------------------------------------------------------------------- pinned charts: hydrate, charts list|pull|lock|crd-schemas
 
 register_charts(app)
+register_flows(app)
 register_versions(app)
 
 

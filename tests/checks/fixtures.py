@@ -260,6 +260,40 @@ def healthy_hydrated(platform: Platform) -> list[HydratedObject]:
             + [hydrated(platform, "loki", o, application_wave=-3) for o in loki])
 
 
+def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A NetworkPolicy."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(name, namespace), "spec": spec}
+
+
+def webhook(name: str, service: str, selects: dict[str, str] | None, namespace: str = APPS, target_port: int = 8443) -> list[dict[str, Any]]:
+    """A ValidatingWebhookConfiguration calling ``service`` (and the Service, when it selects pods)."""
+    config = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": meta(name, None),
+              "webhooks": [{"name": f"{name}.plinth.dev", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                            "clientConfig": {"service": {"namespace": namespace, "name": service, "port": 443}}}]}
+    if selects is None:
+        return [config]
+    return [config, {"apiVersion": "v1", "kind": "Service", "metadata": meta(service, namespace),
+                     "spec": {"selector": selects, "ports": [{"name": "https", "port": 443, "targetPort": target_port}]}}]
+
+
+def api_egress_policy(name: str, namespace: str, pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Egress to the API server's addresses on 443 for ``pod_labels``."""
+    return policy(name, namespace, {"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"],
+                                    "egress": [{"to": [{"ipBlock": {"cidr": "10.0.96.0/28"}}, {"ipBlock": {"cidr": "10.0.96.16/28"}},
+                                                       {"ipBlock": {"cidr": "10.0.96.32/28"}}], "ports": [{"protocol": "TCP", "port": 443}]}]})
+
+
+def hydrated_hook_behind_a_deny(platform: Platform, namespace: str, pod_labels: dict[str, str]) -> list[HydratedObject]:
+    """A chart (Application wave -6) whose PreSync hook Job talks to the API server, and a default-deny of the namespace
+    arriving at wave -8 (from another chart Application)."""
+    env = platform.environment
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta("migrate", namespace, {"helm.sh/hook": "pre-install"}),
+           "spec": {"template": {"metadata": {"labels": pod_labels}, "spec": {"restartPolicy": "Never", "containers": [container("migrate", f"migrate@{DIGEST}")]}}}}
+    deny = policy("default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+    return [HydratedObject(f"{env}/hydrated/operator/job-migrate.yaml", job, "operator", env, 0, ("PreSync",), "operator-1.0.0", -6),
+            HydratedObject(f"{env}/hydrated/baseline/networkpolicy-default-deny.yaml", deny, "baseline", env, 0, (), "baseline-1.0.0", -8)]
+
+
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     """The fixture object of that kind and name (to break it)."""
     return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)

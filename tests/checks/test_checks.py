@@ -63,6 +63,10 @@ def _add(obj: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
     return lambda objects: objects.append(obj)
 
 
+def _add_all(*objs: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda objects: objects.extend(objs)
+
+
 def _plant(application: str, obj: dict[str, Any], wave: int = 0) -> Callable[[Platform, list[HydratedObject]], list[HydratedObject]]:
     """A fixture chart Application that also renders ``obj``."""
     return lambda platform, objs: [*objs, fx.hydrated(platform, application, obj, wave)]
@@ -149,6 +153,18 @@ CASES: dict[str, Case] = {
                          expect_field="spec.template.spec.containers.0.resources.limits.cpu"),
     "PL-GITOPS-001": Case("Application/platform-system/loki", "automated sync without selfHeal: drift in the cluster is not reverted",
                           _set("Application", "loki", "spec.syncPolicy.automated.selfHeal", False)),
+    "PL-NET-001": Case("NetworkPolicy/platform-apps/default-deny", "webhook (ValidatingWebhookConfiguration/frontend-check): API server -> frontend TCP 8443 is refused",
+                       _add_all(*fx.webhook("frontend-check", "frontend-webhook", {"app.kubernetes.io/name": "frontend"})), expect_field="spec.ingress"),
+    "PL-NET-002": Case("NetworkPolicy/platform-apps/allow-web", "no flow intends: api-gateway -> API server TCP 443",
+                       _add(fx.policy("allow-web", fx.APPS, {"podSelector": {}, "policyTypes": ["Egress"],
+                                                              "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}]}]})),
+                       expect_field="spec.egress.0"),
+    "PL-NET-003": Case("ValidatingWebhookConfiguration/ghost-check", "Service platform-apps/ghost, which selects no pod",
+                       _add(fx.webhook("ghost-check", "ghost", None)[0])),
+    "PL-NET-004": Case("NetworkPolicy/platform-data/allow-migrate", "is needed from sync wave -6 and isolated from wave -8, but allowed only at wave 0",
+                       lambda objs: [*fx.without(objs, "NetworkPolicy", "default-deny", fx.DATA), fx.api_egress_policy("allow-migrate", fx.DATA, {"app": "migrate"})],
+                       break_hydrated=lambda platform, objs: [*objs, *fx.hydrated_hook_behind_a_deny(platform, fx.DATA, {"app": "migrate"})]),
+    "PL-NET-005": Case("Flow/all", "the chart Applications were not hydrated", not_hydrated=True),
     "PL-IMG-001": Case("Rollout/platform-apps/frontend", "image ghcr.io/org/frontend:1.0.0 has no digest",
                        _set("Rollout", "frontend", "spec.template.spec.containers.0.image", "ghcr.io/org/frontend:1.0.0"),
                        expect_field="spec.template.spec.containers.0.image"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
@@ -36,6 +37,28 @@ def test_nodes_sit_in_three_private_zones(prod_run):
         assert set(group.inputs["subnetIds"]) == node_subnet_ids
     nats = run.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == 3
+
+
+def test_network_policies_are_enforced(prod_run):
+    """EKS ignores NetworkPolicies unless the VPC CNI runs its network policy agent."""
+    _, run = prod_run
+    (addon,) = [a for a in run.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert json.loads(addon.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_control_plane_endpoints_have_their_own_subnets(prod_run):
+    """EKS puts the API server's ENIs in the cluster's subnets: dedicated /28s, disjoint from the node subnets (where
+    pods get their addresses), are what the NetworkPolicies' ipBlock for the API server names."""
+    platform, run = prod_run
+    (cluster,) = run.of_type("aws:eks/cluster:Cluster")
+    subnets = {f"{s.name}-id": s for s in run.of_type(SUBNET)}
+    chosen = [subnets[i] for i in cluster.inputs["vpcConfig"]["subnetIds"]]
+    assert sorted(s.inputs["cidrBlock"] for s in chosen) == sorted(derived.cluster_addresses(platform).api_server)
+    assert sorted(s.inputs["availabilityZone"] for s in chosen) == sorted(platform.cluster.zones)
+    nodes = [ipaddress.ip_network(c) for c in derived.cluster_addresses(platform).node_subnets]
+    for subnet in chosen:
+        network = ipaddress.ip_network(subnet.inputs["cidrBlock"])
+        assert network.prefixlen == 28 and not any(network.overlaps(n) for n in nodes)
 
 
 def test_each_pool_has_its_spec_shape_bounds_labels_and_taints(prod_run):

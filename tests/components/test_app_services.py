@@ -15,7 +15,10 @@ from plinth.components.app_services import (
     selector_labels,
     service_rollout,
 )
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_PORTS, uses_label
+from plinth.components.app_services import NAMESPACE
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, uses_label
+from plinth.render import network
 from plinth.kube.scheduling import HOST_KEY, POOL_LABEL, ZONE_KEY
 from plinth.spec.loader import load_all
 from plinth.spec.model import CpuTrigger, QueueDepthTrigger, RequestRateTrigger
@@ -181,27 +184,25 @@ def test_digest_wins_over_tag(tmp_path) -> None:
 
 
 def test_flows_follow_calls_and_uses(prod, rendered) -> None:
+    """Each service's NetworkPolicy (rendered from its flows) reaches what it calls and the client pods of the stores
+    it uses, on their ports, and nothing else in platform-data; only its callers and the gateway come in."""
     objs = rendered["prod"]
+    policies = {p["metadata"]["name"]: p for p in network.network_policies(prod, ALL_COMPONENTS) if p["metadata"]["namespace"] == NAMESPACE}
     for name, svc in prod.services.items():
         labels = service_rollout(prod, name)["spec"]["template"]["metadata"]["labels"]
         for store in ("postgres", "clickhouse", "redis", "kafka", "iceberg"):
             assert (labels.get(uses_label(store)) == "true") == (store in svc.uses), (name, store)
-        policy = objs.get(("NetworkPolicy", f"{name}-flows"))
-        if not (svc.calls or svc.uses or svc.public_host or any(name in s.calls for s in prod.services.values())):
-            assert policy is None
-            continue
+        assert ("NetworkPolicy", f"{name}-flows") not in objs, "policies are rendered from the flows, not by the component"
+        policy = next(p for p in policies.values() if p["spec"]["podSelector"] == {"matchLabels": selector_labels(name)})
         egress = policy["spec"].get("egress", [])
-        for store in svc.uses:
-            if store in DATASTORE_PORTS:
-                rule = next(r for r in egress if r["to"][0].get("podSelector", {}).get("matchLabels") == {DATASTORE_LABEL: store})
-                assert rule["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "platform-data"}}
-                assert sorted(p["port"] for p in rule["ports"]) == sorted(DATASTORE_PORTS[store])
+        data = [r for r in egress if r["to"][0].get("namespaceSelector") == {"matchLabels": {"kubernetes.io/metadata.name": "platform-data"}}]
+        expected = {(tuple(sorted(labels.items())), ports) for store in svc.uses for labels, ports in DATASTORE_CLIENT_PODS.get(store, ())}
+        assert {(tuple(sorted(r["to"][0]["podSelector"]["matchLabels"].items())), tuple(p["port"] for p in r["ports"])) for r in data} == expected
         for callee in svc.calls:
-            assert any(r["to"][0]["podSelector"]["matchLabels"] == selector_labels(callee) for r in egress), (name, callee)
-        stores_reached = {r["to"][0]["podSelector"]["matchLabels"].get(DATASTORE_LABEL) for r in egress if "podSelector" in r["to"][0]}
-        assert stores_reached - {None} <= set(svc.uses), f"{name} reaches stores it does not use"
-    ingress = objs[("NetworkPolicy", "auth-flows")]["spec"]["ingress"]
-    assert ingress == [{"from": [{"podSelector": {"matchLabels": selector_labels("api-gateway")}}],
+            assert any(r["to"][0].get("podSelector", {}).get("matchLabels") == selector_labels(callee) for r in egress), (name, callee)
+    auth = next(p for p in policies.values() if p["spec"]["podSelector"] == {"matchLabels": selector_labels("auth")})
+    callers = [r for r in auth["spec"]["ingress"] if r["from"][0].get("podSelector", {}).get("matchLabels") == selector_labels("api-gateway")]
+    assert callers == [{"from": [{"podSelector": {"matchLabels": selector_labels("api-gateway")}}],
                         "ports": [{"protocol": "TCP", "port": prod.services["auth"].port}]}]
 
 

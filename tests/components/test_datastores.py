@@ -10,8 +10,10 @@ import pytest
 from plinth.spec.derived import backup_target
 
 from plinth.components import clickhouse, kafka, postgres, redis, velero
-from plinth.kube.conventions import DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS, uses_label
 from plinth.kube.scheduling import POOL_LABEL, ZONE_KEY
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.render import network
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import SpecError, load_all
 from tests.conftest import REPO, chart_pods, spec_with
@@ -199,14 +201,18 @@ def test_pdbs_are_enabled_for_every_store(prod_objects) -> None:
         assert prod_objects[(kind, DATASTORE_NAMES[name])]["spec"]["pdb"] == {"enabled": True, "maxUnavailable": 1}
 
 
-def test_apps_reach_each_store_only_with_the_uses_label(prod_objects) -> None:
-    for store, client_ports in DATASTORE_PORTS.items():
-        policy = prod_objects[("NetworkPolicy", f"{store}-ingress")]["spec"]
-        assert policy["podSelector"] == {"matchLabels": {DATASTORE_LABEL: store}}
-        app_rule = policy["ingress"][0]
-        assert app_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform-apps"}},
-                                     "podSelector": {"matchLabels": {uses_label(store): "true"}}}]
-        assert {p["port"] for p in app_rule["ports"]} == set(client_ports)
+def test_each_store_admits_exactly_the_services_that_use_it(prod) -> None:
+    """The client pods of each store (PgBouncer, ClickHouse, Redis and Sentinel, the Kafka brokers) accept, from
+    platform-apps, exactly the services whose ``uses`` names the store, on its client ports."""
+    policies = [p for p in network.network_policies(prod, ALL_COMPONENTS) if p["metadata"]["namespace"] == "platform-data"]
+    apps = {"kubernetes.io/metadata.name": "platform-apps"}
+    for store, clients in DATASTORE_CLIENT_PODS.items():
+        users = {name for name, svc in prod.services.items() if store in svc.uses}
+        for labels, ports in clients:
+            policy = next(p for p in policies if p["spec"]["podSelector"] == {"matchLabels": labels})
+            rules = [r for r in policy["spec"]["ingress"] if r["from"][0].get("namespaceSelector", {}).get("matchLabels") == apps]
+            assert {r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in rules} == users, store
+            assert all({p["port"] for p in r["ports"]} <= set(ports) for r in rules), store
 
 
 def test_operators_are_pinned_charts_before_their_custom_resources(prod) -> None:

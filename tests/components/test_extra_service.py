@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ruamel.yaml import YAML
 
+from plinth.components import envoy_gateway
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO, needs_shared, spec_with
@@ -56,7 +57,7 @@ def test_extra_public_service_using_a_store_gets_route_credentials_and_flows(tmp
     spec = spec_with(tmp_path, [(f"services.{EXTRA}.public_host", "reports"), (f"services.{EXTRA}.uses", ["clickhouse"])], source=EXAMPLE)
     platform = load_all(spec)["prod"]
     kinds = _kinds_of(platform, EXTRA)
-    assert {"HTTPRoute", "ExternalSecret", "NetworkPolicy"} <= set(kinds)
+    assert {"HTTPRoute", "ExternalSecret"} <= set(kinds)
     assert kinds["HTTPRoute"]["spec"]["hostnames"] == [f"reports.{platform.edge.domain}"]
     assert [b["name"] for b in kinds["HTTPRoute"]["spec"]["rules"][0]["backendRefs"]] == ["reports-stable", "reports-canary"]
     assert kinds["Rollout"]["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"]["httpRoute"] == EXTRA
@@ -64,8 +65,11 @@ def test_extra_public_service_using_a_store_gets_route_credentials_and_flows(tmp
     assert f"reports.{platform.edge.domain}" in {l.get("hostname") for l in gateway["spec"]["listeners"]}
     certificate = next(r.obj for r in render_platform(platform) if r.obj["kind"] == "Certificate" and r.obj["metadata"]["name"] == "public-gateway-tls")
     assert f"reports.{platform.edge.domain}" in certificate["spec"]["dnsNames"]
-    egress = kinds["NetworkPolicy"]["spec"]["egress"]
-    assert egress[0]["to"][0]["podSelector"]["matchLabels"] == {"plinth.dev/datastore": "clickhouse"}
+    policy = next(r.obj for r in render_platform(platform) if r.obj["kind"] == "NetworkPolicy"
+                  and r.obj["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == EXTRA)
+    assert {"clickhouse.altinity.com/chi": "plinth-ch"} in [r["to"][0].get("podSelector", {}).get("matchLabels") for r in policy["spec"]["egress"]]
+    assert any(r["from"][0].get("podSelector", {}).get("matchLabels") == envoy_gateway.PROXY_POD_LABELS for r in policy["spec"]["ingress"]), \
+        "a public service admits the gateway's proxies"
 
 
 @needs_shared

@@ -12,9 +12,11 @@ from plinth.components import (
     external_dns,
     external_secrets,
     keda,
-    network_baseline,
-    system_network,
 )
+from plinth.components.registry import ALL_COMPONENTS
+from plinth.kube.flows import API_SERVER, Pods
+from plinth.kube.objects import get
+from plinth.render import network
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import SpecError, load_all
 from tests.conftest import DEFAULT_SPEC, chart_pods, spec_with
@@ -165,32 +167,36 @@ def test_chart_pods_run_the_numbers_the_values_set(prod, hydration) -> None:
     assert pods("argo-rollouts")["Deployment/argo-rollouts"] == (*argo_rollouts.POD_REQUESTS, argo_rollouts.REPLICAS)
 
 
-def test_every_namespace_denies_by_default_and_allows_dns_and_scrapes(prod) -> None:
-    objs = network_baseline.objects(prod)
+def _policies(platform):
+    return {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in network.network_policies(platform, ALL_COMPONENTS)}
+
+
+def test_every_namespace_denies_by_default_and_allows_dns(prod) -> None:
+    policies = _policies(prod)
     for namespace in prod.namespaces:
-        mine = {o["metadata"]["name"]: o["spec"] for o in objs if o["metadata"]["namespace"] == namespace}
-        assert mine["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-        assert mine["allow-dns-egress"]["egress"][0]["ports"][0]["port"] == 53
-        scrape = mine["allow-monitoring-scrape"]["ingress"][0]["from"][0]
-        assert scrape["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "platform-monitoring"}}
+        assert policies[(namespace, "default-deny")]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        everyone = policies[(namespace, "allow-all-pods")]["spec"]
+        assert everyone["podSelector"] == {}
+        dns = [r for r in everyone["egress"] if r["to"][0].get("podSelector") == {"matchLabels": {"k8s-app": "kube-dns"}}]
+        assert dns and dns[0]["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+        assert {(p["protocol"], p["port"]) for p in dns[0]["ports"]} == {("TCP", 53), ("UDP", 53)}
 
 
 def test_gateway_flows_reach_only_public_services(prod) -> None:
-    policy = {o["metadata"]["name"]: o for o in system_network.objects(prod)}["envoy-proxy-public-flows"]["spec"]
+    policy = _policies(prod)[(envoy_gateway.NAMESPACE, "allow-public")]["spec"]
     assert policy["podSelector"] == {"matchLabels": envoy_gateway.PROXY_POD_LABELS}
-    assert policy["ingress"] == [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                                  "ports": [{"protocol": "TCP", "port": 10080}, {"protocol": "TCP", "port": 10443}]}]
+    (clients,) = [r for r in policy["ingress"] if "ipBlock" in r["from"][0]]
+    assert clients["from"][0]["ipBlock"]["cidr"] == "0.0.0.0/0" and "10.0.0.0/8" in clients["from"][0]["ipBlock"]["except"]
+    assert [p["port"] for p in clients["ports"]] == list(envoy_gateway.PROXY_CONTAINER_PORTS)
     reached = {r["to"][0]["podSelector"]["matchLabels"].get("app.kubernetes.io/name") for r in policy["egress"]
                if r["to"][0].get("namespaceSelector")}
     assert reached == {n for n, s in prod.services.items() if s.public_host}
 
 
-def test_every_platform_system_release_has_its_flows(prod) -> None:
-    names = {o["metadata"]["name"] for o in system_network.objects(prod)}
-    for release in system_network.RELEASES:
-        assert f"{release}-flows" in names
-    charts = {r.name for c in (envoy_gateway, cert_manager, external_dns, external_secrets, keda, argo_rollouts) for r in c.charts(prod)}
-    assert charts | {"argocd"} == set(system_network.RELEASES)
+def test_every_platform_system_release_declares_its_api_server_flow(prod) -> None:
+    for module in (envoy_gateway, cert_manager, external_dns, external_secrets, keda, argo_rollouts):
+        flows = module.COMPONENT.flows(prod)
+        assert any(f.destination == API_SERVER and isinstance(f.source, Pods) for f in flows), module.__name__
 
 
 def test_panels_parse_and_target_spec_dashboards(prod) -> None:
@@ -208,9 +214,18 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
     assert result.ok, result.output
 
 
-def test_flows_sync_before_the_default_deny() -> None:
-    """If default-deny landed first, Argo CD would lose the API server before it could apply its own flows."""
-    assert system_network.COMPONENT.sync_wave < network_baseline.COMPONENT.sync_wave
-    argocd_flows = system_network.release_policy("argocd", system_network.API_PORTS, ())
-    egress_ports = {p["port"] for rule in argocd_flows["spec"]["egress"] for p in rule.get("ports", [])}
-    assert {443, 6443} <= egress_ports
+def test_policies_sync_with_the_default_deny_and_before_the_workloads(prod) -> None:
+    """Every NetworkPolicy (default-deny and allows) is in one Application whose wave comes after the namespaces and
+    before every workload except Argo CD's own (which the bootstrap installs before any policy exists). The
+    StorageClasses and kube-prometheus-stack's CRDs alone run no pods and may come earlier (PL-NET-004 checks the
+    order over the hydrated charts' real pods)."""
+    apps = _applications(prod)
+    rendered = [r for r in render_platform(prod) if r.obj["kind"] == "NetworkPolicy"]
+    assert {r.component for r in rendered} == {network.NAME}
+    wave = int(apps[network.NAME]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+    podless = {"namespaces", "storage-classes", "prometheus-operator-crds", "platform-root"}
+    assert {r.obj["kind"] for r in render_platform(prod) if r.component == "storage-classes"} == {"StorageClass"}
+    assert get(apps["prometheus-operator-crds"], "spec.source.helm.valuesObject.prometheusOperator.enabled") is False
+    later = {name: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for name, a in apps.items()
+             if name not in (network.NAME, "argocd", *podless)}
+    assert wave == network.SYNC_WAVE and all(w > wave for w in later.values()), later

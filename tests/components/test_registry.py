@@ -12,9 +12,7 @@ NOT_COMPONENTS = {"base", "registry"}
 
 def test_every_component_module_is_registered() -> None:
     modules = {m.name for m in pkgutil.iter_modules(package.__path__)} - NOT_COMPONENTS
-    registered = {c.objects.__module__.rsplit(".", 1)[-1] for c in ALL_COMPONENTS} | {
-        c.charts.__module__.rsplit(".", 1)[-1] for c in ALL_COMPONENTS
-    }
+    registered = {getattr(c, part).__module__.rsplit(".", 1)[-1] for c in ALL_COMPONENTS for part in ("objects", "charts", "flows")}
     missing = sorted(modules - registered)
     assert not missing, f"component modules not in ALL_COMPONENTS: {missing}"
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEFAULT_SPEC, REPO
+from tests.conftest import DEFAULT_SPEC, REPO, SHARED
+
+CHARTS = SHARED / "charts"
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,7 +39,7 @@ def test_report_is_self_contained(report_file: Path) -> None:
     assert "<script" not in text and "<link" not in text
 
 
-def test_report_renders_in_headless_chromium_without_errors(report_file: Path, tmp_path: Path) -> None:
+def test_report_renders_in_headless_chromium_without_errors(report_file: Path, tmp_path: Path, platforms) -> None:
     from playwright.sync_api import sync_playwright
 
     console_errors: list[str] = []
@@ -55,9 +57,12 @@ def test_report_renders_in_headless_chromium_without_errors(report_file: Path, t
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report_file.as_uri())
         page.wait_for_load_state("load")
-        for section in ("#summary", "#architecture", "#plan", "#findings", "#drills", "#promises", "#environments"):
+        for section in ("#summary", "#architecture", "#plan", "#findings", "#flows", "#drills", "#promises", "#environments"):
             assert page.locator(section).is_visible(), section
         assert page.locator("#architecture svg").is_visible()
+        if CHARTS.is_dir():  # the flows need the hydrated charts: one graph per namespace
+            assert page.locator("#flows svg").count() == len(platforms["prod"].namespaces)
+            assert page.locator("#flows svg").first.is_visible()
         # above the fold: the title and the summary cards
         title_box = page.locator("header h1").bounding_box()
         cards_box = page.locator("#summary").bounding_box()

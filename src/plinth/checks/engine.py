@@ -11,12 +11,13 @@ what the spec promises (RTO/RPO/capacity/retention) against what the configurati
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from plinth.charts.hydrate import Hydration, HydratedObject
 from plinth.charts.union import EnvironmentUnion, Item, environment_union
+from plinth.kube.flows import Flow
 from plinth.kube.pods import PodGroup, pod_groups
 from plinth.plan.capacity import CapacityPlan, plan_capacity
 from plinth.plan.inventory import limit_range_defaults
@@ -74,14 +75,17 @@ class CheckContext:
     """One environment's platform and its union (rendered + hydrated objects), indexed for checks."""
 
     def __init__(self, platform: Platform, rendered: Iterable[RenderedObject], spec_file: str = "platform.yaml",
-                 hydrated: Iterable[HydratedObject] | None = None, hydrated_applications: Iterable[str] | None = None):
-        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown)."""
+                 hydrated: Iterable[HydratedObject] | None = None, hydrated_applications: Iterable[str] | None = None,
+                 flows: Sequence[Flow] | None = None):
+        """``hydrated`` None: the chart Applications were not hydrated (their objects are unknown). ``flows`` None: the
+        registered components' declared network flows."""
         self.platform = platform
         self.environment = platform.environment
         self.union = EnvironmentUnion(platform.environment, rendered, hydrated, hydrated_applications)
         self.rendered = self.union.rendered
         self.hydrated = self.union.hydrated
         self.objects: list[Item] = self.union.items
+        self.flows = None if flows is None else list(flows)
         self.spec_file = spec_file
         self._by_kind: dict[str, list[Item]] = {}
         for item in self.objects:
@@ -102,9 +106,10 @@ class CheckContext:
 
     @classmethod
     def from_objects(cls, platform: Platform, objects: Iterable[dict[str, Any]], spec_file: str = "platform.yaml",
-                     hydrated: Iterable[HydratedObject] = ()) -> "CheckContext":
+                     hydrated: Iterable[HydratedObject] | None = (), flows: Sequence[Flow] = ()) -> "CheckContext":
         """A context from plain dicts (test fixtures): each gets a path like the renderer's; every chart Application
-        among them counts as hydrated, to ``hydrated``."""
+        among them counts as hydrated, to ``hydrated`` (None: the charts were not hydrated); the fixture declares
+        ``flows`` (not the components')."""
         env = platform.environment
         rendered = []
         for obj in objects:
@@ -115,10 +120,11 @@ class CheckContext:
                 folder = meta.get("namespace") or "cluster"
                 path, component = f"{env}/{folder}/fixture/{obj['kind'].lower()}-{meta.get('name')}.yaml", "fixture"
             rendered.append(RenderedObject(path, obj, component, env))
-        hydrated = list(hydrated)
+        if hydrated is None:
+            return cls(platform, rendered, spec_file, None, None, flows)
         charts = [r.obj["metadata"]["name"] for r in rendered
                   if r.obj.get("kind") == "Application" and "chart" in ((r.obj.get("spec") or {}).get("source") or {})]
-        return cls(platform, rendered, spec_file, hydrated, charts)
+        return cls(platform, rendered, spec_file, list(hydrated), charts, flows)
 
     def of_kind(self, *kinds: str) -> list[Item]:
         """Objects of the given kinds (rendered first, in path order, then hydrated, in pseudo-path order)."""
@@ -153,6 +159,11 @@ class CheckContext:
     def chart_applications(self) -> list[RenderedObject]:
         """Applications installing a Helm chart."""
         return [a for a in self.rendered if a.obj.get("kind") == "Application" and "chart" in ((a.obj.get("spec") or {}).get("source") or {})]
+
+    @property
+    def charts_hydrated(self) -> bool:
+        """Every chart Application's objects are in the union (the charts were hydrated and none is missing)."""
+        return self._hydrated_given and not self.union.unhydrated
 
     def unhydrated_namespaces(self) -> set[str]:
         """Namespaces a chart Application that was not hydrated installs into (selectors there may match its pods)."""

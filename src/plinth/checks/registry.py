@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, promises, quotas, security, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, network, promises, quotas, security, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -12,6 +12,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *capacity.CHECKS,
     *quotas.CHECKS,
     *delivery.CHECKS,
+    *network.CHECKS,
     *argo.CHECKS,
     *versions.CHECKS,
     *security.CHECKS,

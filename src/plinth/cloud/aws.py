@@ -81,7 +81,8 @@ class AwsPlatform:
     # ------------------------------------------------------------------ network
 
     def _network(self) -> None:
-        """One VPC; per zone a private node subnet and a public subnet holding only the NAT gateway and load balancers."""
+        """One VPC; per zone a private node subnet, a public subnet holding only the NAT gateway and load balancers, and
+        a /28 for the control plane's endpoint ENIs."""
         cluster = self.platform.cluster
         self.vpc = aws.ec2.Vpc(
             f"{self.prefix}-vpc", cidr_block=layout.NETWORK_CIDR, enable_dns_hostnames=True, enable_dns_support=True,
@@ -114,6 +115,15 @@ class AwsPlatform:
             aws.ec2.RouteTableAssociation(f"{self.prefix}-nodes-{zone}", subnet_id=private.id, route_table_id=routes.id)
             self.private_subnets.append(private)
             self.public_subnets.append(public)
+        # The control plane's endpoint ENIs get their own small subnets: nothing else lives there, so NetworkPolicies
+        # name the API server by address without also naming every pod and node (plinth.spec.derived.cluster_addresses).
+        self.control_plane_subnets: list[aws.ec2.Subnet] = []
+        for zone, cidr in derived.control_plane_subnets(cluster.zones).items():
+            subnet = aws.ec2.Subnet(
+                f"{self.prefix}-control-plane-{zone}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
+                map_public_ip_on_launch=False, tags=self.tags,
+            )
+            self.control_plane_subnets.append(subnet)
 
     # ------------------------------------------------------------------ cluster
 
@@ -134,7 +144,7 @@ class AwsPlatform:
             version=cluster.kubernetes_version,
             role_arn=role.arn,
             vpc_config={
-                "subnet_ids": [s.id for s in self.private_subnets],
+                "subnet_ids": [s.id for s in self.control_plane_subnets],
                 "endpoint_private_access": True,
                 "endpoint_public_access": bool(public_cidrs),
                 **({"public_access_cidrs": public_cidrs} if public_cidrs else {}),
@@ -149,6 +159,13 @@ class AwsPlatform:
             f"{self.prefix}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=self.tags
         )
         self.oidc_issuer = issuer
+        # EKS enforces NetworkPolicies only when the VPC CNI's network policy agent is on; without it every policy the
+        # platform renders would be ignored and every pod could reach every other.
+        self.vpc_cni = aws.eks.Addon(
+            f"{self.prefix}-vpc-cni", cluster_name=self.cluster.name, addon_name="vpc-cni",
+            configuration_values=json.dumps({"enableNetworkPolicy": "true"}), resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE", tags=self.tags,
+        )
 
     def _node_pools(self) -> None:
         """A managed node group per spec pool, over every zone's private subnet, nodes without public addresses."""

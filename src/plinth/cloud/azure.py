@@ -25,9 +25,9 @@ ROLE_IDS = {
 }
 """Azure built-in role definition IDs (the same in every tenant)."""
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
-SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_CIDR = derived.AKS_SERVICE_CIDR
 DNS_SERVICE_IP = "10.96.0.10"
-POD_CIDR = "10.244.0.0/16"
+POD_CIDR = derived.AKS_POD_CIDR
 _PG_SKUS = (2, 4, 8, 16, 32, 48, 64)
 
 

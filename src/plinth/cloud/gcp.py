@@ -20,10 +20,10 @@ from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 _MULTI_REGIONS = {"us": "US", "northamerica": "US", "southamerica": "US", "europe": "EU", "asia": "ASIA", "australia": "ASIA"}
-CONTROL_PLANE_CIDR = "172.16.0.0/28"
+CONTROL_PLANE_CIDR = derived.GKE_CONTROL_PLANE_CIDR
 """The GKE control plane's private range (outside NETWORK_CIDR)."""
-POD_CIDR = "10.64.0.0/14"
-SERVICE_CIDR = "10.68.0.0/20"
+POD_CIDR = derived.GKE_POD_CIDR
+SERVICE_CIDR = derived.GKE_SERVICE_CIDR
 
 
 def multi_region_of(region: str) -> str:

@@ -8,15 +8,16 @@ are facts the render layer shares: they come from ``plinth.spec.derived``.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from plinth.catalog.instances import InstanceType, instance_for
 from plinth.kube.scheduling import POOL_LABEL
+from plinth.spec import derived
 from plinth.spec.model import Platform, Taint
 
-NETWORK_CIDR = "10.0.0.0/16"
-"""Address space of the cluster's network; node subnets are /20s carved from it, one per zone."""
+NETWORK_CIDR = derived.NETWORK_CIDR
+"""Address space of the cluster's network; node subnets are /20s carved from it, one per zone (``plinth.spec.derived``:
+NetworkPolicies name the same addresses)."""
 
 ORIGIN_HOST = "origin"
 """Host name (under ``edge.domain``) of the public gateway's load balancer: the CDN's origin.
@@ -58,11 +59,7 @@ def node_pools(platform: Platform) -> list[PoolPlan]:
 
 def subnets(zones: list[str]) -> dict[str, tuple[str, str]]:
     """Per zone, the (private node subnet, public load-balancer/NAT subnet) CIDRs."""
-    network = ipaddress.ip_network(NETWORK_CIDR)
-    blocks = list(network.subnets(new_prefix=20))
-    if 2 * len(zones) > len(blocks):
-        raise ValueError(f"cluster.zones: {len(zones)} zones do not fit in {NETWORK_CIDR}")
-    return {zone: (str(blocks[i]), str(blocks[len(zones) + i])) for i, zone in enumerate(zones)}
+    return derived.zone_subnets(zones)
 
 
 def public_hosts(platform: Platform) -> list[str]:

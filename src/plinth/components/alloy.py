@@ -14,6 +14,8 @@ from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import LOKI_URL
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "alloy"
 POD_REQUESTS: tuple[int, int] = (100, 256)
@@ -104,8 +106,22 @@ def charts(platform: Platform) -> list[HelmRelease]:
     return [HelmRelease(name=NAME, chart_key="alloy", namespace=MONITORING_NAMESPACE, values=values(platform), sync_wave=-2)]
 
 
+LOKI_GATEWAY_PORT = 8080
+METRICS_PORT = 12345
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Alloy discovers pods through the API server and pushes their logs to Loki's gateway."""
+    alloy = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [to_api_server(alloy, "pod discovery"),
+            flow(alloy, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "gateway"}),
+                 LOKI_GATEWAY_PORT, "log pushes to the Loki gateway"),
+            scrape(alloy, METRICS_PORT)]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
+    flows=flows,
 )

@@ -6,8 +6,8 @@ probes, the restricted security context, the apps pool, spread over zones and no
 environment's canary steps and analysis from ``delivery``), a Service, a PodDisruptionBudget, a
 ServiceMonitor, the autoscaler of its scaling row (HPA on CPU, or a KEDA ScaledObject on request rate /
 Kafka lag / CPU) scaling the Rollout, a Certificate from the internal CA (service-to-service TLS), an
-ExternalSecret per data store it uses, a NetworkPolicy with exactly its flows (gateway and callers in;
-called services and its data stores out) and, when it is public, an HTTPRoute whose backends are the
+ExternalSecret per data store it uses, its network flows (``flows``: callers in, called services and its data
+stores out; the NetworkPolicies are rendered from them) and, when it is public, an HTTPRoute whose backends are the
 stable and canary Services Argo Rollouts weights through the Gateway API plugin.
 
 The Rollout embeds its pod template instead of referencing a Deployment (``workloadRef``): Argo
@@ -42,6 +42,8 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
 from plinth.spec.access import IDENTITY_STORES, consumer_group, lag_reader_identity, store_identity
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow, scrape
 
 NAME = "app-services"
 NAMESPACE = "platform-apps"
@@ -401,30 +403,6 @@ def lag_reader_objects(platform: Platform, name: str) -> list[KubeObject]:
     return [secret, auth]
 
 
-def network_policy(platform: Platform, name: str) -> KubeObject | None:
-    """The service's flows: in from the gateway (if public) and from its callers; out to what it calls and uses.
-
-    None when the service has no flow beyond the namespace baseline (DNS out, scrapes in).
-    """
-    svc = platform.services[name]
-    ingress: list[dict[str, Any]] = []
-    if svc.public_host:
-        ingress.append({"from": [peer(GATEWAY_NAMESPACE, PROXY_POD_LABELS)], "ports": ports([svc.port])})
-    callers = sorted(n for n, s in platform.services.items() if name in s.calls)
-    if callers:
-        ingress.append({"from": [peer(None, selector_labels(c)) for c in callers], "ports": ports([svc.port])})
-    egress: list[dict[str, Any]] = []
-    for callee in sorted(svc.calls):
-        egress.append({"to": [peer(None, selector_labels(callee))], "ports": ports([platform.services[callee].port])})
-    for store in sorted(svc.uses):
-        if store in DATASTORE_PORTS:
-            egress.append({"to": [peer(DATA_NAMESPACE, {DATASTORE_LABEL: store})], "ports": ports(DATASTORE_PORTS[store])})
-        elif store == "iceberg":
-            egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports([OBJECT_STORE_PORT])})
-    if not ingress and not egress:
-        return None
-    return allow(f"{name}-flows", NAMESPACE, selector_labels(name), component=NAME,
-                 ingress=ingress or None, egress=egress or None)
 
 
 def routed_http_route(platform: Platform, name: str) -> KubeObject:
@@ -443,9 +421,9 @@ def service_objects(platform: Platform, name: str) -> list[KubeObject]:
     result = [_service_account(name), rollout, service, _pdb(platform, name),
               _service_monitor(name), tls_certificate(platform, name), *_credentials(platform, name),
               *lag_reader_objects(platform, name)]
-    for optional in (network_policy(platform, name), autoscaler(platform, name, delivery.autoscaler_target(rollout))):
-        if optional is not None:
-            result.append(optional)
+    scaler = autoscaler(platform, name, delivery.autoscaler_target(rollout))
+    if scaler is not None:
+        result.append(scaler)
     if http_route_name(platform, name) is not None:
         result.extend(delivery.traffic_services(service))
         result.append(routed_http_route(platform, name))
@@ -643,6 +621,26 @@ def user_activity_panels(platform: Platform) -> list[Panel]:
     return panels
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Each service's flows from its spec: the public gateway's proxies to a public service, the services it ``calls``
+    (their port), the data stores it ``uses`` (the pods a client connects to), Iceberg's object storage, and
+    Prometheus' scrapes of its metrics port."""
+    result: list[Flow] = []
+    for name, svc in sorted(platform.services.items()):
+        me = Pods.of(NAMESPACE, selector_labels(name))
+        result.append(scrape(me, svc.metrics_port))
+        if svc.public_host:
+            result.append(flow(Pods.of(GATEWAY_NAMESPACE, PROXY_POD_LABELS), me, svc.port, f"the public gateway routes {svc.public_host} to {name}"))
+        for callee in sorted(svc.calls):
+            result.append(flow(me, Pods.of(NAMESPACE, selector_labels(callee)), platform.services[callee].port, f"{name} calls {callee}"))
+        for store in sorted(svc.uses):
+            if store in DATASTORE_CLIENT_PODS:
+                for store_labels, store_ports in DATASTORE_CLIENT_PODS[store]:
+                    result.append(flow(me, Pods.of(DATA_NAMESPACE, store_labels), store_ports, f"{name} uses {store}"))
+            elif store == "iceberg":
+                result.append(flow(me, CLOUD_OBJECT_STORAGE, OBJECT_STORE_PORT, f"{name} reads and writes the Iceberg warehouse"))
+    return result
+
 
 COMPONENT = Component(
     name=NAME,
@@ -654,4 +652,5 @@ COMPONENT = Component(
     sync_wave=2,
     # The Gateway API plugin owns the HTTPRoutes' backend weights during a canary: self-heal must not reset them.
     ignore_differences=(delivery.ROUTE_WEIGHTS_IGNORED,),
+    flows=flows,
 )

@@ -16,6 +16,8 @@ from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
+from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "argo-rollouts"
 """Helm release (and its Application)."""
@@ -23,6 +25,7 @@ COMPONENT_NAME = "argo-rollouts-config"
 """Folder and Application of the objects rendered next to the chart (the notification secret)."""
 NAMESPACE = "platform-system"
 POD_REQUESTS = (100, 256)
+METRICS_PORT = 8090
 """CPU millicores and memory MiB of each controller pod."""
 REPLICAS = 2
 """Controller replicas (leader-elected)."""
@@ -73,6 +76,15 @@ def objects(platform: Platform) -> list[KubeObject]:
     return [delivery.notification_secret(platform, NAMESPACE)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Argo Rollouts: the API server, Prometheus (canary analysis), the GitHub API (the rollout-completed webhook)."""
+    pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [to_api_server(pods, "Argo Rollouts drives Rollouts, ReplicaSets and HTTPRoute weights"),
+            flow(pods, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "canary analysis queries Prometheus"),
+            flow(pods, GIT, HTTPS, "notifications: repository_dispatch to the GitHub API"),
+            scrape(pods, METRICS_PORT)]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -80,4 +92,5 @@ COMPONENT = Component(
     charts=charts,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     sync_wave=2,  # after the ClusterSecretStore (secret-store, wave 1) the ExternalSecret reads from
+    flows=flows,
 )

@@ -14,6 +14,7 @@ from plinth.kube.scheduling import pool_placement
 from plinth.kube.yamlio import dump_yaml
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import GIT, HTTPS, IDENTITY_PROVIDER, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "argocd"
 OIDC_SECRET = "argocd-oidc"
@@ -183,6 +184,47 @@ def alert_tests(platform: Platform) -> list[AlertTest]:
     ]
 
 
+def _argocd_pods(name: str) -> Pods:
+    return Pods.of(NAMESPACE_OF_ARGOCD, {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": NAME})
+
+
+NAMESPACE_OF_ARGOCD = "platform-system"
+REPO_SERVER_PORT = 8081
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
+REDIS_HA_SERVER_LABELS = {"app": "redis-ha", "release": NAME}
+"""Labels the redis-ha subchart puts on its Redis/Sentinel pods (it sets no ``app.kubernetes.io/instance``)."""
+REDIS_HA_HAPROXY_LABELS = {"app": "redis-ha-haproxy", "release": NAME}
+"""Labels of the redis-ha subchart's HAProxy pods, the Redis endpoint Argo CD's parts use in HA mode."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Argo CD's own parts: the API server, Git and chart repositories, the repo-server, and Redis (HAProxy in front
+    of redis-ha in HA mode, the single argocd-redis otherwise)."""
+    controller, server = _argocd_pods("argocd-application-controller"), _argocd_pods("argocd-server")
+    repo, appset = _argocd_pods("argocd-repo-server"), _argocd_pods("argocd-applicationset-controller")
+    notifications = _argocd_pods("argocd-notifications-controller")
+    ha = _replicas(platform)["redis-ha"] > 0
+    redis = Pods.of(NAMESPACE_OF_ARGOCD, REDIS_HA_HAPROXY_LABELS) if ha else _argocd_pods("argocd-redis")
+    result = [to_api_server(p, f"Argo CD {what} watches and applies objects") for p, what in
+              ((controller, "application controller"), (server, "server"), (appset, "ApplicationSet controller"),
+               (notifications, "notifications controller"))]
+    result += [flow(p, repo, REPO_SERVER_PORT, f"Argo CD {what} asks the repo-server for manifests") for p, what in
+               ((controller, "application controller"), (server, "server"), (appset, "ApplicationSet controller"))]
+    result.append(flow(repo, GIT, HTTPS, "the repo-server fetches Git and Helm chart repositories over HTTPS"))
+    result.append(flow(server, IDENTITY_PROVIDER, HTTPS, "the server verifies single sign-on with the OIDC issuer (discovery, keys, tokens)"))
+    result += [flow(p, redis, REDIS_PORT, f"Argo CD {what} caches in Redis") for p, what in
+               ((controller, "application controller"), (server, "server"), (repo, "repo-server"))]
+    result += [scrape(_argocd_pods(name), port) for name, port in
+               (("argocd-application-controller", 8082), ("argocd-server", 8083), ("argocd-repo-server", 8084))]
+    result.append(to_api_server(_argocd_pods("argocd-redis-secret-init"), "the pre-sync hook creates the Redis password Secret"))
+    if ha:
+        servers = Pods.of(NAMESPACE_OF_ARGOCD, REDIS_HA_SERVER_LABELS)
+        result.append(flow(redis, servers, (REDIS_PORT, SENTINEL_PORT), "HAProxy finds the Redis master through Sentinel"))
+        result.append(flow(servers, servers, (REDIS_PORT, SENTINEL_PORT), "redis-ha replication and Sentinel quorum"))
+    return result
+
+
 COMPONENT = Component(
     name=NAME,
     namespace="platform-system",
@@ -190,4 +232,5 @@ COMPONENT = Component(
     alerts=alerts,
     alert_tests=alert_tests,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from plinth.kube.flows import Flow
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
 from plinth.spec.model import Platform
@@ -74,6 +75,9 @@ class Component:
     """promtool unit tests, one per alert: fires on a broken series, silent on a healthy one."""
     panels: Callable[[Platform], list[Panel]] = _none
     """Dashboard panels the component contributes to the spec's dashboards."""
+    flows: Callable[[Platform], list[Flow]] = _none
+    """Network connections its pods open or accept (``plinth.kube.flows``): the NetworkPolicies are rendered from
+    them, and ``plinth flows`` checks them against what the policies allow over the real pods."""
     sync_wave: int = 0
     """Argo CD sync wave of the component's folder Application."""
     cluster_kinds: tuple[tuple[str, str], ...] = field(default=())

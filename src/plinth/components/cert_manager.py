@@ -20,6 +20,9 @@ from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import ACME, HTTPS, PUBLIC_GATEWAY, Flow, Pods, flow, scrape, to_api_server, webhook
+from plinth.kube.pods import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
+from plinth.components.envoy_gateway import PROXY_POD_LABELS
 
 COMPONENT_NAME = "certificates"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -44,6 +47,7 @@ REPLICAS: dict[str, int] = {"controller": 2, "webhook": 3, "cainjector": 2}
 POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
 """Labels every pod of the cert-manager release carries."""
 WEBHOOK_PORT = 10250
+METRICS_PORT = 9402
 
 
 def _part_values(platform: Platform, part: str, name: str) -> dict[str, Any]:
@@ -161,6 +165,32 @@ def panels(platform: Platform) -> list[Panel]:
                   unit="d", legend=("{{namespace}}/{{name}}",))]
 
 
+def _part_pods(part: str) -> Pods:
+    return Pods.of(NAMESPACE, {"app.kubernetes.io/instance": NAME, "app.kubernetes.io/component": part})
+
+
+HTTP01_SELF_CHECK_PORT = 80
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """cert-manager: the API server; the ACME CA over HTTPS; its HTTP-01 self-check through the public load balancer;
+    the gateway's proxies send the CA's challenge requests to the solver pods."""
+    controller = _part_pods("controller")
+    return [
+        to_api_server(controller, "cert-manager issues certificates (Certificates, Secrets, Challenges)"),
+        to_api_server(_part_pods("cainjector"), "cainjector patches CA bundles into webhooks and CRDs"),
+        to_api_server(_part_pods("webhook"), "the webhook reads its serving certificate"),
+        flow(controller, ACME, HTTPS, "ACME orders with Let's Encrypt"),
+        flow(controller, PUBLIC_GATEWAY, HTTP01_SELF_CHECK_PORT, "HTTP-01 self-check: the public host's challenge URL, through the load balancer"),
+        flow(Pods.of(NAMESPACE, PROXY_POD_LABELS), Pods.of(NAMESPACE, ACME_SOLVER_LABELS), ACME_SOLVER_PORT,
+             "the gateway routes the CA's HTTP-01 challenge to the solver pod"),
+        *(scrape(_part_pods(part), METRICS_PORT) for part in ("controller", "cainjector", "webhook")),
+        webhook(_part_pods("webhook"), WEBHOOK_PORT, "admission webhook for cert-manager's resources"),
+        to_api_server(Pods.of(NAMESPACE, {"app.kubernetes.io/name": "startupapicheck", "app.kubernetes.io/instance": NAME}),
+                      "the post-sync hook checks that the API accepts cert-manager resources"),
+    ]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -171,4 +201,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=1,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("cert-manager.io", "ClusterIssuer"),),
+    flows=flows,
 )

@@ -22,6 +22,7 @@ from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.access import CLICKHOUSE_PRIVILEGES, StoreIdentity, identities
 from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "clickhouse"
 STORE = "clickhouse"
@@ -32,6 +33,11 @@ CLUSTER = "main"
 KEEPER_PORT = 2181
 KEEPER_RAFT_PORT = 9444
 BACKUP_API_PORT = 7171
+HTTP_PORT = 8123
+NATIVE_PORT = 9000
+INTERSERVER_PORT = 9009
+OPERATOR_METRICS_PORTS = (8888, 9999)
+"""The operator's ClickHouse metrics exporter and its own metrics."""
 CREDENTIALS = f"{CHI}-credentials"
 BACKUP_CREDENTIALS = f"{CHI}-backup-credentials"
 BACKUP_JOB = f"{CHI}-backup"
@@ -280,23 +286,19 @@ def service_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on 8123/9000, replication and Keeper traffic inside the store, operator access, backup egress."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (KEEPER_PORT,)))
-    return policies
-
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every ClickHouse object of platform-data."""
     return [*secrets(platform), keeper(platform), installation(platform), backup_cronjob(platform),
-            service_monitor(platform), *network_policies(platform)]
+            service_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
     """Altinity's clickhouse-operator chart, watching platform-data, credentials from the ExternalSecret."""
     return [HelmRelease("clickhouse-operator", "clickhouse-operator", ds.DATA_NAMESPACE, {
         "fullnameOverride": "clickhouse-operator",
+        # Argo CD applies the chart's CRDs (crds/); the hook Job would repeat it with bitnami/kubectl:latest (moved in 2025).
+        "crdHook": {"enabled": False},
         "operator": {"resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator"])},
         "metrics": {"enabled": True, "resources": ds.chart_resources(*POD_REQUESTS["clickhouse-operator-metrics"])},
         "podLabels": {ds.OPERATOR_LABEL: OPERATOR},
@@ -355,6 +357,28 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """ClickHouse: replicas and shards talk native and interserver, ClickHouse to Keeper, Keeper's Raft quorum, the
+    backup sidecar to the object storage, the daily job to each shard, the operator to the API and the servers."""
+    ns = ds.DATA_NAMESPACE
+    servers = Pods.of(ns, _chi_selector())
+    keeper = Pods.of(ns, {"clickhouse-keeper.altinity.com/chk": CHK})
+    operator = Pods.of(ns, {"app.kubernetes.io/name": "altinity-clickhouse-operator", ds.OPERATOR_LABEL: OPERATOR})
+    job = Pods.of(ns, {"app.kubernetes.io/name": BACKUP_JOB})
+    return [
+        flow(servers, servers, (NATIVE_PORT, INTERSERVER_PORT), "distributed queries and replica fetches"),
+        flow(servers, keeper, KEEPER_PORT, "replication metadata in Keeper"),
+        flow(keeper, keeper, KEEPER_RAFT_PORT, "Keeper's Raft quorum"),
+        flow(servers, CLOUD_OBJECT_STORAGE, HTTPS, "clickhouse-backup uploads to the backup bucket"),
+        flow(servers, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the backup bucket"),
+        flow(job, servers, NATIVE_PORT, "the daily job asks each shard for a remote backup"),
+        to_api_server(operator, "the Altinity operator reconciles installations"),
+        flow(operator, servers, (HTTP_PORT, NATIVE_PORT), "the operator queries the servers (schema, metrics)"),
+        flow(operator, keeper, KEEPER_PORT, "the operator checks Keeper"),
+        scrape(operator, OPERATOR_METRICS_PORTS), scrape(servers, BACKUP_API_PORT, "Prometheus scrapes clickhouse-backup"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -365,4 +389,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -18,6 +18,7 @@ from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
 from plinth.kube.workloads import requests_and_limits
 from plinth.spec.model import Platform
+from plinth.kube.flows import INTERNET_CLIENTS, Flow, Pods, flow, scrape, to_api_server, webhook
 
 COMPONENT_NAME = "gateway"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -52,6 +53,8 @@ PROXY_POD_LABELS: dict[str, str] = {
 }
 """Labels Envoy Gateway puts on the proxy pods of the public Gateway (NetworkPolicies select them)."""
 CONTROLLER_POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME, "control-plane": "envoy-gateway"}
+CERTGEN_POD_LABELS: dict[str, str] = {"app": "certgen"}
+"""The only label gateway-helm puts on its certgen hook Job's pods."""
 """Labels of the Envoy Gateway controller pods (chart release ``envoy-gateway``)."""
 
 LOAD_BALANCER_ANNOTATIONS: dict[str, dict[str, str]] = {
@@ -201,6 +204,18 @@ def objects(platform: Platform) -> list[KubeObject]:
     return [envoy_proxy(platform), gateway_class(platform), gateway(platform), https_redirect(platform), *monitors(platform)]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Envoy Gateway: the controller watches the API and serves xDS to the proxies; the internet (and the cloud load
+    balancer) reaches the proxies' listeners. Routes to the services are implied by the HTTPRoutes."""
+    controller, proxies = Pods.of(NAMESPACE, CONTROLLER_POD_LABELS), Pods.of(NAMESPACE, PROXY_POD_LABELS)
+    return [to_api_server(controller, "Envoy Gateway translates Gateways and routes"),
+            flow(proxies, controller, CONTROLLER_XDS_PORT, "the proxies take their configuration over xDS"),
+            flow(INTERNET_CLIENTS, proxies, PROXY_CONTAINER_PORTS, "public HTTP (ACME challenges, redirect) and HTTPS"),
+            scrape(controller, CONTROLLER_METRICS_PORT), scrape(proxies, PROXY_METRICS_PORT),
+            webhook(controller, CONTROLLER_WEBHOOK_PORT, "the topology injector labels proxy pods with their zone"),
+            to_api_server(Pods.of(NAMESPACE, CERTGEN_POD_LABELS), "the certgen hook writes the controller's TLS Secret")]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -211,4 +226,5 @@ COMPONENT = Component(
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("gateway.networking.k8s.io", "GatewayClass"),
                                             ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
                                             ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding")),
+    flows=flows,
 )

@@ -22,6 +22,7 @@ from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.spec.derived import secret_scopes
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_SECRETS_API, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
 
 COMPONENT_NAME = "secret-store"
 """Component (folder and Application) name; the Helm release keeps the upstream name below."""
@@ -35,6 +36,7 @@ REPLICAS: dict[str, int] = {"controller": 2, "webhook": 2, "certController": 1}
 """Replicas: controller leader-elected, webhook behind a PDB, cert controller needs one."""
 POD_LABELS: dict[str, str] = {"app.kubernetes.io/instance": NAME}
 WEBHOOK_PORT = 10250
+METRICS_PORT = 8080
 
 
 def _part(platform: Platform, part: str) -> dict[str, Any]:
@@ -121,6 +123,21 @@ def panels(platform: Platform) -> list[Panel]:
                   ("sum by (namespace, name) (increase(externalsecret_sync_calls_error[15m]))",), legend=("{{namespace}}/{{name}}",))]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """External Secrets: the API server, the cloud's secret manager and token service."""
+    def pods(name: str) -> Pods:
+        return Pods.of(NAMESPACE, {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": NAME})
+
+    controller = pods("external-secrets")
+    return [to_api_server(controller, "External Secrets writes Secrets from ExternalSecrets"),
+            to_api_server(pods("external-secrets-cert-controller"), "the cert controller rotates the webhook certificate"),
+            to_api_server(pods("external-secrets-webhook"), "the webhook reads its serving certificate"),
+            flow(controller, CLOUD_SECRETS_API, HTTPS, "External Secrets reads the cloud's secret manager"),
+            flow(controller, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the secret manager"),
+            webhook(pods("external-secrets-webhook"), WEBHOOK_PORT, "admission webhook for ExternalSecrets and stores"),
+            *(scrape(pods(name), METRICS_PORT) for name in ("external-secrets", "external-secrets-cert-controller", "external-secrets-webhook"))]
+
+
 COMPONENT = Component(
     name=COMPONENT_NAME,
     namespace=NAMESPACE,
@@ -129,4 +146,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=-4,  # right after the operator and its CRDs (-5), before every ExternalSecret (-3 and later)
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("external-secrets.io", "ClusterSecretStore"),),
+    flows=flows,
 )

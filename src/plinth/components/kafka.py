@@ -22,6 +22,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.access import StoreIdentity, kafka_users
 from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "kafka"
 STORE = "kafka"
@@ -192,17 +193,10 @@ def pod_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on the TLS listener, controller quorum and replication inside the store, operator access."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, api_server_egress=True)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (CONTROL_PLANE_PORT, REPLICATION_PORT)))
-    return policies
-
-
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Kafka object of platform-data."""
     return [listener_certificate(platform), kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS),
-            *topics(platform), *user_secrets(platform), *users(platform), pod_monitor(platform), *network_policies(platform)]
+            *topics(platform), *user_secrets(platform), *users(platform), pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -211,6 +205,8 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "replicas": 1,
         "resources": ds.chart_resources(*POD_REQUESTS["strimzi-cluster-operator"]),
         "labels": {ds.OPERATOR_LABEL: OPERATOR},
+        # The platform renders every NetworkPolicy from its flows; Strimzi's own would open the listeners to every pod.
+        "generateNetworkPolicy": False,
         **ds.operator_placement(platform),
     }, sync_wave=-5)]
 
@@ -284,6 +280,32 @@ def pipeline_panels(platform: Platform) -> list[Panel]:
     return panels
 
 
+KAFKA_AGENT_PORT = 8443
+"""Strimzi's KafkaAgent on every Kafka node: the cluster operator reads broker state from it during rolling updates."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Kafka (KRaft): brokers replicate and reach the controllers, controllers keep their quorum; Strimzi's cluster
+    operator uses the control plane, replication and agent ports, the entity operator the replication listener."""
+    ns = ds.DATA_NAMESPACE
+    nodes = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-kafka"})
+    brokers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/broker-role": "true"})
+    controllers = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/controller-role": "true"})
+    entity = Pods.of(ns, {"strimzi.io/cluster": CLUSTER, "strimzi.io/name": f"{CLUSTER}-entity-operator"})
+    operator = Pods.of(ns, {"strimzi.io/kind": "cluster-operator", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(brokers, brokers, REPLICATION_PORT, "replication between brokers"),
+        flow(nodes, controllers, CONTROL_PLANE_PORT, "KRaft: metadata quorum and brokers' registration"),
+        to_api_server(nodes, "the init container reads the node's zone (rack awareness)"),
+        to_api_server(operator, "Strimzi reconciles Kafka and its node pools"),
+        flow(operator, nodes, (CONTROL_PLANE_PORT, REPLICATION_PORT, KAFKA_AGENT_PORT),
+             "the cluster operator administers the cluster and reads broker state while rolling"),
+        to_api_server(entity, "the topic operator reconciles KafkaTopics"),
+        flow(entity, brokers, REPLICATION_PORT, "the topic operator manages topics over the replication listener"),
+        scrape(nodes, METRICS_PORT, "Prometheus scrapes the Strimzi metrics reporter"),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -294,4 +316,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -17,6 +17,9 @@ from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.conventions import DATASTORE_CLIENT_PODS, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT
+from plinth.kube.datastores import DATA_NAMESPACE
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "keda"
 NAMESPACE = "platform-system"
@@ -36,6 +39,7 @@ AUTH_READER = ExtraDestination(
 """The one object KEDA's chart must put outside platform-system."""
 METRICS_SERVER_PORT = 6443
 WEBHOOK_PORT = 9443
+METRICS_PORT = 8080
 
 
 def values(platform: Platform) -> dict[str, Any]:
@@ -102,6 +106,30 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+OPERATOR_GRPC_PORT = 9666
+"""The operator's metrics service the metrics API server reads scaler values from."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """KEDA: the API server; the operator reads its scalers' signals (Prometheus request rates, Kafka consumer lag)
+    and serves them to the metrics API server."""
+    def pods(app: str) -> Pods:
+        return Pods.of(NAMESPACE, {"app": app, "app.kubernetes.io/instance": NAME})
+
+    operator, metrics = pods("keda-operator"), pods("keda-operator-metrics-apiserver")
+    result = [to_api_server(operator, "KEDA scales workloads (HPAs, ScaledObjects)"),
+              to_api_server(metrics, "the metrics API server serves external metrics"),
+              to_api_server(pods("keda-admission-webhooks"), "the webhooks validate ScaledObjects"),
+              flow(metrics, operator, OPERATOR_GRPC_PORT, "the metrics API server reads scaler values from the operator"),
+              flow(operator, Pods.of(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS), PROMETHEUS_PORT, "request-rate triggers query Prometheus")]
+    result += [webhook(pods("keda-admission-webhooks"), WEBHOOK_PORT, "admission webhook for ScaledObjects"),
+               webhook(metrics, METRICS_SERVER_PORT, "the external metrics API (APIService) the HPAs read")]
+    result += [scrape(pods(app), METRICS_PORT) for app in ("keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks")]
+    for labels, ports in DATASTORE_CLIENT_PODS["kafka"]:
+        result.append(flow(operator, Pods.of(DATA_NAMESPACE, labels), ports[:1], "Kafka consumer-lag triggers read the brokers (the TLS listener, as the lag reader's SCRAM user)"))
+    return result
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -111,4 +139,5 @@ COMPONENT = Component(
     panels=panels,
     cluster_kinds=OPERATOR_CLUSTER_KINDS + (("apiregistration.k8s.io", "APIService"),),
     extra_destinations=(AUTH_READER,),
+    flows=flows,
 )

@@ -13,6 +13,8 @@ from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
 NAME = "loki"
 CHART_RELEASE = f"{NAME}-chart"
@@ -163,6 +165,18 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+LOKI_PORTS = (3100, 7946, 9095)
+"""HTTP, memberlist and gRPC between Loki's read, write and backend pods and from its gateway."""
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Loki: its parts talk HTTP, memberlist and gRPC to each other and keep chunks and indexes in the bucket."""
+    loki = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": CHART_RELEASE})
+    return [flow(loki, loki, LOKI_PORTS, "the gateway, read, write and backend pods (HTTP, memberlist ring, gRPC)"),
+            flow(loki, CLOUD_OBJECT_STORAGE, HTTPS, "chunks and indexes in the log bucket"),
+            scrape(loki, LOKI_PORTS[0])]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -172,4 +186,5 @@ COMPONENT = Component(
     alert_tests=alert_tests,
     panels=panels,
     sync_wave=-3,
+    flows=flows,
 )

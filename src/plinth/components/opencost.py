@@ -16,6 +16,8 @@ from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring.panels import Panel
 from plinth.spec.model import Platform
+from plinth.kube.conventions import MONITORING_NAMESPACE
+from plinth.kube.flows import HTTPS, PRICE_API, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "opencost"
 POD_REQUESTS: tuple[int, int] = (100, 512)
@@ -72,9 +74,23 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+PROMETHEUS_PORT = 9090
+METRICS_PORT = 9003
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """OpenCost reads allocations from Prometheus, nodes and volumes from the API server, prices from the cloud."""
+    pods = Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME})
+    return [flow(pods, Pods.of(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"}), PROMETHEUS_PORT, "cost allocation queries"),
+            to_api_server(pods, "nodes, volumes and pods to price"),
+            flow(pods, PRICE_API, HTTPS, "the cloud's public price list"),
+            scrape(pods, METRICS_PORT)]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     panels=panels,
+    flows=flows,
 )

@@ -22,6 +22,7 @@ from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.access import StoreIdentity, identities
 from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "postgres"
 STORE = "postgres"
@@ -219,24 +220,16 @@ OPERATOR = "cnpg"
 OPERATOR_WEBHOOK_PORT = 9443
 INSTANCE_STATUS_PORT = 8000
 PLUGIN_GRPC_PORT = 9090
+OPERATOR_METRICS_PORT = 8080
+INSTANCE_METRICS_PORT = 9187
+POOLER_METRICS_PORT = 9127
 
-
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access on 5432, replication between instances, operator/plugin access, object-store and API egress."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR, object_store_egress=True, api_server_egress=True)
-    operator = ds.operator_policy(OPERATOR, STORE, NAME, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,))
-    # The operator calls the Barman Cloud Plugin (same operator label) over gRPC.
-    operator["spec"]["egress"].append({"to": [{"podSelector": {"matchLabels": {ds.OPERATOR_LABEL: OPERATOR}}}],
-                                       "ports": [{"protocol": "TCP", "port": PLUGIN_GRPC_PORT}]})
-    policies.append(operator)
-    policies.append(ds.webhook_ingress_policy(OPERATOR, NAME, (OPERATOR_WEBHOOK_PORT, PLUGIN_GRPC_PORT)))
-    return policies
 
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every PostgreSQL object of platform-data."""
     return [credentials_secret(platform), *role_secrets(platform), object_store(platform), cluster(platform),
-            *databases(platform), pooler(platform), scheduled_backup(platform), *pod_monitors(platform), *network_policies(platform)]
+            *databases(platform), pooler(platform), scheduled_backup(platform), *pod_monitors(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -319,6 +312,31 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """PostgreSQL: replication between instances, PgBouncer to the instances, the instance manager and the operator
+    through the API server, the operator to each instance's status endpoint and to the Barman Cloud Plugin, WAL and
+    base backups to the object storage; applications reach the pooler (``app_services``)."""
+    ns = ds.DATA_NAMESPACE
+    instances = Pods.of(ns, {"cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance"})
+    pooler = Pods.of(ns, {"cnpg.io/poolerName": POOLER})
+    operator = Pods.of(ns, {"app.kubernetes.io/name": "cloudnative-pg", ds.OPERATOR_LABEL: OPERATOR})
+    plugin = Pods.of(ns, {"app.kubernetes.io/name": "plugin-barman-cloud", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(instances, instances, DATASTORE_PORTS[STORE] + (INSTANCE_STATUS_PORT,), "streaming replication, pg_rewind, instance status"),
+        flow(pooler, instances, DATASTORE_PORTS[STORE], "PgBouncer forwards to the primary"),
+        to_api_server(instances, "the instance manager reconciles its pod (status, secrets, failover)"),
+        to_api_server(pooler, "the pooler's instance manager reads its configuration"),
+        to_api_server(operator, "CloudNativePG reconciles Clusters and Poolers"),
+        to_api_server(plugin, "the Barman Cloud Plugin reconciles ObjectStores"),
+        flow(operator, instances, INSTANCE_STATUS_PORT, "the operator reads each instance's status"),
+        flow(operator, plugin, PLUGIN_GRPC_PORT, "the operator calls the Barman Cloud Plugin (gRPC)"),
+        flow(instances, CLOUD_OBJECT_STORAGE, HTTPS, "WAL archive and base backups (the plugin's sidecar)"),
+        flow(instances, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the backup bucket"),
+        webhook(operator, OPERATOR_WEBHOOK_PORT, "admission webhooks for Clusters, Poolers, backups"),
+        scrape(operator, OPERATOR_METRICS_PORT), scrape(instances, INSTANCE_METRICS_PORT), scrape(pooler, POOLER_METRICS_PORT),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -329,4 +347,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -23,6 +23,7 @@ from plinth.monitoring import alertmanager
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import ALERT_RECEIVERS, HTTPS, KUBE_DNS, NODES, Flow, Pods, flow, scrape, to_api_server, webhook
 
 NAME = "kube-prometheus-stack"
 CHART_RELEASE = f"{NAME}-chart"
@@ -363,6 +364,53 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+KUBELET_PORT = 10250
+ALERTMANAGER_PORT = 9093
+ALERTMANAGER_MESH_PORT = 9094
+PROMETHEUS_WEB_PORT = 9090
+GRAFANA_PORT = 3000
+LOKI_GATEWAY_PORT = 8080
+TEMPO_QUERY_PORT = 3200
+RELOADER_PORT = 8080
+KSM_PORT = 8080
+OPERATOR_PORT = 10250
+NODE_EXPORTER_PORT = 9100
+COREDNS_METRICS_PORT = 9153
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """The monitoring stack: Prometheus discovers targets through the API server, scrapes the API server and the
+    kubelets (every other target is implied by its ServiceMonitor/PodMonitor) and alerts Alertmanager; Alertmanager
+    gossips and notifies PagerDuty and chat; Grafana reads every data source; the operator and kube-state-metrics watch
+    the API."""
+    ns = MONITORING_NAMESPACE
+    prometheus, alertmanager, grafana = (Pods.of(ns, POD_LABELS[p]) for p in ("prometheus", "alertmanager", "grafana"))
+    return [
+        to_api_server(prometheus, "service discovery and the API server's metrics"),
+        flow(prometheus, NODES, KUBELET_PORT, "kubelet and cAdvisor metrics"),
+        flow(prometheus, alertmanager, ALERTMANAGER_PORT, "Prometheus sends alerts"),
+        flow(alertmanager, alertmanager, ALERTMANAGER_MESH_PORT, "Alertmanager's cluster gossip (TCP)"),
+        flow(alertmanager, alertmanager, ALERTMANAGER_MESH_PORT, "Alertmanager's cluster gossip (UDP)", "UDP"),
+        flow(alertmanager, ALERT_RECEIVERS, HTTPS, "pages (PagerDuty Events API) and warnings (chat webhook)"),
+        flow(grafana, prometheus, PROMETHEUS_WEB_PORT, "dashboards query Prometheus"),
+        flow(grafana, alertmanager, ALERTMANAGER_PORT, "the Alertmanager data source"),
+        flow(grafana, Pods.of(ns, {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "gateway"}), LOKI_GATEWAY_PORT,
+             "the Loki data source"),
+        flow(grafana, Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "query-frontend"}),
+             TEMPO_QUERY_PORT, "the Tempo data source"),
+        to_api_server(grafana, "the sidecars load dashboards and data sources from ConfigMaps"),
+        to_api_server(Pods.of(ns, POD_LABELS["operator"]), "the Prometheus Operator reconciles Prometheus, Alertmanager, monitors"),
+        to_api_server(Pods.of(ns, POD_LABELS["kube-state-metrics"]), "kube-state-metrics watches every object"),
+        scrape(prometheus, (PROMETHEUS_WEB_PORT, RELOADER_PORT)), scrape(alertmanager, (ALERTMANAGER_PORT, RELOADER_PORT)),
+        scrape(grafana, GRAFANA_PORT), scrape(Pods.of(ns, POD_LABELS["kube-state-metrics"]), KSM_PORT),
+        scrape(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT), scrape(NODES, NODE_EXPORTER_PORT, "node-exporter (host network)"),
+        scrape(KUBE_DNS, COREDNS_METRICS_PORT, "CoreDNS metrics"),
+        webhook(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT, "the operator's admission webhook (PrometheusRule validation)"),
+        *(to_api_server(Pods.of(ns, {"app": f"kube-prometheus-stack-admission-{job}"}), f"the {job} hook {what} the webhook's certificate")
+          for job, what in (("create", "creates"), ("patch", "patches it into"))),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -373,4 +421,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=SECRETS_WAVE,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

@@ -19,6 +19,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.access import REDIS_COMMANDS, identities
 from plinth.spec.model import Platform
+from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
 NAME = "redis"
 STORE = "redis"
@@ -31,6 +32,8 @@ ACL_SECRET = f"{REPLICATION}-acl"
 REDIS_API = "redis.redis.opstreelabs.in/v1beta2"
 OPERATOR = "redis"
 EXPORTER_PORT = 9121
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
 FAILOVER_WINDOW = "10m"
 """How long after a failover the RedisFailoverHappened warning keeps firing."""
 
@@ -141,12 +144,6 @@ def pod_monitor(platform: Platform) -> KubeObject:
     })
 
 
-def network_policies(platform: Platform) -> list[KubeObject]:
-    """App access to Redis and Sentinel, replication and Sentinel gossip inside the store, operator access."""
-    policies = ds.store_policies(STORE, NAME, operator=OPERATOR)
-    policies.append(ds.operator_policy(OPERATOR, STORE, NAME, (6379, 26379)))
-    return policies
-
 
 def acl_lines(platform: Platform) -> list[str]:
     """The ACL file as External Secrets template lines: ``default`` (the operator's, replication's and Sentinel's
@@ -174,7 +171,7 @@ def acl_secret(platform: Platform) -> KubeObject:
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
     return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            acl_secret(platform), replication(platform), sentinel(platform), pod_monitor(platform), *network_policies(platform)]
+            acl_secret(platform), replication(platform), sentinel(platform), pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -234,6 +231,22 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+def flows(platform: Platform) -> list[Flow]:
+    """Redis: replicas follow the master, Sentinels watch the replicas and each other, the operator configures both."""
+    ns = ds.DATA_NAMESPACE
+    replicas, sentinels = Pods.of(ns, {"app": REPLICATION}), Pods.of(ns, {"app": SENTINEL})
+    operator = Pods.of(ns, {"name": "redis-operator", ds.OPERATOR_LABEL: OPERATOR})
+    return [
+        flow(replicas, replicas, REDIS_PORT, "replication from the master"),
+        flow(sentinels, replicas, REDIS_PORT, "Sentinels monitor the replicas and promote one"),
+        flow(sentinels, sentinels, SENTINEL_PORT, "Sentinel quorum"),
+        to_api_server(operator, "the redis-operator reconciles replications and sentinels"),
+        flow(operator, replicas, REDIS_PORT, "the operator sets up replication"),
+        flow(operator, sentinels, SENTINEL_PORT, "the operator registers the master with the Sentinels"),
+        scrape(replicas, EXPORTER_PORT),
+    ]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
@@ -244,4 +257,5 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )

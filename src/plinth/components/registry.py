@@ -21,7 +21,6 @@ from plinth.components import (
     kafka,
     keda,
     loki,
-    monitoring_network,
     namespaces,
     network_baseline,
     opencost,
@@ -29,7 +28,6 @@ from plinth.components import (
     prometheus_stack,
     redis,
     storage_classes,
-    system_network,
     tempo,
     velero,
 )
@@ -47,9 +45,8 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     kafka.COMPONENT,
     velero.CREDENTIALS_COMPONENT,
     velero.COMPONENT,
-    # platform-system and platform-apps: network baseline, controllers, the application services
+    # platform-system and platform-apps: the DNS flows every pod shares, controllers, the application services
     network_baseline.COMPONENT,
-    system_network.COMPONENT,
     envoy_gateway.COMPONENT,
     cert_manager.COMPONENT,
     external_dns.COMPONENT,
@@ -63,6 +60,5 @@ ALL_COMPONENTS: tuple[Component, ...] = (
     tempo.COMPONENT,
     alloy.COMPONENT,
     opencost.COMPONENT,
-    monitoring_network.COMPONENT,
 )
 """Every component, in render order."""

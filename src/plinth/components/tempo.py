@@ -11,11 +11,13 @@ from typing import Any
 
 from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_URL
+from plinth.kube.datastores import APPS_NAMESPACE
 from plinth.kube.scheduling import pool_placement
 from plinth.monitoring import object_storage
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
 
 NAME = "tempo"
 CHART_RELEASE = f"{NAME}-chart"
@@ -151,6 +153,25 @@ def panels(platform: Platform) -> list[Panel]:
     ]
 
 
+TEMPO_PORTS = (3200, 7946, 9095)
+"""HTTP, memberlist and gRPC between Tempo's parts."""
+REMOTE_WRITE_PORT = 9090
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Tempo: the application services send OTLP to the distributor; Tempo's parts talk HTTP, memberlist and gRPC,
+    keep blocks in the bucket, and the metrics generator remote-writes span metrics to Prometheus."""
+    ns = MONITORING_NAMESPACE
+    tempo = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": CHART_RELEASE})
+    distributor = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "distributor"})
+    generator = Pods.of(ns, {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "metrics-generator"})
+    return [flow(tempo, tempo, TEMPO_PORTS, "distributor, ingesters, queriers, compactor, metrics generator"),
+            flow(tempo, CLOUD_OBJECT_STORAGE, HTTPS, "trace blocks in the trace bucket"),
+            flow(generator, Pods.of(ns, {"app.kubernetes.io/name": "prometheus"}), REMOTE_WRITE_PORT, "span metrics (remote write)"),
+            flow(Pods.of(APPS_NAMESPACE), distributor, OTLP_PORTS, "the services' traces (OTLP gRPC and HTTP)"),
+            scrape(tempo, TEMPO_PORTS[0])]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=MONITORING_NAMESPACE,
@@ -160,4 +181,5 @@ COMPONENT = Component(
     alert_tests=alert_tests,
     panels=panels,
     sync_wave=-3,
+    flows=flows,
 )

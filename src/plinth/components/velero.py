@@ -20,6 +20,7 @@ from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
 from plinth.spec.derived import backup_retention, backup_target
 from plinth.spec.model import Platform
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "velero-backups"
 """Component (folder Application) name; the chart release itself is "velero"."""
@@ -91,14 +92,6 @@ def schedule(platform: Platform) -> KubeObject:
     })
 
 
-def network_policy(platform: Platform) -> KubeObject:
-    """The Velero server reaches the API server and the object store (both HTTPS)."""
-    return k8s_object("networking.k8s.io/v1", "NetworkPolicy", "velero-egress", NAMESPACE, labels=labels(NAME, "velero-egress"), spec={
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "velero"}},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(ds.API_SERVER_PORTS + ds.OBJECT_STORE_PORTS))]}],
-    })
 
 
 def credentials(platform: Platform) -> list[KubeObject]:
@@ -107,8 +100,8 @@ def credentials(platform: Platform) -> list[KubeObject]:
 
 
 def objects(platform: Platform) -> list[KubeObject]:
-    """The storage location, the schedule and Velero's egress."""
-    return [backup_storage_location(platform), schedule(platform), network_policy(platform)]
+    """The storage location and the schedule (the credentials are their own Application, synced before the chart)."""
+    return [backup_storage_location(platform), schedule(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -150,6 +143,18 @@ def panels(platform: Platform) -> list[Panel]:
     return [backup_freshness(platform).panel()]
 
 
+METRICS_PORT = 8085
+
+
+def flows(platform: Platform) -> list[Flow]:
+    """Velero: the API server (it backs up objects), the object storage and the cloud's token service."""
+    pods = Pods.of(NAMESPACE, {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"})
+    return [to_api_server(pods, "Velero reads and restores the cluster's objects"),
+            flow(pods, CLOUD_OBJECT_STORAGE, HTTPS, "backups to the cluster-state bucket"),
+            flow(pods, CLOUD_IDENTITY, HTTPS, "workload identity: a token for the bucket"),
+            scrape(pods, METRICS_PORT)]
+
+
 COMPONENT = Component(
     name=NAME,
     namespace=NAMESPACE,
@@ -160,6 +165,7 @@ COMPONENT = Component(
     panels=panels,
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
+    flows=flows,
 )
 
 CREDENTIALS_COMPONENT = Component(

@@ -1,7 +1,7 @@
 """``plinth report``: one self-contained HTML page (no network requests) a person reads.
 
 It shows the architecture diagram, the plan (nodes, cost, growth), the check findings grouped by
-severity with their remediation, the latest drill results against their targets, and the spec's
+severity with their remediation, the network flow graph of each namespace (``plinth flows``), the latest drill results against their targets, and the spec's
 environments side by side. Inputs are the same data the other commands print as JSON, so the page
 shows exactly what they report.
 """
@@ -68,6 +68,8 @@ class ReportInputs:
     """The growth curve (``PlanPoint`` per organisation count)."""
     drills: list[dict[str, Any]] = field(default_factory=list)
     """Drill reports as written to reports/drills/*.json."""
+    flows: dict[str, Any] | None = None
+    """``plinth flows`` of one environment: counts, findings and each namespace's flow graph (SVG); None: not run."""
 
 
 def esc(value: object) -> str:
@@ -224,13 +226,41 @@ def _ha(platform: Platform) -> str:
     return '<section id="promises"><h2>Promises (prod)</h2>' + html_table(["component", "strategy", "RTO", "RPO", "how"], rows) + "</section>"
 
 
+def _flows(inputs: ReportInputs) -> str:
+    flows = inputs.flows
+    if flows is None:
+        return ('<section id="flows"><h2>Network flows</h2><p class="muted">Not run: the charts could not be hydrated here '
+                '(give the chart directory and run <code>plinth flows</code>).</p></section>')
+    problems = flows["missing"] + flows["unmatched"] + flows["late"]
+    open_findings = [f for f in flows["findings"] if not f["waived"] and f["severity"] == "error"]
+    parts = [f'<section id="flows"><h2>Network flows ({esc(flows["environment"])})</h2><p class="muted">From '
+             f'<code>plinth flows</code>: {flows["flows"]} flows over {flows["connections"]} connections between '
+             f'{flows["pod_groups"]} pod groups and the endpoints outside the pod network, checked against '
+             f'{flows["policies"]} NetworkPolicies in {flows["seconds"]} s. Green: intended and allowed; red, dashed: intended '
+             'but refused; orange, dotted: allowed but not intended.</p>']
+    verdict = "ok" if not problems and not open_findings else "err"
+    parts.append(f'<p class="{verdict}">{flows["missing"]} refused, {flows["unintended"]} allowed but not intended '
+                 f'({len(flows["findings"]) - len(open_findings)} finding(s) waived), {flows["unmatched"]} unmatched, '
+                 f'{flows["late"]} arriving late.</p>')
+    rows = [[f["check"], f["object"], f["field"], f["message"] + (f" — waived: {f['waiver_reason']}" if f["waived"] else "")]
+            for f in flows["findings"]]
+    if rows:
+        parts.append(html_table(["check", "policy", "rule", "what"], rows))
+    for namespace, svg in sorted(flows["graphs"].items()):
+        start = svg.find("<svg")
+        parts.append(f'<h3>{esc(namespace)}</h3><div class="diagram">{svg[start:] if start >= 0 else ""}</div>')
+    if not flows["graphs"]:
+        parts.append('<p class="muted">No graphs: Graphviz is not installed.</p>')
+    return "".join(parts) + "</section>"
+
+
 def report_html(inputs: ReportInputs) -> str:
     """The whole page."""
     prod = inputs.platforms.get("prod") or next(iter(inputs.platforms.values()))
     c = prod.cluster
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in (("architecture", "Architecture"), ("plan", "Plan"), ("findings", "Findings"),
-                                                         ("drills", "Drills"), ("promises", "Promises"), ("environments", "Environments")))
-    body = "".join([_summary(inputs), _diagram(inputs), _plan(inputs), _findings(inputs), _drills(inputs), _ha(prod), _environments(inputs)])
+                                                         ("flows", "Flows"), ("drills", "Drills"), ("promises", "Promises"), ("environments", "Environments")))
+    body = "".join([_summary(inputs), _diagram(inputs), _plan(inputs), _findings(inputs), _flows(inputs), _drills(inputs), _ha(prod), _environments(inputs)])
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<meta name=\"generator\" content=\"plinth\">"

@@ -39,3 +39,17 @@ DATASTORE_NAMES: dict[str, str] = {
     "kafka": "plinth-kafka",  # Strimzi Kafka
 }
 """Object names of the data stores, shared by the data components, drills, checks and runbooks."""
+
+DATASTORE_CLIENT_PODS: dict[str, tuple[tuple[dict[str, str], tuple[int, ...]], ...]] = {
+    "postgres": (({"cnpg.io/poolerName": f"{DATASTORE_NAMES['postgres']}-pooler-rw"}, (5432,)),),  # through PgBouncer
+    "clickhouse": (({"clickhouse.altinity.com/chi": DATASTORE_NAMES["clickhouse"]}, (8123, 9000)),),
+    "redis": (({"app": DATASTORE_NAMES["redis"]}, (6379,)), ({"app": DATASTORE_NAMES["redis-sentinel"]}, (26379,))),
+    "kafka": (({"strimzi.io/cluster": DATASTORE_NAMES["kafka"], "strimzi.io/broker-role": "true"}, DATASTORE_PORTS["kafka"]),),
+}
+"""The pods a client of each data store connects to (labels in platform-data) and on which ports: applications go
+through the PgBouncer pooler, to every ClickHouse replica, to Redis and its Sentinels, to the Kafka brokers."""
+
+PROMETHEUS_POD_LABELS: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
+"""Labels of the Prometheus pods the Prometheus Operator runs (in MONITORING_NAMESPACE)."""
+PROMETHEUS_PORT = 9090
+"""Prometheus' web port: queries, remote write."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from plinth.kube.flows import AddressClass
 from plinth.kube.objects import k8s_object, labels
+from plinth.spec.derived import cluster_addresses
+from plinth.spec.model import Platform
 
 NETPOL_API = "networking.k8s.io/v1"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -55,3 +58,26 @@ def allow(name: str, namespace: str, pod_labels: dict[str, str], *, component: s
         spec["policyTypes"].append("Egress")
         spec["egress"] = egress
     return k8s_object(NETPOL_API, "NetworkPolicy", name, namespace, labels=labels(component, name), spec=spec)
+
+
+def address_peers(platform: Platform, address_class: AddressClass) -> list[dict[str, Any]]:
+    """``ipBlock`` peers naming an address class on the spec's cloud (``plinth.spec.derived.cluster_addresses``).
+
+    * ``api-server``: where the managed control plane answers (the ``kubernetes`` Service's endpoints);
+    * ``nodes``: the node subnets (kubelets, host-network pods);
+    * ``public``: every address but the private, carrier-grade-NAT, link-local and loopback ranges: the cloud's
+      public APIs and object storage, the ACME CA, alert receivers and Git have no fixed published addresses, so
+      this is the narrowest a NetworkPolicy can name them (it keeps the cluster's own networks out);
+    * ``clients``: ``public`` plus the subnets the cloud load balancer connects from.
+    """
+    addresses = cluster_addresses(platform)
+    public = {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(addresses.private)}}
+    if address_class == "api-server":
+        return [{"ipBlock": {"cidr": c}} for c in addresses.api_server]
+    if address_class == "nodes":
+        return [{"ipBlock": {"cidr": c}} for c in addresses.node_subnets]
+    if address_class == "public":
+        return [public]
+    if address_class == "clients":
+        return [public] + [{"ipBlock": {"cidr": c}} for c in addresses.load_balancers]
+    raise ValueError(f"unknown address class {address_class!r}")

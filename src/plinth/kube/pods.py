@@ -75,6 +75,10 @@ class PodGroup:
     """Where it was found: an object (rendered or hydrated from a chart), or the spec (not rendered yet)."""
     obj: Obj | None = field(default=None, compare=False, repr=False)
     """The object the pods come from (None for spec-declared groups)."""
+    ports: tuple[tuple[str, int, str], ...] = ()
+    """(name, containerPort, protocol) of the containers' ports (named ports of NetworkPolicies resolve against them)."""
+    host_network: bool = False
+    """The pods use the node's network (NetworkPolicies do not select them; peers see the node's address)."""
 
     @property
     def name(self) -> str:
@@ -205,6 +209,16 @@ class _Context:
         return [o for o in self.objects if o.get("kind") == kind]
 
 
+def container_ports(pod: Obj) -> tuple[tuple[str, int, str], ...]:
+    """(name, containerPort, protocol) of every port of the pod's containers and sidecars."""
+    found = []
+    for container in list(pod.get("containers") or []) + list(pod.get("initContainers") or []):
+        for port in container.get("ports") or []:
+            if isinstance(port.get("containerPort"), int):
+                found.append((str(port.get("name") or ""), port["containerPort"], str(port.get("protocol") or "TCP")))
+    return tuple(sorted(set(found)))
+
+
 def _from_pod(obj: Obj, pod: Obj, pod_labels: dict[str, str], replicas: int, ctx: _Context, *, spread_path: str,
               role: str | None = None, **extra: Any) -> PodGroup:
     kind, ns, name = _meta(obj)
@@ -213,7 +227,9 @@ def _from_pod(obj: Obj, pod: Obj, pod_labels: dict[str, str], replicas: int, ctx
                     node_pool=_node_pool(pod.get("nodeSelector"), pod.get("affinity")),
                     tolerations=_tolerations(pod.get("tolerations")),
                     spread=tuple(pod.get("topologySpreadConstraints") or ()),
-                    anti_affinity=_hard_anti_affinity(pod.get("affinity")), spread_path=spread_path, obj=obj, **extra)
+                    anti_affinity=_hard_anti_affinity(pod.get("affinity")), spread_path=spread_path, obj=obj,
+                    ports=tuple(sorted(set(container_ports(pod) + tuple(extra.pop("ports", ()))))),
+                    host_network=bool(pod.get("hostNetwork")), **extra)
 
 
 # --------------------------------------------------------------------------- core kinds
@@ -265,6 +281,37 @@ def _cronjob(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [replace(group, spread_path="spec.jobTemplate.spec.template.spec.topologySpreadConstraints")]
 
 
+# --------------------------------------------------------------------------- operators' pods: documented container ports
+
+Ports = tuple[tuple[str, int, str], ...]
+OPERATOR_POD_PORTS: dict[str, Ports] = {
+    # CloudNativePG instance pods (pkg/specs): PostgreSQL, the instance manager's status endpoint, the exporter.
+    "cnpg-instance": (("postgresql", 5432, "TCP"), ("status", 8000, "TCP"), ("metrics", 9187, "TCP")),
+    # CloudNativePG Pooler pods: PgBouncer and its exporter.
+    "cnpg-pooler": (("pgbouncer", 5432, "TCP"), ("metrics", 9127, "TCP")),
+    # Strimzi Kafka nodes: KRaft control plane, replication (also the operators' TLS listener), the plain and TLS
+    # client listeners (Strimzi's backwards-compatible names), the metrics reporter.
+    "strimzi-kafka": (("tcp-ctrlplane", 9090, "TCP"), ("tcp-replication", 9091, "TCP"), ("tcp-clients", 9092, "TCP"),
+                      ("tcp-clientstls", 9093, "TCP"), ("tcp-prometheus", 9404, "TCP")),
+    # Altinity ClickHouse server pods: HTTP, native, interserver replication.
+    "altinity-clickhouse": (("http", 8123, "TCP"), ("tcp", 9000, "TCP"), ("interserver", 9009, "TCP")),
+    # Altinity ClickHouse Keeper pods: the ZooKeeper protocol, Raft, Prometheus metrics.
+    "altinity-keeper": (("zk", 2181, "TCP"), ("raft", 9444, "TCP"), ("metrics", 7000, "TCP")),
+    # OT redis-operator: Redis or Sentinel, and the exporter sidecar.
+    "redis": (("redis-client", 6379, "TCP"), ("redis-exporter", 9121, "TCP")),
+    "redis-sentinel": (("sentinel-client", 26379, "TCP"), ("redis-exporter", 9121, "TCP")),
+    # prometheus-operator: the web port and the config reloader; Alertmanager's cluster mesh.
+    "prometheus": (("web", 9090, "TCP"), ("reloader-web", 8080, "TCP")),
+    "alertmanager": (("web", 9093, "TCP"), ("mesh-tcp", 9094, "TCP"), ("mesh-udp", 9094, "UDP"), ("reloader-web", 8080, "TCP")),
+    # Envoy Gateway proxies: the admin/metrics port (listener ports come from the Gateway).
+    "envoy-proxy": (("metrics", 19001, "TCP"),),
+}
+"""Container ports of the pods operators create, as each operator documents them (named ports of monitors and
+NetworkPolicies resolve against them)."""
+ENVOY_UNPRIVILEGED_OFFSET = 10000
+"""Envoy Gateway maps a Gateway listener port below 1024 to the container port +10000 (80 -> 10080)."""
+
+
 # --------------------------------------------------------------------------- operators' custom resources
 
 
@@ -284,7 +331,7 @@ def _cnpg_cluster(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [PodGroup(kind, ns, name, None, labels, instances, instances, cpu, mem, volume_gib=volume,
                      node_pool=_node_pool(affinity.get("nodeSelector")), tolerations=_tolerations(affinity.get("tolerations")),
                      spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=tuple(anti),
-                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+                     spread_path="spec.topologySpreadConstraints", obj=obj, ports=OPERATOR_POD_PORTS["cnpg-instance"])]
 
 
 def _cnpg_pooler(obj: Obj, ctx: _Context) -> list[PodGroup]:
@@ -296,7 +343,8 @@ def _cnpg_pooler(obj: Obj, ctx: _Context) -> list[PodGroup]:
     if not pod.get("containers"):
         pod["containers"] = [{}]
     labels = {"cnpg.io/poolerName": name, **(get(template, "metadata.labels", {}) or {})}
-    return [_from_pod(obj, pod, labels, int(spec.get("instances", 1)), ctx, spread_path="spec.template.spec.topologySpreadConstraints")]
+    group = _from_pod(obj, pod, labels, int(spec.get("instances", 1)), ctx, spread_path="spec.template.spec.topologySpreadConstraints")
+    return [replace(group, ports=tuple(sorted(set(group.ports + OPERATOR_POD_PORTS["cnpg-pooler"]))))]
 
 
 def _altinity(obj: Obj, ctx: _Context, label_key: str, sharded: bool) -> list[PodGroup]:
@@ -327,7 +375,8 @@ def _altinity(obj: Obj, ctx: _Context, label_key: str, sharded: bool) -> list[Po
             count, count, cpu, mem, volume_gib=_claim_gib([c for c in claims if not volumes or c.get("name") in volumes]),
             node_pool=_node_pool(pod.get("nodeSelector"), pod.get("affinity")), tolerations=_tolerations(pod.get("tolerations")),
             spread=tuple(pod.get("topologySpreadConstraints") or ()), anti_affinity=tuple(anti),
-            spread_path=f"spec.templates.podTemplates.{t_index}.spec.topologySpreadConstraints", obj=obj))
+            spread_path=f"spec.templates.podTemplates.{t_index}.spec.topologySpreadConstraints", obj=obj,
+            ports=tuple(sorted(set(container_ports(pod) + OPERATOR_POD_PORTS["altinity-clickhouse" if sharded else "altinity-keeper"])))))
     return groups
 
 
@@ -358,7 +407,7 @@ def _kafka_node_pool(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [PodGroup(kind, ns, name, None, labels, replicas, replicas, cpu, mem, volume_gib=_strimzi_storage_gib(spec.get("storage")),
                      node_pool=_node_pool(None, pod.get("affinity")), tolerations=_tolerations(pod.get("tolerations")),
                      spread=tuple(pod.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(pod.get("affinity")),
-                     spread_path="spec.template.pod.topologySpreadConstraints", obj=obj)]
+                     spread_path="spec.template.pod.topologySpreadConstraints", obj=obj, ports=OPERATOR_POD_PORTS["strimzi-kafka"])]
 
 
 def _kafka(obj: Obj, ctx: _Context) -> list[PodGroup]:
@@ -403,7 +452,8 @@ def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [PodGroup(kind, ns, name, None, labels, size, size, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
                      node_pool=_node_pool(spec.get("nodeSelector"), spec.get("affinity")), tolerations=_tolerations(spec.get("tolerations")),
                      spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(spec.get("affinity")),
-                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+                     spread_path="spec.topologySpreadConstraints", obj=obj,
+                     ports=OPERATOR_POD_PORTS["redis-sentinel" if kind == "RedisSentinel" else "redis"])]
 
 
 RELOADER_FLAGS = {"cpu": "--config-reloader-cpu-request=", "memory": "--config-reloader-memory-request="}
@@ -441,7 +491,7 @@ def _prometheus_operator(obj: Obj, ctx: _Context) -> list[PodGroup]:
     return [PodGroup(kind, ns, name, None, labels, count, count, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
                      node_pool=_node_pool(spec.get("nodeSelector"), spec.get("affinity")), tolerations=_tolerations(spec.get("tolerations")),
                      spread=tuple(spec.get("topologySpreadConstraints") or ()), anti_affinity=_hard_anti_affinity(spec.get("affinity")),
-                     spread_path="spec.topologySpreadConstraints", obj=obj)]
+                     spread_path="spec.topologySpreadConstraints", obj=obj, ports=OPERATOR_POD_PORTS[app])]
 
 
 ENVOY_PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
@@ -475,11 +525,51 @@ def _envoy_proxy(obj: Obj, ctx: _Context) -> list[PodGroup]:
     labels = {**ENVOY_PROXY_LABELS, **(pod.get("labels") or {})}
     gateways = _gateways_using(obj, ctx)
     if not gateways:
-        return [_from_pod(obj, pod, labels, replicas, ctx, spread_path=path)]
+        return [_from_pod(obj, pod, labels, replicas, ctx, spread_path=path, ports=OPERATOR_POD_PORTS["envoy-proxy"])]
     return [_from_pod(obj, pod, {**labels, "gateway.envoyproxy.io/owning-gateway-name": g["metadata"]["name"],
                                  "gateway.envoyproxy.io/owning-gateway-namespace": g["metadata"].get("namespace", "")},
-                      replicas, ctx, spread_path=path, role=f"{g['metadata'].get('namespace', '')}/{g['metadata']['name']}")
+                      replicas, ctx, spread_path=path, role=f"{g['metadata'].get('namespace', '')}/{g['metadata']['name']}",
+                      ports=OPERATOR_POD_PORTS["envoy-proxy"] + _listener_ports(g))
             for g in gateways]
+
+
+def _listener_ports(gateway: Obj) -> Ports:
+    """Container ports of a Gateway's listeners (Envoy Gateway shifts ports below 1024 by +10000)."""
+    found = set()
+    for listener in get(gateway, "spec.listeners", []) or []:
+        port = int(listener.get("port", 0))
+        if port:
+            found.add((str(listener.get("name", "")), port + ENVOY_UNPRIVILEGED_OFFSET if port < 1024 else port, "TCP"))
+    return tuple(sorted(found))
+
+
+# --------------------------------------------------------------------------- pods on demand (network flows only)
+
+
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+"""Labels cert-manager puts on the pods that answer ACME HTTP-01 challenges."""
+ACME_SOLVER_PORT = 8089
+
+
+def _acme_solver(obj: Obj, ctx: _Context) -> list[PodGroup]:
+    """A cert-manager Certificate issued by an ACME issuer with an HTTP-01 solver: while a challenge is open,
+    cert-manager runs a solver pod (``acme.cert-manager.io/http01-solver``) in the Certificate's namespace."""
+    ref = get(obj, "spec.issuerRef", {}) or {}
+    _, ns, _ = _meta(obj)
+    issuer = ctx.by_key.get(("" if ref.get("kind") == "ClusterIssuer" else ns, ref.get("kind") or "Issuer", ref.get("name", "")))
+    if issuer is None and ref.get("kind") == "ClusterIssuer":
+        issuer = next((o for o in ctx.of_kind("ClusterIssuer") if get(o, "metadata.name") == ref.get("name")), None)
+    solvers = get(issuer or {}, "spec.acme.solvers", []) or []
+    if not any("http01" in (s or {}) for s in solvers):
+        return []
+    return [PodGroup("Certificate", ns, get(obj, "metadata.name", "?"), "http01-solver", dict(ACME_SOLVER_LABELS), 0, 1,
+                     obj=obj, ports=(("http", ACME_SOLVER_PORT, "TCP"),), transient=True)]
+
+
+TRANSIENT_ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
+    ("cert-manager.io", "Certificate"): _acme_solver,
+}
+"""(API group, kind) -> adapter of pods that come and go; only ``pod_groups(..., transient=True)`` reads them."""
 
 
 ADAPTERS: dict[tuple[str, str], Callable[[Obj, _Context], list[PodGroup]]] = {
@@ -533,12 +623,13 @@ def autoscaler_bounds(objects: Iterable[Obj]) -> dict[tuple[str, str, str], tupl
     return bounds
 
 
-def pod_groups(objects: Iterable[Obj], defaults: Defaults = lambda ns: (0, 0)) -> list[PodGroup]:
+def pod_groups(objects: Iterable[Obj], defaults: Defaults = lambda ns: (0, 0), transient: bool = False) -> list[PodGroup]:
     """Every group of pods the objects would run, with HPA/ScaledObject replica ranges applied.
 
     ``defaults(namespace)`` gives the LimitRange default request (millicores, MiB) for containers that set none.
     A Rollout with a ``workloadRef`` runs the referenced Deployment's pods (which Argo Rollouts scales to 0), so
-    that Deployment is not counted again.
+    that Deployment is not counted again. Jobs and CronJobs come as ``transient`` groups; ``transient=True`` also
+    adds the pods cert-manager runs on demand (ACME HTTP-01 solvers): what network flows need, what capacity must not count.
     """
     objects = list(objects)
     ctx = _Context(defaults, {(_meta(o)[1], o.get("kind", ""), _meta(o)[2]): o for o in objects}, objects)
@@ -548,7 +639,7 @@ def pod_groups(objects: Iterable[Obj], defaults: Defaults = lambda ns: (0, 0)) -
     groups: list[PodGroup] = []
     for obj in objects:
         kind, ns, name = _meta(obj)
-        adapter = ADAPTERS.get((api_group(obj), kind))
+        adapter = ADAPTERS.get((api_group(obj), kind)) or (TRANSIENT_ADAPTERS.get((api_group(obj), kind)) if transient else None)
         if adapter is None or (ns, kind, name) in referenced:
             continue
         try:

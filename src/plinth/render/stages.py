@@ -2,7 +2,8 @@
 
 A component knows its own part of the spec; these stages look at all of them at once: every component's
 alert and recording rules become one PrometheusRule per component, every component's dashboard panels are
-laid out into the spec's dashboards (sidecar-labelled ConfigMaps). Each stage's objects go into their own
+laid out into the spec's dashboards (sidecar-labelled ConfigMaps), every component's flows become the
+NetworkPolicies. Each stage's objects go into their own
 folder and Application, like a component's. The app-of-apps is the last stage (``plinth.render.gitops``).
 """
 
@@ -19,6 +20,7 @@ from plinth.kube.objects import dns_label, k8s_object, labels
 from plinth.monitoring.dashboards import build_dashboards
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import RuleGroup
+from plinth.render import network
 from plinth.spec.model import Platform
 
 RULES_LABEL = "plinth.dev/prometheus-rules"
@@ -31,8 +33,8 @@ class Stage:
 
     name: str
     """Folder and Application name."""
-    namespace: str
-    """Namespace of its objects."""
+    namespace: str | None
+    """Namespace of its objects (None: objects in several namespaces, in the cluster folder)."""
     sync_wave: int
     """Argo CD sync wave of its Application (after the components whose CRDs it uses)."""
     objects: Callable[[Platform, Sequence[Component]], list[KubeObject]]
@@ -94,5 +96,8 @@ PROMETHEUS_RULES = Stage("prometheus-rules", MONITORING_NAMESPACE, 1, _prometheu
 GRAFANA_DASHBOARDS = Stage("grafana-dashboards", MONITORING_NAMESPACE, 1, _dashboards)
 """The spec's dashboards, one sidecar-labelled ConfigMap each."""
 
-ALL_STAGES: tuple[Stage, ...] = (PROMETHEUS_RULES, GRAFANA_DASHBOARDS)
+NETWORK_POLICIES = Stage(network.NAME, None, network.SYNC_WAVE, network.network_policies)
+"""Every NetworkPolicy, rendered from every component's flows (``plinth.render.network``)."""
+
+ALL_STAGES: tuple[Stage, ...] = (PROMETHEUS_RULES, GRAFANA_DASHBOARDS, NETWORK_POLICIES)
 """Every aggregation stage, rendered after the components."""

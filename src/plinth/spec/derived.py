@@ -9,6 +9,7 @@ replicas survive a zone loss, what a region loss costs each store. Each is a pur
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -369,3 +370,81 @@ WORKLOAD_IDENTITIES: tuple[WorkloadIdentity, ...] = (
 def cloud_identity_name(platform: Platform, identity: WorkloadIdentity) -> str:
     """Name of the identity's cloud role / service account / managed identity (``<cluster>-<name>``)."""
     return f"{platform.cluster.name}-{identity.name}"
+
+
+# --------------------------------------------------------------------------- cluster addresses
+
+NETWORK_CIDR = "10.0.0.0/16"
+"""Address space of the cluster's network (VPC / VNet); node subnets are /20s carved from it, one pair per zone."""
+GKE_CONTROL_PLANE_CIDR = "172.16.0.0/28"
+"""The GKE control plane's private range (outside NETWORK_CIDR): the ``kubernetes`` Service's endpoints on GKE."""
+GKE_POD_CIDR = "10.64.0.0/14"
+GKE_SERVICE_CIDR = "10.68.0.0/20"
+AKS_POD_CIDR = "10.244.0.0/16"
+"""Azure CNI overlay: pod addresses outside the VNet."""
+AKS_SERVICE_CIDR = "10.96.0.0/16"
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
+"""Addresses that are never a public endpoint (RFC 1918, carrier-grade NAT, link-local, loopback)."""
+
+
+def zone_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Per zone, the (private node subnet, public load-balancer/NAT subnet) CIDRs carved from ``NETWORK_CIDR``."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    blocks = list(network.subnets(new_prefix=20))
+    if 2 * len(zones) > len(blocks):
+        raise ValueError(f"cluster.zones: {len(zones)} zones do not fit in {NETWORK_CIDR}")
+    return {zone: (str(blocks[i]), str(blocks[len(zones) + i])) for i, zone in enumerate(zones)}
+
+
+def control_plane_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Per zone, a /28 for the managed control plane's endpoint ENIs (EKS), carved from the first /20 after the node
+    and public subnets: no pod or node ever gets an address there, so a NetworkPolicy can name the API server alone."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    blocks = list(network.subnets(new_prefix=20))
+    if 2 * len(zones) + 1 > len(blocks):
+        raise ValueError(f"cluster.zones: {len(zones)} zones do not fit in {NETWORK_CIDR}")
+    small = list(blocks[2 * len(zones)].subnets(new_prefix=28))
+    return {zone: str(small[i]) for i, zone in enumerate(zones)}
+
+
+@dataclass(frozen=True)
+class ClusterAddresses:
+    """Where each kind of peer of a pod lives, on the spec's cloud: what a NetworkPolicy's ``ipBlock`` can name."""
+
+    provider: Provider
+    node_subnets: tuple[str, ...]
+    """The nodes' addresses (kubelets, host-network pods)."""
+    pods: tuple[str, ...]
+    """Addresses pods get."""
+    api_server: tuple[str, ...]
+    """The ``kubernetes`` Service's endpoints: where the managed control plane answers on 443."""
+    api_server_why: str
+    load_balancers: tuple[str, ...]
+    """Addresses the public load balancer's connections come from (besides the clients' own)."""
+    private: tuple[str, ...] = PRIVATE_RANGES
+
+
+def cluster_addresses(platform: Platform) -> ClusterAddresses:
+    """The address plan of the cluster the cloud layer builds for ``platform.cluster.provider``.
+
+    * AWS (EKS, VPC CNI): pods take addresses from the node subnets; the API server's private endpoint is a set of
+      ENIs EKS places in the cluster's own subnets: dedicated /28s per zone (``control_plane_subnets``), re-created
+      there on upgrades. The NLB (IP targets, client addresses not preserved) connects from the public subnets.
+    * GCP (GKE, VPC-native): pods come from the ``pods`` secondary range; the control plane answers on its private
+      /28 (``master_ipv4_cidr_block``); the passthrough load balancer keeps the client's address.
+    * Azure (AKS, CNI overlay with Cilium): pods come from the overlay range; the private cluster's API server is a
+      private endpoint in the node subnet; the load balancer keeps the client's address.
+    """
+    provider = platform.cluster.provider
+    subnets = zone_subnets(platform.cluster.zones)
+    private = tuple(pair[0] for pair in subnets.values())
+    public = tuple(pair[1] for pair in subnets.values())
+    if provider == "aws":
+        return ClusterAddresses(provider, private, private, tuple(control_plane_subnets(platform.cluster.zones).values()),
+                                "EKS puts the API server's endpoint ENIs in the cluster's own subnets (a /28 per zone)", public)
+    first = (private[0],)
+    if provider == "gcp":
+        return ClusterAddresses(provider, first, (GKE_POD_CIDR,), (GKE_CONTROL_PLANE_CIDR,),
+                                "GKE's private control plane range (master_ipv4_cidr_block)", ())
+    return ClusterAddresses(provider, first, (AKS_POD_CIDR,), first,
+                            "the private AKS API server's private endpoint is in the node subnet", ())
