@@ -302,30 +302,6 @@ ROUTE_WEIGHTS_IGNORED: dict[str, Any] = {
 """Argo CD ``ignoreDifferences`` entry for the Application syncing HTTPRoutes: the plugin owns the weights
 during a canary, and self-heal must not reset them."""
 
-ROLLOUT_STAGE = {"staging": "stage-deploy", "prod": "prod-deploy"}
-"""The pipeline stage whose budget an environment's rollout must fit in."""
-
-
-def rollout_minutes(platform: Platform) -> float:
-    """Time a rollout takes with no one intervening: the pauses plus the first analysis delay, minutes."""
-    pauses = sum(s.pause_seconds for s in platform.delivery.canary_steps)
-    window = max(60, 2 * platform.delivery.analysis.interval_seconds)
-    return (pauses + window) / 60
-
-
-def budget_findings(platform: Platform) -> list[str]:
-    """Problems when the environment's canary steps cannot finish within its stage's budget."""
-    stage_name = ROLLOUT_STAGE.get(platform.environment)
-    stage = next((s for s in platform.delivery.stages if s.name == stage_name), None)
-    if stage is None:
-        return []
-    minutes = rollout_minutes(platform)
-    if minutes > stage.budget_minutes:
-        return [f"delivery.canary_steps ({platform.environment}): the rollout takes {minutes:g} min of pauses and analysis "
-                f"but stage {stage.name} has a budget of {stage.budget_minutes} min"]
-    return []
-
-
 def autoscaler_target(rollout: KubeObject) -> dict[str, str]:
     """The ``scaleTargetRef`` an HPA or KEDA ScaledObject needs once the Deployment became a Rollout."""
     return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "name": rollout["metadata"]["name"]}

@@ -1193,7 +1193,7 @@ class Platform(StrictModel):
             return self
         steps = self.delivery.canary_steps
         pauses = sum(s.pause_seconds for s in steps)
-        needed = pauses + self.delivery.analysis.interval_seconds
+        needed = self.rollout_seconds()
         if needed > stage.budget_minutes * 60:
             raise ValueError(
                 f"delivery.canary_steps: the {self.environment} rollout pauses {describe_duration(pauses)} over {len(steps)} "
@@ -1201,6 +1201,11 @@ class Platform(StrictModel):
                 f"after the last: {describe_duration(needed)}, more than the {stage.budget_minutes} min budget of stage "
                 f"{stage.name!r} ({stage.title}); shorten the pauses or raise the budget")
         return self
+
+    def rollout_seconds(self) -> float:
+        """Time a canary rollout takes with no one intervening: its pauses plus one analysis measurement after the
+        last, seconds (what the environment's deploy stage budget must hold)."""
+        return sum(s.pause_seconds for s in self.delivery.canary_steps) + self.delivery.analysis.interval_seconds
 
     def backup_for(self, data: str) -> Backup:
         """The backup row of one data set."""
