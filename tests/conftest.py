@@ -41,6 +41,16 @@ def hydration(platforms: dict[str, Platform]):
     return hydrate_spec(DEFAULT_SPEC, platforms, render_all(platforms), CHART_DIR)
 
 
+@pytest.fixture(scope="session")
+def chart_crd_dir(platforms: dict[str, Platform], hydration) -> Path:
+    """CRD schemas converted from the pinned charts' CRDs (``../shared/schemas/crds`` only for CRDs no chart ships),
+    as ``plinth validate`` uses them; skips without the chart directory."""
+    from plinth.charts.workflow import crd_dir_for
+    from plinth.render.pipeline import render_all
+
+    return crd_dir_for(DEFAULT_SPEC, hydration, render_all(platforms), CRD_DIR)
+
+
 def chart_pods(hydration, environment: str, application: str) -> dict:
     """``Kind/name[/role]`` -> pod group of what one chart Application hydrates to (read by the one pod model)."""
     from plinth.kube.pods import pod_groups

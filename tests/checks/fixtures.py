@@ -11,7 +11,10 @@ from typing import Any
 
 from plinth.charts.apis import builtin_api_versions, group_version
 from plinth.charts.hydrate import HydratedObject
+from plinth.components import app_services as services_component
+from plinth.components import clickhouse, external_secrets, kafka, postgres, redis
 from plinth.kube.conventions import DATASTORE_NAMES, uses_label
+from plinth.kube import secrets as kube_secrets
 from plinth.kube.flows import Flow, Pods, flow
 from plinth.kube.scheduling import ZONE_KEY, spread_constraints
 from plinth.components import iceberg_catalog as ic
@@ -192,19 +195,6 @@ def monitoring(platform: Platform) -> list[dict[str, Any]]:
     ]
 
 
-LAKE_SECRET_STORE = "lake-secrets"
-"""The fixture's store of the Iceberg credentials (the broken PL-ARGO-005 fixture needs ``platform-secrets`` absent)."""
-
-
-def external_secret(name: str, namespace: str, entries: dict[str, str]) -> dict[str, Any]:
-    """An ExternalSecret writing Secret ``name`` from the fixture's ClusterSecretStore (key -> store entry:property)."""
-    return {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": meta(name, namespace),
-            "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": LAKE_SECRET_STORE},
-                     "target": {"name": name, "creationPolicy": "Owner"},
-                     "data": [{"secretKey": key, "remoteRef": {"key": entry.split(":")[0], "property": entry.split(":")[1]}}
-                              for key, entry in sorted(entries.items())]}}
-
-
 def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The Iceberg catalog chart, its maintenance and setup CronJobs, and for each service using Iceberg: the catalog's
     URI and warehouse, its credentials Secret (an ExternalSecret reading the entry the setup job's copy reads) and the
@@ -216,8 +206,6 @@ def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, An
                  "volumes": [{"name": f"principal-{u}", "secret": {"secretName": ic.principal_secret(u)}} for u in users]}
     objects: list[dict[str, Any]] = [
         application("polaris", chart="polaris", namespace=DATA, values={"replicaCount": 3}),
-        {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": meta(LAKE_SECRET_STORE, None),
-         "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}}}},
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("iceberg-maintenance", DATA),
          "spec": {"schedule": "30 4 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{
              "name": "maintenance", "image": f"ghcr.io/org/iceberg-maintenance@{DIGEST}",
@@ -231,14 +219,14 @@ def iceberg(platform: Platform, apps: list[dict[str, Any]]) -> list[dict[str, An
     ]
     for name in users:
         secret = ic.service_credentials_secret(name)
-        entries = {key: f"plinth/{platform.environment}/{entry}" for key, entry in ic.service_credentials_entries(name).items()}
+        entries = ic.service_credentials_entries(name)
         pod = find(apps, "Rollout", name)["spec"]["template"]["spec"]
         pod["containers"][0]["env"] = [{"name": "ICEBERG_CATALOG_URI", "value": "http://polaris.platform-data.svc:8181/api/catalog"},
                                        {"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse}]
         pod["volumes"] = [{"name": "iceberg-credentials", "secret": {"secretName": secret}}]
         objects += [
-            external_secret(secret, APPS, entries),
-            external_secret(ic.principal_secret(name), DATA, entries),
+            kube_secrets.external_secret(platform, secret, APPS, "fixture", entries),
+            kube_secrets.external_secret(platform, ic.principal_secret(name), DATA, "fixture", entries),
             {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(f"{name}-flows", APPS),
              "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}, "policyTypes": ["Egress"], "egress": [
                  {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DATA}},
@@ -273,8 +261,7 @@ def argo_scaffold(platform: Platform, objects: list[dict[str, Any]]) -> list[dic
     projects = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta(ns, SYSTEM),
                  "spec": {"sourceRepos": ["*"], "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
                           "clusterResourceWhitelist": [{"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
-                                                       {"group": "gateway.networking.k8s.io", "kind": "GatewayClass"},
-                                                       {"group": "external-secrets.io", "kind": "ClusterSecretStore"}]}}
+                                                       *({"group": g, "kind": k} for g, k in sorted(CLUSTER_SCOPED_FIXTURE_KINDS))]}}
                 for ns in namespaces]
     kinds = sorted({(group_version(o["apiVersion"])[0], o["kind"], group_version(o["apiVersion"])[1]) for o in objects
                     if group_version(o["apiVersion"])[0] not in builtin and group_version(o["apiVersion"])[0] != "argoproj.io"
@@ -288,6 +275,7 @@ def healthy_tree(platform: Platform) -> list[dict[str, Any]]:
     apps = app_services(platform)
     objects = [*apps, *data_stores(platform), *gateway(platform), *network_policies(), *monitoring(platform), *iceberg(platform, apps),
                application("apps", path=f"kubernetes/{platform.environment}/{APPS}/fixture")]
+    objects = with_identities(platform, objects)
     return objects + argo_scaffold(platform, objects)
 
 
@@ -398,3 +386,28 @@ def spec_changed(platform: Platform, changes: dict[str, Any]) -> Platform:
 
 def edited(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return copy.deepcopy(objects)
+
+
+def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data-plane identities as the components render them (``plinth.spec.access``): CloudNativePG roles,
+    Databases and pg_hba, ClickHouse users with grants, KafkaUsers with ACLs on a TLS + SCRAM listener, the Redis
+    ACL file; the stores' and the services' ExternalSecrets; each service's Rollout mounting its own credentials."""
+    find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"].setdefault("postgresql", {}).update(
+        pg_hba=postgres.pg_hba(platform))
+    find(objects, "Cluster", DATASTORE_NAMES["postgres"])["spec"]["managed"] = {"roles": postgres.managed_roles(platform)}
+    find(objects, "Kafka", DATASTORE_NAMES["kafka"])["spec"]["kafka"].update(
+        listeners=kafka.kafka(platform)["spec"]["kafka"]["listeners"], authorization={"type": "simple"})
+    find(objects, "ClickHouseInstallation", DATASTORE_NAMES["clickhouse"])["spec"]["configuration"]["users"] = clickhouse.users_config(platform)
+    replication = find(objects, "RedisReplication", DATASTORE_NAMES["redis"])["spec"]
+    replication["kubernetesConfig"]["redisSecret"] = {"name": redis.PASSWORD_SECRET, "key": "password"}
+    replication["acl"] = {"secret": {"secretName": redis.ACL_SECRET}}
+    added = [*postgres.role_secrets(platform), *postgres.databases(platform), *clickhouse.secrets(platform)[:1],
+             *clickhouse.user_secrets(platform), *kafka.user_secrets(platform), *kafka.users(platform), redis.acl_secret(platform)]
+    present = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    for name, svc in sorted(platform.services.items()):
+        credentials = [o for o in services_component.service_objects(platform, name) if o["kind"] == "ExternalSecret"]
+        added += [o for o in credentials if ("ExternalSecret", o["metadata"]["name"]) not in present]
+        pod = find(objects, "Rollout", name)["spec"]["template"]["spec"]
+        pod["volumes"] = [{"name": o["metadata"]["name"], "secret": {"secretName": o["spec"]["target"]["name"]}} for o in credentials]
+    store_app = application("secret-store", path=f"kubernetes/{platform.environment}/cluster/fixture", namespace=SYSTEM, wave=-4)
+    return objects + added + external_secrets.secret_stores(platform) + [store_app]

@@ -16,7 +16,7 @@ from plinth.components import iceberg_catalog as ic
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
-from tests.conftest import CRD_DIR, needs_shared
+from tests.conftest import needs_charts, needs_shared
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ PLANTED_DASHBOARD = {"apiVersion": "v1", "kind": "ConfigMap",
                          "targets": [{"expr": "sum(rate(shop_orders_total[$__rate_interval]))"}]}]})}}
 """A dashboard whose only panel reads a metric nothing in the fixture produces."""
 ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
-                          "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}, "target": {"name": "grafana-admin"},
+                          "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "retired-secrets"}, "target": {"name": "grafana-admin"},
                                    "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
 
 STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
@@ -196,7 +196,7 @@ CASES: dict[str, Case] = {
                         "needs Secret platform-monitoring/loki-object-storage, which no Application applies and nothing known creates",
                         break_hydrated=_drop("Secret", "loki-object-storage"), expect_application="loki",
                         expect_field="spec.template.spec.containers.0.envFrom.0.secretRef.name"),
-    "PL-ARGO-005": Case("ExternalSecret/platform-monitoring/grafana-admin", "ClusterSecretStore platform-secrets is not applied by any Application",
+    "PL-ARGO-005": Case("ExternalSecret/platform-monitoring/grafana-admin", "ClusterSecretStore retired-secrets is not applied by any Application",
                         _add(ORPHAN_EXTERNAL_SECRET)),
     "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
                         _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
@@ -204,6 +204,23 @@ CASES: dict[str, Case] = {
     "PL-OBS-001": Case("ConfigMap/platform-monitoring/dashboard-planted", "panel 'Orders' reads shop_orders_total, which nothing in prod produces",
                        break_hydrated=_plant("kube-prometheus-stack", PLANTED_DASHBOARD), expect_application="kube-prometheus-stack",
                        expect_field="data.planted.json:panels.0.targets.0.expr"),
+    "PL-SEC-001": Case("Rollout/platform-apps/connector", "connector uses kafka: no KafkaUser connector",
+                       lambda objs: fx.without(objs, "KafkaUser", "connector"), expect_field="uses.kafka"),
+    "PL-SEC-002": Case("KafkaUser/platform-data/connector", "KafkaUser connector may Read on topic pipeline-events",
+                       _set("KafkaUser", "connector", "spec.authorization.acls.1.operations", ["Describe", "Read", "Write"]),
+                       expect_field="spec.authorization.acls.1"),
+    "PL-SEC-003": Case("Kafka/platform-data/plinth-kafka", "listener tls on 9093 has no TLS and no authentication",
+                       lambda objs: fx.find(objs, "Kafka", "plinth-kafka")["spec"]["kafka"].update(
+                           listeners=[{"name": "tls", "port": 9093, "type": "internal", "tls": False}]),
+                       expect_field="spec.kafka.listeners.0"),
+    "PL-SEC-004": Case("Namespace/platform-apps", "enforces privileged, but its pods need only baseline",
+                       _add({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": fx.APPS, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
+                       expect_field="metadata.labels.pod-security.kubernetes.io/enforce"),
+    "PL-SEC-005": Case("ExternalSecret/platform-apps/data-workers-iceberg-credentials",
+                       "reads through store secrets-platform-data, which namespace platform-apps may not use",
+                       _set("ExternalSecret", "data-workers-iceberg-credentials", "spec.data.0.sourceRef.storeRef.name", "secrets-platform-data"),
+                       expect_field="spec.data.0"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),
@@ -303,9 +320,11 @@ def test_the_healthy_tree_passes_every_check_together(prod: Platform) -> None:
 
 
 @needs_shared
-def test_fixtures_have_the_real_object_shapes(prod: Platform) -> None:
-    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas (so the checks read real fields)."""
-    store = SchemaStore(prod.cluster.kubernetes_version, CRD_DIR)
+@needs_charts
+def test_fixtures_have_the_real_object_shapes(prod: Platform, chart_crd_dir) -> None:
+    """The fixtures the checks are tested on validate against the Kubernetes and CRD schemas, the pinned charts' CRDs
+    first (so the checks read real fields)."""
+    store = SchemaStore(prod.cluster.kubernetes_version, chart_crd_dir)
     problems = [str(p) for obj in fx.healthy_tree(prod) for p in store.check(obj, f"{obj['kind']}/{obj['metadata']['name']}")]
     assert problems == []
 

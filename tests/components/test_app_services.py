@@ -55,7 +55,7 @@ def test_every_service_gets_the_full_set_of_objects(platforms, rendered) -> None
         assert (("HTTPRoute", name) in objs) == bool(svc.public_host)
         for store in svc.uses:
             secret = objs[("ExternalSecret", f"{name}-{store}-credentials")]
-            assert secret["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "platform-secrets"}
+            assert secret["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "secrets-platform-apps"}
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

@@ -7,7 +7,7 @@ from ruamel.yaml import YAML
 from plinth.components import envoy_gateway
 from plinth.render.pipeline import render_platform
 from plinth.spec.loader import load_all
-from tests.conftest import CRD_DIR, DEFAULT_SPEC, REPO, needs_shared, spec_with
+from tests.conftest import DEFAULT_SPEC, REPO, needs_shared, spec_with
 
 EXAMPLE = REPO / "examples" / "extra-service.yaml"
 EXTRA = "reports"
@@ -73,13 +73,10 @@ def test_extra_public_service_using_a_store_gets_route_credentials_and_flows(tmp
 
 
 @needs_shared
-def test_extra_service_example_validates() -> None:
+def test_extra_service_example_validates(chart_crd_dir) -> None:
     from plinth.render.pipeline import render_all
     from plinth.validate.schemas import SchemaStore
 
-    store = SchemaStore("1.32", CRD_DIR)
-    # CloudNativePG's Database (the Iceberg catalog's) has no schema in the shared folder: its chart ships the CRD and
-    # the union's validation checks it (tests/validate/test_union.py), as for the default spec.
-    rendered = [r for r in render_all(load_all(EXAMPLE)) if (r.obj["apiVersion"], r.obj["kind"]) != ("postgresql.cnpg.io/v1", "Database")]
-    problems = [str(p) for r in rendered for p in store.check(r.obj, r.path)]
+    store = SchemaStore("1.32", chart_crd_dir)
+    problems = [str(p) for r in render_all(load_all(EXAMPLE)) for p in store.check(r.obj, r.path)]
     assert problems == []

@@ -52,8 +52,11 @@ def test_the_catalog_owns_a_database_and_a_role_in_the_platforms_postgresql(prod
     assert db == {"name": "iceberg_catalog", "owner": "iceberg_catalog", "cluster": {"name": DATASTORE_NAMES["postgres"]},
                   "ensure": "present", "databaseReclaimPolicy": "retain"}
     roles = objects[("Cluster", postgres.CLUSTER)]["spec"]["managed"]["roles"]
-    assert roles == [ic.postgres_role(prod)]
-    assert roles[0]["passwordSecret"] == {"name": ic.DB_SECRET} and roles[0]["login"] is True
+    (role,) = [r for r in roles if r["name"] == "iceberg_catalog"]
+    assert role == ic.postgres_role(prod)
+    assert role["passwordSecret"] == {"name": ic.DB_SECRET} and role["login"] is True and role["superuser"] is False
+    hba = objects[("Cluster", postgres.CLUSTER)]["spec"]["postgresql"]["pg_hba"]
+    assert "host iceberg_catalog iceberg_catalog all scram-sha-256" in hba and hba[-1] == "host all all all reject"
     secret = objects[("ExternalSecret", ic.DB_SECRET)]["spec"]
     assert secret["target"]["template"]["type"] == "kubernetes.io/basic-auth"  # CloudNativePG's format
     assert {e["secretKey"] for e in secret["data"]} == {"username", "password"}
@@ -104,7 +107,10 @@ def test_services_using_iceberg_get_the_catalog_uri_warehouse_and_principal(prod
         job_copy = objects[("ExternalSecret", ic.principal_secret(name))]["spec"]
         assert service_copy["data"] == job_copy["data"]
         assert {e["secretKey"] for e in job_copy["data"]} == {"client-id", "client-secret"}
-        assert job_copy["data"][0]["remoteRef"] == {"key": f"plinth/prod/apps/{name}/iceberg", "property": "client-id"}
+        # In the identities' subtree (the one platform-apps and platform-data may both read), relative to the AWS
+        # store's prefix plinth/prod/identities/.
+        assert job_copy["data"][0]["remoteRef"] == {"key": f"{name}/iceberg", "property": "client-id"}
+        assert job_copy["data"][0]["sourceRef"] == {"storeRef": {"kind": "ClusterSecretStore", "name": "secrets-identities"}}
         assert ("RoleBinding", f"{name}-iceberg-credentials-writer") not in objects
 
 

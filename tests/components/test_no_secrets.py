@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.render.pipeline import render_all
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO
@@ -75,22 +74,37 @@ def test_the_check_catches_planted_secrets() -> None:
     assert [p.split(":")[0] for p in found] == ["s.yaml", "s.yaml", "d.yaml", "a.yaml"], found
 
 
-def test_every_external_secret_reads_the_cluster_secret_store_and_holds_no_value() -> None:
+NON_SECRET_TEMPLATE_KEYS = {"username", "sasl", "tls", "backup_api_username"}
+"""Template keys that may hold a literal: user names and connection settings, never a credential."""
+TEMPLATE_EXPRESSION = re.compile(r"\{\{\s*\.([A-Za-z_][A-Za-z0-9_]*)(\s*\|\s*sha256sum)?\s*\}\}")
+"""The only template expressions allowed: a fetched key as is, or its SHA-256 (Redis ACL passwords)."""
+
+
+def test_every_external_secret_reads_its_namespace_store_and_holds_no_value() -> None:
     found = 0
     for item in _rendered():
         if item.obj["kind"] != "ExternalSecret":
             continue
         found += 1
         spec = item.obj["spec"]
-        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": CLUSTER_SECRET_STORE}
+        namespace = item.obj["metadata"]["namespace"]
+        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": f"secrets-{namespace}"}
         template = spec.get("target", {}).get("template", {})
-        # Only labels and the Secret's type may be templated (argo-rollouts' notification secret needs its component
-        # label, CloudNativePG role passwords a basic-auth Secret): template data, annotations or templateFrom could
-        # carry literal secret data.
-        assert set(template) <= {"metadata", "type"} and set(template.get("metadata", {})) <= {"labels"}, item.path
+        assert set(template) <= {"metadata", "engineVersion", "type", "data", "mergePolicy"}, item.path
+        assert set(template.get("metadata", {})) <= {"labels"}, item.path
+        fetched = {entry["secretKey"] for entry in spec["data"]}
+        for key, value in template.get("data", {}).items():
+            # A templated value is built from fetched keys only; a literal is a user name or a setting, never a secret.
+            names = [m.group(1) for m in TEMPLATE_EXPRESSION.finditer(value)]
+            if names:
+                assert set(names) <= fetched, (item.path, key)
+                assert "{{" not in TEMPLATE_EXPRESSION.sub("", value), (item.path, key)
+            else:
+                assert key in NON_SECRET_TEMPLATE_KEYS, (item.path, key)
         for entry in spec["data"]:
-            assert set(entry) == {"secretKey", "remoteRef"}
+            assert set(entry) <= {"secretKey", "remoteRef", "sourceRef"}
             assert set(entry["remoteRef"]) <= {"key", "property"}
+            assert set(entry.get("sourceRef", {"storeRef": {}})) == {"storeRef"}
     assert found >= 10
 
 

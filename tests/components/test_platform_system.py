@@ -124,9 +124,14 @@ def test_external_dns_points_at_the_spec_zone_and_provider(platforms, tmp_path) 
 ])
 def test_cluster_secret_store_uses_the_cloud_secret_manager(tmp_path, provider, extra, key) -> None:
     platform = load_all(spec_with(tmp_path, [("cluster.provider", provider), *extra]))["prod"]
-    (store,) = external_secrets.objects(platform)
-    assert store["kind"] == "ClusterSecretStore" and store["metadata"]["name"] == "platform-secrets"
-    assert list(store["spec"]["provider"]) == [key]
+    stores = {s["metadata"]["name"]: s for s in external_secrets.secret_stores(platform)}
+    assert set(stores) == {"secrets-identities", *(f"secrets-{ns}" for ns in platform.namespaces)}
+    for name, store in stores.items():
+        assert store["kind"] == "ClusterSecretStore" and list(store["spec"]["provider"]) == [key]
+        namespaces = store["spec"]["conditions"][0]["namespaces"]
+        assert namespaces == (["platform-apps", "platform-data"] if name == "secrets-identities" else [name.removeprefix("secrets-")])
+        # AWS Secrets Manager confines the store to its subtree itself; the other providers have no prefix.
+        assert store["spec"]["provider"][key].get("prefix") == (f"plinth/prod/{name.removeprefix('secrets-')}/" if provider == "aws" else None)
 
 
 def test_gcp_without_a_project_is_a_located_error(tmp_path) -> None:

@@ -80,7 +80,7 @@ def test_the_flows_that_were_broken_are_allowed(platforms, world) -> None:
     report = _report(platforms["prod"], rendered, hydration)
     inv = report.inventory
     allowed = {(inv.label(s), inv.label(d)): ports.describe() for (s, d), (ports, _) in report.intended.items()}
-    assert allowed[("keda-operator", "brokers")] == "TCP 9092"
+    assert allowed[("keda-operator", "brokers")] == "TCP 9093"
     assert allowed[("argocd-server", "argocd-redis-ha-haproxy")] == "TCP 6379"
     assert allowed[("argocd-redis-ha-haproxy", "argocd-redis-ha-server")] == "TCP 6379, 26379"
     assert allowed[("strimzi-cluster-operator", "brokers")] == "TCP 8443, 9090-9091"
@@ -101,7 +101,7 @@ def test_a_policy_that_cuts_a_declared_flow_is_reported_with_the_policy(platform
     cut = _replace_policy(rendered, "prod", "platform-system", "allow-keda-operator", drop_kafka)
     findings = [f for f in _net_findings({"prod": platforms["prod"]}, cut, hydration) if f.check_id == "PL-NET-001"]
     assert [(f.obj.key, f.field_path) for f in findings] == [("NetworkPolicy/platform-system/allow-keda-operator", "spec.egress")]
-    assert "keda-operator -> brokers TCP 9092 is refused" in findings[0].message
+    assert "keda-operator -> brokers TCP 9093 is refused" in findings[0].message
     assert findings[0].obj.file.endswith("prod/cluster/network-policies/networkpolicy-platform-system-allow-keda-operator.yaml")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, iceberg, network, observability, promises, quotas, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, iceberg, network, observability, promises, quotas, security, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -17,6 +17,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     *argo.CHECKS,
     *versions.CHECKS,
     *observability.CHECKS,
+    *security.CHECKS,
 )
 """Every check `plinth check` runs, in docs order."""
 

@@ -33,12 +33,13 @@ from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
 from plinth.kube.conventions import DATASTORE_NAMES, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
-from plinth.kube.secrets import external_secret
+from plinth.kube.secrets import external_secret, identity_secret
 from plinth.kube.workloads import restricted_container_security_context, restricted_pod_security_context
 from plinth.monitoring.dashboards import LEGEND, POD_NAME_LABEL, RATE, SERVICE_VARIABLE, SVC, by_service_name, ready_pods, selected_service
 from plinth.monitoring.conventions import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL, PIPELINE_WORKER_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
+from plinth.spec.access import IDENTITY_STORES, consumer_group, lag_reader_identity, store_identity
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS
 from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow, scrape
@@ -53,8 +54,11 @@ DURATION_METRIC = "http_request_duration_seconds"
 """Histogram of request durations every service exports."""
 REQUEST_RATE_WINDOW = "2m"
 """Rate window of the request-rate trigger: short enough to follow spikes, long enough to smooth scrapes."""
-KAFKA_BOOTSTRAP = f"{DATASTORE_NAMES['kafka']}-kafka-bootstrap.{DATA_NAMESPACE}.svc:9092"
-"""Strimzi's bootstrap Service of the platform's Kafka (plain listener)."""
+KAFKA_BOOTSTRAP = f"{DATASTORE_NAMES['kafka']}-kafka-bootstrap.{DATA_NAMESPACE}.svc:9093"
+"""Strimzi's bootstrap Service of the platform's Kafka (the TLS listener; SCRAM-SHA-512)."""
+KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
+KAFKA_SECURITY_PROTOCOL = "SASL_SSL"
+"""How services reach Kafka: TLS (the broker certificate is the internal CA's, at ``TLS_PATH``/ca.crt) and SCRAM."""
 STORE_ENDPOINTS: dict[str, str] = {
     "postgres": f"{DATASTORE_NAMES['postgres']}-pooler-rw.{DATA_NAMESPACE}.svc:5432",
     "clickhouse": f"clickhouse-{DATASTORE_NAMES['clickhouse']}.{DATA_NAMESPACE}.svc:9000",
@@ -65,12 +69,13 @@ STORE_ENDPOINTS: dict[str, str] = {
 STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "postgres": ("username", "password"),
     "clickhouse": ("username", "password"),
-    "redis": ("password",),
+    "redis": ("username", "password"),
     "kafka": ("username", "password"),
     "iceberg": ("client-id", "client-secret"),
 }
-"""Keys of each store's credential Secret, written by External Secrets from the secret manager and mounted as files
-(Iceberg's: the service's catalog principal, which the catalog's setup job keeps equal to the same entry)."""
+"""Keys of each store's credential Secret (written by External Secrets, mounted as files): the service's own
+identity in the store (``plinth.spec.access``), or its Iceberg catalog principal (one entry of the identities' subtree
+the catalog's setup job reads too)."""
 OBJECT_STORE_PORT = 443
 """Iceberg's data files live in the cloud's object storage, reached over HTTPS with the catalog's vended credentials."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
@@ -165,9 +170,23 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
         env.append({"name": "ICEBERG_CATALOG_URI", "value": iceberg_catalog.catalog_uri()})
         env.append({"name": "ICEBERG_WAREHOUSE", "value": platform.datastores.iceberg.catalog.warehouse})
         env.append({"name": "ICEBERG_SCOPE", "value": "PRINCIPAL_ROLE:ALL"})
+    if "postgres" in svc.uses:
+        env.append({"name": "POSTGRES_DATABASE", "value": store_identity(platform, name, "postgres").database})
+    if "clickhouse" in svc.uses:
+        env.append({"name": "CLICKHOUSE_DATABASE", "value": store_identity(platform, name, "clickhouse").database})
+    if "redis" in svc.uses:
+        env.append({"name": "REDIS_KEY_PREFIX", "value": f"{name}:"})
+    if "kafka" in svc.uses:
+        env.append({"name": "KAFKA_SECURITY_PROTOCOL", "value": KAFKA_SECURITY_PROTOCOL})
+        env.append({"name": "KAFKA_SASL_MECHANISM", "value": KAFKA_SASL_MECHANISM})
+        env.append({"name": "KAFKA_CA_FILE", "value": f"{TLS_PATH}/ca.crt"})
+        if svc.produces:
+            env.append({"name": "KAFKA_PRODUCE_TOPICS", "value": ",".join(svc.produces)})
+        if svc.consumes:
+            env.append({"name": "KAFKA_CONSUME_TOPICS", "value": ",".join(svc.consumes)})
+            env.append({"name": "KAFKA_CONSUMER_GROUP", "value": consumer_group(platform, name)})
     if isinstance(svc.scaling.trigger, QueueDepthTrigger):
         env.append({"name": "KAFKA_TOPIC", "value": svc.scaling.trigger.topic})
-        env.append({"name": "KAFKA_CONSUMER_GROUP", "value": svc.scaling.trigger.consumer_group})
     return env + trace_env(platform, name)
 
 
@@ -277,7 +296,7 @@ def _keda_trigger(platform: Platform, name: str) -> dict[str, Any]:
             "threshold": str(trigger.requests_per_second_per_replica),
         }}
     if isinstance(trigger, QueueDepthTrigger):
-        return {"type": "kafka", "metadata": {
+        return {"type": "kafka", "authenticationRef": {"name": lag_reader_secret(name)}, "metadata": {
             "bootstrapServers": KAFKA_BOOTSTRAP,
             "consumerGroup": trigger.consumer_group,
             "topic": trigger.topic,
@@ -370,13 +389,42 @@ def _service_account(name: str) -> KubeObject:
 
 
 def _credentials(platform: Platform, name: str) -> list[KubeObject]:
+    """The service's credentials: its own identity in each store it uses (user name rendered, password from the
+    secret store, the same remote secret the store creates the user from), the Iceberg bucket key."""
     svc = platform.services[name]
     result = []
     for store in sorted(svc.uses):
-        data = (iceberg_catalog.service_credentials_entries(name) if store == "iceberg"
-                else {key: f"apps/{name}/{store}:{key}" for key in STORE_CREDENTIAL_KEYS[store]})
-        result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
+        if store in IDENTITY_STORES:
+            result.append(identity_secret(platform, credentials_secret(name, store), NAMESPACE, NAME,
+                                          store_identity(platform, name, store)))
+        else:  # iceberg: the service's catalog principal
+            result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME,
+                                          iceberg_catalog.service_credentials_entries(name)))
     return result
+
+
+def lag_reader_secret(name: str) -> str:
+    """Secret and TriggerAuthentication KEDA reads a service's Kafka lag with."""
+    return f"{name}-kafka-lag"
+
+
+def lag_reader_objects(platform: Platform, name: str) -> list[KubeObject]:
+    """For a service scaled on Kafka lag: the lag reader's credentials (SCRAM over TLS) and the
+    TriggerAuthentication handing them, with the internal CA, to KEDA's Kafka scaler."""
+    identity = lag_reader_identity(platform, name)
+    if identity is None:
+        return []
+    secret = identity_secret(platform, lag_reader_secret(name), NAMESPACE, NAME, identity,
+                             extra={"sasl": "scram_sha512", "tls": "enable"})
+    auth = k8s_object("keda.sh/v1alpha1", "TriggerAuthentication", lag_reader_secret(name), NAMESPACE,
+                      labels=labels(NAME, lag_reader_secret(name)), spec={"secretTargetRef": [
+        {"parameter": "sasl", "name": lag_reader_secret(name), "key": "sasl"},
+        {"parameter": "username", "name": lag_reader_secret(name), "key": "username"},
+        {"parameter": "password", "name": lag_reader_secret(name), "key": "password"},
+        {"parameter": "tls", "name": lag_reader_secret(name), "key": "tls"},
+        {"parameter": "ca", "name": tls_secret(name), "key": "ca.crt"},
+    ]})
+    return [secret, auth]
 
 
 
@@ -395,7 +443,8 @@ def service_objects(platform: Platform, name: str) -> list[KubeObject]:
     rollout = service_rollout(platform, name)
     service = _service(platform, name)
     result = [_service_account(name), rollout, service, _pdb(platform, name),
-              _service_monitor(name), tls_certificate(platform, name), *_credentials(platform, name)]
+              _service_monitor(name), tls_certificate(platform, name), *_credentials(platform, name),
+              *lag_reader_objects(platform, name)]
     scaler = autoscaler(platform, name, delivery.autoscaler_target(rollout))
     if scaler is not None:
         result.append(scaler)

@@ -11,11 +11,16 @@ from typing import Any
 from plinth.components.base import Component, HelmRelease
 from plinth.kube.objects import dns_label
 from plinth.kube.scheduling import pool_placement
+from plinth.kube.yamlio import dump_yaml
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec.model import Platform
-from plinth.kube.flows import GIT, HTTPS, Flow, Pods, flow, scrape, to_api_server
+from plinth.kube.flows import GIT, HTTPS, IDENTITY_PROVIDER, Flow, Pods, flow, scrape, to_api_server
 
 NAME = "argocd"
+OIDC_SECRET = "argocd-oidc"
+"""Secret with the OIDC client secret (key ``clientSecret``), labelled part-of argocd so ``$argocd-oidc:clientSecret`` resolves."""
+OIDC_REMOTE_KEY = "argocd/oidc"
+"""Remote secret (under the environment's prefix) holding the OIDC client secret."""
 
 # Argo CD dropped the health assessment of Application objects in 1.8; without it an app-of-apps
 # does not wait for a child Application to be healthy before the next sync wave. This is the check
@@ -77,6 +82,23 @@ def oci_repositories(platform: Platform) -> dict[str, dict[str, str]]:
     return result
 
 
+def oidc_config(platform: Platform) -> str:
+    """Argo CD's ``oidc.config`` (a YAML document in argocd-cm) from the spec's SSO block."""
+    sso = platform.argocd.sso
+    return dump_yaml({"name": "SSO", "issuer": sso.issuer_url, "clientID": sso.client_id,
+                      "clientSecret": f"${OIDC_SECRET}:clientSecret", "requestedScopes": list(sso.requested_scopes)},
+                     canonical_order=False)
+
+
+def rbac_policy(platform: Platform) -> str:
+    """Argo CD RBAC (policy.csv): the admin groups get role:admin, the read-only groups role:readonly, anyone else
+    who logs in nothing (no default role)."""
+    sso = platform.argocd.sso
+    lines = [f"g, {group}, role:admin" for group in sso.admin_groups]
+    lines += [f"g, {group}, role:readonly" for group in sso.readonly_groups]
+    return "\n".join(lines) + "\n"
+
+
 def values(platform: Platform) -> dict[str, Any]:
     """Helm values of the argo-cd chart, from the spec."""
     cd = platform.argocd
@@ -91,7 +113,11 @@ def values(platform: Platform) -> dict[str, Any]:
                 "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
                 "application.resourceTrackingMethod": "annotation",
                 "timeout.reconciliation": "180s",
+                # No local admin: people log in through the identity provider (oidc.config), RBAC by group.
+                "admin.enabled": "false",
+                "oidc.config": oidc_config(platform),
             },
+            "rbac": {"policy.default": "", "policy.csv": rbac_policy(platform), "scopes": "[groups]"},
             "params": {"application.namespaces": cd.namespace},
             "repositories": oci_repositories(platform),
         },
@@ -186,6 +212,7 @@ def flows(platform: Platform) -> list[Flow]:
     result += [flow(p, repo, REPO_SERVER_PORT, f"Argo CD {what} asks the repo-server for manifests") for p, what in
                ((controller, "application controller"), (server, "server"), (appset, "ApplicationSet controller"))]
     result.append(flow(repo, GIT, HTTPS, "the repo-server fetches Git and Helm chart repositories over HTTPS"))
+    result.append(flow(server, IDENTITY_PROVIDER, HTTPS, "the server verifies single sign-on with the OIDC issuer (discovery, keys, tokens)"))
     result += [flow(p, redis, REDIS_PORT, f"Argo CD {what} caches in Redis") for p, what in
                ((controller, "application controller"), (server, "server"), (repo, "repo-server"))]
     result += [scrape(_argocd_pods(name), port) for name, port in

@@ -16,11 +16,12 @@ from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.identities import identity_service_account
 from plinth.kube.objects import k8s_object, labels
-from plinth.kube.secrets import external_secret
+from plinth.kube.secrets import external_secret, identity_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec import derived
+from plinth.spec.access import CLICKHOUSE_PRIVILEGES, StoreIdentity, identities
 from plinth.spec.derived import backup_target, retained_backup_count
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server
@@ -44,6 +45,10 @@ IDENTITY = "clickhouse-backup"
 """The backup sidecar's workload identity (``derived.WORKLOAD_IDENTITIES``); its ServiceAccount runs the server pods."""
 BACKUP_JOB = f"{CHI}-backup"
 BACKUP_USER = "backup"
+BACKUP_API_USER = "backup-api"
+"""User of clickhouse-backup's REST API (basic auth): the integration tables and the metrics scrape use it."""
+ANY_NETWORK = ["0.0.0.0/0", "::/0"]
+"""Users may connect from any pod address: NetworkPolicies decide which pods reach ClickHouse at all."""
 CHI_API = "clickhouse.altinity.com/v1"
 CHK_API = "clickhouse-keeper.altinity.com/v1"
 OPERATOR = "clickhouse"
@@ -114,6 +119,9 @@ def _backup_env(platform: Platform) -> list[dict[str, Any]]:
         {"name": "API_LISTEN", "value": f"0.0.0.0:{BACKUP_API_PORT}"},
         {"name": "API_CREATE_INTEGRATION_TABLES", "value": "true"},
         {"name": "API_ENABLE_METRICS", "value": "true"},
+        # Basic auth on every route (actions, lists, restore, metrics); the integration tables carry it in their URL.
+        {"name": "API_USERNAME", "value": BACKUP_API_USER},
+        {"name": "API_PASSWORD", "valueFrom": {"secretKeyRef": {"name": CREDENTIALS, "key": "backup_api_password"}}},
         {"name": "CLICKHOUSE_USERNAME", "value": BACKUP_USER},
         {"name": "CLICKHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": CREDENTIALS, "key": "backup_password"}}},
         {"name": "REMOTE_STORAGE", "value": remote},
@@ -135,6 +143,38 @@ def _backup_env(platform: Platform) -> list[dict[str, Any]]:
     return env
 
 
+def user_secret_name(identity: StoreIdentity) -> str:
+    """Secret (in platform-data) a service user's password is read from."""
+    return f"{CHI}-user-{identity.service}"
+
+
+def user_secrets(platform: Platform) -> list[KubeObject]:
+    """One ExternalSecret per service user (the password the service reads too)."""
+    return [identity_secret(platform, user_secret_name(i), ds.DATA_NAMESPACE, NAME, i) for i in identities(platform, STORE)]
+
+
+def grants(identity: StoreIdentity) -> list[str]:
+    """GRANT statements of a service user: its own database, created by itself, and nothing else."""
+    assert identity.database is not None
+    return [f"GRANT CREATE DATABASE ON {identity.database}.*",
+            f"GRANT {', '.join(CLICKHOUSE_PRIVILEGES)} ON {identity.database}.*"]
+
+
+def users_config(platform: Platform) -> dict[str, Any]:
+    """The installation's users: the backup user, and one user per service with its grants (users.xml ``grants``),
+    passwords from Secrets (the operator reads them with ``k8s_secret_password``)."""
+    config: dict[str, Any] = {
+        f"{BACKUP_USER}/k8s_secret_password": f"{ds.DATA_NAMESPACE}/{CREDENTIALS}/backup_password",
+        f"{BACKUP_USER}/networks/ip": list(ANY_NETWORK),
+    }
+    for identity in identities(platform, STORE):
+        config[f"{identity.user}/k8s_secret_password"] = f"{ds.DATA_NAMESPACE}/{user_secret_name(identity)}/password"
+        config[f"{identity.user}/networks/ip"] = list(ANY_NETWORK)
+        config[f"{identity.user}/profile"] = "default"
+        config[f"{identity.user}/grants/query"] = grants(identity)
+    return config
+
+
 def installation(platform: Platform) -> KubeObject:
     """The ClickHouseInstallation: shards x replicas from the spec, Keeper for replication, insert_quorum."""
     ch = platform.datastores.clickhouse
@@ -145,10 +185,7 @@ def installation(platform: Platform) -> KubeObject:
     return k8s_object(CHI_API, "ClickHouseInstallation", CHI, ds.DATA_NAMESPACE, labels=labels(NAME, CHI, ch.version), spec={
         "configuration": {
             "zookeeper": {"nodes": [{"host": f"keeper-{CHK}", "port": KEEPER_PORT}]},
-            "users": {
-                f"{BACKUP_USER}/k8s_secret_password": f"{ds.DATA_NAMESPACE}/{CREDENTIALS}/backup_password",
-                f"{BACKUP_USER}/networks/ip": ["0.0.0.0/0"],
-            },
+            "users": users_config(platform),
             "profiles": {
                 "default/insert_quorum": str(ch.insert_quorum),
                 "default/insert_quorum_timeout": "60000",
@@ -228,10 +265,14 @@ def backup_cronjob(platform: Platform) -> KubeObject:
 
 
 def secrets(platform: Platform) -> list[KubeObject]:
-    """ExternalSecrets: the backup user's password, the operator's own account (the bucket needs no key: the pods'
-    ServiceAccount carries the backup identity)."""
+    """ExternalSecrets: the backup user's and the backup API's passwords, the services' users, the operator's own
+    account (the bucket needs no key: the pods' ServiceAccount carries the backup identity)."""
+    backup = external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {
+        "backup_password": "clickhouse/users:backup_password", "backup_api_password": "clickhouse/users:backup_api_password"})
+    backup["spec"]["target"]["template"] = {"engineVersion": "v2", "mergePolicy": "Merge",
+                                            "data": {"backup_api_username": BACKUP_API_USER}}
     return [
-        external_secret(platform, CREDENTIALS, ds.DATA_NAMESPACE, NAME, {"backup_password": "clickhouse/users:backup_password"}),
+        backup, *user_secrets(platform),
         external_secret(platform, "clickhouse-operator", ds.DATA_NAMESPACE, NAME,
                         {"username": "clickhouse/operator:username", "password": "clickhouse/operator:password"}),
     ]
@@ -241,7 +282,9 @@ def service_monitor(platform: Platform) -> KubeObject:
     """Scrapes the backup sidecars (clickhouse-backup's /metrics)."""
     return k8s_object("monitoring.coreos.com/v1", "PodMonitor", BACKUP_JOB, ds.DATA_NAMESPACE, labels=labels(NAME, BACKUP_JOB), spec={
         "selector": {"matchLabels": _chi_selector()},
-        "podMetricsEndpoints": [{"port": "backup-api", "path": "/metrics"}],
+        "podMetricsEndpoints": [{"port": "backup-api", "path": "/metrics", "basicAuth": {
+            "username": {"name": CREDENTIALS, "key": "backup_api_username"},
+            "password": {"name": CREDENTIALS, "key": "backup_api_password"}}}],
     })
 
 
@@ -264,9 +307,6 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "secret": {"create": False},
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": True, "namespaceScoped": True},
-        # Argo CD applies the chart's CRDs itself; the chart's pre-install CRD Job would only repeat it (with an
-        # unpinned kubectl image).
-        "crdHook": {"enabled": False},
         **ds.operator_placement(platform),
     }, sync_wave=-5)]
 

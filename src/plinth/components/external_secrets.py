@@ -1,22 +1,23 @@
-"""Secrets: External Secrets Operator and the ClusterSecretStore every credential comes through.
+"""Secrets: External Secrets Operator and the secret stores every credential comes through.
 
-The store (named in ``render/conventions.py``) reads the cloud's secret manager, picked by
-``cluster.provider``: AWS Secrets Manager, GCP Secret Manager or Azure Key Vault. The operator
-authenticates with the cloud's workload identity bound to its ServiceAccount, so neither the store
-nor anything else in the tree holds a key. Components ask for credentials with
-``render/secrets.external_secret``; the tree never contains a Secret object or a secret value.
+One ClusterSecretStore per remote subtree (``kube/secrets.py``): each namespace's own, usable by that namespace
+alone (``conditions``), and the data-store identities', usable by platform-apps and platform-data. Every store reads
+the cloud's secret manager, picked by ``cluster.provider``: AWS Secrets Manager (where the store is also confined to
+its subtree by ``prefix``), GCP Secret Manager or Azure Key Vault. The operator authenticates with the cloud's
+workload identity bound to its ServiceAccount, so neither the stores nor anything else in the tree holds a key.
+Components ask for credentials with ``kube/secrets.external_secret``; the tree never contains a Secret object or a
+secret value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
+from plinth.components.argocd import OIDC_REMOTE_KEY, OIDC_SECRET, OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
-from plinth.kube.conventions import CLUSTER_SECRET_STORE
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import pool_placement, spread_constraints
-from plinth.kube.secrets import EXTERNAL_SECRETS_API
+from plinth.kube.secrets import EXTERNAL_SECRETS_API, STORE_KIND, external_secret, scope_prefix, store_name, store_prefixes_keys
 from plinth.kube.workloads import requests_and_limits
 from plinth.monitoring.panels import Panel
 from plinth.spec import derived
@@ -86,17 +87,39 @@ def provider(platform: Platform) -> dict[str, Any]:
                         "serviceAccountRef": {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE}}}
 
 
-def cluster_secret_store(platform: Platform) -> KubeObject:
-    """ClusterSecretStore ``platform-secrets`` over the cloud's secret manager."""
-    return k8s_object(EXTERNAL_SECRETS_API, "ClusterSecretStore", CLUSTER_SECRET_STORE, labels=labels(COMPONENT_NAME, CLUSTER_SECRET_STORE), spec={
-        "provider": provider(platform),
-        "refreshInterval": platform.secrets.refresh_interval_seconds,
-    })
+def secret_stores(platform: Platform) -> list[KubeObject]:
+    """One ClusterSecretStore per remote subtree: each namespace's own (usable by that namespace alone) and the
+    identities' (usable by platform-apps and platform-data). On AWS each store also confines itself to its subtree
+    (``prefix``); every store reads the cloud's secret manager with the operator's workload identity."""
+    readers: dict[str, list[str]] = {}
+    for namespace, scopes in derived.secret_scopes(platform).items():
+        for scope in scopes:
+            readers.setdefault(scope, []).append(namespace)
+    result = []
+    for scope, namespaces in sorted(readers.items()):
+        backend = provider(platform)
+        if store_prefixes_keys(platform):
+            backend["aws"]["prefix"] = scope_prefix(platform, scope)
+        result.append(k8s_object(EXTERNAL_SECRETS_API, STORE_KIND, store_name(scope), labels=labels(COMPONENT_NAME, store_name(scope)), spec={
+            "provider": backend,
+            "refreshInterval": platform.secrets.refresh_interval_seconds,
+            "conditions": [{"namespaces": sorted(namespaces)}],
+        }))
+    return result
+
+
+def argocd_oidc_secret(platform: Platform) -> KubeObject:
+    """Argo CD's OIDC client secret (its admin account is disabled), labelled so Argo CD reads it."""
+    obj = external_secret(platform, OIDC_SECRET, platform.argocd.namespace, COMPONENT_NAME,
+                          {"clientSecret": f"{OIDC_REMOTE_KEY}:clientSecret"})
+    obj["spec"]["target"]["template"] = {"engineVersion": "v2", "mergePolicy": "Merge",
+                                         "metadata": {"labels": {"app.kubernetes.io/part-of": "argocd"}}}
+    return obj
 
 
 def objects(platform: Platform) -> list[KubeObject]:
-    """The ClusterSecretStore."""
-    return [cluster_secret_store(platform)]
+    """The secret stores and the Argo CD OIDC client secret read through platform-system's."""
+    return [*secret_stores(platform), argocd_oidc_secret(platform)]
 
 
 def panels(platform: Platform) -> list[Panel]:

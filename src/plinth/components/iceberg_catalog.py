@@ -47,7 +47,7 @@ from plinth.lakehouse import catalog_setup, maintenance
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec import derived
-from plinth.spec.derived import WORKLOAD_IDENTITIES, buckets
+from plinth.spec.derived import IDENTITY_SECRETS_SCOPE, WORKLOAD_IDENTITIES, buckets
 from plinth.spec.model import Platform
 
 NAME = "iceberg-catalog"
@@ -130,8 +130,9 @@ def service_credentials_secret(service: str) -> str:
 
 def service_credentials_entries(service: str) -> dict[str, str]:
     """Secret key -> secret store entry (``name:property``) of a service's catalog principal credentials: read by the
-    service's ExternalSecret and by the setup job's, one entry for both."""
-    return {key: f"apps/{service}/iceberg:{key}" for key in SERVICE_CREDENTIAL_KEYS}
+    service's ExternalSecret (platform-apps) and by the setup job's (platform-data): one entry of the identities'
+    subtree, the one both namespaces' stores may read."""
+    return {key: f"{IDENTITY_SECRETS_SCOPE}/{service}/iceberg:{key}" for key in SERVICE_CREDENTIAL_KEYS}
 
 
 def principal_secret(service: str) -> str:
@@ -170,9 +171,9 @@ def maintenance_args(platform: Platform) -> list[str]:
 
 def postgres_role(platform: Platform) -> dict[str, Any]:
     """The catalog's role as an entry of the CloudNativePG Cluster's ``spec.managed.roles``."""
-    return {"name": platform.datastores.iceberg.catalog.database, "ensure": "present", "login": True,
-            "passwordSecret": {"name": DB_SECRET}, "connectionLimit": -1, "inherit": True,
-            "comment": "Iceberg REST catalog (Apache Polaris)"}
+    return {"name": platform.datastores.iceberg.catalog.database, "ensure": "present", "login": True, "inherit": True,
+            "superuser": False, "createdb": False, "createrole": False, "replication": False, "bypassrls": False,
+            "passwordSecret": {"name": DB_SECRET}, "connectionLimit": -1, "comment": "Iceberg REST catalog (Apache Polaris)"}
 
 
 def database(platform: Platform) -> KubeObject:

@@ -11,14 +11,17 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.cert_manager import INTERNAL_CA
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import identity_secret
 from plinth.kube.scheduling import POOL_LABEL
 from plinth.monitoring.conventions import APP_SERVICE_LABEL, PIPELINE_FAILED_TOTAL, PIPELINE_PROCESSED_TOTAL
 from plinth.monitoring.dashboards import APPS_NAMESPACE, RATE, ready_pods
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec.access import StoreIdentity, kafka_users
 from plinth.spec.model import Platform, QueueDepthTrigger, VolumeSpec
 from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
@@ -32,6 +35,11 @@ OPERATOR = "strimzi"
 CONTROL_PLANE_PORT = 9090
 REPLICATION_PORT = 9091
 METRICS_PORT = 9404
+CLIENT_PORT = 9093
+"""The one client listener: TLS (a certificate from the platform's internal CA) with SCRAM-SHA-512 users."""
+CLIENT_LISTENER = "tls"
+BROKER_CERTIFICATE = f"{CLUSTER}-listener-tls"
+"""cert-manager Certificate (and Secret) of the client listener, issued by the internal CA every service trusts."""
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {"strimzi-cluster-operator": (200, 384), "kafka-exporter": (100, 128)}
 """CPU millicores and memory MiB of the operator pod (chart values) and of the Kafka Exporter (the Kafka CR)."""
@@ -75,10 +83,15 @@ def kafka(platform: Platform) -> KubeObject:
     return k8s_object(STRIMZI_API, "Kafka", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER, k.version), spec={
         "kafka": {
             "version": k.version,
-            "listeners": [
-                {"name": "plain", "port": 9092, "type": "internal", "tls": False},
-                {"name": "tls", "port": 9093, "type": "internal", "tls": True},
-            ],
+            "listeners": [{
+                "name": CLIENT_LISTENER, "port": CLIENT_PORT, "type": "internal", "tls": True,
+                "authentication": {"type": "scram-sha-512"},
+                "configuration": {"brokerCertChainAndKey": {"secretName": BROKER_CERTIFICATE, "certificate": "tls.crt",
+                                                            "key": "tls.key"}},
+            }],
+            # Kafka's own authorizer: users may do what their KafkaUser's ACLs allow, nothing else (Strimzi's
+            # operators are super users through their certificates on the replication listener).
+            "authorization": {"type": "simple"},
             "config": broker_config(platform),
             "rack": {"topologyKey": ds.ZONE_KEY},
             "metricsConfig": {"type": "strimziMetricsReporter", "values": {"allowList": list(METRICS_ALLOW_LIST)}},
@@ -86,6 +99,7 @@ def kafka(platform: Platform) -> KubeObject:
         "kafkaExporter": kafka_exporter(platform),
         "entityOperator": {
             "topicOperator": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}},
+            "userOperator": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}},
             "template": {"pod": _pod_template(platform, {"strimzi.io/name": f"{CLUSTER}-entity-operator"}, anti_affinity=False)},
         },
     })
@@ -151,6 +165,50 @@ def topics(platform: Platform) -> list[KubeObject]:
     }) for t in k.topics]
 
 
+def listener_certificate(platform: Platform) -> KubeObject:
+    """The client listener's certificate from the internal CA (PKCS#8 key, as Strimzi requires), valid for the
+    bootstrap Service and every broker's name."""
+    ns = ds.DATA_NAMESPACE
+    names = [f"{CLUSTER}-kafka-bootstrap", f"{CLUSTER}-kafka-brokers"]
+    dns = sorted({f"{n}.{ns}.svc{suffix}" for n in names for suffix in ("", ".cluster.local")}
+                 | {f"*.{CLUSTER}-kafka-brokers.{ns}.svc{suffix}" for suffix in ("", ".cluster.local")})
+    return k8s_object("cert-manager.io/v1", "Certificate", BROKER_CERTIFICATE, ns, labels=labels(NAME, BROKER_CERTIFICATE), spec={
+        "secretName": BROKER_CERTIFICATE,
+        "dnsNames": dns,
+        "duration": "2160h",
+        "renewBefore": "720h",
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8", "rotationPolicy": "Always"},
+        "usages": ["server auth"],
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": INTERNAL_CA},
+    })
+
+
+def user_secret_name(identity: StoreIdentity) -> str:
+    """Secret (in platform-data) a KafkaUser's SCRAM password is read from."""
+    return f"kafka-user-{identity.user}"
+
+
+def user_secrets(platform: Platform) -> list[KubeObject]:
+    """The KafkaUsers' passwords, read from the secret store (the services' own ExternalSecrets read the same)."""
+    return [identity_secret(platform, user_secret_name(i), ds.DATA_NAMESPACE, NAME, i) for i in kafka_users(platform)]
+
+
+def users(platform: Platform) -> list[KubeObject]:
+    """One KafkaUser per service (SCRAM-SHA-512, the password from the secret store) with ACLs for exactly the
+    topics it produces and consumes and its consumer group; one per lag-driven autoscaler (Describe only)."""
+    result = []
+    for identity in kafka_users(platform):
+        acls = [{"resource": {"type": acl.resource_type, "name": acl.name, "patternType": "literal"},
+                 "operations": list(acl.operations), "host": "*"} for acl in identity.kafka_acls]
+        result.append(k8s_object(STRIMZI_API, "KafkaUser", identity.user, ds.DATA_NAMESPACE,
+                                 labels=labels(NAME, identity.user, **{"strimzi.io/cluster": CLUSTER}), spec={
+            "authentication": {"type": "scram-sha-512", "password": {"valueFrom": {"secretKeyRef": {
+                "name": user_secret_name(identity), "key": "password"}}}},
+            "authorization": {"type": "simple", "acls": acls},
+        }))
+    return result
+
+
 def pod_monitor(platform: Platform) -> KubeObject:
     """Scrapes the Strimzi Metrics Reporter on every Kafka node (the node pools' pods)."""
     return k8s_object("monitoring.coreos.com/v1", "PodMonitor", CLUSTER, ds.DATA_NAMESPACE, labels=labels(NAME, CLUSTER), spec={
@@ -168,11 +226,10 @@ def exporter_pod_monitor(platform: Platform) -> KubeObject:
     })
 
 
-
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Kafka object of platform-data."""
-    return [kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS), *topics(platform),
-            pod_monitor(platform), exporter_pod_monitor(platform)]
+    return [listener_certificate(platform), kafka(platform), node_pool(platform, CONTROLLERS), node_pool(platform, BROKERS),
+            *topics(platform), *user_secrets(platform), *users(platform), pod_monitor(platform), exporter_pod_monitor(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

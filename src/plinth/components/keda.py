@@ -126,7 +126,7 @@ def flows(platform: Platform) -> list[Flow]:
                webhook(metrics, METRICS_SERVER_PORT, "the external metrics API (APIService) the HPAs read")]
     result += [scrape(pods(app), METRICS_PORT) for app in ("keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks")]
     for labels, ports in DATASTORE_CLIENT_PODS["kafka"]:
-        result.append(flow(operator, Pods.of(DATA_NAMESPACE, labels), ports[:1], "Kafka consumer-lag triggers read the brokers (plain listener)"))
+        result.append(flow(operator, Pods.of(DATA_NAMESPACE, labels), ports[:1], "Kafka consumer-lag triggers read the brokers (the TLS listener, as the lag reader's SCRAM user)"))
     return result
 
 

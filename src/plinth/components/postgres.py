@@ -16,10 +16,12 @@ from plinth.components.iceberg_catalog import postgres_role
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
 from plinth.kube.objects import k8s_object, labels
+from plinth.kube.secrets import identity_secret
 from plinth.monitoring.backup_alerts import BackupFreshness
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
 from plinth.spec import derived
+from plinth.spec.access import StoreIdentity, identities, platform_postgres_roles
 from plinth.spec.derived import ObjectLocation, backup_target, region_loss
 from plinth.spec.model import Platform
 from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape, to_api_server, webhook
@@ -80,6 +82,45 @@ def object_store(platform: Platform, *, source: ObjectLocation | None = None) ->
     return k8s_object(BARMAN_API, "ObjectStore", OBJECT_STORE, ds.DATA_NAMESPACE, labels=labels(NAME, OBJECT_STORE), spec=spec)
 
 
+def role_secret_name(identity: StoreIdentity) -> str:
+    """Secret (basic-auth, in platform-data) the managed role of a service takes its password from."""
+    return f"{CLUSTER}-role-{identity.service}"
+
+
+def role_secrets(platform: Platform) -> list[KubeObject]:
+    """One ExternalSecret per service role: the password the service reads too, in the basic-auth form CloudNativePG
+    wants, labelled so the operator re-reads it when it rotates."""
+    return [identity_secret(platform, role_secret_name(i), ds.DATA_NAMESPACE, NAME, i, secret_type="kubernetes.io/basic-auth",
+                            secret_labels={"cnpg.io/reload": "true"}) for i in identities(platform, STORE)]
+
+
+def managed_roles(platform: Platform) -> list[dict[str, Any]]:
+    """CloudNativePG managed roles: one login role per service using PostgreSQL, nothing more (no superuser,
+    createdb, createrole, replication or bypassrls)."""
+    return [{"name": i.user, "ensure": "present", "login": True, "inherit": True, "superuser": False, "createdb": False,
+             "createrole": False, "replication": False, "bypassrls": False, "connectionLimit": -1,
+             "comment": f"service {i.service}", "passwordSecret": {"name": role_secret_name(i)}}
+            for i in identities(platform, STORE)]
+
+
+def pg_hba(platform: Platform) -> list[str]:
+    """pg_hba.conf lines after CloudNativePG's own (local peer, replication and the pooler's certificates): each
+    service role (and the Iceberg catalog's) reaches its own database only, with SCRAM; every other network
+    connection is refused."""
+    lines = [f"host {i.database} {i.user} all scram-sha-256" for i in identities(platform, STORE)]
+    lines += [f"host {database} {role} all scram-sha-256" for role, database in sorted(platform_postgres_roles(platform).items())]
+    return [*lines, "host all all all reject"]
+
+
+def databases(platform: Platform) -> list[KubeObject]:
+    """One CloudNativePG Database per service, owned by its role (kept when the object is deleted)."""
+    return [k8s_object(CNPG_API, "Database", f"{CLUSTER}-{i.service}", ds.DATA_NAMESPACE,
+                       labels=labels(NAME, f"{CLUSTER}-{i.service}"), spec={
+        "cluster": {"name": CLUSTER}, "name": i.database, "owner": i.user, "ensure": "present",
+        "databaseReclaimPolicy": "retain",
+    }) for i in identities(platform, STORE)]
+
+
 def postgresql_parameters(platform: Platform) -> dict[str, str]:
     """postgresql.conf parameters the spec sets (WAL archiving bound); the drills' servers run the same."""
     return {"archive_timeout": f"{int(platform.datastores.postgres.archive_timeout_seconds)}s"}
@@ -102,7 +143,10 @@ def cluster(platform: Platform) -> KubeObject:
                             # Promote only a standby a quorum proves has every synchronously committed transaction.
                             "failoverQuorum": True},
             "parameters": postgresql_parameters(platform),
+            "pg_hba": pg_hba(platform),
         },
+        # One role per service from its uses, plus the platform's own consumer in platform-data (the Iceberg catalog).
+        "managed": {"roles": [*managed_roles(platform), postgres_role(platform)]},
         "storage": {"size": f"{pg.storage.size_gib}Gi", "storageClass": pg.storage.storage_class},
         "walStorage": {"size": f"{pg.wal_storage.size_gib}Gi", "storageClass": pg.wal_storage.storage_class},
         "resources": ds.resources(pg.resources),
@@ -115,8 +159,6 @@ def cluster(platform: Platform) -> KubeObject:
         },
         "topologySpreadConstraints": ds.zone_spread({"cnpg.io/cluster": CLUSTER}),
         "plugins": [{"name": BARMAN_PLUGIN, "isWALArchiver": True, "parameters": {"barmanObjectName": OBJECT_STORE}}],
-        # Roles of the platform's own consumers in platform-data (the Iceberg catalog); apps get theirs elsewhere.
-        "managed": {"roles": [postgres_role(platform)]},
     })
 
 
@@ -181,8 +223,8 @@ POOLER_METRICS_PORT = 9127
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every PostgreSQL object of platform-data."""
-    return [object_store(platform), cluster(platform), pooler(platform),
-            scheduled_backup(platform), *pod_monitors(platform)]
+    return [*role_secrets(platform), object_store(platform), cluster(platform),
+            *databases(platform), pooler(platform), scheduled_backup(platform), *pod_monitors(platform)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

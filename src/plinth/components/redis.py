@@ -17,6 +17,7 @@ from plinth.kube.objects import k8s_object, labels
 from plinth.kube.secrets import external_secret
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RuleGroup
+from plinth.spec.access import REDIS_COMMANDS, identities
 from plinth.spec.model import Platform
 from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
 
@@ -25,6 +26,9 @@ STORE = "redis"
 REPLICATION = DATASTORE_NAMES["redis"]
 SENTINEL = DATASTORE_NAMES["redis-sentinel"]
 PASSWORD_SECRET = f"{REPLICATION}-password"
+"""The ``default`` user's password: replication, Sentinel, the exporter and the operator use it; no service does."""
+ACL_SECRET = f"{REPLICATION}-acl"
+"""Secret with ``user.acl`` (the operator mounts it at /etc/redis/user.acl and turns ACL mode on)."""
 REDIS_API = "redis.redis.opstreelabs.in/v1beta2"
 OPERATOR = "redis"
 EXPORTER_PORT = 9121
@@ -96,6 +100,7 @@ def replication(platform: Platform) -> KubeObject:
             "redisSecret": {"name": PASSWORD_SECRET, "key": "password"},
         },
         "redisConfig": {"additionalRedisConfig": redis_config(platform)},
+        "acl": {"secret": {"secretName": ACL_SECRET}},
         "redisExporter": _exporter(platform),
         "storage": {"volumeClaimTemplate": {"spec": {
             "accessModes": ["ReadWriteOnce"], "storageClassName": r.storage.storage_class,
@@ -140,10 +145,33 @@ def pod_monitor(platform: Platform, name: str = REPLICATION) -> KubeObject:
 
 
 
+def acl_lines(platform: Platform) -> list[str]:
+    """The ACL file as External Secrets template lines: ``default`` (the operator's, replication's and Sentinel's
+    user) keeps every right; each service user may touch only keys and channels ``<service>:*`` and run no admin
+    or dangerous command. Passwords appear as SHA-256 hashes, never in clear."""
+    lines = ['user default on #{{ .default_password | sha256sum }} ~* &* +@all']
+    for identity in identities(platform, STORE):
+        key = identity.user.replace("-", "_")
+        lines.append(f"user {identity.user} on #{{{{ .{key} | sha256sum }}}} resetkeys ~{identity.redis_keys} "
+                     f"resetchannels &{identity.redis_keys} {REDIS_COMMANDS}")
+    return lines
+
+
+def acl_secret(platform: Platform) -> KubeObject:
+    """ExternalSecret writing ``user.acl`` from the default password and every service user's password (the same
+    remote secrets the services read)."""
+    data = {"default_password": "redis/default:password"}
+    for identity in identities(platform, STORE):
+        data[identity.user.replace("-", "_")] = f"{identity.remote_key}:password"
+    obj = external_secret(platform, ACL_SECRET, ds.DATA_NAMESPACE, NAME, data)
+    obj["spec"]["target"]["template"] = {"engineVersion": "v2", "data": {"user.acl": "\n".join(acl_lines(platform)) + "\n"}}
+    return obj
+
+
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
     return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
+            acl_secret(platform), replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

@@ -36,6 +36,8 @@ STAGE_BUILD = "build-and-scan"
 STAGE_TEST = "test-suite"
 STAGE_STAGING = "stage-deploy"
 STAGE_PROD = "prod-deploy"
+PROD_ENVIRONMENT = "prod"
+"""GitHub environment the prod promotion job runs in: protected by required reviewers and a branch rule."""
 
 
 class WorkflowError(ValueError):
@@ -281,6 +283,9 @@ def promotion_workflow(platform: Platform) -> dict[str, Any]:
     job = {
         "name": _stage_title(platform, STAGE_PROD),
         "if": "github.event_name == 'workflow_dispatch' || github.event.client_payload.environment == 'staging'",
+        # The protected GitHub environment: its required reviewers approve before the digest moves to prod, and
+        # only the target branch may deploy to it (repository settings, README "Delivery").
+        "environment": PROD_ENVIRONMENT,
         "runs-on": RUNNER,
         "timeout-minutes": budget_minutes(platform, STAGE_PROD),
         "permissions": {"contents": "write"},

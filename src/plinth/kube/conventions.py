@@ -16,12 +16,9 @@ DATASTORE_PORTS: dict[str, tuple[int, ...]] = {
     "postgres": (5432,),  # CloudNativePG instances and the PgBouncer pooler
     "clickhouse": (8123, 9000),  # HTTP and native protocol
     "redis": (6379, 26379),  # Redis and Sentinel
-    "kafka": (9092, 9093),  # plain and TLS listeners
+    "kafka": (9093,),  # the TLS listener (SCRAM-SHA-512 users); there is no plaintext listener
 }
 """Client ports of each data store."""
-
-CLUSTER_SECRET_STORE = "platform-secrets"
-"""Name of the ClusterSecretStore (External Secrets Operator) backed by the cloud's secret manager."""
 
 MONITORING_NAMESPACE = "platform-monitoring"
 """Namespace Prometheus scrapes from (NetworkPolicies allow it in)."""
@@ -47,7 +44,7 @@ DATASTORE_CLIENT_PODS: dict[str, tuple[tuple[dict[str, str], tuple[int, ...]], .
     "postgres": (({"cnpg.io/poolerName": f"{DATASTORE_NAMES['postgres']}-pooler-rw"}, (5432,)),),  # through PgBouncer
     "clickhouse": (({"clickhouse.altinity.com/chi": DATASTORE_NAMES["clickhouse"]}, (8123, 9000)),),
     "redis": (({"app": DATASTORE_NAMES["redis"]}, (6379,)), ({"app": DATASTORE_NAMES["redis-sentinel"]}, (26379,))),
-    "kafka": (({"strimzi.io/cluster": DATASTORE_NAMES["kafka"], "strimzi.io/broker-role": "true"}, (9092, 9093)),),
+    "kafka": (({"strimzi.io/cluster": DATASTORE_NAMES["kafka"], "strimzi.io/broker-role": "true"}, DATASTORE_PORTS["kafka"]),),
 }
 """The pods a client of each data store connects to (labels in platform-data) and on which ports: applications go
 through the PgBouncer pooler, to every ClickHouse replica, to Redis and its Sentinels, to the Kafka brokers."""

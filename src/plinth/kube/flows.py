@@ -45,9 +45,10 @@ PRICE_API = External("cloud-pricing", "public", "the cloud's public price list")
 INTERNET_CLIENTS = External("internet-clients", "clients", "clients on the internet and the cloud load balancer")
 PUBLIC_GATEWAY = External("public-gateway", "public", "the platform's own public load balancer, reached from inside (hairpin)")
 CLOUD_COMPUTE_API = External("cloud-compute-api", "public", "the cloud's compute API (disk snapshots)")
+IDENTITY_PROVIDER = External("identity-provider", "public", "the organisation's OIDC identity provider (Argo CD single sign-on)")
 
 EXTERNALS: tuple[External, ...] = (API_SERVER, NODES, CLOUD_OBJECT_STORAGE, CLOUD_DNS_API, CLOUD_SECRETS_API, CLOUD_IDENTITY,
-                                   CLOUD_COMPUTE_API, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS)
+                                   CLOUD_COMPUTE_API, IDENTITY_PROVIDER, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS)
 """Every external endpoint flows may name."""
 
 

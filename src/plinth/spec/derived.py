@@ -346,6 +346,19 @@ def secret_name_separator(platform: Platform) -> str:
     return SECRET_NAME_RULES[platform.cluster.provider][0]
 
 
+IDENTITY_SECRETS_SCOPE = "identities"
+"""Remote subtree of the data-store identities' passwords: the one subtree two namespaces share, because both ends of
+a ``uses`` edge need the password (the service in platform-apps, the store's operator in platform-data)."""
+IDENTITY_SECRET_READERS: tuple[str, ...] = ("platform-apps", "platform-data")
+"""Namespaces whose secret store may read the identities' passwords."""
+
+
+def secret_scopes(platform: Platform) -> dict[str, tuple[str, ...]]:
+    """Remote subtrees (under ``secret_name_prefix``) each namespace may read: its own (``<prefix>/<namespace>/…``), and
+    for the two ends of the ``uses`` edges the identities' passwords. Nothing else: a namespace never reads another's."""
+    return {ns: (ns, IDENTITY_SECRETS_SCOPE) if ns in IDENTITY_SECRET_READERS else (ns,) for ns in sorted(platform.namespaces)}
+
+
 @dataclass(frozen=True)
 class WorkloadIdentity:
     """A Kubernetes service account that gets a cloud identity, and what that identity may reach."""

@@ -281,6 +281,21 @@ class HelmChart(StrictModel):
     """Version of the software the chart deploys, for the docs."""
 
 
+class ArgoSSO(StrictModel):
+    """Single sign-on for Argo CD (OIDC): people log in through the organisation's identity provider, never as admin."""
+
+    issuer_url: str = Field(pattern=r"^https://\S+$")
+    """OIDC issuer URL of the identity provider."""
+    client_id: str = Field(min_length=1)
+    """OIDC client ID registered for Argo CD (its secret comes from the secret store, remote key ``argocd/oidc``)."""
+    admin_groups: list[str] = Field(min_length=1)
+    """Identity-provider groups that get Argo CD's admin role."""
+    readonly_groups: list[str] = []
+    """Groups that may look but not change anything; everyone else who logs in gets no role."""
+    requested_scopes: list[str] = ["openid", "profile", "email", "groups"]
+    """OIDC scopes Argo CD asks for (``groups`` carries the group claim the RBAC matches)."""
+
+
 class ArgoCD(StrictModel):
     """Argo CD and the sync policy of every Application it manages."""
 
@@ -300,6 +315,8 @@ class ArgoCD(StrictModel):
     """API server replicas."""
     repo_server_replicas: int = Field(default=2, ge=1, le=100)
     """Repo-server replicas."""
+    sso: ArgoSSO
+    """Single sign-on: the local admin account is disabled and every person logs in through OIDC."""
 
 
 # --------------------------------------------------------------------------- services
@@ -427,7 +444,12 @@ class Service(StrictModel):
     calls: list[str] = []
     """Other services this one calls (NetworkPolicy egress)."""
     uses: list[Literal["postgres", "clickhouse", "redis", "kafka", "iceberg"]] = []
-    """Data stores this service connects to (NetworkPolicy egress and credentials)."""
+    """Data stores this service connects to (NetworkPolicy egress, its own identity in each store, credentials)."""
+    produces: list[DnsLabel] = []
+    """Kafka topics this service writes to: its KafkaUser may write and describe exactly these (needs ``kafka`` in uses)."""
+    consumes: list[DnsLabel] = []
+    """Kafka topics this service reads in its consumer group: its KafkaUser may read and describe exactly these, and
+    use that one group (needs ``kafka`` in uses)."""
 
     @model_validator(mode="after")
     def _ports(self) -> "Service":
@@ -1186,13 +1208,27 @@ class Platform(StrictModel):
             if unknown:
                 raise ValueError(f"services.{name}.calls: unknown services {unknown}")
             trigger = service.scaling.trigger
+            topics = {t.name for t in self.datastores.kafka.topics}
             if isinstance(trigger, QueueDepthTrigger):
-                topics = {t.name for t in self.datastores.kafka.topics}
                 if trigger.topic not in topics:
                     raise ValueError(
                         f"services.{name}.scaling.trigger.topic: {trigger.topic!r} is not a Kafka topic of the spec "
                         f"(expected one of {sorted(topics)})"
                     )
+                if trigger.topic not in service.consumes:
+                    raise ValueError(f"services.{name}.consumes: the queue_depth trigger reads the lag of {trigger.topic!r}, "
+                                     f"so the service must consume it (consumes: {service.consumes})")
+            for field_name in ("produces", "consumes"):
+                listed = getattr(service, field_name)
+                unknown_topics = sorted(set(listed) - topics)
+                if unknown_topics:
+                    raise ValueError(f"services.{name}.{field_name}: unknown Kafka topics {unknown_topics} "
+                                     f"(expected some of {sorted(topics)})")
+                if listed and "kafka" not in service.uses:
+                    raise ValueError(f"services.{name}.{field_name}: the service does not use kafka (add it to uses)")
+            if "kafka" in service.uses and not (service.produces or service.consumes):
+                raise ValueError(f"services.{name}.uses: kafka is used but no topic is produced or consumed; list them in "
+                                 "produces/consumes (its Kafka identity may touch exactly those topics)")
         hosts: dict[str, str] = {}
         for name, service in self.services.items():
             if service.public_host is None:
