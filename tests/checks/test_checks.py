@@ -88,6 +88,9 @@ PLANTED_DASHBOARD = {"apiVersion": "v1", "kind": "ConfigMap",
                          "title": "Orders", "datasource": {"type": "prometheus", "uid": "prometheus"},
                          "targets": [{"expr": "sum(rate(shop_orders_total[$__rate_interval]))"}]}]})}}
 """A dashboard whose only panel reads a metric nothing in the fixture produces."""
+UNPINNED_PLUGIN = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argo-rollouts-config", "namespace": fx.DATA},
+                   "data": {"trafficRouterPlugins": "- name: argoproj-labs/gatewayAPI\n  location: https://plugins.example/gatewayapi-plugin-linux-amd64\n"}}
+"""The Argo Rollouts controller's plugin list with a plugin it would download and run unverified."""
 ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
                           "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "retired-secrets"}, "target": {"name": "grafana-admin"},
                                    "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
@@ -221,6 +224,10 @@ CASES: dict[str, Case] = {
                        "reads through store secrets-platform-data, which namespace platform-apps may not use",
                        _set("ExternalSecret", "data-workers-iceberg-credentials", "spec.data.0.sourceRef.storeRef.name", "secrets-platform-data"),
                        expect_field="spec.data.0"),
+    "PL-SEC-006": Case("ConfigMap/platform-data/argo-rollouts-config",
+                       "plugin argoproj-labs/gatewayAPI is downloaded from https://plugins.example/gatewayapi-plugin-linux-amd64 without a sha256",
+                       break_hydrated=_plant("polaris", UNPINNED_PLUGIN), expect_application="polaris",
+                       expect_field="data.trafficRouterPlugins.0"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),

@@ -209,6 +209,10 @@ def test_rollouts_chart_values_configure_the_plugin_and_the_staging_notification
     plugin = values["controller"]["trafficRouterPlugins"][0]
     assert plugin["name"] == delivery.GATEWAY_PLUGIN
     assert plugin["location"].endswith(f"/{delivery.GATEWAY_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64")
+    assert "sha256" not in plugin  # unpinned until delivery.gateway_plugin_sha256 is recorded (PL-SEC-006 warns)
+    staging = platforms["staging"]
+    pinned = staging.model_copy(update={"delivery": staging.delivery.model_copy(update={"gateway_plugin_sha256": "0" * 64})})
+    assert delivery.rollouts_chart_values(pinned)["controller"]["trafficRouterPlugins"][0]["sha256"] == "0" * 64
     notifications = values["notifications"]
     assert f"service.webhook.{delivery.NOTIFIER}" in notifications["notifiers"]
     webhook = yaml.safe_load(notifications["templates"][f"template.{delivery.DISPATCH_EVENT}"])["webhook"][delivery.NOTIFIER]

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from plinth.charts.union import Item
 from plinth.checks.engine import Check, CheckContext, Finding
 from plinth.kube.conventions import DATASTORE_NAMES
@@ -482,6 +484,34 @@ def namespaces_admit_no_more(check: Check, ctx: CheckContext) -> Iterator[Findin
                                 f"enforces {enforce}, but its pods need only {level} (most demanding: {why})")
 
 
+# --------------------------------------------------------------------------- downloaded plugins
+
+
+ROLLOUTS_PLUGIN_KEYS: tuple[str, ...] = ("trafficRouterPlugins", "metricPlugins", "stepPlugins")
+"""Keys of Argo Rollouts' ``argo-rollouts-config`` ConfigMap listing plugins the controller downloads and runs."""
+
+
+def downloaded_plugins_are_pinned(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Every plugin the Argo Rollouts controller downloads over the network carries the sha256 it verifies: the
+    controller runs the binary with its own rights (it rewrites HTTPRoutes and Rollouts in every namespace)."""
+    for item in ctx.of_kind("ConfigMap"):
+        data = item.obj.get("data") or {}
+        for key in ROLLOUTS_PLUGIN_KEYS:
+            if key not in data:
+                continue
+            try:
+                plugins = yaml.safe_load(data[key]) or []
+            except yaml.YAMLError as exc:
+                yield check.finding(ctx, item, f"data.{key}", f"{key} is not YAML: {exc}")
+                continue
+            for index, plugin in enumerate(plugins if isinstance(plugins, list) else []):
+                location = str((plugin or {}).get("location", ""))
+                if location.startswith(("http://", "https://")) and not (plugin or {}).get("sha256"):
+                    yield check.finding(ctx, item, f"data.{key}.{index}",
+                                        f"plugin {plugin.get('name')} is downloaded from {location} without a sha256: the "
+                                        "controller would run whatever that address serves")
+
+
 CHECKS = (
     Check("PL-SEC-001", "error", "tree", "Every uses edge has its own identity, grant and secret",
           "Render the service's identity in the store (plinth.spec.access: role + Database + pg_hba, ClickHouse user with "
@@ -504,4 +534,8 @@ CHECKS = (
           "Read through the namespace's own store (kube/secrets.external_secret) and keep remote names in the namespace's "
           "subtree (derived.secret_scopes); limit every store to named namespaces (conditions).",
           namespaces_read_only_their_secrets),
+    Check("PL-SEC-006", "warning", "object", "Downloaded controller plugins are pinned by sha256",
+          "Set the plugin's sha256 from its release's published checksums (for the Gateway API plugin: "
+          "delivery.gateway_plugin_sha256), or ship the binary in an image pinned by digest and point location at file://.",
+          downloaded_plugins_are_pinned, params={"keys": list(ROLLOUTS_PLUGIN_KEYS)}),
 )

@@ -325,6 +325,8 @@ def rollouts_chart_values(platform: Platform) -> dict[str, Any]:
                 "name": GATEWAY_PLUGIN,
                 "location": "https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/"
                             f"{GATEWAY_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64",
+                # The controller verifies the download against it (and refuses to start the plugin otherwise).
+                **({"sha256": platform.delivery.gateway_plugin_sha256} if platform.delivery.gateway_plugin_sha256 else {}),
             }],
         },
         "providerRBAC": {"enabled": True, "providers": {"gatewayAPI": True}},

@@ -1034,6 +1034,10 @@ class Delivery(StrictModel):
     """Rollout steps of this environment."""
     analysis: Analysis
     """Canary analysis thresholds."""
+    gateway_plugin_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the Argo Rollouts Gateway API plugin binary the controller downloads (the release's
+    ``gatewayapi-plugin-linux-amd64``, from its published checksums); the controller refuses a download that differs.
+    Unset, the controller runs whatever the release URL serves (PL-SEC-006)."""
 
     @model_validator(mode="after")
     def _steps(self) -> "Delivery":
