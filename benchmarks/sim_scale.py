@@ -21,7 +21,7 @@ not run here (they would refuse the objects they intercept).
 
 Run (root; the sim toolchain built by ``scripts/setup.sh test``; ../shared/charts for the charts):
   .venv/bin/python benchmarks/sim_scale.py [--orgs 10000 100000] [--env prod] [--nodes min|max]
-      [--quiet 20] [--timeout 1800] [--json FILE]
+      [--quiet 20] [--timeout 1800] [--without-quotas] [--json FILE]
 Default organisation counts: the spec's own, 10,000 and 100,000. One cluster at a time, stopped by PID after each.
 """
 
@@ -64,6 +64,12 @@ MODEL_KINDS = {("postgresql.cnpg.io", "Cluster"), ("postgresql.cnpg.io", "Pooler
                ("monitoring.coreos.com", "Prometheus"), ("monitoring.coreos.com", "Alertmanager")}
 """Custom resources whose operator does not run in the direct path and has no stand-in: model pods instead."""
 assert MODEL_KINDS <= set(ADAPTERS)
+DIRECT_PATH_ARTIFACTS = {
+    "error looking up service account": "a pod created before its ServiceAccount was applied (one apply, no waves); the controller retries",
+    'the spec replicas field ".spec.replicas" does not exist': "an HPA on a Rollout: the Argo Rollouts controller defaults spec.replicas "
+                                                               "(argoproj/argo-rollouts#119) and does not run here",
+}
+"""Warnings that come from applying everything at once without the operators, by a piece of their message."""
 
 
 # --------------------------------------------------------------------------- memory
@@ -122,9 +128,10 @@ class PeakMemory:
 # --------------------------------------------------------------------------- objects
 
 
-def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rendered and hydrated objects the direct path applies (autoscaled workloads at their minimum), and
-    what was left out or changed, counted by reason."""
+def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any],
+                     without_quotas: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rendered and hydrated objects the direct path applies (autoscaled workloads at their minimum; the
+    ResourceQuotas left out with ``without_quotas``), and what was left out or changed, counted by reason."""
     candidates = [r.obj for r in rendered] + [h.obj for h in hydrated if not h.hook_phases]
     bounds = autoscaler_bounds(candidates)
     chosen, notes = [], Counter()
@@ -132,6 +139,9 @@ def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any
         kind = obj.get("kind", "")
         if kind in LEFT_OUT_KINDS:
             notes[f"left out: {kind}"] += 1
+            continue
+        if without_quotas and kind == "ResourceQuota":
+            notes["left out (--without-quotas): ResourceQuota"] += 1
             continue
         if is_hook(obj):
             notes["left out: Argo CD hook"] += 1
@@ -234,7 +244,8 @@ def _create(client: KubeClient, resource: Resource, objects: list[dict[str, Any]
     return made
 
 
-def run_one(spec: Path, environment: str, organisations: int | None, node_count: str, quiet: float, timeout: float) -> dict[str, Any]:
+def run_one(spec: Path, environment: str, organisations: int | None, node_count: str, quiet: float, timeout: float,
+            without_quotas: bool = False) -> dict[str, Any]:
     """Scale, plan, start a cluster, create the nodes, apply, wait for the scheduler; return the figures."""
     base = load_platform(spec, environment)
     platform = scale_platform(base, organisations) if organisations and organisations != base.load.organisations else base
@@ -247,7 +258,7 @@ def run_one(spec: Path, environment: str, organisations: int | None, node_count:
     planned = {p.name: {"min": p.at_min.nodes, "max": p.at_max.nodes, "pods_at_min": p.at_min.pods, "pods_at_max": p.at_max.pods}
                for p in plan.pools}
     counts = {name: figures[node_count] for name, figures in planned.items()}
-    objects, notes = objects_to_apply(platform, rendered, hydrated)
+    objects, notes = objects_to_apply(platform, rendered, hydrated, without_quotas)
     figures: dict[str, Any] = {"organisations": orgs, "prepare_seconds": round(time.monotonic() - started, 1), "plan": planned,
                                "nodes_created": counts, "applied_objects": len(objects), "notes": notes}
     print(f"\n== {orgs:,} organisations: plan {planned}; creating nodes at plan {node_count}: {counts}", flush=True)
@@ -293,6 +304,17 @@ def run_one(spec: Path, environment: str, organisations: int | None, node_count:
             figures["schedule_seconds"] = round(last_scheduled - applied_at, 1)
             figures["settle_seconds"] = round(time.monotonic() - applied_at, 1)
             states = pod_states(cluster)
+            warnings: Counter = Counter()
+            artifacts: Counter = Counter()
+            for event in cluster.get_json("events", "-A", "--field-selector=type=Warning")["items"]:
+                involved, message = event.get("involvedObject") or {}, str(event.get("message"))
+                if event.get("reason") == "FailedScheduling":
+                    continue
+                artifact = next((why for needle, why in DIRECT_PATH_ARTIFACTS.items() if needle in message), None)
+                if artifact:
+                    artifacts[artifact] += 1
+                    continue
+                warnings[f"{involved.get('kind')}/{involved.get('name')}: {event.get('reason')}: {message[:220]}"] += int(event.get("count") or 1)
         figures["peak_rss_mib"] = {name: round(kib / 1024, 1) for name, kib in memory.peak_kib.items()}
         figures["peak_rss_mib"]["all"] = round(memory.peak_total_kib / 1024, 1)
         node_pool = {n["metadata"]["name"]: n["metadata"]["labels"]["plinth.dev/pool"] for n in nodes}
@@ -318,6 +340,8 @@ def run_one(spec: Path, environment: str, organisations: int | None, node_count:
     figures["pending_reasons"] = dict(pending_reasons.most_common())
     figures["pending_by_owner"] = dict(pending_owners.most_common())
     figures["standin_errors"] = dict(errors.most_common(20))
+    figures["controller_warnings"] = dict(warnings.most_common(30))
+    figures["direct_path_artifacts"] = dict(artifacts.most_common())
     figures["total_seconds"] = round(time.monotonic() - started, 1)
     return figures
 
@@ -341,6 +365,10 @@ def _print(figures: dict[str, Any]) -> None:
           f"apply {figures['apply_seconds']} s, schedule {figures['schedule_seconds']} s (settled after {figures['settle_seconds']} s), "
           f"total {figures['total_seconds']} s")
     print("  peak RSS MiB: " + ", ".join(f"{k} {v}" for k, v in figures["peak_rss_mib"].items()))
+    for warning, count in figures["controller_warnings"].items():
+        print(f"  warning x{count}: {warning}")
+    for artifact, count in figures["direct_path_artifacts"].items():
+        print(f"  {count} warning(s) of the direct path, not the tree: {artifact}")
     for error, count in figures["standin_errors"].items():
         print(f"  stand-in error x{count}: {error}")
     for note in figures["notes"]:
@@ -356,12 +384,15 @@ def main() -> None:
     parser.add_argument("--nodes", choices=("min", "max"), default="min", help="create the plan's nodes at minimum or maximum replicas")
     parser.add_argument("--quiet", type=float, default=20.0, help="seconds without pod changes that count as settled")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--without-quotas", action="store_true",
+                        help="leave the namespaces' ResourceQuotas out (the growth model does not scale them: past the spec's "
+                             "load they refuse pods and claims, which hides the scheduling this measures)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's figures to this file")
     args = parser.parse_args()
     counts = args.orgs or [load_platform(args.spec, args.env).load.organisations, 10_000, 100_000]
     results = []
     for orgs in counts:
-        figures = run_one(args.spec, args.env, orgs, args.nodes, args.quiet, args.timeout)
+        figures = run_one(args.spec, args.env, orgs, args.nodes, args.quiet, args.timeout, args.without_quotas)
         _print(figures)
         results.append(figures)
         if args.json:
