@@ -204,6 +204,8 @@ CASES: dict[str, Case] = {
     "PL-ARGO-006": Case("Application/platform-system/loki", "comes from OCI registry registry.example/charts, but no repository Secret",
                         _set("Application", "loki", "spec.source.repoURL", "registry.example/charts")),
     "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
+    "PL-ARGO-008": Case("Application/platform-system/apps", "the Application manages itself",
+                        _set("Application", "apps", "spec.source.path", "kubernetes/prod/apps"), expect_field="spec.source.path"),
     "PL-OBS-001": Case("ConfigMap/platform-monitoring/dashboard-planted", "panel 'Orders' reads shop_orders_total, which nothing in prod produces",
                        break_hydrated=_plant("kube-prometheus-stack", PLANTED_DASHBOARD), expect_application="kube-prometheus-stack",
                        expect_field="data.planted.json:panels.0.targets.0.expr"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from plinth.render.gitops import ROOT_APP
+from plinth.charts.argo import directory_files
+from plinth.render.gitops import ROOT_APP, ROOT_PROJECT
 from plinth.render.pipeline import render_platform
 
 
@@ -35,6 +36,31 @@ def test_root_app_of_apps_per_environment_follows_the_design(platforms) -> None:
         assert spec["source"]["repoURL"] == platform.git.repo_url
         assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
         assert spec["project"] == "platform"
+
+
+def test_the_root_application_is_not_in_its_own_source(platforms) -> None:
+    """Argo CD reads the root's source folder (no recursion, include/exclude globs): the AppProjects and every child
+    Application are there, the root Application is not (the bootstrap applies it from ``bootstrap/``)."""
+    for env, platform in platforms.items():
+        rendered = render_platform(platform)
+        by_file = {f"{platform.git.rendered_path}/{r.path}": r.obj for r in rendered}
+        root = next(o for o in by_file.values() if o["kind"] == "Application" and o["metadata"]["name"] == ROOT_APP)
+        read = [by_file[f] for f in directory_files(root["spec"]["source"], by_file)]
+        applications = {o["metadata"]["name"] for o in read if o["kind"] == "Application"}
+        assert ROOT_APP not in applications, env
+        assert applications == {o["metadata"]["name"] for o in by_file.values() if o["kind"] == "Application"} - {ROOT_APP}
+        assert ROOT_PROJECT in {o["metadata"]["name"] for o in read if o["kind"] == "AppProject"}
+        [root_file] = [f for f, o in by_file.items() if o is root]
+        assert root_file == f"kubernetes/{env}/bootstrap/application-{ROOT_APP}.yaml"
+
+
+def test_argo_directory_sources_read_like_argo_cd() -> None:
+    files = ["k/apps/a.yaml", "k/apps/root.yaml", "k/apps/notes.txt", "k/apps/sub/b.yml", "k/other/c.json"]
+    assert directory_files({"path": "k/apps"}, files) == ["k/apps/a.yaml", "k/apps/root.yaml"]
+    assert directory_files({"path": "k/apps/", "directory": {"recurse": True}}, files) == ["k/apps/a.yaml", "k/apps/root.yaml", "k/apps/sub/b.yml"]
+    assert directory_files({"path": "k/apps", "directory": {"exclude": "root.yaml"}}, files) == ["k/apps/a.yaml"]
+    assert directory_files({"path": "k/apps", "directory": {"recurse": True, "exclude": "{root.yaml,sub/*}"}}, files) == ["k/apps/a.yaml"]
+    assert directory_files({"path": "k/apps", "directory": {"include": "r*"}}, files) == ["k/apps/root.yaml"]
 
 
 def test_argocd_is_a_pinned_chart_in_platform_system_managing_itself(prod) -> None:

@@ -41,8 +41,8 @@ def test_files_are_one_object_each_with_apiversion_kind_metadata_first() -> None
 
 def test_layout_is_env_then_folder(prod) -> None:
     paths = set(_files())
-    assert "prod/apps/application-platform-root.yaml" in paths
-    assert "staging/apps/application-platform-root.yaml" in paths
+    assert "prod/bootstrap/application-platform-root.yaml" in paths
+    assert "staging/bootstrap/application-platform-root.yaml" in paths
     assert "prod/cluster/namespaces/namespace-platform-data.yaml" in paths
 
 

@@ -15,10 +15,15 @@ From Argo CD's sources and docs (``docs/user-guide/helm.md`` "Helm Hooks", gitop
 - Namespace: a namespaced (or unknown) kind without ``metadata.namespace`` gets the Application's
   destination namespace; a cluster-scoped kind loses any namespace it carries.
 - Two manifests with the same group/kind/namespace/name: the last one wins (a RepeatedResourceWarning).
+- A directory-type source (``docs/user-guide/directory.md``) reads the ``.yaml``/``.yml``/``.json`` files directly in
+  its ``path`` (with ``directory.recurse`` every level below), filtered by the ``directory.include`` and
+  ``directory.exclude`` globs (``{a,b}`` alternatives allowed), matched against the path relative to ``path``.
 """
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
 from typing import Any
 
 ARGO_HOOK = "argocd.argoproj.io/hook"
@@ -108,3 +113,42 @@ def set_destination_namespace(obj: dict[str, Any], namespace: str, namespaced: b
         metadata.pop("namespace", None)
     elif not metadata.get("namespace"):
         metadata["namespace"] = namespace
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+"""Files a directory-type Application reads (Argo CD "Directory": plain manifests)."""
+
+
+def _glob_alternatives(pattern: str) -> list[str]:
+    """Argo CD's include/exclude globs allow ``{a,b}`` alternatives: expand them into plain fnmatch patterns."""
+    start = pattern.find("{")
+    end = pattern.find("}", start + 1)
+    if start < 0 or end < 0:
+        return [pattern]
+    return [alt for choice in pattern[start + 1:end].split(",") for alt in _glob_alternatives(pattern[:start] + choice + pattern[end + 1:])]
+
+
+def _glob_match(pattern: str, path: str) -> bool:
+    return any(fnmatch.fnmatchcase(path, alt) for alt in _glob_alternatives(pattern))
+
+
+def directory_files(source: dict[str, Any], files: Iterable[str]) -> list[str]:
+    """The files among ``files`` (repository paths) that a directory-type Application source reads, as Argo CD does:
+    the manifests directly in ``path`` (every level below with ``directory.recurse``), those matching
+    ``directory.include`` when set, none matching ``directory.exclude`` (globs on the path relative to ``path``)."""
+    folder = str(source.get("path") or "").strip("/")
+    directory = source.get("directory") or {}
+    include, exclude = str(directory.get("include") or ""), str(directory.get("exclude") or "")
+    result = []
+    for file in files:
+        if not file.startswith(f"{folder}/") or not file.endswith(MANIFEST_SUFFIXES):
+            continue
+        relative = file[len(folder) + 1:]
+        if "/" in relative and not directory.get("recurse"):
+            continue
+        if include and not _glob_match(include, relative):
+            continue
+        if exclude and _glob_match(exclude, relative):
+            continue
+        result.append(file)
+    return sorted(result)

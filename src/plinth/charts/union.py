@@ -8,9 +8,10 @@ child Application applies its objects phase by phase (PreSync hooks, Sync, PostS
 wave by wave. An object's place is therefore (its Application's wave in the root, its phase, its own wave); an
 object of the root itself sits at (its own wave, before the children of that wave).
 
-The bootstrap (README: ``helm install argocd`` from the pinned chart, then ``kubectl apply`` of the root
-Application) creates the argocd release and the root Application by hand: they exist before the root syncs
-anything (``SyncPosition.bootstrap``).
+The bootstrap (README: ``helm install argocd`` from the pinned chart, then ``kubectl apply`` of the ``platform``
+AppProject and of the root Application from the ``bootstrap/`` folder) creates the argocd release and the root
+Application by hand: they exist before the root syncs anything (``SyncPosition.bootstrap``). No Application
+syncs the root Application (``BOOTSTRAP``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from plinth.charts.apis import CLUSTER_SCOPED_BUILTINS, group_version
 from plinth.charts.argo import PHASE_ORDER, hook_phases, is_hook, sync_wave
 from plinth.charts.hydrate import ChartApplication, Hydration, HydratedObject, chart_applications
 from plinth.components.argocd import NAME as ARGOCD_APPLICATION
-from plinth.render.gitops import ROOT_APP
+from plinth.render.gitops import APPS_FOLDER, BOOTSTRAP_FOLDER, ROOT_APP
 from plinth.render.pipeline import RenderedObject
 
 Item = Union[RenderedObject, HydratedObject]
 """An object of the union: rendered (a file of the tree) or hydrated (an object a chart Application renders)."""
 
-BOOTSTRAP_APPLICATIONS = frozenset({ARGOCD_APPLICATION, ROOT_APP})
+BOOTSTRAP = "bootstrap"
+"""What applies the ``bootstrap/`` folder (the root Application): the README's ``kubectl apply``, no Application."""
+BOOTSTRAP_APPLICATIONS = frozenset({ARGOCD_APPLICATION, ROOT_APP, BOOTSTRAP})
 """Applications the bootstrap creates by hand before the root syncs (README "Bootstrapping a cluster")."""
 
 
@@ -108,10 +111,15 @@ class EnvironmentUnion:
     # ------------------------------------------------------------------ membership
 
     def application_of(self, item: Item) -> str:
-        """Name of the Application that syncs the object (the root for the ``apps/`` folder)."""
+        """Name of the Application that syncs the object (the root for the ``apps/`` folder; ``BOOTSTRAP`` for the
+        root Application itself, which no Application syncs)."""
         if isinstance(item, HydratedObject):
             return item.application
-        if item.path.startswith(f"{item.environment}/apps/"):
+        obj = item.obj
+        if item.path.startswith(f"{item.environment}/{BOOTSTRAP_FOLDER}/") or (
+                obj.get("kind") == "Application" and (obj.get("metadata") or {}).get("name") == ROOT_APP):
+            return BOOTSTRAP
+        if item.path.startswith(f"{item.environment}/{APPS_FOLDER}/"):
             return ROOT_APP
         return item.component
 
@@ -133,9 +141,9 @@ class EnvironmentUnion:
         """When Argo CD applies the object in a first sync of the environment."""
         application = self.application_of(item)
         obj = item.obj
+        if application == BOOTSTRAP:
+            return SyncPosition.bootstrap()
         if application == ROOT_APP:
-            if obj.get("kind") == "Application" and obj["metadata"].get("name") == ROOT_APP:
-                return SyncPosition.bootstrap()
             return SyncPosition(1, _annotation_wave(obj), 0, 0)
         if isinstance(item, HydratedObject):
             phases = item.hook_phases

@@ -9,7 +9,9 @@ Each check reads Argo CD's own rules (``plinth.charts.union`` for the sync order
 - a pod whose Secret, ConfigMap, ServiceAccount, PriorityClass or claim's StorageClass is missing never starts,
   so its Application never turns healthy and the next waves never sync;
 - a Helm chart from an OCI registry (``repoURL`` without a scheme) is pulled only when a repository Secret marks
-  the registry ``enableOCI``.
+  the registry ``enableOCI``;
+- an Application whose own file is in its source manages itself: with the Application health check its sync waits
+  for its own health, so any Degraded child fails the sync (the root Application lives in ``bootstrap/``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from plinth.charts.apis import builtin_api_versions
+from plinth.charts.argo import directory_files
 from plinth.charts.union import Item, api_group
 from plinth.checks.cluster_made import CLUSTER_BUILTINS, IN_EVERY_NAMESPACE, producers_of
 from plinth.checks.engine import Check, CheckContext, Finding
@@ -281,6 +284,26 @@ def charts_hydrated(check: Check, ctx: CheckContext) -> Iterator[Finding]:
                                 "PLINTH_CHART_DIR): none of its objects are validated, checked or planned")
 
 
+def applications_not_self_managed(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """No Application reads its own file: its source folder, as Argo CD reads it (recurse, include, exclude), does
+    not hold the Application."""
+    root = ctx.platform.git.rendered_path
+    files = {f"{root}/{item.path}": item for item in ctx.rendered}
+    for item in ctx.of_kind("Application"):
+        if f"{root}/{item.path}" not in files:
+            continue  # a hydrated Application: a chart renders it, no folder holds it
+        spec = item.obj.get("spec") or {}
+        sources = [("spec.source", spec["source"])] if "source" in spec else []
+        sources += [(f"spec.sources.{i}", s) for i, s in enumerate(spec.get("sources") or [])]
+        for where, source in sources:
+            if "chart" in source or source.get("repoURL") != ctx.platform.git.repo_url:
+                continue
+            if f"{root}/{item.path}" in directory_files(source, files):
+                yield check.finding(ctx, item, f"{where}.path",
+                                    f"its own file {root}/{item.path} is in its source {source.get('path')}: the Application manages "
+                                    "itself, so its sync waits for its own health and fails whenever a child is Degraded")
+
+
 CHECKS = (
     Check("PL-ARGO-001", "error", "tree", "Every object's namespace is a destination of its Application's AppProject",
           "Keep the chart's objects in the Application's namespace (chart values such as a leader-election namespace), or add the "
@@ -304,4 +327,7 @@ CHECKS = (
     Check("PL-ARGO-007", "error", "tree", "Every chart Application is hydrated",
           "Point --chart-dir or PLINTH_CHART_DIR at the pinned chart archives (`plinth charts pull` fills .cache/charts).",
           charts_hydrated),
+    Check("PL-ARGO-008", "error", "tree", "No Application syncs its own file",
+          "Keep the root Application out of the folder it syncs (the bootstrap/ folder, applied once by hand), or exclude its file "
+          "with spec.source.directory.exclude.", applications_not_self_managed),
 )

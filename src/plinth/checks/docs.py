@@ -61,6 +61,8 @@ FINDING_OBJECTS = [
     "  (not `optional`) must be applied, made by an ExternalSecret whose store is synced no later, issued by a cert-manager",
     "  Certificate, or made at run time by a known operator or hook (`plinth/checks/cluster_made.py`, each entry with its",
     "  source), in the same or an earlier wave. Every namespace has ServiceAccount `default` and ConfigMap `kube-root-ca.crt`.",
+    "- Self-management: no Application's source folder, read as Argo CD reads it (recurse, include and exclude globs), holds",
+    "  the Application's own file; the root Application lives in `bootstrap/`, applied once by hand.",
     "",
 ]
 

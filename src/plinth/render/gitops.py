@@ -1,6 +1,11 @@
 """The Argo CD app-of-apps: a root Application per environment, one AppProject per namespace, and
 one Application per component folder and per Helm release, ordered by sync waves.
 
+The root Application lives in the environment's ``bootstrap/`` folder, outside the ``apps/`` folder it syncs:
+the bootstrap applies it once (with the ``platform`` AppProject it belongs to, which ``apps/`` also holds so the
+root keeps it in sync). An Application inside its own source would manage itself: its sync would wait for its
+own health (the Application health check) and fail whenever any child is Degraded.
+
 Waves: namespaces (-10) and Argo CD itself (-20) first, then operators whose charts bring the CRDs
 (-5), then custom resources and workloads (0 and up). Argo CD waits for each wave's Applications to
 be healthy before the next, thanks to the Application health check the argocd component installs.
@@ -20,6 +25,10 @@ ARGO_API = "argoproj.io/v1alpha1"
 IN_CLUSTER = "https://kubernetes.default.svc"
 ROOT_APP = "platform-root"
 ROOT_PROJECT = "platform"
+APPS_FOLDER = "apps"
+"""Folder the root Application syncs: the AppProjects and the child Applications."""
+BOOTSTRAP_FOLDER = "bootstrap"
+"""Folder of what the bootstrap applies by hand and no Application syncs: the root Application."""
 CLUSTER_GROUP = "cluster"
 """Folder of components whose objects are cluster-scoped or span namespaces."""
 
@@ -153,14 +162,19 @@ def root_application(platform: Platform) -> KubeObject:
     """The environment's root app-of-apps (the design's ``platform-apps`` example, made consistent)."""
     return _application(
         platform, ROOT_APP, ROOT_PROJECT, platform.argocd.namespace,
-        {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision, "path": env_path(platform, "apps")},
+        {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision, "path": env_path(platform, APPS_FOLDER)},
         -100,
     )
 
 
+def bootstrap_objects(platform: Platform) -> list[KubeObject]:
+    """Everything in an environment's ``bootstrap/`` folder: the root Application, applied once by hand."""
+    return [root_application(platform)]
+
+
 def app_of_apps(platform: Platform, outputs: list[ComponentOutput]) -> list[KubeObject]:
-    """Everything in an environment's ``apps/`` folder: root Application, AppProjects, child Applications."""
-    result = [root_application(platform), *projects(platform, outputs)]
+    """Everything in an environment's ``apps/`` folder (what the root syncs): AppProjects, child Applications."""
+    result = [*projects(platform, outputs)]
     for out in outputs:
         for release in out.charts:
             result.append(chart_application(platform, release))

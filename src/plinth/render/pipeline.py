@@ -12,7 +12,7 @@ from plinth.components.registry import ALL_COMPONENTS
 from plinth.kube.objects import object_key
 from plinth.kube.yamlio import dump_yaml
 from plinth.monitoring.dashboards import DashboardError
-from plinth.render.gitops import ComponentOutput, app_of_apps, component_folder
+from plinth.render.gitops import APPS_FOLDER, BOOTSTRAP_FOLDER, ComponentOutput, app_of_apps, bootstrap_objects, component_folder
 from plinth.render.stages import ALL_STAGES
 from plinth.spec.model import Platform
 
@@ -69,8 +69,9 @@ def render_platform(platform: Platform, components: Iterable[Component] = ALL_CO
         raise RenderError("; ".join(f"no pin for chart {key!r} (the {name} component installs it)" for key, name in missing), "charts")
     env = platform.environment
     placed: list[RenderedObject] = []
-    for obj in app_of_apps(platform, outputs):
-        placed.append(RenderedObject(f"{env}/apps/{_file_name(obj, platform.argocd.namespace)}", obj, "gitops", env))
+    for folder, objects in ((BOOTSTRAP_FOLDER, bootstrap_objects(platform)), (APPS_FOLDER, app_of_apps(platform, outputs))):
+        for obj in objects:
+            placed.append(RenderedObject(f"{env}/{folder}/{_file_name(obj, platform.argocd.namespace)}", obj, "gitops", env))
     for out in outputs:
         folder = component_folder(out.component)
         for obj in out.objects:

@@ -72,6 +72,7 @@ OPERATORS: dict[str, GoOperator] = {
     "keda": GoOperator("keda", "github.com/kedacore/keda/v2", "github.com/kedacore/keda/v2/cmd/operator", "keda"),
     "keda-webhooks": GoOperator("keda", "github.com/kedacore/keda/v2", "github.com/kedacore/keda/v2/cmd/webhooks",
                                 "keda-admission-webhooks"),
+    "keda-adapter": GoOperator("keda", "github.com/kedacore/keda/v2", "github.com/kedacore/keda/v2/cmd/adapter", "keda-adapter"),
     "envoy-gateway": GoOperator("envoy-gateway", "github.com/envoyproxy/gateway",
                                 "github.com/envoyproxy/gateway/cmd/envoy-gateway", "envoy-gateway"),
     "redis-operator": GoOperator(

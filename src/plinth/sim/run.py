@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plinth.charts.hydrate import HydratedObject
 from plinth.charts.workflow import chart_dir_for, helm_for, hydrate_spec
 from plinth.plan.capacity import plan_capacity
 from plinth.plan.growth import scale_platform
 from plinth.procs import Supervisor
-from plinth.render.pipeline import render_platform
+from plinth.render.pipeline import RenderedObject, render_platform
 from plinth.sim.cluster import SimCluster, SimError, delete_netns, discard_state, netns_name, start_cluster, state_root
 from plinth.sim.findings import cluster_report
 from plinth.sim.kubeclient import cluster_client
@@ -55,9 +56,11 @@ class RunResult:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def planned_nodes(platform: Platform, provider: str | None = None) -> dict[str, tuple[int, int]]:
-    """Per pool, the nodes ``plinth plan`` says minimum and maximum replicas need."""
-    plan = plan_capacity(platform, provider=provider)  # type: ignore[arg-type]
+def planned_nodes(platform: Platform, provider: str | None = None, rendered: list[RenderedObject] | None = None,
+                  hydrated: list[HydratedObject] | None = None) -> dict[str, tuple[int, int]]:
+    """Per pool, the nodes ``plinth plan`` says minimum and maximum replicas need, counting the pods of the chart
+    Applications when their ``hydrated`` objects are given (as ``plinth plan`` does)."""
+    plan = plan_capacity(platform, rendered, provider=provider, hydrated=hydrated)  # type: ignore[arg-type]
     return {pool.name: (pool.at_min.nodes, pool.at_max.nodes) for pool in plan.pools}
 
 
@@ -104,7 +107,7 @@ def run(options: RunOptions, platform: Platform, versions: SimVersions, log: Cal
     hydration = hydrate_spec(options.spec, {platform.environment: platform}, rendered)
     helm = helm_for(options.spec)
     chart_dir = chart_dir_for(options.spec).path
-    plan = planned_nodes(platform, options.provider)
+    plan = planned_nodes(platform, options.provider, rendered, hydration.objects)
     result.figures["prepare_seconds"] = round(time.monotonic() - started, 1)
     versions_of = program_versions(platform)
     build_started = time.monotonic()

@@ -8,7 +8,8 @@
 3. **Argo CD runs**: the application controller and a repo server (built from the pinned release) and
    Debian's redis-server take over the chart's pods (``plinth.sim.programs``); the stand-ins process
    provides disks and load balancers; the operators take over their charts' pods as those get synced.
-4. **The root Application is applied** and Argo CD does the rest: waves, hooks, CRDs before their resources,
+4. **The root Application is applied** (its AppProject first, then the root from the ``bootstrap/`` folder,
+   outside the ``apps/`` folder it syncs) and Argo CD does the rest: waves, hooks, CRDs before their resources,
    server-side apply, ignoreDifferences, AppProject rules, health. ``wait_for_sync`` polls the Applications
    until every one is Synced and Healthy, nothing changes any more, or the time is up.
 """
