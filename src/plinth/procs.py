@@ -65,15 +65,25 @@ def owned_tempdir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _zombie(pid: int) -> bool:
+    """Whether the process has exited and waits to be reaped (state Z or X in /proc/<pid>/stat)."""
+    try:
+        state = open(f"/proc/{pid}/stat", encoding="ascii", errors="replace").read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")
+
+
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this PID exists (one owned by another user counts)."""
+    """Whether a process with this PID runs (one owned by another user counts; an exited one nobody reaped yet
+    does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
 
 
 def free_port() -> int:

@@ -123,9 +123,11 @@ def _pid_runs(pid: int, program: Path) -> bool:
 
 
 def process_start_time(pid: int) -> int | None:
-    """The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or None if it is gone."""
+    """The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or None if it is gone or has
+    exited and waits to be reaped (a zombie runs nothing: the program must be started again)."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
 
