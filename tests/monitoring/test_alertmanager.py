@@ -144,7 +144,9 @@ def test_a_watchdog_routed_elsewhere_fails_the_route_test(prod) -> None:
 def test_the_heartbeat_token_comes_from_an_external_secret(prod) -> None:
     secrets = {o["metadata"]["name"]: o for o in prometheus_stack.objects(prod)}
     secret = secrets[alertmanager.HEARTBEAT_SECRET]
-    assert secret["spec"]["data"][0]["remoteRef"]["key"].endswith("/monitoring/heartbeat")
+    # Through platform-monitoring's own store, whose AWS prefix is plinth/prod/platform-monitoring/.
+    assert secret["spec"]["secretStoreRef"]["name"] == "secrets-platform-monitoring"
+    assert secret["spec"]["data"][0]["remoteRef"]["key"] == "monitoring/heartbeat"
     assert alertmanager.HEARTBEAT_SECRET in alertmanager.mounted_secrets()
 
 
