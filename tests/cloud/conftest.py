@@ -97,6 +97,7 @@ _CALLS: dict[str, dict[str, Any]] = {
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
         "emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"
     },
+    "azure-native:redisenterprise:listDatabaseKeys": {"primaryKey": "mock-redis-key", "secondaryKey": "mock-redis-key-2"},
     "azure-native:authorization:getClientConfig": {
         "subscriptionId": "00000000-0000-0000-0000-000000000001", "tenantId": "t", "clientId": "c", "objectId": "o"
     },
@@ -114,6 +115,12 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
         "endpoint": "https://mock.eks.amazonaws.com",
     },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1},
+    "azure-native:network:PrivateEndpoint": lambda a: {"customDnsConfigs": [{"ipAddresses": ["10.0.112.4"]}]},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda a: {"privateIpAddress": "10.0.112.3"},
+    "gcp:redis/instance:Instance": lambda a: {"host": "10.0.112.8", "port": 6378, "authString": "mock-auth"},
+    "random:index/randomPassword:RandomPassword": lambda a: {"result": f"mock-password-{a.name}"},
+    "aws:rds/instance:Instance": lambda a: {"address": f"{a.name}.mock.rds.amazonaws.com", "port": 5432},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda a: {"primaryEndpointAddress": f"master.{a.name}.mock.cache.amazonaws.com"},
     "aws:route53/zone:Zone": lambda a: {"zoneId": "ZMOCK", "nameServers": ["ns-1.mock"]},
     "aws:route53/record:Record": lambda a: {"fqdn": str(a.inputs.get("name"))},
     "aws:acm/certificate:Certificate": lambda a: {

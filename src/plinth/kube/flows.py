@@ -19,7 +19,7 @@ from typing import Literal
 
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 
-AddressClass = Literal["api-server", "nodes", "public", "clients"]
+AddressClass = Literal["api-server", "nodes", "public", "clients", "managed-stores"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,13 @@ PRICE_API = External("cloud-pricing", "public", "the cloud's public price list")
 INTERNET_CLIENTS = External("internet-clients", "clients", "clients on the internet and the cloud load balancer")
 PUBLIC_GATEWAY = External("public-gateway", "public", "the platform's own public load balancer, reached from inside (hairpin)")
 CLOUD_COMPUTE_API = External("cloud-compute-api", "public", "the cloud's compute API (disk snapshots)")
+MANAGED_STORES = External("managed-stores", "managed-stores",
+                          "the cloud-managed PostgreSQL and Redis (RDS / Cloud SQL / Azure Database; ElastiCache / Memorystore / "
+                          "Azure Managed Redis) at their private addresses")
 
 EXTERNALS: tuple[External, ...] = (API_SERVER, NODES, CLOUD_OBJECT_STORAGE, CLOUD_DNS_API, CLOUD_SECRETS_API, CLOUD_IDENTITY,
-                                   CLOUD_COMPUTE_API, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS)
+                                   CLOUD_COMPUTE_API, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS,
+                                   MANAGED_STORES)
 """Every external endpoint flows may name."""
 
 
