@@ -414,3 +414,11 @@ def test_a_managed_postgres_without_a_dr_copy_or_pitr_is_a_backup_finding(prod: 
         data["aws"]["postgres"]["backups"].update(saved)
     assert any("has no point-in-time recovery" in m for m in messages), messages
     assert any("a region loss takes them with it" in m for m in messages), messages
+
+
+def test_a_managed_store_no_size_holds_is_a_finding_not_a_crash(prod: Platform) -> None:
+    platform = fx.spec_changed(prod, {"datastores.postgres.managed_by": "cloud", "datastores.postgres.resources.limits_cpu": "64"})
+    findings = _findings(platform, fx.healthy_tree(platform), "PL-MGD-001")
+    assert [f.message for f in findings] == [
+        "no RDS for PostgreSQL size holds 64 vCPU and 16 GiB (the limits of datastores.postgres.resources); the largest Plinth "
+        "knows is db.r6i.4xlarge"]

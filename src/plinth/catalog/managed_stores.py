@@ -60,29 +60,35 @@ class ManagedStore:
     backup_copy: str | None
     """How the backups get a copy in another region (None: they stay in the cluster's region)."""
     sources: tuple[str, ...]
+    fits: bool = True
+    """The class holds the spec's CPU and memory limits (False: none does; this is the largest, and PL-MGD-001 says so)."""
+    wanted: str = ""
+    """The spec's limits the class was chosen for, in words."""
 
 
-def _smallest(classes: list[dict[str, Any]], vcpu: float, memory_gib: float, where: str) -> dict[str, Any]:
+def _smallest(classes: list[dict[str, Any]], vcpu: float, memory_gib: float) -> tuple[dict[str, Any], bool]:
+    """The smallest class holding ``vcpu`` and ``memory_gib``, or the largest (and False) when none does."""
     for entry in classes:
         if entry["vcpu"] >= vcpu and entry["memory_gib"] >= memory_gib:
-            return entry
-    raise ValueError(f"{where}: no managed instance class has {vcpu:g} vCPU and {memory_gib:g} GiB")
+            return entry, True
+    return classes[-1], False
 
 
-def _size(provider: str, store: ManagedStoreName, facts: dict[str, Any], vcpu: float, memory_gib: float) -> tuple[str, int, float]:
-    where = f"datastores.{store}.resources"
+def _size(provider: str, store: ManagedStoreName, facts: dict[str, Any], vcpu: float, memory_gib: float) -> tuple[str, int, float, bool]:
     if "custom" in facts:  # Cloud SQL custom machine types
         custom = facts["custom"]
         cores = max(custom["min_vcpu"], math.ceil(vcpu))
         cores += cores % 2 if cores > 1 else 0  # custom machine types take 1 or an even number of vCPUs
         step = custom["memory_step_mib"]
         mib = max(custom["min_memory_mib"], math.ceil(memory_gib * 1024 / step) * step)
-        return f"db-custom-{cores}-{mib}", cores, mib / 1024
-    if provider == "gcp" and store == "redis":  # Memorystore is sized in whole GiB
+        return f"db-custom-{cores}-{mib}", cores, mib / 1024, True
+    if "capacity_max_gib" in facts:  # Memorystore is sized in whole GiB
         gib = max(1, math.ceil(memory_gib))
-        return f"STANDARD_HA-{gib}GB", 0, float(gib)
-    entry = _smallest(facts["classes"], vcpu, memory_gib, where)
-    return entry["name"], entry["vcpu"], float(entry["memory_gib"])
+        fits = gib <= facts["capacity_max_gib"]
+        gib = min(gib, facts["capacity_max_gib"])
+        return f"STANDARD_HA-{gib}GB", 0, float(gib), fits
+    entry, fits = _smallest(facts["classes"], vcpu, memory_gib)
+    return entry["name"], entry["vcpu"], float(entry["memory_gib"]), fits
 
 
 def managed_store(platform: Platform, store: ManagedStoreName, provider: str | None = None) -> ManagedStore | None:
@@ -95,7 +101,7 @@ def managed_store(platform: Platform, store: ManagedStoreName, provider: str | N
     spec = getattr(platform.datastores, store)
     vcpu = cpu_millicores(spec.resources.limits_cpu) / 1000
     memory_gib = memory_bytes(spec.resources.limits_memory) / 2**30
-    name, cores, memory = _size(provider, store, facts, vcpu, memory_gib)
+    name, cores, memory, fits = _size(provider, store, facts, vcpu, memory_gib)
     standby, backups = facts["standby"], facts["backups"]
     nodes = spec.nodes if standby["nodes"] == "spec" else int(standby["nodes"])
     if store == "postgres":
@@ -108,7 +114,14 @@ def managed_store(platform: Platform, store: ManagedStoreName, provider: str | N
     return ManagedStore(store, provider, facts["service"], name, cores, memory, nodes, bool(standby["synchronous"]),
                         bool(standby["zone_redundant"]), int(standby["failover_seconds"]), storage, kept,
                         int(backups["retention_max_days"]), bool(backups["pitr"]), int(backups.get("log_interval_seconds", 0)),
-                        copy, (standby["source"], backups["source"]))
+                        copy, (standby["source"], backups["source"]), fits, f"{vcpu:g} vCPU and {memory_gib:g} GiB")
+
+
+def buildable(store: ManagedStore | None) -> ManagedStore | None:
+    """``store`` when the cloud has a size for it; a ValueError naming the spec field when none holds its limits."""
+    if store is not None and not store.fits:
+        raise ValueError(f"datastores.{store.store}.resources: no {store.service} size holds {store.wanted}")
+    return store
 
 
 def managed_store_list(platform: Platform, provider: str | None = None) -> list[ManagedStore]:

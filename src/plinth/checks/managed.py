@@ -21,6 +21,10 @@ def managed_store_keeps_its_ha_promise(check: Check, ctx: CheckContext) -> Itera
     for store in managed_store_list(ctx.platform):
         ha = getattr(ctx.platform.datastores, store.store).ha
         ref = ctx.spec_ref(f"datastores.{store.store}.ha.covers")
+        if not store.fits:
+            yield check.finding(ctx, ctx.spec_ref(f"datastores.{store.store}.resources.limits_cpu"), f"datastores.{store.store}.resources",
+                                f"no {store.service} size holds {store.wanted} (the limits of datastores.{store.store}.resources); "
+                                f"the largest Plinth knows is {store.instance_class}")
         if "zone" in ha.covers and not store.zone_redundant:
             yield check.finding(ctx, ref, f"datastores.{store.store}.ha.covers",
                                 f"{store.store} promises to survive a zone loss, but {store.service} {store.instance_class} has no "

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from plinth.catalog.managed_stores import managed_store
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
@@ -417,7 +417,7 @@ class AwsPlatform:
         self.database = None
         self.cache = None
         self.store_secrets: dict[str, aws.secretsmanager.Secret] = {}
-        postgres, redis = managed_store(self.platform, "postgres"), managed_store(self.platform, "redis")
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
         if postgres is None and redis is None:
             return
         cluster = self.platform.cluster

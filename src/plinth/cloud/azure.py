@@ -12,7 +12,7 @@ import pulumi
 import pulumi_azure_native as azure
 import pulumi_random as random
 
-from plinth.catalog.managed_stores import managed_store
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
@@ -396,7 +396,7 @@ class AzurePlatform:
         self.database = None
         self.cache = None
         self.store_secrets: dict[str, azure.keyvault.Secret] = {}
-        postgres, redis = managed_store(self.platform, "postgres"), managed_store(self.platform, "redis")
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
         if postgres is None and redis is None:
             return
         (endpoint_cidr,) = derived.managed_store_cidrs(self.platform)

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from plinth.catalog.managed_stores import managed_store
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
@@ -350,7 +350,7 @@ class GcpPlatform:
         self.database = None
         self.cache = None
         self.store_secrets: dict[str, gcp.secretmanager.Secret] = {}
-        postgres, redis = managed_store(self.platform, "postgres"), managed_store(self.platform, "redis")
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
         if postgres is None and redis is None:
             return
         region = self.platform.cluster.region
