@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any, Literal
 
 from plinth.kube.flows import Flow
@@ -62,10 +63,10 @@ def in_cluster_only(store: Literal["postgres", "redis"], part: Callable[[Platfor
     to the cloud (``managed_by: cloud``): the cloud layer builds the managed database, and no operator, custom
     resource, alert or flow of the in-cluster store is rendered."""
 
+    @wraps(part)  # keeps the component module's name: the registry test finds its module through it
     def rendered(platform: Platform) -> list[Any]:
         return part(platform) if getattr(platform.datastores, store).managed_by == "in-cluster" else []
 
-    rendered.__doc__ = part.__doc__
     return rendered
 
 
