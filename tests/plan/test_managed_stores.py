@@ -61,7 +61,7 @@ def test_the_managed_services_are_priced_on_every_cloud(plans, managed) -> None:
     assert by_item["redis: ElastiCache cache.r7g.large (primary + replicas)"] == pytest.approx(
         redis.nodes * prices["redis"]["instances"]["cache.r7g.large"]["usd_per_hour"] * hours)
     backups = next(item for item in by_item if item.startswith("postgres: automated backups"))
-    assert f"30 d, copy in {managed.cluster.dr_region}" in backups and by_item[backups] > 0
+    assert "30 d; automated backup replication to the DR region" in backups and by_item[backups] > 0
 
 
 def test_the_in_cluster_stores_leave_the_plan(plans) -> None:

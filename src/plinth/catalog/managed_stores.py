@@ -59,6 +59,8 @@ class ManagedStore:
     """How often the transaction log reaches the backup storage (bounds what a point-in-time restore loses)."""
     backup_copy: str | None
     """How the backups get a copy in another region (None: they stay in the cluster's region)."""
+    backup_copy_doubles: bool
+    """The copy is a second one (billed besides the region's), not the only one (GCP's custom backup location)."""
     sources: tuple[str, ...]
     fits: bool = True
     """The class holds the spec's CPU and memory limits (False: none does; this is the largest, and PL-MGD-001 says so)."""
@@ -114,7 +116,7 @@ def managed_store(platform: Platform, store: ManagedStoreName, provider: str | N
     return ManagedStore(store, provider, facts["service"], name, cores, memory, nodes, bool(standby["synchronous"]),
                         bool(standby["zone_redundant"]), int(standby["failover_seconds"]), storage, kept,
                         int(backups["retention_max_days"]), bool(backups["pitr"]), int(backups.get("log_interval_seconds", 0)),
-                        copy, (standby["source"], backups["source"]), fits, f"{vcpu:g} vCPU and {memory_gib:g} GiB")
+                        copy, bool(backups.get("copy_doubles", True)), (standby["source"], backups["source"]), fits, f"{vcpu:g} vCPU and {memory_gib:g} GiB")
 
 
 def buildable(store: ManagedStore | None) -> ManagedStore | None:

@@ -188,10 +188,10 @@ def _managed_store_lines(platform: Platform, cloud: Pricing) -> list[CostLine]:
             data_gib = store.storage_gib * platform.load.data_fill_percent / 100
             stored = backup_stored_gib(data_gib, store.backup_retention_days, platform.load.daily_change_percent)
             free = store.storage_gib if backup.get("free") == "provisioned" else 0
-            copies = 2 if store.backup_copy else 1
-            billed = max(0.0, stored - free) + (stored if store.backup_copy else 0.0)
+            copies = 2 if store.backup_copy and store.backup_copy_doubles else 1
+            billed = max(0.0, stored - free) + (stored if copies == 2 else 0.0)
             lines.append(CostLine("managed stores", f"{store.store}: automated backups ({store.backup_retention_days} d"
-                                  f"{', copy in ' + platform.cluster.dr_region if store.backup_copy else ''})",
+                                  f"{'; ' + store.backup_copy if store.backup_copy else ''})",
                                   f"{copies} x {stored:,.0f} GiB, {free:,} GiB free", billed * float(backup["usd_per_gib_month"])))
     return lines
 
