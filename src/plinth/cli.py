@@ -876,6 +876,10 @@ def drill_cluster_manifests(
     from plinth.kube.yamlio import dump_yaml
 
     platform = _drill_platform(spec, env)
+    if platform.datastores.postgres.managed_by == "cloud":
+        _fail_bad_input([f"{spec}: datastores.postgres.managed_by: the restore drill recovers CloudNativePG's backups from the "
+                         "backup bucket, and a cloud-managed PostgreSQL writes none (the cloud's point-in-time restore "
+                         "recovers it): nothing to drill here"])
     objects = restore_drill_objects(platform)
     files = {"restore-drill.yaml": "".join("---\n" + dump_yaml(obj) for obj in objects),
              "restore-drill.md": restore_drill_procedure(platform), "zone-loss.md": zone_loss_procedure(platform)}

@@ -43,9 +43,11 @@ CLOUD_EXAMPLES: dict[str, dict[str, object]] = {
         "secrets.azure_key_vault_url": "https://plinth-prod-kv.vault.azure.net",
         "environments.staging.secrets": {"azure_key_vault_url": "https://plinth-staging-kv.vault.azure.net"},
     },
+    "aws-managed": {"datastores.postgres.managed_by": "cloud", "datastores.redis.managed_by": "cloud"},
 }
 """What moves the default spec to each other cloud: the regions of the design's cost table, a DR region on the same
-continent, the cloud account, and each environment's own secret manager (project or vault)."""
+continent, the cloud account, and each environment's own secret manager (project or vault); ``aws-managed`` stays on
+AWS and hands PostgreSQL and Redis to the cloud (RDS, ElastiCache) instead of running them in the cluster."""
 
 CLOUD_HEADER = """# Example: the default platform.yaml on {cloud}: {what}.
 # The account and client IDs are placeholders: set cluster.account to your {account}{client_ids}.
@@ -54,7 +56,7 @@ CLOUD_HEADER = """# Example: the default platform.yaml on {cloud}: {what}.
 
 
 def cloud_example(spec_text: str, cloud: str, identities: tuple[str, ...] = ()) -> str:
-    """The spec's text moved to ``cloud`` (``gcp`` or ``azure``), comments kept; Azure also names placeholder client IDs
+    """The spec's text moved to ``cloud`` (``gcp``, ``azure``, or ``aws-managed``: AWS with cloud-managed stores), comments kept; Azure also names placeholder client IDs
     of its managed identities ``identities`` (Azure assigns them: ``pulumi stack output workloadIdentityClientIds``)."""
     import io
 
@@ -77,9 +79,11 @@ def cloud_example(spec_text: str, cloud: str, identities: tuple[str, ...] = ()) 
     out = io.StringIO()
     yaml.dump(doc, out)
     what = {"gcp": "GKE in us-central1 (DR us-east1), GCS, Cloud DNS, Secret Manager per environment project",
-            "azure": "AKS in eastus (DR westus2), Blob storage, Azure DNS, one Key Vault per environment"}[cloud]
-    header = CLOUD_HEADER.format(cloud=cloud.upper(), what=what,
-                                 account={"gcp": "project ID", "azure": "subscription ID"}[cloud],
+            "azure": "AKS in eastus (DR westus2), Blob storage, Azure DNS, one Key Vault per environment",
+            "aws-managed": "PostgreSQL on RDS (Multi-AZ) and Redis on ElastiCache (Multi-AZ) instead of in the cluster; the "
+                           "cloud layer writes their addresses and credentials to Secrets Manager"}[cloud]
+    header = CLOUD_HEADER.format(cloud="AWS" if cloud == "aws-managed" else cloud.upper(), what=what,
+                                 account={"gcp": "project ID", "azure": "subscription ID", "aws-managed": "account ID"}[cloud],
                                  client_ids=", and cluster.identity_client_ids to `pulumi stack output workloadIdentityClientIds`"
                                  if cloud == "azure" else "")
     return header + out.getvalue()

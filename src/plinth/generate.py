@@ -99,13 +99,15 @@ ARTIFACTS: tuple[Artifact, ...] = (
              lambda i: render_runbooks(i.documented)),
     Artifact("charts-lock", "charts.lock.yaml: each pinned chart's version, appVersion, digest, CRDs and images (from the chart "
              "directory)", lambda i: ".", False, lambda i: {LOCK_FILE: i.charts_lock()}),
-    Artifact("examples", "examples/: the design as written, the spec plus one service, the spec on GCP and on Azure",
+    Artifact("examples", "examples/: the design as written, the spec plus one service, the spec on GCP and on Azure, on AWS "
+             "with cloud-managed PostgreSQL and Redis",
              lambda i: "examples", False,
              lambda i: {"design-as-written.yaml": as_written.build(i.spec)[0],
                         "extra-service.yaml": extra_service_example(i.spec.read_text(encoding="utf-8")),
                         "gcp.yaml": cloud_example(i.spec.read_text(encoding="utf-8"), "gcp"),
                         "azure.yaml": cloud_example(i.spec.read_text(encoding="utf-8"), "azure",
-                                                    tuple(w.name for w in WORKLOAD_IDENTITIES if "azure" in w.providers))}),
+                                                    tuple(w.name for w in WORKLOAD_IDENTITIES if "azure" in w.providers)),
+                        "aws-managed.yaml": cloud_example(i.spec.read_text(encoding="utf-8"), "aws-managed")}),
 )
 """Every artifact Plinth generates, in the order ``plinth generate`` writes them."""
 

@@ -145,6 +145,12 @@ CASES: dict[str, Case] = {
                        _set("ScheduledBackup", "plinth-pg-hourly", "spec.schedule", "0 0 0 * * *")),
     "PL-BAK-003": Case("Schedule/platform-system/cluster-state", "keeps cluster-state backups 7 days, the spec says 30 days",
                        _set("Schedule", "cluster-state", "spec.template.ttl", "168h0m0s"), expect_field="spec.template.ttl"),
+    "PL-MGD-001": Case("Spec/datastores.postgres.ha", "postgres promises RTO 30s, but a RDS for PostgreSQL failover takes up to 2m",
+                       spec={"datastores.postgres.managed_by": "cloud", "datastores.postgres.ha.rto_seconds": 30},
+                       expect_field="datastores.postgres.ha.rto_seconds"),
+    "PL-MGD-002": Case("Spec/backups.0", "the postgres backup row keeps 90 days, but RDS for PostgreSQL keeps automated backups at most 35 days",
+                       spec={"datastores.postgres.managed_by": "cloud", "backups.0.retention_days": 90},
+                       expect_field="backups.0.retention_days"),
     "PL-BAK-004": Case("Spec/backups.0", "the postgres backup is hourly (every 1h), but its schedule '0 0 3 * * *' runs every 1d",
                        spec={"backups.0.schedule": "0 0 3 * * *"}, expect_field="backups.0.schedule"),
     "PL-RET-001": Case("Application/platform-system/loki", "loki has retention 168h, the spec says 30 days (720h)",
@@ -406,3 +412,41 @@ def test_the_catalog_flow_is_judged_on_both_sides_by_the_flow_analysis(prod: Pla
     assert finding.obj.key == "Rollout/platform-apps/data-workers"
     assert "on 8181: the catalog's ingress isolated by platform-data/default-deny" in finding.message, finding.message
     assert "its egress" not in finding.message
+
+
+def test_a_managed_store_is_judged_by_the_managed_checks_not_the_operator_ones(prod: Platform) -> None:
+    """With PostgreSQL and Redis handed to the cloud and none of their objects rendered, the in-cluster store checks stay
+    silent (nothing to find is no finding), and the managed checks pass the example's configuration."""
+    platform = fx.spec_changed(prod, {"datastores.postgres.managed_by": "cloud", "datastores.redis.managed_by": "cloud"})
+    store_kinds = {"Cluster", "Pooler", "ScheduledBackup", "ObjectStore", "RedisReplication", "RedisSentinel"}
+    objects = [o for o in fx.healthy_tree(platform) if o["kind"] not in store_kinds]
+    for check_id in ("PL-HA-003", "PL-HA-006", "PL-RPO-001", "PL-BAK-001", "PL-BAK-002", "PL-BAK-003", "PL-MGD-001", "PL-MGD-002"):
+        findings = _findings(platform, objects, check_id)
+        assert findings == [], [f"{check_id} {f.obj.key}: {f.message}" for f in findings]
+
+
+def test_a_managed_postgres_without_a_dr_copy_or_pitr_is_a_backup_finding(prod: Platform) -> None:
+    from plinth.catalog import managed_stores
+
+    platform = fx.spec_changed(prod, {"datastores.postgres.managed_by": "cloud", "backups.0.retention_days": "forever"})
+    messages = [f.message for f in _findings(platform, fx.healthy_tree(platform), "PL-MGD-002")]
+    assert any("keeps forever" in m for m in messages), messages
+    data = managed_stores.managed_store_data()
+    saved = dict(data["aws"]["postgres"]["backups"])
+    try:
+        data["aws"]["postgres"]["backups"].update(pitr=False, cross_region_copy=None)
+        messages = [f.message for f in _findings(prod.model_copy(update={"datastores": platform.datastores, "backups": prod.backups}),
+                                                 fx.healthy_tree(platform), "PL-MGD-002")]
+    finally:
+        data["aws"]["postgres"]["backups"].clear()
+        data["aws"]["postgres"]["backups"].update(saved)
+    assert any("has no point-in-time recovery" in m for m in messages), messages
+    assert any("a region loss takes them with it" in m for m in messages), messages
+
+
+def test_a_managed_store_no_size_holds_is_a_finding_not_a_crash(prod: Platform) -> None:
+    platform = fx.spec_changed(prod, {"datastores.postgres.managed_by": "cloud", "datastores.postgres.resources.limits_cpu": "64"})
+    findings = _findings(platform, fx.healthy_tree(platform), "PL-MGD-001")
+    assert [f.message for f in findings] == [
+        "no RDS for PostgreSQL size holds 64 vCPU and 16 GiB (the limits of datastores.postgres.resources); the largest Plinth "
+        "knows is db.r6i.4xlarge"]

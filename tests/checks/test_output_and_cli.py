@@ -43,9 +43,10 @@ def test_default_platform_passes_with_no_unwaived_errors() -> None:
 
 
 @needs_charts
-@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "aws-managed"])
 def test_the_gcp_and_azure_examples_validate_and_check_clean(cloud: str) -> None:
-    """The spec moved to GKE and to AKS: every object valid, no unwaived error, names within each cloud's rules."""
+    """The spec moved to GKE and to AKS, and on AWS with cloud-managed PostgreSQL and Redis: every object valid, no
+    unwaived error, names within each cloud's rules."""
     spec = f"examples/{cloud}.yaml"
     validated = _plinth("validate", "--spec", spec)
     assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]

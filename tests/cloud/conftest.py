@@ -13,6 +13,7 @@ import pulumi
 import pytest
 
 from plinth.cloud.options import CloudOptions
+from plinth.render.pipeline import render_platform
 from plinth.spec import derived
 from plinth.spec.loader import load_platform
 from plinth.spec.model import Platform
@@ -97,6 +98,7 @@ _CALLS: dict[str, dict[str, Any]] = {
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
         "emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"
     },
+    "azure-native:redisenterprise:listDatabaseKeys": {"primaryKey": "mock-redis-key", "secondaryKey": "mock-redis-key-2"},
     "azure-native:authorization:getClientConfig": {
         "subscriptionId": "00000000-0000-0000-0000-000000000001", "tenantId": "t", "clientId": "c", "objectId": "o"
     },
@@ -114,6 +116,10 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
         "endpoint": "https://mock.eks.amazonaws.com",
     },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1},
+    "azure-native:network:PrivateEndpoint": lambda a: {"customDnsConfigs": [{"ipAddresses": ["10.0.112.4"]}]},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda a: {"privateIpAddress": "10.0.112.3"},
+    "gcp:redis/instance:Instance": lambda a: {"host": "10.0.112.8", "port": 6378, "authString": "mock-auth"},
+    "random:index/randomPassword:RandomPassword": lambda a: {"result": f"mock-password-{a.name}"},
     "aws:route53/zone:Zone": lambda a: {"zoneId": "ZMOCK", "nameServers": ["ns-1.mock"]},
     "aws:route53/record:Record": lambda a: {"fqdn": str(a.inputs.get("name"))},
     "aws:acm/certificate:Certificate": lambda a: {
@@ -136,7 +142,7 @@ _COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
     "azure-native:managedidentity:UserAssignedIdentity": lambda a: {"principalId": f"principal-{a.name}", "clientId": mock_client_id(a.name)},
     "azure-native:cdn:AFDEndpoint": lambda a: {"hostName": "plinth-prod.z01.azurefd.net"},
     "azure-native:cdn:AFDCustomDomain": lambda a: {"validationProperties": {"validationToken": "token"}},
-    "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com"},
+    "aws:rds/instance:Instance": lambda a: {"address": "pg.mock.rds.amazonaws.com", "port": 5432},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda a: {"primaryEndpointAddress": "redis.mock.cache.amazonaws.com"},
 }
 
@@ -221,3 +227,21 @@ def azure_client_id_changes(prod: Platform, staging: Platform) -> list[tuple[str
         return {i.name: mock_client_id(derived.cloud_identity_name(platform, i)) for i in derived.workload_identities(platform)}
 
     return [("cluster.identity_client_ids", ids(prod)), ("environments.staging.cluster.identity_client_ids", ids(staging))]
+
+
+def unsecret(value):
+    """A Pulumi secret as the mocks see it (a tagged dict) unwrapped to its value."""
+    return value["value"] if isinstance(value, dict) and "value" in value else value
+
+
+def external_secret_keys(platform, store: str) -> set[str]:
+    """Remote keys the rendered ExternalSecrets of ``store``'s clients read (services and the Iceberg catalog)."""
+    keys = set()
+    for rendered in render_platform(platform):
+        obj = rendered.obj
+        if obj["kind"] != "ExternalSecret":
+            continue
+        name = obj["metadata"]["name"]
+        if name.endswith(f"-{store}-credentials") or (store == "postgres" and name == "iceberg-catalog-db"):
+            keys |= {d["remoteRef"]["key"] for d in obj["spec"]["data"]}
+    return keys

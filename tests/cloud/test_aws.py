@@ -13,7 +13,7 @@ from plinth.spec import derived
 from plinth.cloud.aws import elasticache_engine
 from plinth.cloud.options import CloudOptions
 from plinth.kube.scheduling import POOL_LABEL
-from tests.cloud.conftest import MANAGED_STORES, platform_on
+from tests.cloud.conftest import MANAGED_STORES, external_secret_keys, platform_on, unsecret
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -270,3 +270,46 @@ def test_elasticache_engine_follows_the_redis_version():
     assert elasticache_engine("7.1") == "redis"
     assert elasticache_engine("7.2") == "valkey"
     assert elasticache_engine("8.0") == "valkey"
+
+
+def test_managed_stores_write_the_secrets_their_clients_read(deploy, tmp_path):
+    """Every remote key a client's ExternalSecret reads is a Secrets Manager secret the program writes, whose JSON holds
+    the managed store's address and the credentials the store was created with."""
+    platform = platform_on(tmp_path, "aws", MANAGED_STORES)
+    run = deploy(platform)
+    written = {r.inputs["name"]: r for r in run.of_type("aws:secretsmanager/secret:Secret")}
+    versions = {r.name: r for r in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    (db,) = run.of_type("aws:rds/instance:Instance")
+    (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    for store, host, port, user in (("postgres", "pg.mock.rds.amazonaws.com", "5432", db.inputs["username"]),
+                                    ("redis", "redis.mock.cache.amazonaws.com", "6379", "default")):
+        read = external_secret_keys(platform, store)
+        assert read and read == {derived.remote_secret_name(platform, n) for n in derived.managed_store_secrets(platform, store)}
+        assert read <= set(written), f"{store}: read but never written: {sorted(read - set(written))}"
+        for key in read:
+            assert key.startswith(derived.secret_name_prefix(platform) + "/"), "outside what External Secrets may read"
+            value = json.loads(unsecret(versions[key].inputs["secretString"]))
+            assert value["host"] == host and value["port"] == port and value["username"] == user
+            assert value["password"] == f"mock-password-{platform.cluster.name}-{store}"
+    assert unsecret(cache.inputs["authToken"]) == f"mock-password-{platform.cluster.name}-redis"
+    assert unsecret(db.inputs["password"]) == f"mock-password-{platform.cluster.name}-postgres"
+
+
+def test_managed_stores_sit_in_their_own_subnets_with_the_catalog_sizes(deploy, tmp_path):
+    from plinth.catalog.managed_stores import managed_store
+
+    platform = platform_on(tmp_path, "aws", MANAGED_STORES)
+    run = deploy(platform)
+    data = {s.inputs["cidrBlock"]: s for s in run.of_type(SUBNET) if "-data-" in s.name}
+    assert set(data) == set(derived.managed_store_cidrs(platform)) == set(derived.managed_store_subnets(platform.cluster.zones).values())
+    assert {s.inputs["availabilityZone"] for s in data.values()} == set(platform.cluster.zones)
+    for group in (run.named("aws:rds/subnetGroup:SubnetGroup", f"{platform.cluster.name}-postgres"),
+                  run.named("aws:elasticache/subnetGroup:SubnetGroup", f"{platform.cluster.name}-redis")):
+        assert sorted(group.inputs["subnetIds"]) == sorted(f"{s.name}-id" for s in data.values())
+    (db,) = run.of_type("aws:rds/instance:Instance")
+    (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert db.inputs["instanceClass"] == managed_store(platform, "postgres").instance_class == "db.m6i.xlarge"
+    assert cache.inputs["nodeType"] == managed_store(platform, "redis").instance_class == "cache.r7g.large"
+    (copy,) = run.of_type("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+    assert copy.inputs["region"] == platform.cluster.dr_region != platform.cluster.region
+    assert copy.inputs["retentionPeriod"] == db.inputs["backupRetentionPeriod"] == platform.backup_for("postgres").retention_days

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from plinth.catalog.instances import instance_for
@@ -11,7 +13,7 @@ from plinth.cloud.azure import ROLE_IDS
 from plinth.spec.derived import storage_account_name
 from plinth.cloud.options import CloudOptions
 from plinth.kube.scheduling import POOL_LABEL
-from tests.cloud.conftest import MANAGED_STORES, platform_on
+from tests.cloud.conftest import MANAGED_STORES, external_secret_keys, platform_on, unsecret
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 ACCOUNT = "azure-native:storage:StorageAccount"
@@ -183,3 +185,21 @@ def test_stores_stay_in_cluster_by_default(azure_run):
 def test_storage_account_names_fit_azure_rules():
     name = storage_account_name("plinth-production-cluster-long", "southeastasia")
     assert len(name) <= 24 and name.isalnum() and name.islower() and name.endswith("southeastasia")
+
+
+def test_managed_stores_write_the_secrets_their_clients_read(deploy, tmp_path):
+    """Every remote key a client's ExternalSecret reads is a secret of the environment's Key Vault, whose JSON holds the
+    private endpoint's address and the store's credentials; the endpoints sit in the managed stores' subnet."""
+    platform = platform_on(tmp_path, "azure", MANAGED_STORES)
+    run = deploy(platform)
+    written = {r.inputs["secretName"]: r for r in run.of_type("azure-native:keyvault:Secret")}
+    for store, port, password in (("postgres", "5432", None), ("redis", "10000", "mock-redis-key")):
+        read = external_secret_keys(platform, store)
+        assert read and read <= set(written)
+        for key in read:
+            value = json.loads(unsecret(written[key].inputs["properties"]["value"]))
+            assert (value["host"], value["port"]) == ("10.0.112.4", port)
+            assert value["password"] == (password or f"mock-password-{platform.cluster.name}-postgres")
+    (subnet,) = [s for s in run.of_type("azure-native:network:Subnet") if s.name.endswith("-data")]
+    assert (subnet.inputs["addressPrefix"],) == derived.managed_store_cidrs(platform)
+    assert len(run.of_type("azure-native:network:PrivateEndpoint")) == 2

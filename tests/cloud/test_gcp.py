@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from plinth.catalog.instances import instance_for
@@ -10,7 +12,7 @@ from plinth.spec import derived
 from plinth.cloud.gcp import multi_region_of
 from plinth.cloud.options import CloudOptions
 from plinth.kube.scheduling import POOL_LABEL
-from tests.cloud.conftest import MANAGED_STORES, platform_on
+from tests.cloud.conftest import MANAGED_STORES, external_secret_keys, platform_on, unsecret
 
 OPTIONS = CloudOptions(gcp_project="plinth-test")
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -178,3 +180,22 @@ def test_the_stack_project_must_be_the_spec_account(deploy, gcp_platform):
         deploy(gcp_platform, CloudOptions(gcp_project="another-project"))
     run = deploy(gcp_platform, CloudOptions())
     assert {a.inputs["project"] for a in run.of_type("gcp:serviceaccount/account:Account")} == {gcp_platform.cluster.account}
+
+
+def test_managed_stores_write_the_secrets_their_clients_read(deploy, tmp_path):
+    """Every remote key a client's ExternalSecret reads is a Secret Manager secret the program writes (in the secrets
+    project), whose JSON holds the managed store's private address and credentials."""
+    platform = platform_on(tmp_path, "gcp", MANAGED_STORES)
+    run = deploy(platform, OPTIONS)
+    written = {r.inputs["secretId"]: r for r in run.of_type("gcp:secretmanager/secret:Secret")}
+    versions = {r.name: r for r in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")}
+    assert {r.inputs["project"] for r in written.values()} == {platform.secrets.gcp_project_id}
+    for store, host, port in (("postgres", "10.0.112.3", "5432"), ("redis", "10.0.112.8", "6378")):
+        read = external_secret_keys(platform, store)
+        assert read and read <= set(written)
+        for key in read:
+            value = json.loads(unsecret(versions[key].inputs["secretData"]))
+            assert (value["host"], value["port"]) == (host, port) and value["password"]
+    peering = run.named("gcp:compute/globalAddress:GlobalAddress", f"{platform.cluster.name}-services")
+    assert f"{peering.inputs['address']}/{int(peering.inputs['prefixLength'])}" == derived.managed_store_range(platform.cluster.zones)
+    assert derived.managed_store_cidrs(platform) == (derived.managed_store_range(platform.cluster.zones),)

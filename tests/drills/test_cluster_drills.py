@@ -79,3 +79,13 @@ def test_cli_writes_the_cluster_drills(tmp_path: Path) -> None:
     if CRD_DIR.is_dir():
         assert result.exit_code == 0, result.output
         assert {p.name for p in tmp_path.iterdir()} == {"restore-drill.yaml", "restore-drill.md", "zone-loss.md", MARKER}
+
+
+def test_no_restore_drill_for_a_cloud_managed_postgres(tmp_path: Path) -> None:
+    """A managed PostgreSQL writes no CloudNativePG backups: the drill says so (bad input) and writes nothing."""
+    changed = spec_with(tmp_path, [("datastores.postgres.managed_by", "cloud")])
+    out = tmp_path / "drills"
+    result = CliRunner().invoke(app, ["drill", "cluster-manifests", "--spec", str(changed), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "datastores.postgres.managed_by" in result.output and "point-in-time restore" in result.output
+    assert not out.exists()

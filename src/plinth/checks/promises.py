@@ -11,7 +11,7 @@ from plinth.checks.kube import barman_retention_days, cron_interval_seconds, dur
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import get
 from plinth.render.pipeline import RenderedObject
-from plinth.spec.derived import FOREVER, Retention, backup_retention, backup_targets, region_loss
+from plinth.spec.derived import FOREVER, Retention, backup_retention, backup_targets, managed_stores, region_loss
 from plinth.spec.model import Backup
 from plinth.spec.types import format_duration
 
@@ -35,9 +35,7 @@ def postgres_rpo_zero_is_synchronous(check: Check, ctx: CheckContext) -> Iterato
     if pg.ha.rpo_seconds != 0:
         return
     if pg.managed_by != "in-cluster":
-        yield check.finding(ctx, ctx.spec_ref("datastores.postgres.managed_by"), "datastores.postgres.ha.rpo_seconds",
-                            "RPO 0 is promised for a cloud-managed PostgreSQL: synchronous replication cannot be verified from the tree")
-        return
+        return  # the cloud's standby: PL-MGD-001
     name = DATASTORE_NAMES["postgres"]
     item = ctx.find("Cluster", DATA_NAMESPACE, name)
     if item is None:
@@ -157,6 +155,12 @@ def _container_env_vars(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return [var for pod in pods for container in get(obj, f"{pod}.containers", []) or [] for var in container.get("env") or []]
 
 
+def in_cluster_backups(ctx: CheckContext) -> list[Backup]:
+    """The backup rows the rendered tree writes: a cloud-managed store's backups are the cloud's (PL-MGD-002 judges them)."""
+    managed = set(managed_stores(ctx.platform))
+    return [b for b in ctx.platform.backups if b.data not in managed]
+
+
 def _env(obj: dict[str, Any]) -> dict[str, str]:
     """Literal environment variables of every container (CronJob, ClickHouse pod templates) and the ObjectStore's sidecar."""
     env: dict[str, str] = {}
@@ -209,7 +213,7 @@ def backups_write_where_the_cloud_creates_them(check: Check, ctx: CheckContext) 
     storage account on Azure), and a cross-region backup's bucket has a copy outside the cluster's region."""
     home = ctx.platform.cluster.region
     targets = backup_targets(ctx.platform)
-    for backup in ctx.platform.backups:
+    for backup in in_cluster_backups(ctx):
         target = targets.get(backup.data)
         if target is None:
             continue  # kept in Git
@@ -259,7 +263,7 @@ def _schedule_object(ctx: CheckContext, backup: Backup) -> tuple[str, str, Rende
 
 def backup_frequency_matches_spec(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Each periodic backup's rendered schedule is the spec's schedule."""
-    for backup in ctx.platform.backups:
+    for backup in in_cluster_backups(ctx):
         if backup.schedule is None:
             continue
         kind, name, item, field_path = _schedule_object(ctx, backup)
@@ -322,7 +326,7 @@ def _rendered_retention(ctx: CheckContext, backup: Backup) -> tuple[str, str, Re
 
 def backup_retention_matches_spec(check: Check, ctx: CheckContext) -> Iterator[Finding]:
     """Each backup's rendered retention is the spec's retention_days (forever: nothing is ever expired)."""
-    for backup in ctx.platform.backups:
+    for backup in in_cluster_backups(ctx):
         kind, name, item, field_path, found = _rendered_retention(ctx, backup)
         if not kind:
             continue

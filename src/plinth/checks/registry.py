@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from plinth.checks import argo, capacity, delivery, ha, iceberg, network, observability, promises, quotas, security, tree, versions
+from plinth.checks import argo, capacity, delivery, ha, iceberg, managed, network, observability, promises, quotas, security, tree, versions
 from plinth.checks.engine import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
     *tree.CHECKS,
     *ha.CHECKS,
     *promises.CHECKS,
+    *managed.CHECKS,
     *iceberg.CHECKS,
     *capacity.CHECKS,
     *quotas.CHECKS,

@@ -11,12 +11,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
 from plinth.spec.model import Platform
-from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
@@ -28,21 +29,12 @@ CLOUDFRONT_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CLOUDFRONT_ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 """AWS managed origin request policy "Managed-AllViewer": headers, cookies and query strings reach the gateway."""
 
-_RDS_CLASSES = (("db.m6i.large", 2, 8), ("db.m6i.xlarge", 4, 16), ("db.m6i.2xlarge", 8, 32), ("db.m6i.4xlarge", 16, 64), ("db.r6i.4xlarge", 16, 128))
-_CACHE_CLASSES = (("cache.r7g.large", 2, 13), ("cache.r7g.xlarge", 4, 26), ("cache.r7g.2xlarge", 8, 52), ("cache.r7g.4xlarge", 16, 105))
 
 
 def _assume_role(service: str) -> str:
     return json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
     )
-
-
-def _smallest_class(classes: tuple[tuple[str, int, int], ...], vcpu: float, memory_gib: float, what: str) -> str:
-    for name, cores, memory in classes:
-        if cores >= vcpu and memory >= memory_gib:
-            return name
-    raise ValueError(f"{what}: no instance class has {vcpu} vCPU and {memory_gib} GiB")
 
 
 class AwsPlatform:
@@ -418,73 +410,107 @@ class AwsPlatform:
     # ------------------------------------------------------------------ managed data stores
 
     def _managed_stores(self) -> None:
-        """RDS PostgreSQL and ElastiCache Redis, only for the stores the spec hands to the cloud."""
-        stores = self.platform.datastores
+        """RDS PostgreSQL and ElastiCache Redis, only for the stores the spec hands to the cloud, sized and configured as
+        ``plinth.catalog.managed_stores`` decides, in their own data subnets (``derived.managed_store_subnets``: the
+        NetworkPolicies' egress names exactly them); their address and credentials go to Secrets Manager under the names
+        the ExternalSecrets read (``derived.managed_store_secrets``)."""
         self.database = None
         self.cache = None
-        if stores.postgres.managed_by != "cloud" and stores.redis.managed_by != "cloud":
+        self.store_secrets: dict[str, aws.secretsmanager.Secret] = {}
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
+        if postgres is None and redis is None:
             return
+        cluster = self.platform.cluster
+        self.data_subnets = [
+            aws.ec2.Subnet(f"{self.prefix}-data-{zone}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
+                           map_public_ip_on_launch=False, tags=self.tags)
+            for zone, cidr in derived.managed_store_subnets(cluster.zones).items()
+        ]
         data_sg = aws.ec2.SecurityGroup(
             f"{self.prefix}-managed-stores",
             vpc_id=self.vpc.id,
             description="Managed data stores: reachable from the cluster's network only",
             ingress=[
                 {"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": [layout.NETWORK_CIDR]}
-                for port in (5432, 6379)
+                for port in sorted(derived.MANAGED_STORE_PORTS["aws"].values())
             ],
             tags=self.tags,
         )
-        subnet_ids = [s.id for s in self.private_subnets]
-        if stores.postgres.managed_by == "cloud":
-            pg = stores.postgres
-            backup = self.platform.backup_for("postgres")
-            instance_class = _smallest_class(
-                _RDS_CLASSES, cpu_millicores(pg.resources.limits_cpu) / 1000, memory_bytes(pg.resources.limits_memory) / 2**30, "datastores.postgres"
-            )
+        subnet_ids = [s.id for s in self.data_subnets]
+        if postgres is not None:
+            pg = self.platform.datastores.postgres
+            password = random.RandomPassword(f"{self.prefix}-postgres", length=32, special=False)
             subnet_group = aws.rds.SubnetGroup(f"{self.prefix}-postgres", subnet_ids=subnet_ids, tags=self.tags)
             self.database = aws.rds.Instance(
                 f"{self.prefix}-postgres",
                 engine="postgres",
                 engine_version=str(pg.version),
-                instance_class=instance_class,
-                allocated_storage=pg.storage.size_gib,
+                instance_class=postgres.instance_class,
+                allocated_storage=postgres.storage_gib,
                 storage_type="gp3",
                 storage_encrypted=True,
-                multi_az=True,
+                # Multi-AZ DB instance: a synchronous standby in another zone (the zone-loss promise, RPO 0).
+                multi_az=postgres.zone_redundant,
                 db_subnet_group_name=subnet_group.name,
                 vpc_security_group_ids=[data_sg.id],
                 publicly_accessible=False,
-                username="plinth",
-                manage_master_user_password=True,
-                # RDS keeps automated backups at most 35 days.
-                backup_retention_period=derived.backup_retention(backup).at_most(35),
+                username=MANAGED_POSTGRES_USER,
+                password=password.result,
+                # The Iceberg catalog's database; services use the default database of the same instance.
+                db_name=self.platform.datastores.iceberg.catalog.database,
+                # RDS keeps automated backups at most 35 days (plinth check PL-MGD-002 says when the spec wants more).
+                backup_retention_period=postgres.backup_retention_days,
                 deletion_protection=True,
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{self.prefix}-postgres-final",
                 tags=self.tags,
             )
-        if stores.redis.managed_by == "cloud":
-            redis = stores.redis
-            node_type = _smallest_class(
-                _CACHE_CLASSES, cpu_millicores(redis.resources.limits_cpu) / 1000, memory_bytes(redis.resources.limits_memory) / 2**30, "datastores.redis"
-            )
+            if postgres.backup_copy is not None:
+                # Snapshots and transaction logs copied to the DR region: a point-in-time restore there after a region loss.
+                self.database_backup_copy = aws.rds.InstanceAutomatedBackupsReplication(
+                    f"{self.prefix}-postgres-{cluster.dr_region}", source_db_instance_arn=self.database.arn,
+                    retention_period=postgres.backup_retention_days, region=cluster.dr_region,
+                    kms_key_id=self._bucket_key(cluster.dr_region).arn,
+                )
+            self._store_secrets("postgres", self.database.address, self.database.port, MANAGED_POSTGRES_USER, password.result)
+        if redis is not None:
+            spec = self.platform.datastores.redis
+            token = random.RandomPassword(f"{self.prefix}-redis", length=32, special=False)
             subnet_group = aws.elasticache.SubnetGroup(f"{self.prefix}-redis", subnet_ids=subnet_ids, tags=self.tags)
             self.cache = aws.elasticache.ReplicationGroup(
                 f"{self.prefix}-redis",
                 description=f"{self.prefix} Redis",
                 # ElastiCache's Redis OSS line ends at 7.1; from 7.2 on it offers Valkey, the protocol-compatible fork.
-                engine=elasticache_engine(redis.version),
-                engine_version=redis.version,
-                node_type=node_type,
+                engine=elasticache_engine(spec.version),
+                engine_version=spec.version,
+                node_type=redis.instance_class,
                 num_cache_clusters=redis.nodes,
                 automatic_failover_enabled=True,
-                multi_az_enabled=True,
+                multi_az_enabled=redis.zone_redundant,
                 at_rest_encryption_enabled="true",
                 transit_encryption_enabled=True,
+                auth_token=token.result,
                 subnet_group_name=subnet_group.name,
                 security_group_ids=[data_sg.id],
                 tags=self.tags,
             )
+            self._store_secrets("redis", self.cache.primary_endpoint_address, derived.managed_store_port(self.platform, "redis"), "default",
+                                token.result)
+
+    def _store_secrets(self, store: str, host: pulumi.Input[str], port: pulumi.Input[int], username: str, password: pulumi.Input[str]) -> None:
+        """One Secrets Manager secret per client of a managed store, named as its ExternalSecret reads it, holding the
+        store's address and credentials as JSON properties (host, port, username, password)."""
+        value = pulumi.Output.all(host, port, password).apply(lambda args: layout.store_secret_value(args[0], args[1], username, args[2]))
+        for name in derived.managed_store_secrets(self.platform, store):
+            remote = derived.remote_secret_name(self.platform, name)
+            secret = aws.secretsmanager.Secret(remote, name=remote, description=f"{store} address and credentials ({name})",
+                                               recovery_window_in_days=7, tags=self.tags)
+            aws.secretsmanager.SecretVersion(remote, secret_id=secret.id, secret_string=pulumi.Output.secret(value))
+            self.store_secrets[remote] = secret
+
+
+MANAGED_POSTGRES_USER = "plinth"
+"""The managed PostgreSQL's administrator, whose credentials the cloud layer writes for the database's clients."""
 
 
 def elasticache_engine(version: str) -> str:

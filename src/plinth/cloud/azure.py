@@ -10,12 +10,13 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure
+import pulumi_random as random
 
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
 from plinth.spec.model import Platform
-from plinth.spec.types import cpu_millicores
 
 ROLE_IDS = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
@@ -29,7 +30,6 @@ WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
 SERVICE_CIDR = derived.AKS_SERVICE_CIDR
 DNS_SERVICE_IP = "10.96.0.10"
 POD_CIDR = derived.AKS_POD_CIDR
-_PG_SKUS = (2, 4, 8, 16, 32, 48, 64)
 
 
 def key_vault_name(platform: Platform) -> str:
@@ -388,40 +388,95 @@ class AzurePlatform:
     # ------------------------------------------------------------------ managed data stores
 
     def _managed_stores(self) -> None:
-        """Azure Database for PostgreSQL (zone-redundant HA) and Azure Managed Redis, only for stores handed to the cloud."""
-        stores = self.platform.datastores
+        """Azure Database for PostgreSQL (zone-redundant HA) and Azure Managed Redis, only for stores handed to the cloud,
+        sized as ``plinth.catalog.managed_stores`` decides, reached through private endpoints in their own subnet
+        (``derived.managed_store_cidrs``: the NetworkPolicies' egress names exactly it); their address and credentials go
+        to the environment's Key Vault under the names the ExternalSecrets read (``derived.managed_store_secrets``)."""
         cluster = self.platform.cluster
         self.database = None
         self.cache = None
-        if stores.postgres.managed_by == "cloud":
-            pg = stores.postgres
-            backup = self.platform.backup_for("postgres")
-            cores = next((c for c in _PG_SKUS if c >= cpu_millicores(pg.resources.limits_cpu) / 1000), None)
-            if cores is None:
-                raise ValueError(f"datastores.postgres.resources.limits_cpu: no Azure PostgreSQL SKU has {pg.resources.limits_cpu} vCPU")
+        self.store_secrets: dict[str, azure.keyvault.Secret] = {}
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
+        if postgres is None and redis is None:
+            return
+        (endpoint_cidr,) = derived.managed_store_cidrs(self.platform)
+        endpoints = azure.network.Subnet(
+            f"{self.prefix}-data", resource_group_name=self._rg(), virtual_network_name=self.vnet.name, address_prefix=endpoint_cidr,
+            default_outbound_access=False,
+        )
+        if postgres is not None:
+            pg = self.platform.datastores.postgres
+            password = random.RandomPassword(f"{self.prefix}-postgres", length=32, special=False)
             self.database = azure.dbforpostgresql.Server(
                 f"{self.prefix}-postgres", server_name=f"{self.prefix}-postgres", resource_group_name=self._rg(), location=cluster.region,
                 version=str(pg.version),
-                sku={"name": f"Standard_D{cores}ds_v5", "tier": "GeneralPurpose"},
-                storage={"storage_size_gb": pg.storage.size_gib, "auto_grow": "Enabled"},
+                sku={"name": postgres.instance_class, "tier": "GeneralPurpose"},
+                storage={"storage_size_gb": postgres.storage_gib, "auto_grow": "Enabled"},
                 backup={
-                    "backup_retention_days": derived.backup_retention(backup).at_most(35),
-                    "geo_redundant_backup": "Enabled" if backup.location in ("cross-region", "multi-region") else "Disabled",
+                    "backup_retention_days": postgres.backup_retention_days,
+                    "geo_redundant_backup": "Enabled" if postgres.backup_copy is not None else "Disabled",
                 },
-                high_availability={"mode": "ZoneRedundant"},
+                high_availability={"mode": "ZoneRedundant" if postgres.zone_redundant else "Disabled"},
                 network={"public_network_access": "Disabled"},
-                auth_config={"active_directory_auth": "Enabled", "password_auth": "Disabled", "tenant_id": self.client.tenant_id},
+                # Password authentication for the clients the ExternalSecrets feed; Entra ID for administrators.
+                administrator_login=MANAGED_POSTGRES_USER, administrator_login_password=password.result,
+                auth_config={"active_directory_auth": "Enabled", "password_auth": "Enabled", "tenant_id": self.client.tenant_id},
                 tags=self.tags,
             )
-        if stores.redis.managed_by == "cloud":
-            redis = stores.redis
+            azure.dbforpostgresql.Database(f"{self.prefix}-postgres", resource_group_name=self._rg(), server_name=self.database.name,
+                                           database_name=self.platform.datastores.iceberg.catalog.database)
+            address = self._private_endpoint("postgres", self.database.id, "postgresqlServer", endpoints)
+            self._store_secrets("postgres", address, derived.managed_store_port(self.platform, "postgres"), MANAGED_POSTGRES_USER,
+                                password.result)
+        if redis is not None:
+            spec = self.platform.datastores.redis
             self.cache = azure.redisenterprise.RedisEnterprise(
                 f"{self.prefix}-redis", cluster_name=f"{self.prefix}-redis", resource_group_name=self._rg(), location=cluster.region,
-                sku={"name": "Balanced_B5"}, high_availability="Enabled", minimum_tls_version="1.2", public_network_access="Disabled",
+                sku={"name": redis.instance_class}, high_availability="Enabled" if redis.zone_redundant else "Disabled",
+                minimum_tls_version="1.2", public_network_access="Disabled",
                 tags=self.tags,
             )
-            azure.redisenterprise.Database(
+            database = azure.redisenterprise.Database(
                 f"{self.prefix}-redis", cluster_name=self.cache.name, resource_group_name=self._rg(), database_name="default",
                 client_protocol="Encrypted", clustering_policy="EnterpriseCluster", eviction_policy="NoEviction",
-                persistence={"aof_enabled": redis.appendonly, **({"aof_frequency": "1s"} if redis.appendonly else {})},
+                persistence={"aof_enabled": spec.appendonly, **({"aof_frequency": "1s"} if spec.appendonly else {})},
+                port=derived.managed_store_port(self.platform, "redis"),
             )
+            keys = azure.redisenterprise.list_database_keys_output(
+                cluster_name=self.cache.name, database_name=database.name, resource_group_name=self._rg())
+            address = self._private_endpoint("redis", self.cache.id, "redisEnterprise", endpoints)
+            self._store_secrets("redis", address, derived.managed_store_port(self.platform, "redis"), "default", keys.primary_key)
+
+    def _private_endpoint(self, store: str, target: pulumi.Input[str], group: str, subnet: azure.network.Subnet) -> pulumi.Output[str]:
+        """A private endpoint of a managed store in the data subnet; its private address is what clients connect to."""
+        endpoint = azure.network.PrivateEndpoint(
+            f"{self.prefix}-{store}", private_endpoint_name=f"{self.prefix}-{store}", resource_group_name=self._rg(),
+            location=self.platform.cluster.region, subnet={"id": subnet.id},
+            private_link_service_connections=[{"name": f"{self.prefix}-{store}", "private_link_service_id": target, "group_ids": [group]}],
+            tags=self.tags,
+        )
+        return endpoint.custom_dns_configs.apply(_first_address)
+
+    def _store_secrets(self, store: str, host: pulumi.Input[str], port: pulumi.Input[int], username: str, password: pulumi.Input[str]) -> None:
+        """One Key Vault secret per client of a managed store, named as its ExternalSecret reads it, holding the store's
+        address and credentials as JSON properties (host, port, username, password)."""
+        value = pulumi.Output.all(host, port, password).apply(lambda args: layout.store_secret_value(args[0], args[1], username, args[2]))
+        for name in derived.managed_store_secrets(self.platform, store):
+            remote = derived.remote_secret_name(self.platform, name)
+            self.store_secrets[remote] = azure.keyvault.Secret(
+                remote, secret_name=remote, vault_name=self.vault.name, resource_group_name=self._rg(),
+                properties={"value": pulumi.Output.secret(value), "content_type": "application/json"}, tags=self.tags,
+            )
+
+
+MANAGED_POSTGRES_USER = "plinth"
+"""The managed PostgreSQL's administrator, whose credentials the cloud layer writes for the database's clients."""
+
+
+def _first_address(configs: list[Any] | None) -> str:
+    """The first private address of a private endpoint's DNS configurations (typed objects, or dicts under mocks)."""
+    for config in configs or []:
+        addresses = config.get("ip_addresses") if isinstance(config, dict) else getattr(config, "ip_addresses", None)
+        if addresses:
+            return str(addresses[0])
+    return ""

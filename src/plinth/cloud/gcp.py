@@ -6,17 +6,19 @@ Plain ``pulumi_gcp`` resources; every number comes from the spec through :mod:`p
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_random as random
 
+from plinth.catalog.managed_stores import buildable, managed_store
 from plinth.cloud import layout
 from plinth.cloud.options import CloudOptions
 from plinth.spec import derived
 from plinth.spec.model import Platform
-from plinth.spec.types import cpu_millicores, memory_bytes
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 _MULTI_REGIONS = {"us": "US", "northamerica": "US", "southamerica": "US", "europe": "EU", "asia": "ASIA", "australia": "ASIA"}
@@ -341,26 +343,28 @@ class GcpPlatform:
                 )
 
     def _managed_stores(self) -> None:
-        """Cloud SQL PostgreSQL (regional HA) and Memorystore Redis (standard HA), only for stores handed to the cloud."""
-        stores = self.platform.datastores
+        """Cloud SQL PostgreSQL (regional HA) and Memorystore Redis (standard HA), only for stores handed to the cloud,
+        sized as ``plinth.catalog.managed_stores`` decides; they take addresses from the private services access range
+        (``derived.managed_store_range``: the NetworkPolicies' egress names exactly it), and their address and
+        credentials go to Secret Manager under the names the ExternalSecrets read (``derived.managed_store_secrets``)."""
         self.database = None
         self.cache = None
-        if stores.postgres.managed_by != "cloud" and stores.redis.managed_by != "cloud":
+        self.store_secrets: dict[str, gcp.secretmanager.Secret] = {}
+        postgres, redis = buildable(managed_store(self.platform, "postgres")), buildable(managed_store(self.platform, "redis"))
+        if postgres is None and redis is None:
             return
         region = self.platform.cluster.region
+        services_range = ipaddress.ip_network(derived.managed_store_range(self.platform.cluster.zones))
         peering_range = gcp.compute.GlobalAddress(
-            f"{self.prefix}-services", project=self.project, purpose="VPC_PEERING", address_type="INTERNAL", prefix_length=20,
-            network=self.network.id,
+            f"{self.prefix}-services", project=self.project, purpose="VPC_PEERING", address_type="INTERNAL",
+            address=str(services_range.network_address), prefix_length=services_range.prefixlen, network=self.network.id,
         )
         peering = gcp.servicenetworking.Connection(
             f"{self.prefix}-services", network=self.network.id, service="servicenetworking.googleapis.com",
             reserved_peering_ranges=[peering_range.name],
         )
-        if stores.postgres.managed_by == "cloud":
-            pg = stores.postgres
-            backup = self.platform.backup_for("postgres")
-            cpus = max(2, math.ceil(cpu_millicores(pg.resources.limits_cpu) / 1000))
-            memory_mib = max(3840, math.ceil(memory_bytes(pg.resources.limits_memory) / 2**20 / 256) * 256)
+        if postgres is not None:
+            pg = self.platform.datastores.postgres
             self.database = gcp.sql.DatabaseInstance(
                 f"{self.prefix}-postgres",
                 project=self.project,
@@ -368,39 +372,63 @@ class GcpPlatform:
                 database_version=f"POSTGRES_{pg.version}",
                 deletion_protection=True,
                 settings={
-                    "tier": f"db-custom-{cpus}-{memory_mib}",
+                    "tier": postgres.instance_class,
                     "edition": "ENTERPRISE",
-                    "availability_type": "REGIONAL",
-                    "disk_size": pg.storage.size_gib,
+                    "availability_type": "REGIONAL" if postgres.zone_redundant else "ZONAL",
+                    "disk_size": postgres.storage_gib,
                     "disk_type": "PD_SSD",
                     "ip_configuration": {"ipv4_enabled": False, "private_network": self.network.id, "ssl_mode": "ENCRYPTED_ONLY"},
                     "backup_configuration": {
                         "enabled": True,
-                        "point_in_time_recovery_enabled": True,
-                        "location": self.platform.cluster.dr_region if backup.location == "cross-region" else region,
+                        "point_in_time_recovery_enabled": postgres.pitr,
+                        "location": self.platform.cluster.dr_region if postgres.backup_copy is not None else region,
                         "backup_retention_settings": {
-                            "retained_backups": derived.backup_retention(backup).at_most(365),
+                            "retained_backups": postgres.backup_retention_days,
                             "retention_unit": "COUNT",
                         },
                     },
                 },
                 opts=pulumi.ResourceOptions(depends_on=[peering]),
             )
-        if stores.redis.managed_by == "cloud":
-            redis = stores.redis
+            password = random.RandomPassword(f"{self.prefix}-postgres", length=32, special=False)
+            gcp.sql.User(f"{self.prefix}-postgres", project=self.project, instance=self.database.name, name=MANAGED_POSTGRES_USER,
+                         password=password.result)
+            gcp.sql.Database(f"{self.prefix}-postgres", project=self.project, instance=self.database.name,
+                             name=self.platform.datastores.iceberg.catalog.database)
+            self._store_secrets("postgres", self.database.private_ip_address, derived.managed_store_port(self.platform, "postgres"),
+                                MANAGED_POSTGRES_USER, password.result)
+        if redis is not None:
+            spec = self.platform.datastores.redis
             self.cache = gcp.redis.Instance(
                 f"{self.prefix}-redis",
                 project=self.project,
                 region=region,
                 tier="STANDARD_HA",
-                memory_size_gb=max(1, math.ceil(memory_bytes(redis.resources.limits_memory) / 2**30)),
-                redis_version=f"REDIS_{redis.version.replace('.', '_')}",
+                memory_size_gb=int(redis.memory_gib),
+                redis_version=f"REDIS_{spec.version.replace('.', '_')}",
                 replica_count=redis.nodes - 1,
                 read_replicas_mode="READ_REPLICAS_ENABLED",
                 authorized_network=self.network.id,
                 connect_mode="PRIVATE_SERVICE_ACCESS",
+                auth_enabled=True,
                 transit_encryption_mode="SERVER_AUTHENTICATION",
-                persistence_config={"persistence_mode": "AOF" if redis.appendonly else "DISABLED", **({"aof_append_fsync": redis.appendfsync.upper()} if redis.appendonly else {})},
+                persistence_config={"persistence_mode": "AOF" if spec.appendonly else "DISABLED", **({"aof_append_fsync": spec.appendfsync.upper()} if spec.appendonly else {})},
                 labels=self.labels,
                 opts=pulumi.ResourceOptions(depends_on=[peering]),
             )
+            self._store_secrets("redis", self.cache.host, self.cache.port, "default", self.cache.auth_string)
+
+    def _store_secrets(self, store: str, host: pulumi.Input[str], port: pulumi.Input[int], username: str, password: pulumi.Input[str]) -> None:
+        """One Secret Manager secret per client of a managed store, named as its ExternalSecret reads it, holding the
+        store's address and credentials as JSON properties (host, port, username, password)."""
+        value = pulumi.Output.all(host, port, password).apply(lambda args: layout.store_secret_value(args[0], args[1], username, args[2]))
+        for name in derived.managed_store_secrets(self.platform, store):
+            remote = derived.remote_secret_name(self.platform, name)
+            secret = gcp.secretmanager.Secret(remote, project=self.secrets_project, secret_id=remote, replication={"auto": {}},
+                                              labels=self.labels)
+            gcp.secretmanager.SecretVersion(remote, secret=secret.id, secret_data=pulumi.Output.secret(value))
+            self.store_secrets[remote] = secret
+
+
+MANAGED_POSTGRES_USER = "plinth"
+"""The managed PostgreSQL's user, whose credentials the cloud layer writes for the database's clients."""

@@ -8,6 +8,7 @@ are facts the render layer shares: they come from ``plinth.spec.derived``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from plinth.catalog.instances import InstanceType, instance_for
@@ -84,3 +85,9 @@ def bucket_lifecycle(plan: BucketTarget) -> BucketLifecycle:
     backups (``expire == "objects"``); live data loses only its old versions. Forever deletes nothing."""
     days = plan.retention.days
     return BucketLifecycle(noncurrent_days=days, current_days=days if plan.expire == "objects" else None)
+
+
+def store_secret_value(host: str, port: int | str, username: str, password: str) -> str:
+    """The secret manager value of a managed store's client secret: JSON whose properties the ExternalSecrets read
+    (``host``, ``port``, ``username``, ``password``; the same on every cloud)."""
+    return json.dumps({"host": host, "port": str(port), "username": username, "password": password}, sort_keys=True)

@@ -39,10 +39,11 @@ from plinth.monitoring.dashboards import LEGEND, POD_NAME_LABEL, RATE, SERVICE_V
 from plinth.monitoring.conventions import APP_REQUEST_DURATION, APP_REQUESTS_TOTAL, PIPELINE_WORKER_LABEL
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertRule, AlertTest, RecordingRule, RuleGroup
+from plinth.spec import derived
 from plinth.spec.access import IDENTITY_STORES, consumer_group, lag_reader_identity, store_identity
 from plinth.spec.model import CpuTrigger, Platform, QueueDepthTrigger, RequestRateTrigger, Service
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS
-from plinth.kube.flows import CLOUD_OBJECT_STORAGE, Flow, Pods, flow, scrape
+from plinth.kube.flows import CLOUD_OBJECT_STORAGE, MANAGED_STORES, Flow, Pods, flow, scrape
 
 NAME = "app-services"
 NAMESPACE = "platform-apps"
@@ -76,6 +77,17 @@ STORE_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
 """Keys of each store's credential Secret (written by External Secrets, mounted as files): the service's own
 identity in the store (``plinth.spec.access``), or its Iceberg catalog principal (one entry of the identities' subtree
 the catalog's setup job reads too)."""
+MANAGED_STORE_ADDRESS_KEYS = ("host", "port")
+"""Extra keys of a cloud-managed store's credential Secret: its address, which the cloud layer writes beside the
+credentials (``derived.store_credentials_secret``), since it is known only once the database exists."""
+
+
+def store_credential_keys(platform: Platform, store: str) -> tuple[str, ...]:
+    """Keys of a service's credential Secret for ``store``: the credentials, and the address when the cloud manages it."""
+    keys = STORE_CREDENTIAL_KEYS[store]
+    return (*MANAGED_STORE_ADDRESS_KEYS, *keys) if store in derived.managed_stores(platform) else keys
+
+
 OBJECT_STORE_PORT = 443
 """Iceberg's data files live in the cloud's object storage, reached over HTTPS with the catalog's vended credentials."""
 CREDENTIALS_PATH = "/var/run/secrets/plinth"
@@ -162,7 +174,8 @@ def _env(platform: Platform, name: str) -> list[dict[str, Any]]:
         {"name": "CREDENTIALS_DIR", "value": CREDENTIALS_PATH},
     ]
     for store in sorted(svc.uses):
-        if store in STORE_ENDPOINTS:
+        # A cloud-managed store's address is known once the cloud layer built it: the credential files carry it.
+        if store in STORE_ENDPOINTS and store not in derived.managed_stores(platform):
             env.append({"name": f"{store.upper()}_ADDRESS", "value": STORE_ENDPOINTS[store]})
     if "iceberg" in svc.uses:
         # pyiceberg/Spark/Trino REST catalog settings: the URI, the warehouse (catalog) name, the OAuth scope; the
@@ -394,7 +407,11 @@ def _credentials(platform: Platform, name: str) -> list[KubeObject]:
     svc = platform.services[name]
     result = []
     for store in sorted(svc.uses):
-        if store in IDENTITY_STORES:
+        if store in derived.managed_stores(platform):
+            # The cloud-managed store's address and (shared) credentials, written by the cloud layer.
+            data = {key: f"{derived.store_credentials_secret(name, store)}:{key}" for key in store_credential_keys(platform, store)}
+            result.append(external_secret(platform, credentials_secret(name, store), NAMESPACE, NAME, data))
+        elif store in IDENTITY_STORES:
             result.append(identity_secret(platform, credentials_secret(name, store), NAMESPACE, NAME,
                                           store_identity(platform, name, store)))
         else:  # iceberg: the service's catalog principal
@@ -658,7 +675,9 @@ def flows(platform: Platform) -> list[Flow]:
         for callee in sorted(svc.calls):
             result.append(flow(me, Pods.of(NAMESPACE, selector_labels(callee)), platform.services[callee].port, f"{name} calls {callee}"))
         for store in sorted(svc.uses):
-            if store in DATASTORE_CLIENT_PODS:
+            if store in derived.managed_stores(platform):
+                result.append(flow(me, MANAGED_STORES, derived.managed_store_port(platform, store), f"{name} uses {store} (cloud-managed)"))
+            elif store in DATASTORE_CLIENT_PODS:
                 for store_labels, store_ports in DATASTORE_CLIENT_PODS[store]:
                     result.append(flow(me, Pods.of(DATA_NAMESPACE, store_labels), store_ports, f"{name} uses {store}"))
             elif store == "iceberg":

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, Literal
 
 from plinth.kube.flows import Flow
 from plinth.monitoring.panels import Panel
@@ -55,6 +56,18 @@ class ExtraDestination:
 
 def _none(platform: Platform) -> list[Any]:
     return []
+
+
+def in_cluster_only(store: Literal["postgres", "redis"], part: Callable[[Platform], list[Any]]) -> Callable[[Platform], list[Any]]:
+    """``part`` of a store's component (objects, charts, alerts, panels, flows), or nothing when the spec hands the store
+    to the cloud (``managed_by: cloud``): the cloud layer builds the managed database, and no operator, custom
+    resource, alert or flow of the in-cluster store is rendered."""
+
+    @wraps(part)  # keeps the component module's name: the registry test finds its module through it
+    def rendered(platform: Platform) -> list[Any]:
+        return part(platform) if getattr(platform.datastores, store).managed_by == "in-cluster" else []
+
+    return rendered
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from plinth.components.base import Component, HelmRelease, KubeObject
 from plinth.components.delivery import image_reference
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_CLIENT_PODS, DATASTORE_LABEL, DATASTORE_NAMES, DATASTORE_PORTS
-from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, Flow, Pods, flow, scrape
+from plinth.kube.flows import CLOUD_IDENTITY, CLOUD_OBJECT_STORAGE, HTTPS, MANAGED_STORES, External, Flow, Pods, flow, scrape
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.scheduling import HOST_KEY, ZONE_KEY
 from plinth.kube.secrets import external_secret
@@ -185,6 +185,16 @@ def database(platform: Platform) -> KubeObject:
     })
 
 
+JDBC_URL_KEY = "jdbc-url"
+"""Key of the catalog's database Secret holding the JDBC URL when PostgreSQL is cloud-managed (its address arrives
+with the credentials the cloud layer writes)."""
+
+
+def managed_postgres(platform: Platform) -> bool:
+    """True when the catalog's PostgreSQL is the cloud's (``datastores.postgres.managed_by: cloud``)."""
+    return platform.datastores.postgres.managed_by == "cloud"
+
+
 def jdbc_url(platform: Platform) -> str:
     """JDBC URL of the catalog's database through the PgBouncer pooler (transaction pooling: no server-side prepares)."""
     pooler = f"{DATASTORE_NAMES['postgres']}-pooler-rw"
@@ -195,9 +205,16 @@ def jdbc_url(platform: Platform) -> str:
 def secrets(platform: Platform) -> list[KubeObject]:
     """ExternalSecrets: the database role (basic-auth, as CloudNativePG requires), root credentials, token keys, and
     the principal credentials of each service using Iceberg (the setup job's copy)."""
-    db = external_secret(platform, DB_SECRET, NAMESPACE, NAME, {"username": "iceberg/catalog-db:username",
-                                                                 "password": "iceberg/catalog-db:password"})
+    keys = ("host", "port", "username", "password") if managed_postgres(platform) else ("username", "password")
+    db = external_secret(platform, DB_SECRET, NAMESPACE, NAME,
+                         {key: f"{derived.ICEBERG_CATALOG_DB_SECRET}:{key}" for key in keys})
     db["spec"]["target"]["template"] = {"type": "kubernetes.io/basic-auth", "metadata": {"labels": {"cnpg.io/reload": "true"}}}
+    if managed_postgres(platform):
+        # The cloud layer writes the managed database's address beside the credentials: the JDBC URL is built from it.
+        db["spec"]["target"]["template"] = {
+            "type": "kubernetes.io/basic-auth", "engineVersion": "v2", "mergePolicy": "Merge",
+            "data": {JDBC_URL_KEY: "jdbc:postgresql://{{ .host }}:{{ .port }}/"
+                                   f"{platform.datastores.iceberg.catalog.database}?sslmode=require"}}
     return [
         db,
         external_secret(platform, ROOT_SECRET, NAMESPACE, NAME, {"client-id": "iceberg/catalog-root:client-id",
@@ -229,8 +246,10 @@ def values(platform: Platform) -> dict[str, Any]:
                                       {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway"}],
         "nodeSelector": place["nodeSelector"],
         "persistence": {"type": "relational-jdbc",
-                        "relationalJdbc": {"secret": {"name": DB_SECRET, "username": "username", "password": "password", "jdbcUrl": ""}}},
-        "advancedConfig": {"quarkus.datasource.jdbc.url": jdbc_url(platform), "quarkus.http.access-log.enabled": "true"},
+                        "relationalJdbc": {"secret": {"name": DB_SECRET, "username": "username", "password": "password",
+                                                      "jdbcUrl": JDBC_URL_KEY if managed_postgres(platform) else ""}}},
+        "advancedConfig": {**({} if managed_postgres(platform) else {"quarkus.datasource.jdbc.url": jdbc_url(platform)}),
+                           "quarkus.http.access-log.enabled": "true"},
         "realmContext": {"type": "default", "realms": [catalog.realm]},
         "features": {"SUPPORTED_CATALOG_STORAGE_TYPES": [STORAGE_TYPES[platform.cluster.provider]]},
         "authentication": {"type": "internal", "tokenBroker": {"type": "rsa-key-pair", "secret": {"name": TOKEN_BROKER_SECRET}}},
@@ -293,7 +312,8 @@ def bootstrap_job(platform: Platform) -> KubeObject:
     app_version = platform.charts[catalog.chart].app_version
     secret_env = lambda var, secret, key: {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}  # noqa: E731
     env = [{"name": "POLARIS_PERSISTENCE_TYPE", "value": "relational-jdbc"},
-           {"name": "QUARKUS_DATASOURCE_JDBC_URL", "value": jdbc_url(platform)},
+           (secret_env("QUARKUS_DATASOURCE_JDBC_URL", DB_SECRET, JDBC_URL_KEY) if managed_postgres(platform)
+            else {"name": "QUARKUS_DATASOURCE_JDBC_URL", "value": jdbc_url(platform)}),
            secret_env("QUARKUS_DATASOURCE_USERNAME", DB_SECRET, "username"),
            secret_env("QUARKUS_DATASOURCE_PASSWORD", DB_SECRET, "password"),
            secret_env("ROOT_CLIENT_ID", ROOT_SECRET, "client-id"),
@@ -359,7 +379,9 @@ def flows(platform: Platform) -> list[Flow]:
     servers = Pods.of(NAMESPACE, SERVER_LABELS)
     job = lambda name: Pods.of(NAMESPACE, {JOB_LABEL: name})  # noqa: E731
     (pooler_labels, pooler_ports), = DATASTORE_CLIENT_PODS["postgres"]
-    pooler = Pods.of(NAMESPACE, pooler_labels)
+    pooler: Pods | External = Pods.of(NAMESPACE, pooler_labels)
+    if managed_postgres(platform):
+        pooler, pooler_ports = MANAGED_STORES, (derived.managed_store_port(platform, "postgres"),)
     return [
         flow(servers, pooler, pooler_ports, "the catalog keeps its metadata in PostgreSQL (JDBC through PgBouncer)"),
         flow(servers, CLOUD_OBJECT_STORAGE, HTTPS, "the catalog reads and writes table metadata in the Iceberg warehouse"),
@@ -375,7 +397,8 @@ def flows(platform: Platform) -> list[Flow]:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every object of the catalog besides the chart."""
-    return [*secrets(platform), database(platform), scripts(), bootstrap_job(platform), setup_cronjob(platform),
+    # A cloud-managed PostgreSQL gets the catalog's database from the cloud layer, not from a CloudNativePG Database.
+    return [*secrets(platform), *([] if managed_postgres(platform) else [database(platform)]), scripts(), bootstrap_job(platform), setup_cronjob(platform),
             maintenance_cronjob(platform)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
-from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.components.base import Component, HelmRelease, KubeObject, in_cluster_only
 from plinth.components.iceberg_catalog import postgres_role
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES, DATASTORE_PORTS
@@ -335,12 +335,12 @@ def flows(platform: Platform) -> list[Flow]:
 COMPONENT = Component(
     name=NAME,
     namespace=ds.DATA_NAMESPACE,
-    objects=objects,
-    charts=charts,
-    alerts=alerts,
-    alert_tests=alert_tests,
-    panels=panels,
+    objects=in_cluster_only(STORE, objects),
+    charts=in_cluster_only(STORE, charts),
+    alerts=in_cluster_only(STORE, alerts),
+    alert_tests=in_cluster_only(STORE, alert_tests),
+    panels=in_cluster_only(STORE, panels),
     sync_wave=0,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
-    flows=flows,
+    flows=in_cluster_only(STORE, flows),
 )

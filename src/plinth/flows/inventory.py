@@ -79,7 +79,8 @@ def sourced_objects(platform: Platform, rendered: Iterable[RenderedObject], hydr
     return sorted(result, key=lambda s: s.path)
 
 
-REGION_NAMES = {"api-server": "API server", "nodes": "nodes", "public": "internet", "clients": "load balancers"}
+REGION_NAMES = {"api-server": "API server", "nodes": "nodes", "public": "internet", "clients": "load balancers",
+                "managed-stores": "managed stores"}
 """How an address region outside the pod network is called, by the address class that covers it."""
 
 

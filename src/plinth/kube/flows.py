@@ -19,7 +19,7 @@ from typing import Literal
 
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 
-AddressClass = Literal["api-server", "nodes", "public", "clients"]
+AddressClass = Literal["api-server", "nodes", "public", "clients", "managed-stores"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,13 @@ INTERNET_CLIENTS = External("internet-clients", "clients", "clients on the inter
 PUBLIC_GATEWAY = External("public-gateway", "public", "the platform's own public load balancer, reached from inside (hairpin)")
 CLOUD_COMPUTE_API = External("cloud-compute-api", "public", "the cloud's compute API (disk snapshots)")
 IDENTITY_PROVIDER = External("identity-provider", "public", "the organisation's OIDC identity provider (Argo CD single sign-on)")
+MANAGED_STORES = External("managed-stores", "managed-stores",
+                          "the cloud-managed PostgreSQL and Redis (RDS / Cloud SQL / Azure Database; ElastiCache / Memorystore / "
+                          "Azure Managed Redis) at their private addresses")
 
 EXTERNALS: tuple[External, ...] = (API_SERVER, NODES, CLOUD_OBJECT_STORAGE, CLOUD_DNS_API, CLOUD_SECRETS_API, CLOUD_IDENTITY,
-                                   CLOUD_COMPUTE_API, IDENTITY_PROVIDER, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY, INTERNET_CLIENTS)
+                                   CLOUD_COMPUTE_API, IDENTITY_PROVIDER, ACME, ALERT_RECEIVERS, GIT, PRICE_API, PUBLIC_GATEWAY,
+                                   INTERNET_CLIENTS, MANAGED_STORES)
 """Every external endpoint flows may name."""
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from plinth.kube.flows import AddressClass
 from plinth.kube.objects import k8s_object, labels
-from plinth.spec.derived import cluster_addresses
+from plinth.spec.derived import cluster_addresses, managed_store_cidrs
 from plinth.spec.model import Platform
 
 NETPOL_API = "networking.k8s.io/v1"
@@ -68,7 +68,8 @@ def address_peers(platform: Platform, address_class: AddressClass) -> list[dict[
     * ``public``: every address but the private, carrier-grade-NAT, link-local and loopback ranges: the cloud's
       public APIs and object storage, the ACME CA, alert receivers and Git have no fixed published addresses, so
       this is the narrowest a NetworkPolicy can name them (it keeps the cluster's own networks out);
-    * ``clients``: ``public`` plus the subnets the cloud load balancer connects from.
+    * ``clients``: ``public`` plus the subnets the cloud load balancer connects from;
+    * ``managed-stores``: the private addresses of the cloud-managed data stores (none when every store is in-cluster).
     """
     addresses = cluster_addresses(platform)
     public = {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(addresses.private)}}
@@ -78,6 +79,8 @@ def address_peers(platform: Platform, address_class: AddressClass) -> list[dict[
         return [{"ipBlock": {"cidr": c}} for c in addresses.node_subnets]
     if address_class == "public":
         return [public]
+    if address_class == "managed-stores":
+        return [{"ipBlock": {"cidr": c}} for c in managed_store_cidrs(platform)]
     if address_class == "clients":
         return [public] + [{"ipBlock": {"cidr": c}} for c in addresses.load_balancers]
     raise ValueError(f"unknown address class {address_class!r}")

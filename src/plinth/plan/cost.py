@@ -1,6 +1,7 @@
 """Monthly cost of a capacity plan on one cloud, from the list prices in ``plan/data/<cloud>.yaml``.
 
-Monthly cost = nodes (instance-hours) + node disks + persistent volumes + managed control plane +
+Monthly cost = nodes (instance-hours) + node disks + persistent volumes + managed control plane + cloud-managed
+stores (``managed_by: cloud``: instance-hours of the primary and its standby or replicas, their storage, backups) +
 object storage (backups: data x (1 + retention days x daily change), Iceberg warehouse, logs, traces) +
 network basics (the gateway's load balancer, NAT gateways, internet egress, traffic between zones,
 cross-region backup copies). Nodes are priced three ways: what minimum replicas need, what maximum replicas need,
@@ -13,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from plinth.catalog.kube_versions import extended_support, support_status, today
+from plinth.catalog.managed_stores import managed_store_list
 from plinth.plan.capacity import CapacityPlan
 from plinth.plan.pricing import Pricing, pricing
 from plinth.spec.derived import backup_retention
@@ -30,7 +32,7 @@ class CostLine:
     """One line of the breakdown."""
 
     group: str
-    """nodes, disks, control plane, object storage or network."""
+    """nodes, disks, control plane, object storage, network or managed stores."""
     item: str
     """What is paid for."""
     quantity: str
@@ -56,7 +58,7 @@ class CostPlan:
         return sum(line.usd_per_month for line in self.lines_by_scenario[scenario])
 
     def by_group(self, scenario: str = "max_replicas") -> dict[str, float]:
-        """Monthly cost per group (nodes, disks, control plane, object storage, network)."""
+        """Monthly cost per group (nodes, disks, control plane, object storage, network, managed stores)."""
         groups: dict[str, float] = {}
         for line in self.lines_by_scenario[scenario]:
             groups[line.group] = groups.get(line.group, 0.0) + line.usd_per_month
@@ -121,10 +123,9 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing, on
     change = load.daily_change_percent
     cross_region_gib = 0.0
     ds = platform.datastores
-    backed_up = {
-        "postgres": ds.postgres.storage.size_gib * fill if ds.postgres.managed_by == "in-cluster" else 0.0,
-        "clickhouse": ds.clickhouse.storage.size_gib * ds.clickhouse.shards * fill,
-    }
+    backed_up = {"clickhouse": ds.clickhouse.storage.size_gib * ds.clickhouse.shards * fill}
+    if ds.postgres.managed_by == "in-cluster":  # a cloud-managed PostgreSQL's backups are the service's (_managed_store_lines)
+        backed_up = {"postgres": ds.postgres.storage.size_gib * fill, **backed_up}
     for data, data_gib in backed_up.items():
         backup = platform.backup_for(data)
         days = backup_retention(backup).days or FOREVER_PRICED_DAYS
@@ -157,6 +158,44 @@ def _shared_lines(platform: Platform, capacity: CapacityPlan, cloud: Pricing, on
     return lines
 
 
+def _managed_store_lines(platform: Platform, cloud: Pricing) -> list[CostLine]:
+    """The cloud-managed stores on ``cloud``: each node's instance-hours (a standby or replica is billed like the
+    primary), each node's storage, and the automated backups (the backup row's retention as the service keeps it, the
+    part beyond the free allowance, and the DR region's copy in full)."""
+    hours = cloud.hours_per_month
+    prices = cloud.data.get("managed_stores", {})
+    lines: list[CostLine] = []
+    for store in managed_store_list(platform, cloud.provider):
+        price = prices[store.store]
+        nodes = store.nodes if price["per"] == "node" else 1
+        role = "primary + standby" if store.synchronous_standby else "primary + replicas"
+        if "instances" in price:
+            try:
+                hourly = float(price["instances"][store.instance_class]["usd_per_hour"])
+            except KeyError:
+                raise KeyError(f"plan/data/{cloud.provider}.yaml: no managed_stores.{store.store} price for {store.instance_class!r}") from None
+        elif "vcpu" in price:
+            hourly = store.vcpu * float(price["vcpu"]["usd_per_hour"]) + store.memory_gib * float(price["memory"]["usd_per_gib_hour"])
+        else:
+            hourly = store.memory_gib * float(price["capacity"]["usd_per_gib_hour"])
+        lines.append(CostLine("managed stores", f"{store.store}: {store.service} {store.instance_class} ({role})",
+                              f"{nodes} x {store.instance_class} x {hours:g} h", nodes * hourly * hours))
+        if store.storage_gib and "storage" in price:
+            lines.append(CostLine("managed stores", f"{store.store}: {store.service} storage", f"{store.nodes} x {store.storage_gib:,} GiB",
+                                  store.nodes * store.storage_gib * float(price["storage"]["usd_per_gib_month"])))
+        if store.backup_retention_days and "backup_storage" in price:
+            backup = price["backup_storage"]
+            data_gib = store.storage_gib * platform.load.data_fill_percent / 100
+            stored = backup_stored_gib(data_gib, store.backup_retention_days, platform.load.daily_change_percent)
+            free = store.storage_gib if backup.get("free") == "provisioned" else 0
+            copies = 2 if store.backup_copy and store.backup_copy_doubles else 1
+            billed = max(0.0, stored - free) + (stored if copies == 2 else 0.0)
+            lines.append(CostLine("managed stores", f"{store.store}: automated backups ({store.backup_retention_days} d"
+                                  f"{'; ' + store.backup_copy if store.backup_copy else ''})",
+                                  f"{copies} x {stored:,.0f} GiB, {free:,} GiB free", billed * float(backup["usd_per_gib_month"])))
+    return lines
+
+
 def plan_cost(platform: Platform, capacity: CapacityPlan, on: dt.date | None = None) -> CostPlan:
     """Monthly cost of ``capacity`` (one cloud) with the platform's storage, backups and traffic; the control plane
     is priced for the support its Kubernetes version has on the day ``on`` (default ``$PLINTH_TODAY`` or today)."""
@@ -167,7 +206,7 @@ def plan_cost(platform: Platform, capacity: CapacityPlan, on: dt.date | None = N
         region = platform.cluster.region
     else:
         region = design.region if design else cloud.region
-    shared = _shared_lines(platform, capacity, cloud, on or today())
+    shared = _shared_lines(platform, capacity, cloud, on or today()) + _managed_store_lines(platform, cloud)
     scenarios = {s: tuple(_node_lines(capacity, cloud, s) + shared) for s in NODE_SCENARIOS}
     return CostPlan(provider, region, cloud.region, scenarios, design.usd_per_month if design else None,
                     str(cloud.data["taken"]), str(cloud.data["basis"]))

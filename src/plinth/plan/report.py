@@ -136,7 +136,9 @@ def print_point(point: PlanPoint, console: Console) -> None:
     console.print(detail)
 
     costs = Table(title=f"Cost estimate (monthly, {point.organisations:,} organisations; on-demand list prices)")
-    groups = ("nodes", "disks", "control plane", "object storage", "network")
+    groups: tuple[str, ...] = ("nodes", "disks", "control plane", "object storage", "network")
+    if any("managed stores" in c.cost.by_group() for c in point.clouds.values()):
+        groups += ("managed stores",)  # PostgreSQL / Redis the cloud runs (managed_by: cloud)
     for col in ("Provider", "Configuration", *groups, "Total", "min replicas", "spec pools", "Design"):
         costs.add_column(col, justify="left" if col in ("Provider", "Configuration") else "right")
     for provider, cloud in point.clouds.items():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plinth.spec.derived import managed_stores
 from plinth.spec.model import Platform, QueueDepthTrigger
 
 IDENTITY_STORES: tuple[str, ...] = ("postgres", "clickhouse", "kafka", "redis")
@@ -120,8 +121,9 @@ def store_identity(platform: Platform, service: str, store: str) -> StoreIdentit
 
 
 def identities(platform: Platform, store: str | None = None) -> list[StoreIdentity]:
-    """Every service's identity (in one store, or in all), sorted by store then service."""
-    stores = (store,) if store else IDENTITY_STORES
+    """Every service's identity (in one store, or in all), sorted by store then service. A store the cloud manages has
+    none: its clients share the credentials the cloud layer writes (``derived.managed_store_secrets``)."""
+    stores = tuple(s for s in ((store,) if store else IDENTITY_STORES) if s not in managed_stores(platform))
     return [store_identity(platform, name, s) for s in stores for name, svc in sorted(platform.services.items())
             if s in svc.uses]
 

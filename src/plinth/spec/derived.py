@@ -532,6 +532,85 @@ def control_plane_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, str]:
     return {zone: str(small[i]) for i, zone in enumerate(zones)}
 
 
+MANAGED_STORE_PORTS: dict[str, dict[str, int]] = {
+    "aws": {"postgres": 5432, "redis": 6379},
+    "gcp": {"postgres": 5432, "redis": 6378},
+    "azure": {"postgres": 5432, "redis": 10000},
+}
+"""Port each cloud-managed store answers on: PostgreSQL's own everywhere; Redis on ElastiCache's 6379 (TLS on the same
+port), Memorystore's 6378 with in-transit encryption, Azure Managed Redis' 10000. The NetworkPolicies' egress, the
+security groups and the secrets the cloud layer writes name the same port."""
+
+
+def managed_store_port(platform: Platform, store: str) -> int:
+    """The port the cloud-managed ``store`` answers on, on the spec's cloud."""
+    return MANAGED_STORE_PORTS[platform.cluster.provider][store]
+
+
+def managed_stores(platform: Platform) -> tuple[str, ...]:
+    """The data stores the spec hands to the cloud (``managed_by: cloud``), of ``postgres`` and ``redis``."""
+    stores = platform.datastores
+    return tuple(name for name, store in (("postgres", stores.postgres), ("redis", stores.redis)) if store.managed_by == "cloud")
+
+
+def managed_store_subnets(zones: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Per zone, a /24 for the cloud-managed stores' private addresses, carved from the /20 after the control plane's
+    (``control_plane_subnets``): no pod or node gets an address there, so a NetworkPolicy names the stores alone."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    blocks = list(network.subnets(new_prefix=20))
+    if 2 * len(zones) + 2 > len(blocks):
+        raise ValueError(f"cluster.zones: {len(zones)} zones do not fit in {NETWORK_CIDR}")
+    small = list(blocks[2 * len(zones) + 1].subnets(new_prefix=24))
+    return {zone: str(small[i]) for i, zone in enumerate(zones)}
+
+
+def managed_store_range(zones: list[str] | tuple[str, ...]) -> str:
+    """The /20 holding every managed store address (``managed_store_subnets``): GCP's private services access range."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    return str(list(network.subnets(new_prefix=20))[2 * len(zones) + 1])
+
+
+def managed_store_cidrs(platform: Platform) -> tuple[str, ...]:
+    """Where the cloud-managed stores answer, as a NetworkPolicy ``ipBlock`` names them (empty when none is managed):
+    on AWS the data subnets the RDS and ElastiCache subnet groups use, on GCP the private services access range Cloud
+    SQL and Memorystore take addresses from, on Azure the subnet of the stores' private endpoints."""
+    if not managed_stores(platform):
+        return ()
+    if platform.cluster.provider == "aws":
+        return tuple(managed_store_subnets(platform.cluster.zones).values())
+    if platform.cluster.provider == "gcp":
+        return (managed_store_range(platform.cluster.zones),)
+    return (next(iter(managed_store_subnets(platform.cluster.zones).values())),)
+
+
+def store_credentials_secret(consumer: str, store: str) -> str:
+    """The name (before ``remote_secret_name``) of the secret holding ``consumer``'s address and credentials of a data
+    store (``apps/<service>/<store>``): the service's ExternalSecret reads it; for a cloud-managed store the cloud layer
+    writes it (host, port, username, password)."""
+    return f"apps/{consumer}/{store}"
+
+
+ICEBERG_CATALOG_DB_SECRET = "iceberg/catalog-db"
+"""The Iceberg catalog's PostgreSQL role (username, password; with host and port when PostgreSQL is cloud-managed)."""
+
+
+SERVICES_NAMESPACE = "platform-apps"
+CATALOG_NAMESPACE = "platform-data"
+"""Namespaces of the managed stores' clients: each reads its secrets from its own remote subtree (``secret_scopes``)."""
+
+
+def managed_store_secrets(platform: Platform, store: str) -> tuple[str, ...]:
+    """Names (before ``remote_secret_name``) of every secret a client of the cloud-managed ``store`` reads its address
+    and credentials from, each in its reader's subtree (``<namespace>/…``): each service that ``uses`` it (platform-apps),
+    and for PostgreSQL the Iceberg catalog's role (platform-data). The cloud layer writes exactly these; the
+    ExternalSecrets read exactly these, through the reader namespace's own store."""
+    names = [f"{SERVICES_NAMESPACE}/{store_credentials_secret(name, store)}" for name, svc in sorted(platform.services.items())
+             if store in svc.uses]
+    if store == "postgres":
+        names.append(f"{CATALOG_NAMESPACE}/{ICEBERG_CATALOG_DB_SECRET}")
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class ClusterAddresses:
     """Where each kind of peer of a pod lives, on the spec's cloud: what a NetworkPolicy's ``ipBlock`` can name."""
