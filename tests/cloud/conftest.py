@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 import pulumi
 import pytest
 
+from plinth.checks.security import remote_entries
 from plinth.cloud.options import CloudOptions
 from plinth.render.pipeline import render_platform
 from plinth.spec import derived
@@ -235,13 +236,16 @@ def unsecret(value):
 
 
 def external_secret_keys(platform, store: str) -> set[str]:
-    """Remote keys the rendered ExternalSecrets of ``store``'s clients read (services and the Iceberg catalog)."""
+    """Full remote names the rendered ExternalSecrets of ``store``'s clients read (services and the Iceberg catalog):
+    each key with the prefix its secret store adds (AWS stores carry their subtree as ``prefix``)."""
+    objects = [rendered.obj for rendered in render_platform(platform)]
+    prefixes = {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "")
+                for o in objects if o["kind"] == "ClusterSecretStore"}
     keys = set()
-    for rendered in render_platform(platform):
-        obj = rendered.obj
+    for obj in objects:
         if obj["kind"] != "ExternalSecret":
             continue
         name = obj["metadata"]["name"]
         if name.endswith(f"-{store}-credentials") or (store == "postgres" and name == "iceberg-catalog-db"):
-            keys |= {d["remoteRef"]["key"] for d in obj["spec"]["data"]}
+            keys |= {full for _, _, full in remote_entries(obj, prefixes)}
     return keys
