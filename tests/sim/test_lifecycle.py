@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from plinth.procs import pid_alive
 from plinth.sim.cluster import SimCluster, netns_exists
 
 pytestmark = pytest.mark.sim
@@ -43,8 +44,18 @@ def test_detached_cluster_is_addressed_by_its_state_folder_and_stopped_by_pid(si
         down = _plinth("down", "--name", name, env=env)
     assert down.returncode == 0, down.stdout + down.stderr
     for pid in cluster.pids.values():
-        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/exe").resolve().name not in {"etcd", "kube-apiserver"}
+        # Stopped: gone, exited and waiting to be reaped by whoever adopted it (a zombie), or the PID reused by
+        # another program.
+        assert not pid_alive(pid) or _program(pid) not in {"etcd", "kube-apiserver"}
     assert not netns_exists(cluster.netns)
     assert not (tmp_path / name).exists()
     again = _plinth("status", "--name", name, env=env)
     assert again.returncode == 2 and "no simulated cluster" in again.stderr
+
+
+def _program(pid: int) -> str | None:
+    """The executable a PID runs, or None when it cannot be read (the process is gone or a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/exe").resolve(strict=True).name
+    except OSError:
+        return None
