@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import pulumi
 import pytest
 
-from plinth.checks.security import remote_entries
+from plinth.kube.secrets import remote_entries, store_prefixes
 from plinth.cloud.options import CloudOptions
 from plinth.render.pipeline import render_platform
 from plinth.spec import derived
@@ -239,8 +239,7 @@ def external_secret_keys(platform, store: str) -> set[str]:
     """Full remote names the rendered ExternalSecrets of ``store``'s clients read (services and the Iceberg catalog):
     each key with the prefix its secret store adds (AWS stores carry their subtree as ``prefix``)."""
     objects = [rendered.obj for rendered in render_platform(platform)]
-    prefixes = {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "")
-                for o in objects if o["kind"] == "ClusterSecretStore"}
+    prefixes = store_prefixes(objects)
     keys = set()
     for obj in objects:
         if obj["kind"] != "ExternalSecret":

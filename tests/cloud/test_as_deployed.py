@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from plinth.checks.security import remote_entries
+from plinth.kube.secrets import remote_names_read
 from plinth.cloud.options import CloudOptions
 from plinth.components import cluster_autoscaler, storage_classes
 from plinth.drills.cluster import restore_drill_objects
@@ -181,11 +181,8 @@ def test_every_identity_annotation_names_an_identity_the_cloud_layer_trusts_for_
 
 
 def _remote_keys(objects: list[dict[str, Any]]) -> set[str]:
-    """The full remote names the ExternalSecrets read: each key with the prefix its store adds (AWS stores carry their
-    subtree as ``prefix``; the other providers' keys are written in full)."""
-    prefixes = {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "")
-                for o in objects if o["kind"] == "ClusterSecretStore"}
-    return {full for o in objects if o["kind"] == "ExternalSecret" for _, _, full in remote_entries(o, prefixes)}
+    """The full remote names the ExternalSecrets read (each key with the prefix its store adds)."""
+    return remote_names_read(objects)
 
 
 @pytest.mark.parametrize("cloud", sorted(CLOUD_SITES))

@@ -12,7 +12,7 @@ import pytest
 from plinth.checks import CheckContext
 from plinth.checks.engine import run_checks
 from plinth.checks.security import CHECKS as SECURITY_CHECKS
-from plinth.checks.security import remote_entries
+from plinth.kube.secrets import remote_entries, store_prefixes
 from plinth.components.app_services import credentials_secret
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.render.pipeline import render_platform
@@ -39,8 +39,7 @@ def one(objects: list[dict[str, Any]], kind: str, namespace: str, name: str) -> 
 
 def remote_keys(objects: list[dict[str, Any]], external_secret: dict[str, Any]) -> set[str]:
     """The full remote names an ExternalSecret reads (its stores' prefixes included)."""
-    prefixes = {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "") for o in objects if o["kind"] == "ClusterSecretStore"}
-    return {full for _, _, full in remote_entries(external_secret, prefixes)}
+    return {full for _, _, full in remote_entries(external_secret, store_prefixes(objects))}
 
 
 def secret_writer(objects: list[dict[str, Any]], namespace: str, secret: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from plinth.checks.security import remote_entries
+from plinth.kube.secrets import remote_entries, store_prefixes
 from plinth.components import app_services, iceberg_catalog
 from plinth.render.pipeline import render_platform
 from plinth.spec import derived
@@ -60,10 +60,6 @@ def test_only_the_operator_of_the_managed_store_goes(tmp_path) -> None:
     assert _chart_applications(objects) & set(STORE_APPLICATIONS) == {"redis-operator"}
 
 
-def _store_prefixes(objects: list[dict]) -> dict[str, str]:
-    return {o["metadata"]["name"]: o["spec"]["provider"].get("aws", {}).get("prefix", "") for o in objects if o["kind"] == "ClusterSecretStore"}
-
-
 def test_services_read_the_managed_address_and_credentials_the_cloud_layer_writes(managed, managed_objects) -> None:
     secrets = {o["metadata"]["name"]: o for o in managed_objects if o["kind"] == "ExternalSecret"}
     users = [(name, store) for name, svc in sorted(managed.services.items()) for store in ("postgres", "redis") if store in svc.uses]
@@ -74,7 +70,7 @@ def test_services_read_the_managed_address_and_credentials_the_cloud_layer_write
         scoped = f"{app_services.NAMESPACE}/{derived.store_credentials_secret(name, store)}"
         assert scoped in derived.managed_store_secrets(managed, store)
         remote = derived.remote_secret_name(managed, scoped)
-        read = {(d["secretKey"], full) for (_, _, full), d in zip(remote_entries(es, _store_prefixes(managed_objects)), es["spec"]["data"])}
+        read = {(d["secretKey"], full) for (_, _, full), d in zip(remote_entries(es, store_prefixes(managed_objects)), es["spec"]["data"])}
         assert read == {(key, remote) for key in ("host", "port", *app_services.STORE_CREDENTIAL_KEYS[store])}
         assert {d["remoteRef"]["property"] for d in es["spec"]["data"]} == {key for key, _ in read}
     rollout = next(o for o in managed_objects if o["kind"] == "Rollout" and o["metadata"]["name"] == users[0][0])
@@ -85,7 +81,7 @@ def test_services_read_the_managed_address_and_credentials_the_cloud_layer_write
 def test_the_iceberg_catalog_builds_its_jdbc_url_from_the_managed_address(managed, managed_objects) -> None:
     db = next(o for o in managed_objects if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == iceberg_catalog.DB_SECRET)
     remote = derived.remote_secret_name(managed, f"{iceberg_catalog.NAMESPACE}/{derived.ICEBERG_CATALOG_DB_SECRET}")
-    assert {full for _, _, full in remote_entries(db, _store_prefixes(managed_objects))} == {remote}
+    assert {full for _, _, full in remote_entries(db, store_prefixes(managed_objects))} == {remote}
     assert {d["secretKey"] for d in db["spec"]["data"]} == {"host", "port", "username", "password"}
     template = db["spec"]["target"]["template"]
     assert template["mergePolicy"] == "Merge"

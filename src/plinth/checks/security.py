@@ -23,6 +23,7 @@ from plinth.kube.admission import BASELINE_CAPABILITIES, host_access_refusals, p
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import get
 from plinth.kube.pods import PodGroup
+from plinth.kube.secrets import remote_entries, store_prefixes
 from plinth.render.stages import host_access_agents
 from plinth.spec.access import (IDENTITY_STORES, KAFKA_CONSUME_OPERATIONS, KAFKA_PRODUCE_OPERATIONS, StoreIdentity, identities, kafka_users,
                                 platform_postgres_roles)
@@ -50,25 +51,9 @@ class SecretSource:
     template: dict[str, Any]
 
 
-def store_prefixes(ctx: CheckContext) -> dict[str, str]:
-    """The prefix each ClusterSecretStore adds to every key it reads (AWS ``prefix``; empty for the other providers)."""
-    return {str(get(i.obj, "metadata.name")): str(get(i.obj, "spec.provider.aws.prefix") or "") for i in ctx.of_kind("ClusterSecretStore")}
-
-
-def remote_entries(obj: dict[str, Any], prefixes: dict[str, str]) -> list[tuple[int, str, str]]:
-    """(index, store, full remote name) of each ``data`` entry of an ExternalSecret: the store it reads through (its own
-    ``sourceRef`` or the ExternalSecret's) and the key with that store's prefix."""
-    default = str(get(obj, "spec.secretStoreRef.name", ""))
-    result = []
-    for index, entry in enumerate(get(obj, "spec.data", []) or []):
-        store = str(get(entry, "sourceRef.storeRef.name") or default)
-        result.append((index, store, prefixes.get(store, "") + str(get(entry, "remoteRef.key", ""))))
-    return result
-
-
 def secret_sources(ctx: CheckContext) -> dict[tuple[str, str], SecretSource]:
     """Every ExternalSecret's target Secret, by (namespace, name), with the full remote names it reads."""
-    prefixes = store_prefixes(ctx)
+    prefixes = store_prefixes(i.obj for i in ctx.of_kind("ClusterSecretStore"))
     result: dict[tuple[str, str], SecretSource] = {}
     for item in ctx.of_kind("ExternalSecret"):
         meta = item.obj.get("metadata", {})
@@ -394,7 +379,7 @@ def namespaces_read_only_their_secrets(check: Check, ctx: CheckContext) -> Itera
         if not conditions or any(c.get("namespaceSelector") or c.get("namespaceRegexes") for c in conditions) or not namespaces:
             yield check.finding(ctx, item, "spec.conditions", f"store {name} is not limited to named namespaces: any namespace may read through it")
         allowed_for[name] = namespaces
-    prefixes = store_prefixes(ctx)
+    prefixes = store_prefixes(i.obj for i in ctx.of_kind("ClusterSecretStore"))
     for item in ctx.of_kind("ExternalSecret"):
         ns = str(get(item.obj, "metadata.namespace", ""))
         readable = tuple(remote_secret_name(ctx.platform, scope) + secret_name_separator(ctx.platform) for scope in scopes.get(ns, ()))

@@ -10,6 +10,9 @@ platform-data only (``derived.secret_scopes``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from plinth.kube.objects import k8s_object, labels
 from plinth.spec.access import StoreIdentity
 from plinth.spec.derived import IDENTITY_SECRETS_SCOPE, remote_secret_name, secret_name_separator
@@ -93,3 +96,29 @@ def identity_secret(platform: Platform, name: str, namespace: str, component: st
                           {"password": f"{identity.remote_key}:{IDENTITY_PASSWORD_PROPERTY}"})
     obj["spec"]["target"]["template"] = template
     return obj
+
+
+def store_prefixes(objects: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """The prefix each ClusterSecretStore among ``objects`` adds to every key it reads (AWS ``prefix``; the other
+    providers' keys are written in full)."""
+    return {str(o["metadata"]["name"]): str(((o.get("spec") or {}).get("provider") or {}).get("aws", {}).get("prefix") or "")
+            for o in objects if o.get("kind") == "ClusterSecretStore"}
+
+
+def remote_entries(obj: dict[str, Any], prefixes: dict[str, str]) -> list[tuple[int, str, str]]:
+    """(index, store, full remote name) of each ``data`` entry of an ExternalSecret: the store it reads through (its own
+    ``sourceRef`` or the ExternalSecret's) and the key with that store's prefix."""
+    spec = obj.get("spec") or {}
+    default = str((spec.get("secretStoreRef") or {}).get("name", ""))
+    result = []
+    for index, entry in enumerate(spec.get("data") or []):
+        store = str(((entry.get("sourceRef") or {}).get("storeRef") or {}).get("name") or default)
+        result.append((index, store, prefixes.get(store, "") + str((entry.get("remoteRef") or {}).get("key", ""))))
+    return result
+
+
+def remote_names_read(objects: list[dict[str, Any]]) -> set[str]:
+    """Every full remote name the ExternalSecrets among ``objects`` read, through the stores among them."""
+    prefixes = store_prefixes(objects)
+    return {full for o in objects if o.get("kind") == "ExternalSecret" for _, _, full in remote_entries(o, prefixes)}
+
