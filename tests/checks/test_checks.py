@@ -236,6 +236,10 @@ CASES: dict[str, Case] = {
                        "plugin argoproj-labs/gatewayAPI is downloaded from https://plugins.example/gatewayapi-plugin-linux-amd64 without a sha256",
                        break_hydrated=_plant("polaris", UNPINNED_PLUGIN), expect_application="polaris",
                        expect_field="data.trafficRouterPlugins.0"),
+    "PL-SEC-007": Case("Namespace/platform-monitoring", "enforces privileged with no binding of plinth-host-access-platform-monitoring",
+                       _add({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": fx.MON, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
+                       expect_field="metadata.labels.pod-security.kubernetes.io/enforce"),
     # Judged on tests.conftest.TEST_TODAY (2026-06-01).
     "PL-VER-001": Case("Spec/cluster", "Kubernetes 1.32 reached upstream end of life on 2026-02-28",
                        spec={"cluster.kubernetes_version": "1.32"}, expect_field="cluster.kubernetes_version"),

@@ -18,6 +18,7 @@ import yaml
 
 from plinth.charts.union import Item
 from plinth.checks.engine import Check, CheckContext, Finding
+from plinth.kube.admission import BASELINE_CAPABILITIES, host_access_refusals, policy_name
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import get
 from plinth.kube.pods import PodGroup
@@ -407,9 +408,6 @@ def namespaces_read_only_their_secrets(check: Check, ctx: CheckContext) -> Itera
 
 
 PSA_LEVELS = {"privileged": 2, "baseline": 1, "restricted": 0}
-BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-                         "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
-"""Capabilities the baseline Pod Security level allows to add."""
 
 
 def pod_security_level(spec: dict[str, Any]) -> tuple[str, str]:
@@ -484,6 +482,54 @@ def namespaces_admit_no_more(check: Check, ctx: CheckContext) -> Iterator[Findin
                                 f"enforces {enforce}, but its pods need only {level} (most demanding: {why})")
 
 
+def _confining_bindings(ctx: CheckContext) -> dict[str, list[str]]:
+    """Namespace -> the policies a Deny binding applies to it by its name label (policies present in the tree)."""
+    policies = {get(item.obj, "metadata.name") for item in ctx.of_kind("ValidatingAdmissionPolicy")}
+    result: dict[str, list[str]] = {}
+    for item in ctx.of_kind("ValidatingAdmissionPolicyBinding"):
+        spec = item.obj.get("spec") or {}
+        namespace = (get(spec, "matchResources.namespaceSelector.matchLabels", {}) or {}).get("kubernetes.io/metadata.name")
+        if namespace and "Deny" in (spec.get("validationActions") or []) and spec.get("policyName") in policies:
+            result.setdefault(namespace, []).append(spec["policyName"])
+    return result
+
+
+def host_access_is_confined(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """A namespace that must enforce the privileged Pod Security level gives host access to its declared node agents'
+    pods only: its host-access policy is bound with Deny, and every pod there needing host access is an agent's, within
+    what the agent declares (otherwise the policy would refuse it at the first sync)."""
+    from plinth.components.registry import ALL_COMPONENTS
+    from plinth.render.stages import host_access_agents
+
+    agents = {(a.namespace, a.daemonset): a for a in host_access_agents(ALL_COMPONENTS)}
+    bound = _confining_bindings(ctx)
+    privileged = set()
+    for item in ctx.of_kind("Namespace"):
+        name = get(item.obj, "metadata.name")
+        if get(item.obj, "metadata.labels", {}).get("pod-security.kubernetes.io/enforce") != "privileged":
+            continue
+        privileged.add(name)
+        if policy_name(name) not in bound.get(name, []):
+            yield check.finding(ctx, item, "metadata.labels.pod-security.kubernetes.io/enforce",
+                                f"enforces privileged with no binding of {policy_name(name)} (Deny): every pod there may use "
+                                "the host's network, processes and files")
+    for group in ctx.pod_groups():
+        spec = _pod_spec(group)
+        if spec is None or group.namespace not in privileged:
+            continue
+        agent = agents.get((group.namespace, group.object_name)) if group.kind == "DaemonSet" else None
+        if agent and spec.get("serviceAccountName") != agent.service_account:
+            agent = None
+        refused = host_access_refusals(spec, agent)
+        if refused:
+            item = next((i for i in ctx.objects if i.obj is group.obj), None)
+            if item is not None:
+                yield check.finding(ctx, item, POD_SPEC_PATHS[group.kind],
+                                    f"{group.kind}/{group.object_name} would be refused by {policy_name(group.namespace)}: "
+                                    f"{', '.join(refused)} (host access is for the declared node agents' DaemonSets only: "
+                                    "Component.host_access)")
+
+
 # --------------------------------------------------------------------------- downloaded plugins
 
 
@@ -538,4 +584,9 @@ CHECKS = (
           "Set the plugin's sha256 from its release's published checksums (for the Gateway API plugin: "
           "delivery.gateway_plugin_sha256), or ship the binary in an image pinned by digest and point location at file://.",
           downloaded_plugins_are_pinned, params={"keys": list(ROLLOUTS_PLUGIN_KEYS)}),
+    Check("PL-SEC-007", "error", "tree", "Host access in a privileged namespace is confined to its node agents",
+          "Keep the host-access policy bound to the namespace (the host-access stage renders it for every privileged "
+          "namespace) and declare each node agent's DaemonSet and the host features it needs in its component's host_access; "
+          "run any other pod without host namespaces, hostPath, host ports, privileged containers or extra capabilities.",
+          host_access_is_confined),
 )

@@ -16,6 +16,7 @@ from typing import Any
 from plinth.components.base import Component, HelmRelease
 from plinth.components.prometheus_stack import LOKI_URL
 from plinth.components.tempo import DISTRIBUTOR_OTLP_GRPC, DISTRIBUTOR_POD_LABELS, OTLP_PORTS as TEMPO_OTLP_PORTS
+from plinth.kube.admission import HostAccess
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.spec.model import Platform
 from plinth.kube.flows import Flow, Pods, flow, scrape, to_api_server
@@ -175,4 +176,6 @@ COMPONENT = Component(
     namespace=MONITORING_NAMESPACE,
     charts=charts,
     flows=flows,
+    # The DaemonSet reads every pod's log files from the node (the chart's ``mounts.varlog``), read-only.
+    host_access=(HostAccess(MONITORING_NAMESPACE, daemonset=NAME, service_account=NAME, host_paths=("/var/log",)),),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Literal
 
+from plinth.kube.admission import HostAccess
 from plinth.kube.flows import Flow
 from plinth.monitoring.panels import Panel
 from plinth.monitoring.rules import AlertTest, RuleGroup
@@ -100,3 +101,6 @@ class Component:
     ignore_differences: tuple[dict[str, Any], ...] = field(default=())
     """Argo CD ``ignoreDifferences`` entries of its folder Application: fields another controller owns
     in the cluster (e.g. HTTPRoute weights during a canary), which sync and self-heal must leave alone."""
+    host_access: tuple[HostAccess, ...] = field(default=())
+    """Node agents among its pods and the host features each needs (``plinth.kube.admission``): in a namespace that
+    must enforce the privileged Pod Security level, only these get host access."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
+from plinth.kube.admission import HostAccess
 from plinth.kube.conventions import MONITORING_NAMESPACE, PROMETHEUS_FULLNAME
 from plinth.kube.scheduling import pool_placement
 from plinth.kube.secrets import external_secret
@@ -405,6 +406,13 @@ RELOADER_PORT = 8080
 KSM_PORT = 8080
 OPERATOR_PORT = 10250
 NODE_EXPORTER_PORT = 9100
+NODE_EXPORTER = f"{CHART_RELEASE}-prometheus-node-exporter"
+"""node-exporter's DaemonSet and ServiceAccount (the subchart's full name under the chart's release)."""
+NODE_EXPORTER_HOST_ACCESS = HostAccess(MONITORING_NAMESPACE, daemonset=NODE_EXPORTER, service_account=NODE_EXPORTER,
+                                       host_network=True, host_pid=True, host_paths=("/", "/proc", "/sys"),
+                                       host_ports=(NODE_EXPORTER_PORT,))
+"""The host's network and PID namespaces and its /, /proc and /sys read-only: what node-exporter reads node metrics
+from; with host network its metrics port is a host port."""
 COREDNS_METRICS_PORT = 9153
 
 
@@ -453,4 +461,5 @@ COMPONENT = Component(
     sync_wave=SECRETS_WAVE,
     cluster_kinds=OPERATOR_CLUSTER_KINDS,
     flows=flows,
+    host_access=(NODE_EXPORTER_HOST_ACCESS,),
 )

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from plinth.components.base import Component, KubeObject
 from plinth.components.prometheus_stack import DASHBOARD_LABEL
+from plinth.kube import admission
+from plinth.kube.admission import HostAccess, host_access_policy
 from plinth.kube.conventions import MONITORING_NAMESPACE
 from plinth.kube.objects import dns_label, k8s_object, labels
 from plinth.monitoring.dashboards import build_dashboards
@@ -39,11 +41,13 @@ class Stage:
     """Argo CD sync wave of its Application (after the components whose CRDs it uses)."""
     objects: Callable[[Platform, Sequence[Component]], list[KubeObject]]
     """Its objects, from the platform and every component."""
+    cluster_kinds: tuple[tuple[str, str], ...] = ()
+    """(group, kind) of cluster-scoped objects it renders (AppProject whitelist)."""
 
     @property
     def as_component(self) -> Component:
         """The stage's folder as the app-of-apps sees it (a component with only objects)."""
-        return Component(name=self.name, namespace=self.namespace, sync_wave=self.sync_wave)
+        return Component(name=self.name, namespace=self.namespace, sync_wave=self.sync_wave, cluster_kinds=self.cluster_kinds)
 
 
 def rule_groups_by_component(platform: Platform, components: Sequence[Component]) -> dict[str, list[RuleGroup]]:
@@ -96,8 +100,25 @@ PROMETHEUS_RULES = Stage("prometheus-rules", MONITORING_NAMESPACE, 1, _prometheu
 GRAFANA_DASHBOARDS = Stage("grafana-dashboards", MONITORING_NAMESPACE, 1, _dashboards)
 """The spec's dashboards, one sidecar-labelled ConfigMap each."""
 
+def host_access_agents(components: Sequence[Component]) -> list[HostAccess]:
+    """Every node agent the components declare, with the host features it needs."""
+    return [agent for component in components for agent in component.host_access]
+
+
+def _host_access(platform: Platform, components: Sequence[Component]) -> list[KubeObject]:
+    agents = host_access_agents(components)
+    return [obj for name, ns in sorted(platform.namespaces.items()) if ns.pod_security == "privileged"
+            for obj in host_access_policy(name, agents)]
+
+
+HOST_ACCESS = Stage(admission.COMPONENT_NAME, None, -10, _host_access,
+                    cluster_kinds=(("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+                                   ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding")))
+"""In each namespace enforcing the privileged Pod Security level, host access for the declared node agents' pods only
+(``plinth.kube.admission``); with the namespaces, before any pod."""
+
 NETWORK_POLICIES = Stage(network.NAME, None, network.SYNC_WAVE, network.network_policies)
 """Every NetworkPolicy, rendered from every component's flows (``plinth.render.network``)."""
 
-ALL_STAGES: tuple[Stage, ...] = (PROMETHEUS_RULES, GRAFANA_DASHBOARDS, NETWORK_POLICIES)
+ALL_STAGES: tuple[Stage, ...] = (PROMETHEUS_RULES, GRAFANA_DASHBOARDS, HOST_ACCESS, NETWORK_POLICIES)
 """Every aggregation stage, rendered after the components."""
