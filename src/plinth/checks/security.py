@@ -18,10 +18,12 @@ import yaml
 
 from plinth.charts.union import Item
 from plinth.checks.engine import Check, CheckContext, Finding
+from plinth.components.registry import ALL_COMPONENTS
 from plinth.kube.admission import BASELINE_CAPABILITIES, host_access_refusals, policy_name
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import get
 from plinth.kube.pods import PodGroup
+from plinth.render.stages import host_access_agents
 from plinth.spec.access import (IDENTITY_STORES, KAFKA_CONSUME_OPERATIONS, KAFKA_PRODUCE_OPERATIONS, StoreIdentity, identities, kafka_users,
                                 platform_postgres_roles)
 from plinth.spec.derived import remote_secret_name, secret_name_separator, secret_scopes
@@ -498,9 +500,6 @@ def host_access_is_confined(check: Check, ctx: CheckContext) -> Iterator[Finding
     """A namespace that must enforce the privileged Pod Security level gives host access to its declared node agents'
     pods only: its host-access policy is bound with Deny, and every pod there needing host access is an agent's, within
     what the agent declares (otherwise the policy would refuse it at the first sync)."""
-    from plinth.components.registry import ALL_COMPONENTS
-    from plinth.render.stages import host_access_agents
-
     agents = {(a.namespace, a.daemonset): a for a in host_access_agents(ALL_COMPONENTS)}
     bound = _confining_bindings(ctx)
     privileged = set()
