@@ -115,11 +115,12 @@ def test_sync_waves_put_namespaces_and_operators_before_workloads(prod) -> None:
     assert waves["argocd"] < waves["namespaces"]
     assert waves[ROOT_APP] == min(waves.values())
     # Cluster-scoped only, so they need no namespace: the monitoring CRDs before Argo CD (whose chart ships
-    # ServiceMonitors), the StorageClasses with the namespaces.
+    # ServiceMonitors), the StorageClasses and the host-access policies with the namespaces (before any pod).
     assert waves["prometheus-operator-crds"] < waves["argocd"]
     assert waves["storage-classes"] <= waves["namespaces"]
+    assert waves["host-access"] <= waves["namespaces"]
     for name, wave in waves.items():
-        if name not in (ROOT_APP, "argocd", "namespaces", "prometheus-operator-crds", "storage-classes"):
+        if name not in (ROOT_APP, "argocd", "namespaces", "prometheus-operator-crds", "storage-classes", "host-access"):
             assert wave > waves["namespaces"], name
     # the secret store right after External Secrets, before every Application with ExternalSecrets
     assert waves["external-secrets"] < waves["secret-store"] < waves["kube-prometheus-stack"] < waves["kube-prometheus-stack-chart"]

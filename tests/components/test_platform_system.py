@@ -220,14 +220,16 @@ def test_panels_parse_and_target_spec_dashboards(prod) -> None:
 def test_policies_sync_with_the_default_deny_and_before_the_workloads(prod) -> None:
     """Every NetworkPolicy (default-deny and allows) is in one Application whose wave comes after the namespaces and
     before every workload except Argo CD's own (which the bootstrap installs before any policy exists). The
-    StorageClasses and kube-prometheus-stack's CRDs alone run no pods and may come earlier (PL-NET-004 checks the
+    StorageClasses, the host-access admission policies and kube-prometheus-stack's CRDs alone run no pods and may come earlier (PL-NET-004 checks the
     order over the hydrated charts' real pods)."""
     apps = _applications(prod)
     rendered = [r for r in render_platform(prod) if r.obj["kind"] == "NetworkPolicy"]
     assert {r.component for r in rendered} == {network.NAME}
     wave = int(apps[network.NAME]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
-    podless = {"namespaces", "storage-classes", "prometheus-operator-crds", "platform-root"}
+    podless = {"namespaces", "storage-classes", "prometheus-operator-crds", "platform-root", "host-access"}
     assert {r.obj["kind"] for r in render_platform(prod) if r.component == "storage-classes"} == {"StorageClass"}
+    assert {r.obj["kind"] for r in render_platform(prod) if r.component == "host-access"} == {
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
     assert get(apps["prometheus-operator-crds"], "spec.source.helm.valuesObject.prometheusOperator.enabled") is False
     later = {name: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for name, a in apps.items()
              if name not in (network.NAME, "argocd", *podless)}
