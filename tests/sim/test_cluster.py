@@ -134,3 +134,46 @@ def test_pod_states_name_the_pool_and_zone_or_the_scheduler_reason(sim_cluster) 
     assert placed.pool == "data" and placed.zone and placed.phase == "Running"
     pending = states[("big", "Deployment/too-big")]
     assert pending.node == "" and pending.reason.startswith("Unschedulable: 0/15 nodes are available")
+
+
+def test_each_program_has_its_own_pod_network(sim_cluster) -> None:
+    """Two programs listen on the same port, each in its pod's network (as two pods do); the cluster's namespace
+    reaches each at its pod IP, each reaches the API server at the gateway address, and nothing else."""
+    import subprocess
+    import sys
+
+    from plinth.sim.cluster import attach_pod_network, delete_pod_networks
+    from plinth.sim.pki import GATEWAY_IP
+
+    server = ("import http.server, socketserver, sys\n"
+              "class H(http.server.BaseHTTPRequestHandler):\n"
+              "    def do_GET(self):\n"
+              "        self.send_response(200); self.end_headers(); self.wfile.write(sys.argv[1].encode())\n"
+              "socketserver.TCPServer.allow_reuse_address = True\n"
+              "socketserver.TCPServer(('', 8081), H).serve_forever()\n")
+    pods = {"first": "10.0.250.1", "second": "10.0.250.2"}
+    processes = []
+    try:
+        for name, ip in pods.items():
+            netns = attach_pod_network(sim_cluster.netns, f"test-{name}", ip)
+            processes.append(subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, "-c", server, name]))
+        for name, ip in pods.items():
+            fetch = f"import urllib.request; print(urllib.request.urlopen('http://{ip}:8081/', timeout=5).read().decode())"
+            answer = _wait(lambda: sim_cluster.in_netns([sys.executable, "-c", fetch], check=False).stdout.strip(), 30,
+                           f"the program of pod {name}")
+            assert answer == name
+        probe = ("import socket; s = socket.create_connection(('%s', %d), timeout=5); print('connected')"
+                 % (GATEWAY_IP, sim_cluster.ports["kube-apiserver"]))
+        netns = f"{sim_cluster.netns}-pod-"
+        first = next(p for p in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                     if p.startswith(netns))
+        assert subprocess.run(["ip", "netns", "exec", first, sys.executable, "-c", probe], capture_output=True,
+                              text=True).stdout.strip() == "connected"
+        routes = subprocess.run(["ip", "netns", "exec", first, "ip", "route"], capture_output=True, text=True).stdout
+        assert f"default via {GATEWAY_IP} dev eth0" in routes
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        delete_pod_networks(sim_cluster.netns)
+    assert [line.split(":")[1].strip() for line in sim_cluster.in_netns(["ip", "-o", "link"]).stdout.splitlines()] == ["lo"]

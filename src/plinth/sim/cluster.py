@@ -14,6 +14,7 @@ A long-lived cluster (``plinth sim up --detach``) is addressed by its state fold
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ import yaml
 
 from plinth.procs import ProcessSetupError, Supervisor, pid_alive, wait_until
 from plinth.kube.yamlio import dump_yaml
-from plinth.sim.pki import make_pki
+from plinth.sim.pki import GATEWAY_IP, make_pki
 from plinth.sim.toolchain import SimVersions, binary, cache_root, kwok_stage_files
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -93,6 +94,46 @@ def create_netns(netns: str) -> None:
     (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     _run(["ip", "netns", "add", netns])
     _run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"])
+    _run(["ip", "netns", "exec", netns, "ip", "addr", "add", f"{GATEWAY_IP}/32", "dev", "lo"])
+    # Pod networks reach each other through this namespace, as nodes route between pods.
+    _run(["ip", "netns", "exec", netns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+
+
+def pod_netns_names(netns: str, program: str) -> tuple[str, str]:
+    """The network namespace of a program's pod and the name of its veth end in the cluster's namespace."""
+    digest = hashlib.sha1(f"{netns}/{program}".encode()).hexdigest()[:10]
+    return f"{netns}-pod-{digest}", f"vp{digest}"
+
+
+def attach_pod_network(netns: str, program: str, ip: str) -> str:
+    """A network namespace of the program's own holding its pod's IP, as a pod's sandbox does: a veth pair to the
+    cluster's namespace, which routes the IP to it; default route via ``GATEWAY_IP``. Two programs may then listen on
+    the same port (every operator's health probe on :8081). Replaces the program's earlier pod network. Returns the
+    namespace's name."""
+    pod_ns, host_if = pod_netns_names(netns, program)
+    _run(["ip", "netns", "exec", netns, "ip", "link", "del", host_if], check=False)
+    delete_netns(pod_ns)
+    _run(["ip", "netns", "add", pod_ns])
+    inside = ["ip", "netns", "exec", netns]
+    _run([*inside, "ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", pod_ns])
+    _run([*inside, "ip", "link", "set", host_if, "up"])
+    _run([*inside, "ip", "route", "replace", f"{ip}/32", "dev", host_if])
+    for argv in (["link", "set", "lo", "up"], ["link", "set", "eth0", "up"], ["addr", "add", f"{ip}/32", "dev", "eth0"],
+                 ["route", "add", GATEWAY_IP, "dev", "eth0", "scope", "link"],
+                 ["route", "add", "default", "via", GATEWAY_IP, "dev", "eth0"]):
+        _run(["ip", "-n", pod_ns, *argv])
+    return pod_ns
+
+
+def delete_pod_networks(netns: str) -> None:
+    """Delete every pod network of the cluster's programs (their veth ends go with them)."""
+    root = Path("/run/netns")
+    for path in sorted(root.glob(f"{netns}-pod-*")) if root.is_dir() else []:
+        # The veth goes with the namespace, but only once the kernel frees it: deleted here at once.
+        host_if = "vp" + path.name.rsplit("-pod-", 1)[1]
+        if netns_exists(netns):
+            _run(["ip", "netns", "exec", netns, "ip", "link", "del", host_if], check=False)
+        delete_netns(path.name)
 
 
 HOSTS_HEADER = "127.0.0.1 localhost\n::1 localhost\n"
@@ -108,7 +149,9 @@ def write_hosts(netns: str, entries: dict[str, str]) -> None:
 
 
 def delete_netns(netns: str) -> None:
-    """Delete a network namespace (and its /etc/netns folder) if it exists."""
+    """Delete a network namespace (and its /etc/netns folder) if it exists, with its programs' pod networks."""
+    if "-pod-" not in netns:
+        delete_pod_networks(netns)
     if netns_exists(netns):
         _run(["ip", "netns", "delete", netns])
     shutil.rmtree(netns_etc(netns), ignore_errors=True)
@@ -284,7 +327,8 @@ def _argv(cluster: SimCluster, component: str) -> list[str]:
                 f"--initial-cluster=sim={peer}", "--initial-cluster-state=new", "--unsafe-no-fsync",
                 "--quota-backend-bytes=8589934592", "--log-level=warn"]
     if component == "kube-apiserver":
-        return [exe, f"--etcd-servers=http://127.0.0.1:{ports['etcd']}", "--bind-address=127.0.0.1",
+        # Every address of the private namespace: 127.0.0.1 for the tools, GATEWAY_IP for the programs' pods.
+        return [exe, f"--etcd-servers=http://127.0.0.1:{ports['etcd']}", "--bind-address=0.0.0.0",
                 f"--secure-port={ports['kube-apiserver']}", "--advertise-address=127.0.0.1",
                 # The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints refuse: nothing maintains them.
                 "--endpoint-reconciler-type=none",

@@ -19,6 +19,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALIDITY = dt.timedelta(days=365)
 SERVICE_IP = "10.96.0.1"
+GATEWAY_IP = "169.254.1.1"
+"""The cluster namespace's address as the programs' pod networks see it (on its loopback, the default route of every
+pod network): the API server listens on it, and so do the sources Argo CD reads."""
 """First address of the service range: the ``kubernetes`` Service's ClusterIP, named in the serving cert."""
 
 CLIENTS: dict[str, tuple[str, str | None]] = {
@@ -113,7 +116,7 @@ def make_pki(folder: Path) -> Pki:
     _write_cert(ca_cert, folder / "ca.crt")
 
     dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
-    key, cert = _leaf(ca_key, ca_cert, _name("kube-apiserver"), now, server=True, dns=dns, ips=["127.0.0.1", SERVICE_IP])
+    key, cert = _leaf(ca_key, ca_cert, _name("kube-apiserver"), now, server=True, dns=dns, ips=["127.0.0.1", GATEWAY_IP, SERVICE_IP])
     _write_key(key, folder / "apiserver.key")
     _write_cert(cert, folder / "apiserver.crt")
 

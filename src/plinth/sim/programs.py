@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from plinth.procs import Supervisor
-from plinth.sim.cluster import SimCluster, write_hosts
+from plinth.sim.cluster import SimCluster, attach_pod_network, write_hosts
 from plinth.sim.kubeclient import DEPLOYMENTS, PODS, SERVICES, STATEFULSETS, Resource, cluster_client
 from plinth.sim.operators import NOT_ON_PROXY, OPERATORS, built_binary, ensure_operator
-from plinth.sim.takeover import TakeoverError, add_pod_ip, describe, expand, launcher_argv, pod_program
+from plinth.sim.takeover import TakeoverError, describe, expand, launcher_argv, pod_program
 from plinth.sim.toolchain import ToolchainError
 
 
@@ -329,9 +329,11 @@ class Programs:
         spec.env.update(env_overrides)
         if rule.argv is not None:
             spec.argv = [str(binary), *(expand(a, spec.env) for a in rule.argv)]
-        add_pod_ip(self.cluster, spec.pod_ip)
+        if not spec.pod_ip:
+            raise TakeoverError("the pod has no IP yet")
+        pod_netns = attach_pod_network(self.cluster.netns, name, spec.pod_ip)
         state_dir = self.cluster.folder / "pods" / name
-        argv = launcher_argv(self.cluster, spec, state_dir)
+        argv = launcher_argv(self.cluster, spec, state_dir, pod_netns)
         self.supervisor.start(name, argv, as_service_user=False)
         self.cluster.record_program(name, self.supervisor.processes[name].pid, spec.pod)
         state.status, state.pod, state.command, state.message = "running", spec.pod, describe(spec), ""

@@ -1,12 +1,13 @@
 """What Argo CD reads in the simulated cluster: the rendered tree as a Git repository and the pinned charts as a
-Helm repository, both served on loopback inside the cluster's network namespace.
+Helm repository, both served inside the cluster's network namespace on its gateway address (``GATEWAY_IP``, on
+its loopback), which the programs' pod networks reach.
 
 The Applications and AppProjects of the copy served (and of the root Application applied to start the
 sync) point at these servers instead of the public URLs; every rewrite is recorded and reported:
 
 - a source with ``chart`` (a Helm repository, ``https://…`` or an OCI reference) -> the loopback chart
   repository: ``helm repo index`` over the chart directory's archives, served by ``python -m http.server``;
-- any other source (the platform's Git repository) -> ``git://127.0.0.1:<port>/<repo>``: a bare clone of a
+- any other source (the platform's Git repository) -> ``git://<gateway>:<port>/<repo>``: a bare clone of a
   one-commit repository holding ``kubernetes/<env>/…`` exactly as ``plinth render`` writes it, on the branch
   the Applications name, served by ``git daemon``.
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 from plinth.kube.yamlio import dump_yaml
 from plinth.render.pipeline import RenderedObject
+from plinth.sim.pki import GATEWAY_IP
 
 REPO_NAME = "platform-infra.git"
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "plinth sim", "GIT_AUTHOR_EMAIL": "sim@plinth.invalid",
@@ -59,12 +61,12 @@ class Sources:
     @property
     def git_url(self) -> str:
         """The loopback Git repository's URL."""
-        return f"git://127.0.0.1:{self.git_port}/{REPO_NAME}"
+        return f"git://{GATEWAY_IP}:{self.git_port}/{REPO_NAME}"
 
     @property
     def chart_url(self) -> str:
         """The loopback Helm repository's URL."""
-        return f"http://127.0.0.1:{self.chart_port}/"
+        return f"http://{GATEWAY_IP}:{self.chart_port}/"
 
     @property
     def git_root(self) -> Path:
@@ -212,9 +214,9 @@ def write_chart_repository(sources: Sources, chart_dir: Path, helm: Path) -> Non
 def git_daemon_argv(sources: Sources) -> list[str]:
     """``git daemon`` serving the bare repository on loopback (read-only, no hooks)."""
     return ["git", "daemon", "--reuseaddr", "--export-all", "--informative-errors", f"--base-path={sources.git_root}",
-            "--listen=127.0.0.1", f"--port={sources.git_port}", str(sources.git_root)]
+            f"--listen={GATEWAY_IP}", f"--port={sources.git_port}", str(sources.git_root)]
 
 
 def chart_server_argv(sources: Sources, python: str) -> list[str]:
     """A static HTTP server for the chart repository on loopback."""
-    return [python, "-m", "http.server", str(sources.chart_port), "--bind", "127.0.0.1", "--directory", str(sources.chart_root)]
+    return [python, "-m", "http.server", str(sources.chart_port), "--bind", GATEWAY_IP, "--directory", str(sources.chart_root)]

@@ -2,8 +2,9 @@
 
 kwok runs every pod as a fake: the Deployment of an operator chart gets a Running pod that does nothing.
 ``pod_program`` takes one such pod over: the operator's real binary runs out of cluster, inside the
-cluster's network namespace, as that pod's container would: the pod's IP is added to the namespace's
-loopback (so Services, webhooks and APIServices that route to the pod reach the program), the container's
+cluster's network namespace, as that pod's container would: in a network namespace of its own holding the pod's
+IP (``plinth.sim.cluster.attach_pod_network``: Services, webhooks and APIServices that route to the pod reach the
+program, and two programs may listen on the same port as two pods do), the container's
 arguments and environment are resolved as the kubelet does (``$(VAR)`` expansion, field and resource
 references, ConfigMap and Secret keys, ``envFrom``), its volumes are written at their mount paths (the
 service account token of the pod's own ServiceAccount, from the TokenRequest API, so the operator has
@@ -29,6 +30,7 @@ from typing import Any
 
 from plinth.quantities import quantity
 from plinth.sim.cluster import SimCluster
+from plinth.sim.pki import GATEWAY_IP
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TOKEN_SECONDS = 86400
@@ -245,7 +247,7 @@ def pod_program(cluster: SimCluster, pod: dict[str, Any], container_name: str, b
     if problems:
         raise TakeoverError("; ".join(problems))
     env.setdefault("PATH", ":".join([*extra_path, DEFAULT_PATH]))
-    env.update({"HOSTNAME": meta["name"], "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+    env.update({"HOSTNAME": meta["name"], "KUBERNETES_SERVICE_HOST": GATEWAY_IP,
                 "KUBERNETES_SERVICE_PORT": str(cluster.ports["kube-apiserver"]),
                 "KUBERNETES_SERVICE_PORT_HTTPS": str(cluster.ports["kube-apiserver"])})
     env.update(env_overrides or {})
@@ -284,24 +286,17 @@ def pod_program(cluster: SimCluster, pod: dict[str, Any], container_name: str, b
                        dirs=dirs, workdir=container.get("workingDir") or "/", notes=notes)
 
 
-def launcher_argv(cluster: SimCluster, spec: ProgramSpec, state: Path) -> list[str]:
-    """Write the spec where ``podrun`` reads it; return the command that runs the program in the namespace."""
+def launcher_argv(cluster: SimCluster, spec: ProgramSpec, state: Path, pod_netns: str | None = None) -> list[str]:
+    """Write the spec where ``podrun`` reads it; return the command that runs the program in the cluster's namespace
+    (its mounts and hosts file) and, with ``pod_netns``, in its pod's own network (``attach_pod_network``)."""
     state.mkdir(parents=True, exist_ok=True)
     path = state / "podrun.json"
     payload = {"state": str(state), "binary": spec.binary, "argv": spec.argv, "env": spec.env, "files": spec.files,
                "dirs": spec.dirs, "workdir": spec.workdir}
     path.write_text(json.dumps(payload))
     path.chmod(0o600)
-    return ["ip", "netns", "exec", cluster.netns, sys.executable, "-m", "plinth.sim.podrun", str(path)]
-
-
-def add_pod_ip(cluster: SimCluster, ip: str) -> None:
-    """Put the pod's IP on the namespace's loopback (idempotent) so traffic routed to the pod reaches the program."""
-    if not ip:
-        raise TakeoverError("the pod has no IP yet")
-    existing = cluster.in_netns(["ip", "-o", "addr", "show", "dev", "lo"]).stdout
-    if f" {ip}/" not in existing:
-        cluster.in_netns(["ip", "addr", "add", f"{ip}/32", "dev", "lo"])
+    network = ["nsenter", f"--net=/run/netns/{pod_netns}"] if pod_netns else []
+    return ["ip", "netns", "exec", cluster.netns, *network, sys.executable, "-m", "plinth.sim.podrun", str(path)]
 
 
 def describe(spec: ProgramSpec) -> str:
