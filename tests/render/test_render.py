@@ -10,7 +10,8 @@ import pytest
 
 from plinth import files as writer
 from plinth.files import MARKER, diff_tree, marker_text, write_tree
-from plinth.flows.inventory import BY_HAND, UNSYNCED, sourced_objects
+from plinth.charts.union import BOOTSTRAP
+from plinth.flows.inventory import UNSYNCED, sourced_objects
 from plinth.render.pipeline import render_all, to_files
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO
@@ -55,7 +56,7 @@ def test_the_bootstrap_is_applied_by_hand_not_synced(platforms) -> None:
         root = next(r for r in rendered if r.environment == env and r.path == f"{env}/bootstrap/application-platform-root.yaml")
         assert "argocd.argoproj.io/sync-wave" not in (root.obj["metadata"].get("annotations") or {})
         sourced = {s.path: s for s in sourced_objects(platform, rendered, [])}
-        assert sourced[root.path].application == BY_HAND
+        assert sourced[root.path].application == BOOTSTRAP
         assert sourced[f"{env}/apps/appproject-platform.yaml"].application == "platform-root"
         assert UNSYNCED not in {s.application for s in sourced.values()}, "every other folder has its Application"
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plinth.charts.hydrate import HydratedObject
+from plinth.charts.union import BOOTSTRAP
 from plinth.flows.netpol import AddressSet, Endpoint, Policy, parse_policy
 from plinth.kube.flows import EXTERNALS, External
 from plinth.kube.network import address_peers
@@ -32,7 +33,8 @@ class Sourced:
     path: str
     """The rendered file, or the hydrated pseudo-path ``<env>/hydrated/<application>/<kind>-<name>.yaml``."""
     application: str
-    """The Application that applies it, ``BY_HAND`` for the bootstrap's files (``UNSYNCED`` when nothing syncs its folder)."""
+    """The Application that applies it; ``BOOTSTRAP`` (as the union says) for the ``bootstrap/`` files, which the README's
+    bootstrap applies once by hand; ``UNSYNCED`` when nothing syncs its folder."""
     wave: int
     """Sync wave of the Application that applies it (hooks run in their Application's sync); 0 when no Application does."""
     hook: bool = False
@@ -49,8 +51,6 @@ class Sourced:
         return f"{self.kind}/{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else f"{self.kind}/{meta.get('name')}"
 
 
-BY_HAND = "bootstrap (applied once by hand)"
-"""What applies an environment's ``bootstrap/`` files (the root Application): the README's bootstrap, no Application."""
 UNSYNCED = "no Application"
 """What applies a rendered folder no Application's source path names."""
 
@@ -80,7 +80,7 @@ def sourced_objects(platform: Platform, rendered: Iterable[RenderedObject], hydr
     for item in rendered:
         folder = item.path.rsplit("/", 1)[0]
         by_hand = folder == f"{platform.environment}/{BOOTSTRAP_FOLDER}"
-        application, wave = (BY_HAND, 0) if by_hand else waves.get(folder, (UNSYNCED, 0))
+        application, wave = (BOOTSTRAP, 0) if by_hand else waves.get(folder, (UNSYNCED, 0))
         result.append(Sourced(item.obj, item.path, application, wave))
     for item in hydrated:
         if item.environment == platform.environment:
