@@ -1,4 +1,5 @@
-"""Scheduling at scale: the environment scaled to N organisations by the planner's growth model, its pools
+"""Scheduling at scale: the environment scaled to N organisations by the planner's growth model (replicas,
+volumes and the namespaces' ResourceQuotas, which grow with what the namespaces need), its pools
 created with the planner's node counts, the rendered and hydrated tree applied to a throwaway simulated
 cluster, and the real kube-scheduler placing every pod. Prints, per organisation count: nodes per pool (plan
 min/max against created and used), pods per pool, Pending pods grouped by the scheduler's reason, apply and
@@ -21,7 +22,7 @@ not run here (they would refuse the objects they intercept).
 
 Run (root; the sim toolchain built by ``scripts/setup.sh test``; ../shared/charts for the charts):
   .venv/bin/python benchmarks/sim_scale.py [--orgs 10000 100000] [--env prod] [--nodes min|max]
-      [--quiet 20] [--timeout 1800] [--without-quotas] [--json FILE]
+      [--quiet 20] [--timeout 1800] [--json FILE]
 Default organisation counts: the spec's own, 10,000 and 100,000. One cluster at a time, stopped by PID after each.
 """
 
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.charts.argo import is_hook
-from plinth.charts.workflow import hydrate_spec
+from plinth.charts.workflow import Hydrator
 from plinth.kube.pods import ADAPTERS, PodGroup, api_group, autoscaler_bounds, pod_groups
 from plinth.plan.capacity import plan_capacity
 from plinth.plan.growth import scale_platform
@@ -128,10 +129,9 @@ class PeakMemory:
 # --------------------------------------------------------------------------- objects
 
 
-def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any],
-                     without_quotas: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rendered and hydrated objects the direct path applies (autoscaled workloads at their minimum; the
-    ResourceQuotas left out with ``without_quotas``), and what was left out or changed, counted by reason."""
+def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rendered and hydrated objects the direct path applies (autoscaled workloads at their minimum), and what
+    was left out or changed, counted by reason."""
     candidates = [r.obj for r in rendered] + [h.obj for h in hydrated if not h.hook_phases]
     bounds = autoscaler_bounds(candidates)
     chosen, notes = [], Counter()
@@ -140,8 +140,6 @@ def objects_to_apply(platform: Platform, rendered: list[Any], hydrated: list[Any
         if kind in LEFT_OUT_KINDS:
             notes[f"left out: {kind}"] += 1
             continue
-        if without_quotas and kind == "ResourceQuota":
-            notes["left out (--without-quotas): ResourceQuota"] += 1
             continue
         if is_hook(obj):
             notes["left out: Argo CD hook"] += 1
@@ -244,21 +242,21 @@ def _create(client: KubeClient, resource: Resource, objects: list[dict[str, Any]
     return made
 
 
-def run_one(spec: Path, environment: str, organisations: int | None, node_count: str, quiet: float, timeout: float,
-            without_quotas: bool = False) -> dict[str, Any]:
-    """Scale, plan, start a cluster, create the nodes, apply, wait for the scheduler; return the figures."""
+def run_one(spec: Path, environment: str, organisations: int | None, node_count: str, quiet: float, timeout: float) -> dict[str, Any]:
+    """Scale (quotas included), plan, start a cluster, create the nodes, apply, wait for the scheduler; return the figures."""
     base = load_platform(spec, environment)
-    platform = scale_platform(base, organisations) if organisations and organisations != base.load.organisations else base
-    orgs = platform.load.organisations
+    hydrator = Hydrator(spec)
     started = time.monotonic()
+    platform = scale_platform(base, organisations, hydrator) if organisations and organisations != base.load.organisations else base
+    orgs = platform.load.organisations
     rendered = render_platform(platform)
-    hydration = hydrate_spec(spec, {environment: platform}, rendered)
+    hydration = hydrator.hydrate({environment: platform}, rendered)
     hydrated = [h for h in hydration.objects if h.environment == environment]
     plan = plan_capacity(platform, rendered, hydrated=hydrated)
     planned = {p.name: {"min": p.at_min.nodes, "max": p.at_max.nodes, "pods_at_min": p.at_min.pods, "pods_at_max": p.at_max.pods}
                for p in plan.pools}
     counts = {name: figures[node_count] for name, figures in planned.items()}
-    objects, notes = objects_to_apply(platform, rendered, hydrated, without_quotas)
+    objects, notes = objects_to_apply(platform, rendered, hydrated)
     figures: dict[str, Any] = {"organisations": orgs, "prepare_seconds": round(time.monotonic() - started, 1), "plan": planned,
                                "nodes_created": counts, "applied_objects": len(objects), "notes": notes}
     print(f"\n== {orgs:,} organisations: plan {planned}; creating nodes at plan {node_count}: {counts}", flush=True)
@@ -384,15 +382,12 @@ def main() -> None:
     parser.add_argument("--nodes", choices=("min", "max"), default="min", help="create the plan's nodes at minimum or maximum replicas")
     parser.add_argument("--quiet", type=float, default=20.0, help="seconds without pod changes that count as settled")
     parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--without-quotas", action="store_true",
-                        help="leave the namespaces' ResourceQuotas out (the growth model does not scale them: past the spec's "
-                             "load they refuse pods and claims, which hides the scheduling this measures)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's figures to this file")
     args = parser.parse_args()
     counts = args.orgs or [load_platform(args.spec, args.env).load.organisations, 10_000, 100_000]
     results = []
     for orgs in counts:
-        figures = run_one(args.spec, args.env, orgs, args.nodes, args.quiet, args.timeout, args.without_quotas)
+        figures = run_one(args.spec, args.env, orgs, args.nodes, args.quiet, args.timeout)
         _print(figures)
         results.append(figures)
         if args.json:

@@ -10,6 +10,8 @@ import pytest
 
 from plinth import files as writer
 from plinth.files import MARKER, diff_tree, marker_text, write_tree
+from plinth.charts.union import BOOTSTRAP
+from plinth.flows.inventory import UNSYNCED, sourced_objects
 from plinth.render.pipeline import render_all, to_files
 from plinth.spec.loader import load_all
 from tests.conftest import DEFAULT_SPEC, REPO
@@ -44,6 +46,19 @@ def test_layout_is_env_then_folder(prod) -> None:
     assert "prod/bootstrap/application-platform-root.yaml" in paths
     assert "staging/bootstrap/application-platform-root.yaml" in paths
     assert "prod/cluster/namespaces/namespace-platform-data.yaml" in paths
+
+
+def test_the_bootstrap_is_applied_by_hand_not_synced(platforms) -> None:
+    """The root Application is applied once by hand: it has no sync wave, and the flows inventory names the bootstrap,
+    not an Application, as what applies it (the root itself applies the apps/ folder)."""
+    rendered = render_all(platforms)
+    for env, platform in platforms.items():
+        root = next(r for r in rendered if r.environment == env and r.path == f"{env}/bootstrap/application-platform-root.yaml")
+        assert "argocd.argoproj.io/sync-wave" not in (root.obj["metadata"].get("annotations") or {})
+        sourced = {s.path: s for s in sourced_objects(platform, rendered, [])}
+        assert sourced[root.path].application == BOOTSTRAP
+        assert sourced[f"{env}/apps/appproject-platform.yaml"].application == "platform-root"
+        assert UNSYNCED not in {s.application for s in sourced.values()}, "every other folder has its Application"
 
 
 def test_write_replaces_the_tree_exactly(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ EnvOption = Annotated[str, typer.Option("--env", help="Environment whose pools b
 CloudOption = Annotated[Optional[str], typer.Option("--cloud", help="aws, gcp or azure (node shapes); default: the spec's provider.")]
 NodesOption = Annotated[str, typer.Option("--nodes", help="Nodes per pool: spec (the pool's nodes), min or max.")]
 KubeOption = Annotated[Optional[str], typer.Option("--kubernetes", help="Kubernetes minor, e.g. 1.35; default: the spec's cluster.kubernetes_version.")]
+OrgsOption = Annotated[Optional[int], typer.Option("--orgs", help="Scale the environment to N organisations (the planner's growth model) and size the pools from the plan.")]
 
 
 def _bad_input(message: str) -> NoReturn:
@@ -108,10 +109,31 @@ def toolchain_command(
                       f"in {report.bin_dir} in {report.seconds:.1f} s{figures}.")
 
 
-def _add_nodes(cluster, platform: Platform, cloud: Optional[str], nodes: str) -> int:
+def _check_orgs(orgs: Optional[int]) -> None:
+    if orgs is not None and orgs <= 0:
+        _bad_input(f"--orgs: expected a positive number of organisations, got {orgs}")
+
+
+def _sized(spec: Path, platform: Platform, orgs: int, cloud: Optional[str]):
+    """The environment scaled to ``orgs`` organisations, rendered, hydrated and planned (as `sim sync --orgs` runs it);
+    exit 2 saying why when it cannot be."""
+    from plinth.charts.workflow import ChartsSetupError
+    from plinth.plan.growth import GrowthError
+    from plinth.render.pipeline import RenderError
+    from plinth.sim.run import sized_environment
+
+    try:
+        return sized_environment(spec, platform, orgs, cloud)
+    except SpecError as exc:
+        _bad_input("\n".join(str(p) for p in exc.problems))
+    except (GrowthError, ChartsSetupError, RenderError) as exc:
+        _bad_input(f"--orgs {orgs}: {exc}")
+
+
+def _add_nodes(cluster, platform: Platform, cloud: Optional[str], nodes: str, counts: Optional[dict[str, int]] = None) -> int:
     from plinth.sim.nodes import add_nodes, spec_nodes
 
-    objects = spec_nodes(platform, provider=cloud, count=nodes)  # type: ignore[arg-type]
+    objects = spec_nodes(platform, provider=cloud, count=nodes, counts=counts)  # type: ignore[arg-type]
     add_nodes(cluster, objects)
     return len(objects)
 
@@ -124,9 +146,11 @@ def up_command(
     cloud: CloudOption = None,
     nodes: NodesOption = "spec",
     kubernetes: KubeOption = None,
+    orgs: OrgsOption = None,
     detach: Annotated[bool, typer.Option("--detach", help="Leave the cluster running; stop it with `plinth sim down`.")] = False,
 ) -> None:
-    """Start etcd, the API server, controller-manager, scheduler and kwok, with nodes shaped like the spec's pools."""
+    """Start etcd, the API server, controller-manager, scheduler and kwok, with nodes shaped like the spec's pools
+    (with --orgs: as many per pool as the planner gives the environment scaled to N organisations, as `sim sync`)."""
     from plinth.procs import Supervisor
     from plinth.sim.cluster import SimCluster, SimError, start_cluster, state_root, watch
     from plinth.sim.cluster import detach as detach_cluster
@@ -134,8 +158,13 @@ def up_command(
 
     _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
     _check_choice("--nodes", nodes, ("spec", "min", "max"))
+    _check_orgs(orgs)
     platform = _platform(spec, env)
     versions = _versions(platform, kubernetes)
+    counts = None
+    if orgs is not None:
+        sized = _sized(spec, platform, orgs, cloud)
+        platform, counts = sized.platform, sized.node_counts()
     try:
         running = any(SimCluster.load(name).alive().values())
     except SimError:
@@ -146,8 +175,9 @@ def up_command(
     detached = False
     try:
         cluster = start_cluster(name, versions, supervisor)
-        count = _add_nodes(cluster, platform, cloud, nodes)
-        out_console.print(f"Simulated cluster {name!r} up: Kubernetes {versions.kubernetes}, {count} nodes ({env}, "
+        count = _add_nodes(cluster, platform, cloud, nodes, counts)
+        scaled = f", {orgs:,} organisations" if orgs is not None else ""
+        out_console.print(f"Simulated cluster {name!r} up: Kubernetes {versions.kubernetes}, {count} nodes ({env}{scaled}, "
                           f"{cloud or platform.cluster.provider}), network namespace {cluster.netns}, state in {cluster.folder}.")
         out_console.print(f"kubectl: plinth sim kubectl --name {name} -- get nodes")
         if detach:
@@ -347,7 +377,7 @@ def sync_command(
     cloud: CloudOption = None,
     nodes: NodesOption = "spec",
     kubernetes: KubeOption = None,
-    orgs: Annotated[Optional[int], typer.Option("--orgs", help="Scale the environment to N organisations (the planner's growth model) and size the pools from the plan.")] = None,
+    orgs: OrgsOption = None,
     zone_loss: Annotated[Optional[str], typer.Option("--zone-loss", help="After the sync, lose this zone (as `plinth sim zone-loss`).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the sync may take in all.")] = 2400.0,
     quiet: Annotated[float, typer.Option("--quiet", help="Seconds without any Application changing after which the sync is reported as stuck.")] = 420.0,
@@ -361,6 +391,8 @@ def sync_command(
     `plinth sim zone-loss`); otherwise a throwaway cluster. Exit 0 when every Application is Synced and Healthy,
     every pod Running and (with --zone-loss) every promise held; 1 otherwise.
     """
+    from plinth.charts.workflow import ChartsSetupError
+    from plinth.plan.growth import GrowthError
     from plinth.render.pipeline import RenderError
     from plinth.sim.cluster import SimError
     from plinth.sim.report import cluster_lines, sync_lines, zone_lines
@@ -369,8 +401,7 @@ def sync_command(
 
     _check_choice("--cloud", cloud, ("aws", "gcp", "azure"))
     _check_choice("--nodes", nodes, ("spec", "min", "max"))
-    if orgs is not None and orgs <= 0:
-        _bad_input(f"--orgs: expected a positive number of organisations, got {orgs}")
+    _check_orgs(orgs)
     platform = _platform(spec, env)
     versions = _versions(platform, kubernetes)
     try:
@@ -385,6 +416,8 @@ def sync_command(
         result = run(options, platform, versions, log=lambda line: out_console.print(line, markup=False, highlight=False, soft_wrap=True))
     except RenderError as exc:
         _bad_input(str(exc))
+    except (GrowthError, ChartsSetupError) as exc:
+        _bad_input(f"--orgs {orgs}: {exc}" if isinstance(exc, GrowthError) else str(exc))
     except (SimError, ToolchainError, RuntimeError) as exc:
         err_console.print(f"sim sync: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc

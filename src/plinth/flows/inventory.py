@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plinth.charts.hydrate import HydratedObject
+from plinth.charts.union import BOOTSTRAP
 from plinth.flows.netpol import AddressSet, Endpoint, Policy, parse_policy
 from plinth.kube.flows import EXTERNALS, External
 from plinth.kube.network import address_peers
 from plinth.kube.pods import PodGroup, pod_groups
+from plinth.render.gitops import BOOTSTRAP_FOLDER
 from plinth.render.pipeline import RenderedObject
 from plinth.spec.derived import cluster_addresses
 from plinth.spec.model import Platform
@@ -31,8 +33,10 @@ class Sourced:
     path: str
     """The rendered file, or the hydrated pseudo-path ``<env>/hydrated/<application>/<kind>-<name>.yaml``."""
     application: str
+    """The Application that applies it; ``BOOTSTRAP`` (as the union says) for the ``bootstrap/`` files, which the README's
+    bootstrap applies once by hand; ``UNSYNCED`` when nothing syncs its folder."""
     wave: int
-    """Sync wave of the Application that applies it (hooks run in their Application's sync)."""
+    """Sync wave of the Application that applies it (hooks run in their Application's sync); 0 when no Application does."""
     hook: bool = False
 
     @property
@@ -45,6 +49,10 @@ class Sourced:
         """``Kind/namespace/name``."""
         meta = self.obj.get("metadata") or {}
         return f"{self.kind}/{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else f"{self.kind}/{meta.get('name')}"
+
+
+UNSYNCED = "no Application"
+"""What applies a rendered folder no Application's source path names."""
 
 
 def application_waves(platform: Platform, rendered: Iterable[RenderedObject]) -> dict[str, tuple[str, int]]:
@@ -71,7 +79,8 @@ def sourced_objects(platform: Platform, rendered: Iterable[RenderedObject], hydr
     result: list[Sourced] = []
     for item in rendered:
         folder = item.path.rsplit("/", 1)[0]
-        application, wave = waves.get(folder, ("platform-root", 0))
+        by_hand = folder == f"{platform.environment}/{BOOTSTRAP_FOLDER}"
+        application, wave = (BOOTSTRAP, 0) if by_hand else waves.get(folder, (UNSYNCED, 0))
         result.append(Sourced(item.obj, item.path, application, wave))
     for item in hydrated:
         if item.environment == platform.environment:

@@ -57,7 +57,7 @@ def plan_point(platform: Platform, organisations: int | None = None, providers: 
     them in ``unhydrated``.
     """
     target = organisations or platform.load.organisations
-    sized = platform if target == platform.load.organisations else scale_platform(platform, target)
+    sized = platform if target == platform.load.organisations else scale_platform(platform, target, hydrator)
     if sized is platform and rendered is not None:
         items = [r for r in rendered if not hasattr(r, "environment") or r.environment == sized.environment]
     else:

@@ -67,7 +67,7 @@ def sync_policy(platform: Platform, *, server_side: bool = False, respect_ignore
     return policy
 
 
-def _application(platform: Platform, name: str, project: str, namespace: str, source: dict[str, Any], wave: int,
+def _application(platform: Platform, name: str, project: str, namespace: str, source: dict[str, Any], wave: int | None,
                  server_side: bool = False, ignore_differences: tuple[dict[str, Any], ...] = ()) -> KubeObject:
     spec: dict[str, Any] = {
         "project": project,
@@ -81,7 +81,7 @@ def _application(platform: Platform, name: str, project: str, namespace: str, so
     return k8s_object(
         ARGO_API, "Application", name, platform.argocd.namespace,
         labels=labels("gitops", name),
-        annotations={"argocd.argoproj.io/sync-wave": str(wave)},
+        annotations=None if wave is None else {"argocd.argoproj.io/sync-wave": str(wave)},
         finalizers=["resources-finalizer.argocd.argoproj.io"],
         spec=spec,
     )
@@ -159,11 +159,12 @@ def projects(platform: Platform, outputs: list[ComponentOutput]) -> list[KubeObj
 
 
 def root_application(platform: Platform) -> KubeObject:
-    """The environment's root app-of-apps (the design's ``platform-apps`` example, made consistent)."""
+    """The environment's root app-of-apps (the design's ``platform-apps`` example, made consistent). It has no sync
+    wave: it is applied once by hand (``bootstrap/``), and no Application syncs it."""
     return _application(
         platform, ROOT_APP, ROOT_PROJECT, platform.argocd.namespace,
         {"repoURL": platform.git.repo_url, "targetRevision": platform.git.target_revision, "path": env_path(platform, APPS_FOLDER)},
-        -100,
+        None,
     )
 
 

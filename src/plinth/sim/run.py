@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plinth.charts.hydrate import HydratedObject
-from plinth.charts.workflow import chart_dir_for, helm_for, hydrate_spec
+from plinth.charts.hydrate import HydratedObject, Hydration
+from plinth.charts.workflow import Hydrator, chart_dir_for, helm_for
 from plinth.plan.capacity import plan_capacity
 from plinth.plan.growth import scale_platform
 from plinth.procs import Supervisor
@@ -64,6 +64,37 @@ def planned_nodes(platform: Platform, provider: str | None = None, rendered: lis
     return {pool.name: (pool.at_min.nodes, pool.at_max.nodes) for pool in plan.pools}
 
 
+@dataclass
+class SizedEnvironment:
+    """An environment as a run deploys it: its platform (scaled when asked), rendered tree, hydrated charts, and the
+    planner's nodes per pool (minimum, maximum)."""
+
+    platform: Platform
+    rendered: list[RenderedObject]
+    hydration: Hydration
+    plan: dict[str, tuple[int, int]]
+    organisations: int | None = None
+
+    def node_counts(self) -> dict[str, int] | None:
+        """Nodes per pool a cluster for this environment is created with when it is scaled to a number of
+        organisations: the planner's count at minimum replicas (None unscaled: the pools' own counts apply)."""
+        return {pool: nodes[0] for pool, nodes in self.plan.items()} if self.organisations else None
+
+
+def sized_environment(spec: Path, platform: Platform, organisations: int | None = None,
+                      provider: str | None = None) -> SizedEnvironment:
+    """``platform`` scaled to ``organisations`` by the planner's growth model (None: as the spec sizes it), rendered,
+    its charts hydrated from the spec's chart directory, and planned (``GrowthError``, ``ChartsSetupError``,
+    ``SpecError`` or ``RenderError`` when one of these steps cannot be done)."""
+    hydrator = Hydrator(spec)
+    if organisations:
+        platform = scale_platform(platform, organisations, hydrator)
+    rendered = render_platform(platform)
+    hydration = hydrator.hydrate({platform.environment: platform}, rendered)
+    plan = planned_nodes(platform, provider, rendered, hydration.objects)
+    return SizedEnvironment(platform, rendered, hydration, plan, organisations)
+
+
 def program_versions(platform: Platform) -> dict[str, str]:
     """Each program's release, from the spec's chart pins."""
     return {name: operator_version(platform, name) for name in OPERATORS}
@@ -101,13 +132,10 @@ def run(options: RunOptions, platform: Platform, versions: SimVersions, log: Cal
     """Sync the environment into a cluster, read the findings, optionally lose a zone (see the module docstring)."""
     result = RunResult()
     started = time.monotonic()
-    if options.organisations:
-        platform = scale_platform(platform, options.organisations)
-    rendered = render_platform(platform)
-    hydration = hydrate_spec(options.spec, {platform.environment: platform}, rendered)
+    sized = sized_environment(options.spec, platform, options.organisations, options.provider)
+    platform, rendered, hydration, plan = sized.platform, sized.rendered, sized.hydration, sized.plan
     helm = helm_for(options.spec)
     chart_dir = chart_dir_for(options.spec).path
-    plan = planned_nodes(platform, options.provider, rendered, hydration.objects)
     result.figures["prepare_seconds"] = round(time.monotonic() - started, 1)
     versions_of = program_versions(platform)
     build_started = time.monotonic()
@@ -125,8 +153,7 @@ def run(options: RunOptions, platform: Platform, versions: SimVersions, log: Cal
         supervisor = Supervisor(state_root())
         up_started = time.monotonic()
         cluster = start_cluster(f"{options.cluster_name}-sync", versions, supervisor)
-        counts = {pool: nodes[0] for pool, nodes in plan.items()} if options.organisations else None
-        nodes = spec_nodes(platform, provider=options.provider, count=options.nodes, counts=counts)  # type: ignore[arg-type]
+        nodes = spec_nodes(platform, provider=options.provider, count=options.nodes, counts=sized.node_counts())  # type: ignore[arg-type]
         add_nodes(cluster, nodes)
         result.figures["cluster_start_seconds"] = round(time.monotonic() - up_started, 1)
         result.figures["nodes"] = len(nodes)
