@@ -11,7 +11,7 @@ from plinth.spec.model import Platform
 pytestmark = pytest.mark.sim
 
 CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1", "autoscaling/v2", "rbac.authorization.k8s.io/v1",
-               "storage.k8s.io/v1"}
+               "storage.k8s.io/v1", "admissionregistration.k8s.io/v1"}
 
 
 def test_the_rendered_tree_is_applied_object_by_object(sim_cluster, platforms: dict[str, Platform]) -> None:
