@@ -53,6 +53,9 @@ class GoOperator:
     """Per version: sha256 of the proxy's module zip, for releases whose go.mod the proxy refuses."""
     main_go: str | None = None
     """Name of a folder under ``plinth/sim/go/`` holding the wrapper's own ``main.go``."""
+    requires: tuple[str, ...] = ()
+    """``module@version`` the wrapper also requires (before ``go mod tidy``), to settle what the upstream graph leaves
+    ambiguous."""
 
 
 OPERATORS: dict[str, GoOperator] = {
@@ -68,7 +71,10 @@ OPERATORS: dict[str, GoOperator] = {
     "gatewayapi-plugin": GoOperator("argo-rollouts", "github.com/argoproj/argo-rollouts", ".", "gatewayapi-plugin",
                                     main_go="gatewayapi-plugin"),
     "prometheus-operator": GoOperator("kube-prometheus-stack", "github.com/prometheus-operator/prometheus-operator",
-                                      "github.com/prometheus-operator/prometheus-operator/cmd/operator", "operator"),
+                                      "github.com/prometheus-operator/prometheus-operator/cmd/operator", "operator",
+                                      # An old cloud.google.com/go (v0.34.0, still holding compute/metadata) reaches the
+                                      # graph; a release after the package moved to its own module ends the ambiguity.
+                                      requires=("cloud.google.com/go@v0.118.0",)),
     "keda": GoOperator("keda", "github.com/kedacore/keda/v2", "github.com/kedacore/keda/v2/cmd/operator", "keda"),
     "keda-webhooks": GoOperator("keda", "github.com/kedacore/keda/v2", "github.com/kedacore/keda/v2/cmd/webhooks",
                                 "keda-admission-webhooks"),
@@ -197,6 +203,8 @@ def ensure_operator(name: str, version: str, *, log: Callable[[str], None] = pri
         go_version = _go_version()
         inputs = {"go": go_version, "recipe": RECIPE,
                   "main_sha256": hashlib.sha256((main_go or "").encode()).hexdigest()}
+        if operator.requires:
+            inputs["requires"] = list(operator.requires)
         stamp_path = folder / "stamp.json"
         if _stamp_current(stamp_path, target, inputs):
             return target
@@ -212,6 +220,8 @@ def ensure_operator(name: str, version: str, *, log: Callable[[str], None] = pri
         (source / "go.mod").write_text(wrapper_go_mod(operator, version, upstream, go_version, local_source))
         if main_go is not None:
             (source / "main.go").write_text(main_go)
+        for requirement in operator.requires:
+            _run_measured(["go", "mod", "edit", f"-require={requirement}"], source, log, peak)
         _run_measured(["go", "mod", "tidy"], source, log, peak)
         staging = folder / "bin.new"
         shutil.rmtree(staging, ignore_errors=True)
