@@ -185,6 +185,7 @@ class Programs:
             if rule.kind == "Job":
                 changed |= self._reconcile_job(state, name, namespace, pods_by_ns)
                 continue
+            blocked_before = state.message if state.status == "blocked" else None
             if state.status == "blocked":
                 state.status = "waiting"  # the kubelet retries a container it could not configure
             if state.status == "running" and self.cluster.program_alive(name):
@@ -210,19 +211,22 @@ class Programs:
             pod = self._running_pod(pods_by_ns, namespace, workload)
             if pod is None:
                 continue
-            changed = True
             try:
                 binary = self.binary(rule)
             except ToolchainError as exc:
                 state.status, state.message = "unavailable", str(exc)
                 self.log(f"{state.key}: {exc}")
+                changed = True
                 continue
             try:
                 self._start(state, name, pod, binary)
+                changed = True
             except TakeoverError as exc:
                 message = f"CreateContainerConfigError: {exc}"
                 if message != state.message:
                     self.log(f"{state.key}: {message} (retried)")
+                # A retry that fails the same way changes nothing (the sync's quiet timer keeps running).
+                changed |= message != blocked_before
                 state.status, state.message = "blocked", message
         if changed:
             self.update_hosts()
