@@ -173,8 +173,9 @@ def _containers(spec: dict) -> list[dict]:
 
 def host_access_refusals(spec: dict, agent: HostAccess | None) -> list[str]:
     """Why the host-access policy refuses a pod with ``spec``: ``agent`` is the node agent whose DaemonSet controller
-    creates it (None for any other pod). The policy's own rules, read offline (the API server's verdict on the same
-    cases is tested against the real one)."""
+    creates it (None for any other pod). The policy's host rules read offline — host namespaces, hostPath and its
+    read-only mounts, host ports, privileged containers, added capabilities; the profile rules (seccomp, AppArmor,
+    SELinux, sysctls, /proc) are left to the API server. Its verdict on the same cases is tested against the real one."""
     why: list[str] = []
     containers = _containers(spec)
     host_paths = {v["name"]: v["hostPath"].get("path", "") for v in spec.get("volumes") or [] if "hostPath" in v}
