@@ -102,15 +102,16 @@ def host_access_policy(namespace: str, agents: Iterable[HostAccess]) -> list[dic
         {"name": "hostPathVolumes",
          "expression": "has(object.spec.volumes) ? object.spec.volumes.filter(v, has(v.hostPath)).map(v, v.name) : []"},
     ]
-    who = f"{namespace}: only the DaemonSet controller's pods of " + (", ".join(f"{a.daemonset} (ServiceAccount {a.service_account})"
-                                                                             for a in agents) or "no DaemonSet")
+    def who(holders: Sequence[HostAccess]) -> str:
+        return f"{namespace}: only the DaemonSet controller's pods of " + (
+            ", ".join(f"{a.daemonset} (ServiceAccount {a.service_account})" for a in holders) or "no DaemonSet")
     validations = [
         {"expression": f"!(has(object.spec.hostNetwork) && object.spec.hostNetwork) || ({agent} && variables.serviceAccount in "
                        f"{_literal(_feature_holders(agents, 'host_network'))})",
-         "message": f"host network refused in {who} may use it", "reason": "Forbidden"},
+         "message": f"host network refused in {who([a for a in agents if a.host_network])} may use it", "reason": "Forbidden"},
         {"expression": f"!(has(object.spec.hostPID) && object.spec.hostPID) || ({agent} && variables.serviceAccount in "
                        f"{_literal(_feature_holders(agents, 'host_pid'))})",
-         "message": f"host PID namespace refused in {who} may use it", "reason": "Forbidden"},
+         "message": f"host PID namespace refused in {who([a for a in agents if a.host_pid])} may use it", "reason": "Forbidden"},
         {"expression": "!(has(object.spec.hostIPC) && object.spec.hostIPC)",
          "message": f"host IPC namespace refused in {namespace}: no pod needs it", "reason": "Forbidden"},
         {"expression": _every_container("!has(c.volumeMounts) || c.volumeMounts.all(m, !(m.name in variables.hostPathVolumes) || "
@@ -118,12 +119,13 @@ def host_access_policy(namespace: str, agents: Iterable[HostAccess]) -> list[dic
          "message": f"a hostPath volume mounted writable in {namespace}: host paths are mounted read-only", "reason": "Forbidden"},
         {"expression": f"variables.hostPathVolumes.size() == 0 || object.spec.volumes.all(v, !has(v.hostPath) || ({agent} && "
                        f"v.hostPath.path in {_literal(paths)}[variables.serviceAccount]))",
-         "message": (f"hostPath volume refused in {who} may mount their declared host paths ("
+         "message": (f"hostPath volume refused in {who([a for a in agents if a.host_paths])} may mount their declared host paths ("
                      + "; ".join(f"{a.service_account}: {', '.join(sorted(a.host_paths)) or 'none'}" for a in agents) + ")"),
          "reason": "Forbidden"},
         {"expression": _every_container("!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0 || "
                                         f"({agent} && p.hostPort in {_literal(ports)}[variables.serviceAccount]))"),
-         "message": f"host port refused in {who} may bind their declared ports", "reason": "Forbidden"},
+         "message": f"host port refused in {who([a for a in agents if a.host_ports])} may bind their declared ports",
+         "reason": "Forbidden"},
         {"expression": _every_container("!has(c.securityContext) || !has(c.securityContext.privileged) || !c.securityContext.privileged"),
          "message": f"privileged container refused in {namespace}: no pod needs it", "reason": "Forbidden"},
         {"expression": _every_container("!has(c.securityContext) || !has(c.securityContext.capabilities) || "
