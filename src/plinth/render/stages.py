@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from plinth.components.base import Component, KubeObject
+from plinth.components import namespaces
 from plinth.components.prometheus_stack import DASHBOARD_LABEL
 from plinth.kube import admission
 from plinth.kube.admission import HostAccess, host_access_policy
@@ -111,7 +112,7 @@ def _host_access(platform: Platform, components: Sequence[Component]) -> list[Ku
             for obj in host_access_policy(name, agents)]
 
 
-HOST_ACCESS = Stage(admission.COMPONENT_NAME, None, -10, _host_access,
+HOST_ACCESS = Stage(admission.COMPONENT_NAME, None, namespaces.COMPONENT.sync_wave, _host_access,
                     cluster_kinds=(("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
                                    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding")))
 """In each namespace enforcing the privileged Pod Security level, host access for the declared node agents' pods only
