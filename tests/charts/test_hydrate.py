@@ -27,7 +27,7 @@ EXPECTED_PROD = {
     # node-exporter dashboards (nothing on Linux nodes produces their metrics); the ClickHouse operator
     # without its 5 CRD-hook objects and Velero without its 4 CRD-upgrade objects (Argo CD applies the CRDs).
     "alloy": 7, "argo-rollouts": 17, "argocd": 70, "cert-manager": 55, "clickhouse-operator": 19, "cloudnative-pg": 23,
-    "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 99,
+    "envoy-gateway": 41, "external-dns": 7, "external-secrets": 51, "keda": 35, "kube-prometheus-stack-chart": 96,
     "loki-chart": 24, "opencost": 6, "plugin-barman-cloud": 12, "polaris": 7, "prometheus-operator-crds": 10, "redis-operator": 8,
     "strimzi-kafka-operator": 27, "tempo-chart": 30, "velero": 21,
 }
@@ -87,12 +87,8 @@ def test_helm_hooks_become_argo_cd_phases_and_waves(cold) -> None:
     assert (startup.hook_phases, startup.sync_wave) == (("PostSync",), 1)
     certgen = objects[("envoy-gateway", "Job/platform-system/envoy-gateway-gateway-helm-certgen")]
     assert (certgen.hook_phases, certgen.sync_wave) == (("PreSync",), 0)
-    create = objects[("kube-prometheus-stack-chart", "Job/platform-monitoring/kps-admission-create")]
-    patch = objects[("kube-prometheus-stack-chart", "Job/platform-monitoring/kps-admission-patch")]
-    assert (create.hook_phases, patch.hook_phases) == (("PreSync",), ("PostSync",))
-    assert not [o for (app, _), o in objects.items() if app in ("velero", "clickhouse-operator") and o.is_hook], "their CRD Jobs are off"
-    admission = objects[("kube-prometheus-stack-chart", "ServiceAccount/platform-monitoring/kps-admission")]
-    assert admission.hook_phases == ("PreSync", "PostSync")
+    assert not [o for (app, _), o in objects.items() if app in ("velero", "clickhouse-operator", "kube-prometheus-stack-chart") and o.is_hook], \
+        "their CRD and certgen Jobs are off"
     deployment = objects[("cert-manager", "Deployment/platform-system/cert-manager")]
     assert (deployment.hook_phases, deployment.is_hook, deployment.application_wave) == ((), False, -5)
     argocd = next(a for a in cold.apps if a.application.environment == "prod" and a.application.name == "argocd")
@@ -172,3 +168,19 @@ def test_the_iceberg_catalog_hydrates_to_ha_servers_in_platform_data(cold, platf
         monitor = objects["ServiceMonitor/platform-data/polaris"].obj["spec"]
         assert monitor["endpoints"][0]["path"] == "/q/metrics"
         assert pod["containers"][0]["image"] == f"apache/polaris:{platform.charts['polaris'].app_version}"
+
+
+def test_the_prometheus_operator_webhook_certificate_is_issued_by_cert_manager(cold) -> None:
+    objects = _by_key(cold, "prod")
+    app = "kube-prometheus-stack-chart"
+    admission = objects[(app, "Certificate/platform-monitoring/kps-admission")].obj
+    assert admission["spec"]["secretName"] == "kps-admission"
+    assert admission["spec"]["issuerRef"]["name"] == "kps-root-issuer"
+    assert objects[(app, "Issuer/platform-monitoring/kps-root-issuer")].obj["spec"]["ca"]["secretName"] == "kps-root-cert"
+    assert objects[(app, "Certificate/platform-monitoring/kps-root-cert")].obj["spec"]["isCA"] is True
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        hook = objects[(app, f"{kind}/kps-admission")].obj
+        assert hook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == "platform-monitoring/kps-admission"
+    volumes = objects[(app, "Deployment/platform-monitoring/kps-operator")].obj["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "tls-secret", "secret": {"defaultMode": 420, "secretName": "kps-admission"}} in volumes
+    assert not [key for (a, key) in objects if a == app and key.startswith("Job/")]

@@ -84,7 +84,7 @@ def test_the_flows_that_were_broken_are_allowed(platforms, world) -> None:
     assert allowed[("argocd-server", "argocd-redis-ha-haproxy")] == "TCP 6379"
     assert allowed[("argocd-redis-ha-haproxy", "argocd-redis-ha-server")] == "TCP 6379, 26379"
     assert allowed[("strimzi-cluster-operator", "brokers")] == "TCP 8443, 9090-9091"
-    for hook in ("envoy-gateway-gateway-helm-certgen", "kps-admission-create", "kps-admission-patch", "argocd-redis-secret-init",
+    for hook in ("envoy-gateway-gateway-helm-certgen", "argocd-redis-secret-init",
                  "cert-manager-startupapicheck"):
         assert allowed[(hook, "API server")] == "TCP 443", hook
     hooks = {o.key for o in hydration.for_environment("prod") if o.is_hook and o.obj["kind"] == "Job"}

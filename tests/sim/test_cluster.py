@@ -142,7 +142,7 @@ def test_each_program_has_its_own_pod_network(sim_cluster) -> None:
     import subprocess
     import sys
 
-    from plinth.sim.cluster import attach_pod_network, delete_pod_networks
+    from plinth.sim.cluster import alias_pod_ips, attach_pod_network, delete_pod_networks
     from plinth.sim.pki import GATEWAY_IP
 
     server = ("import http.server, socketserver, sys\n"
@@ -171,6 +171,14 @@ def test_each_program_has_its_own_pod_network(sim_cluster) -> None:
                               text=True).stdout.strip() == "connected"
         routes = subprocess.run(["ip", "netns", "exec", first, "ip", "route"], capture_output=True, text=True).stdout
         assert f"default via {GATEWAY_IP} dev eth0" in routes
+        # A replica without a program answers through the first program once its IP is aliased there, and no longer after.
+        replica = "10.0.250.3"
+        alias_pod_ips(sim_cluster.netns, "test-first", [replica], [])
+        fetch = f"import urllib.request; print(urllib.request.urlopen('http://{replica}:8081/', timeout=5).read().decode())"
+        assert _wait(lambda: sim_cluster.in_netns([sys.executable, "-c", fetch], check=False).stdout.strip(), 30,
+                     "the replica's IP") == "first"
+        alias_pod_ips(sim_cluster.netns, "test-first", [], [replica])
+        assert sim_cluster.in_netns([sys.executable, "-c", fetch], check=False).returncode != 0
     finally:
         for process in processes:
             process.kill()

@@ -207,7 +207,10 @@ def values(platform: Platform) -> dict[str, Any]:
         "prometheusOperator": {
             "resources": _resources("operator"),
             "prometheusConfigReloader": {"resources": _sidecar_resources("config-reloader")},
-            "admissionWebhooks": {"patch": dict(placement)},
+            # The admission webhook's serving certificate is issued by cert-manager (the chart's own self-signed root
+            # and CA Issuer; cert-manager's CA injector fills the webhooks' caBundle) instead of the chart's certgen
+            # Jobs: no cluster-wide Jobs that patch webhook configurations, and the certificate is renewed.
+            "admissionWebhooks": {"certManager": {"enabled": True}},
             **placement,
         },
         "prometheus": {"prometheusSpec": prometheus_spec(platform)},
@@ -445,8 +448,6 @@ def flows(platform: Platform) -> list[Flow]:
         scrape(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT), scrape(NODES, NODE_EXPORTER_PORT, "node-exporter (host network)"),
         scrape(KUBE_DNS, COREDNS_METRICS_PORT, "CoreDNS metrics"),
         webhook(Pods.of(ns, POD_LABELS["operator"]), OPERATOR_PORT, "the operator's admission webhook (PrometheusRule validation)"),
-        *(to_api_server(Pods.of(ns, {"app": f"kube-prometheus-stack-admission-{job}"}), f"the {job} hook {what} the webhook's certificate")
-          for job, what in (("create", "creates"), ("patch", "patches it into"))),
     ]
 
 

@@ -125,6 +125,19 @@ def attach_pod_network(netns: str, program: str, ip: str) -> str:
     return pod_ns
 
 
+def alias_pod_ips(netns: str, program: str, add: list[str], remove: list[str]) -> None:
+    """Let the program's pod network also hold other pods' IPs (``add``; ``remove``: no longer): the replicas of a
+    workload whose one pod a program plays then answer through it, so a Service, webhook or APIService whose
+    endpoints are all the replicas reaches a real server whichever endpoint the API server picks."""
+    pod_ns, host_if = pod_netns_names(netns, program)
+    for ip in remove:
+        _run(["ip", "-n", pod_ns, "addr", "del", f"{ip}/32", "dev", "eth0"], check=False)
+        _run(["ip", "netns", "exec", netns, "ip", "route", "del", f"{ip}/32", "dev", host_if], check=False)
+    for ip in add:
+        _run(["ip", "-n", pod_ns, "addr", "replace", f"{ip}/32", "dev", "eth0"])
+        _run(["ip", "netns", "exec", netns, "ip", "route", "replace", f"{ip}/32", "dev", host_if])
+
+
 def delete_pod_networks(netns: str) -> None:
     """Delete every pod network of the cluster's programs (their veth ends go with them)."""
     root = Path("/run/netns")

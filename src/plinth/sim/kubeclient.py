@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import http.client
 import json
+import os
 import ssl
 import threading
 import urllib.parse
@@ -68,11 +69,13 @@ PDBS = Resource("policy", "v1", "poddisruptionbudgets")
 class KubeClient:
     """HTTPS to the API server with a client certificate; one connection per thread."""
 
-    def __init__(self, server: str, ca: str, cert: str, key: str, timeout: float = 60.0):
+    def __init__(self, server: str, ca: str, cert: str | None, key: str | None, timeout: float = 60.0, token: str | None = None):
         parsed = urllib.parse.urlparse(server)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 443
         self.context = ssl.create_default_context(cafile=ca)
-        self.context.load_cert_chain(cert, key)
+        if cert and key:
+            self.context.load_cert_chain(cert, key)
+        self.token = token
         self.timeout = timeout
         self._local = threading.local()
 
@@ -90,6 +93,8 @@ class KubeClient:
             path += "?" + urllib.parse.urlencode(query)
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         if payload is not None:
             headers["Content-Type"] = content_type
         for attempt in range(2):
@@ -158,6 +163,17 @@ class KubeClient:
         """POST an Eviction for a pod (the API server checks its PodDisruptionBudgets: 429 when one forbids it)."""
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
         self.request("POST", PODS.path(namespace, name, "eviction"), body)
+
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def in_cluster_client() -> KubeClient:
+    """A client as a pod's program has one: its ServiceAccount's token and the cluster CA from the mounted
+    service account volume, the API server from ``KUBERNETES_SERVICE_HOST``/``_PORT``."""
+    host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    token = open(f"{SERVICE_ACCOUNT_DIR}/token").read().strip()
+    return KubeClient(f"https://{host}:{port}", f"{SERVICE_ACCOUNT_DIR}/ca.crt", None, None, token=token)
 
 
 def admin_client(folder: str, server: str) -> KubeClient:

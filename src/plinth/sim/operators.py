@@ -96,8 +96,6 @@ NOT_ON_PROXY: dict[str, str] = {
     "clickhouse-operator": "github.com/altinity/clickhouse-operator v0.25.6: the proxy refuses it (HTTP 403)",
     "strimzi": "io.strimzi:cluster-operator 1.2.0 is not on Maven Central (only io.strimzi:api and crd-generator are)",
     "gatewayapi-plugin": "github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi: the proxy refuses every release (HTTP 403)",
-    "kube-webhook-certgen": "github.com/jkroepke/kube-webhook-certgen v1.8.5 (kube-prometheus-stack's admission Jobs, which write "
-                            "the operator's TLS Secret kps-admission): the proxy refuses it (HTTP 403)",
 }
 """What could not be fetched, and exactly why (shown in the sync report)."""
 

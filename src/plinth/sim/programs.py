@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.procs import Supervisor
-from plinth.sim.cluster import SimCluster, attach_pod_network, write_hosts
+from plinth.sim.cluster import SimCluster, alias_pod_ips, attach_pod_network, write_hosts
 from plinth.sim.kubeclient import DEPLOYMENTS, PODS, SERVICES, STATEFULSETS, Resource, cluster_client
 from plinth.sim.operators import NOT_ON_PROXY, OPERATORS, built_binary, ensure_operator
 from plinth.sim.takeover import TakeoverError, describe, expand, launcher_argv, pod_program
@@ -85,6 +86,14 @@ OPERATOR_PROGRAMS = (
                note="KEDA's metrics server: the backend of the APIService v1beta1.external.metrics.k8s.io"),
     PodProgram("envoy-gateway", "Deployment", "envoy-gateway", "envoy-gateway", build="envoy-gateway"),
     PodProgram("redis-operator", "Deployment", "redis-operator", "redis-operator", build="redis-operator"),
+    PodProgram("cert-manager", "Deployment", "cert-manager-webhook", "cert-manager-webhook", system_binary=sys.executable,
+               argv_prefix=("-m", "plinth.sim.standin_webhook", "cert-manager"),
+               note="stand-in webhook server (cert-manager's webhook is refused by the Go module proxy): dynamic serving "
+                    "from its CA Secret, admits every review"),
+    PodProgram("external-secrets", "Deployment", "external-secrets-webhook", "webhook", system_binary=sys.executable,
+               argv_prefix=("-m", "plinth.sim.standin_webhook", "external-secrets"),
+               note="stand-in webhook server (External Secrets is refused by the Go module proxy): serves the certificate "
+                    "the cert controller's stand-in writes, admits every review"),
     PodProgram("envoy-gateway", "Job", "envoy-gateway-gateway-helm-certgen", "envoy-gateway-certgen", build="envoy-gateway",
                note="the chart's certgen hook (envoy-gateway certgen) writes the TLS Secrets Envoy Gateway mounts"),
 )
@@ -106,6 +115,8 @@ class ProgramState:
     notes: list[str] = field(default_factory=list)
     retry_at: float = 0.0
     refresh_at: float = 0.0
+    replicas: list[str] = field(default_factory=list)
+    """IPs of the workload's other pods that answer through this program (``alias_pod_ips``)."""
 
     @property
     def key(self) -> str:
@@ -192,6 +203,7 @@ class Programs:
                 pod = self._find_pod(pods_by_ns, namespace, state.pod)
                 if pod is not None and pod.get("metadata", {}).get("deletionTimestamp") is None:
                     self._refresh_volumes(state, name, pod)
+                    self._answer_for_replicas(state, name, namespace, pods_by_ns)
                     continue
                 self.log(f"{state.key}: pod {state.pod} is gone; stopping its program")
                 self.cluster.stop_program(name)
@@ -231,6 +243,26 @@ class Programs:
         if changed:
             self.update_hosts()
         return changed
+
+    def _answer_for_replicas(self, state: ProgramState, name: str, namespace: str, cache: dict[str, list[dict[str, Any]]]) -> None:
+        """The workload's other Running pods answer through the program: one program plays the workload, and a
+        Service, webhook or APIService picks any of its ready endpoints."""
+        workload = self._workload(namespace, state.rule)
+        if workload is None:
+            return
+        if namespace not in cache:
+            cache[namespace] = self._pods(namespace)
+        selector = _selector(workload)
+        ips = sorted(p["status"]["podIP"] for p in cache[namespace]
+                     if _matches(p["metadata"].get("labels") or {}, selector) and p["metadata"]["name"] != state.pod
+                     and p.get("status", {}).get("phase") == "Running" and p.get("status", {}).get("podIP")
+                     and p["metadata"].get("deletionTimestamp") is None)
+        if ips == state.replicas:
+            return
+        alias_pod_ips(self.cluster.netns, name, [ip for ip in ips if ip not in state.replicas],
+                      [ip for ip in state.replicas if ip not in ips])
+        state.replicas = ips
+        self.log(f"{state.key}: the other replicas' IPs ({', '.join(ips) or 'none'}) answer through the program of {state.pod}")
 
     def _refresh_volumes(self, state: ProgramState, name: str, pod: dict[str, Any]) -> None:
         """Bring the running program's Secret and ConfigMap volumes up to date, as the kubelet's periodic sync
@@ -340,7 +372,7 @@ class Programs:
         argv = launcher_argv(self.cluster, spec, state_dir, pod_netns)
         self.supervisor.start(name, argv, as_service_user=False)
         self.cluster.record_program(name, self.supervisor.processes[name].pid, spec.pod)
-        state.status, state.pod, state.command, state.message = "running", spec.pod, describe(spec), ""
+        state.status, state.pod, state.command, state.message, state.replicas = "running", spec.pod, describe(spec), "", []
         state.starts += 1
         state.notes = spec.notes + ([rule.note] if rule.note else [])
         self.log(f"{state.key}: running {Path(spec.binary).name} as pod {spec.namespace}/{spec.pod} ({spec.pod_ip})")
@@ -377,7 +409,7 @@ class Programs:
         """Every rule's outcome, for the sync report."""
         return [{"application": s.rule.application, "workload": s.key, "status": s.status, "pod": s.pod, "starts": s.starts,
                  "program": Path(s.rule.system_binary).name if s.rule.system_binary else s.rule.build,
-                 "message": s.message, "notes": s.notes} for s in self.states.values()]
+                 "message": s.message, "notes": s.notes, "replicas_answered": list(s.replicas)} for s in self.states.values()]
 
 
 def inside_root(root: Path, path: str, depth: int = 0) -> Path:

@@ -2,16 +2,21 @@
 them an app-of-apps never gets past the first wave holding one of their resources (Argo CD's health checks
 for these kinds report Progressing until the controller writes a status).
 
-- **External Secrets** (v2.9.0 is refused by the Go module proxy): a ``ClusterSecretStore``/``SecretStore``
+- **External Secrets** (v2.9.0 is refused by the Go module proxy): the cert controller's part (the webhook's
+  certificate and CA bundles, ``external_secrets_cert_controller_pass``); a ``ClusterSecretStore``/``SecretStore``
   is marked Ready (there is no cloud secret manager to validate against: reported); each ``ExternalSecret``
   gets its target Secret with one random value per ``spec.data[].secretKey`` (and per key of
   ``spec.target.template.data``), owned by the ExternalSecret when ``creationPolicy`` is Owner, and the
   status the operator writes (``Ready``/``SecretSynced``).
-- **cert-manager** (v1.21.1's command modules are refused by the proxy): Issuers and ClusterIssuers are
-  marked Ready; each ``Certificate`` gets its ``kubernetes.io/tls`` Secret (a key of the asked algorithm and
-  a certificate for its DNS names, signed by one CA per cluster) with cert-manager's annotations
-  (``cert-manager.io/certificate-name``, ``issuer-name``, ``issuer-kind``, ``issuer-group``, ``alt-names``,
-  ``common-name``) and the Ready status with notBefore/notAfter/renewalTime.
+- **cert-manager** (v1.21.1's command modules are refused by the proxy): an Issuer or ClusterIssuer is marked
+  Ready once it can sign (a ``ca`` issuer when its key pair Secret exists); each ``Certificate`` gets its
+  ``kubernetes.io/tls`` Secret (a key of the asked algorithm and a certificate for its DNS names, signed as its
+  issuer signs: ``selfSigned`` by its own key, ``ca`` by the issuer's key pair, any other type by one stand-in CA
+  per process) with cert-manager's annotations (``cert-manager.io/certificate-name``, ``issuer-name``,
+  ``issuer-kind``, ``issuer-group``, ``alt-names``, ``common-name``) and the Ready status with
+  notBefore/notAfter/renewalTime. The CA injector's part: webhook configurations, CRDs and APIServices annotated
+  ``cert-manager.io/inject-ca-from`` or ``inject-ca-from-secret`` get that CA as their ``caBundle``. The webhook
+  itself is played by ``plinth.sim.standin_webhook`` as its pod.
 - **Envoy Gateway** when its binary is not built: the GatewayClass of its controller is Accepted; each
   Gateway of that class gets the proxy Deployment, LoadBalancer Service and PodDisruptionBudget Envoy
   Gateway creates from the EnvoyProxy of ``spec.infrastructure.parametersRef`` (or the class's), labelled as
@@ -78,6 +83,52 @@ def _set_status(client: KubeClient, resource: Resource, obj: dict[str, Any], sta
 # --- External Secrets ---------------------------------------------------------------------------------------
 
 
+def _flags(args: list[str]) -> dict[str, str]:
+    return {k.lstrip("-"): v for k, _, v in (str(a).partition("=") for a in args if str(a).startswith("--"))}
+
+
+def external_secrets_cert_controller_pass(client: KubeClient) -> list[str]:
+    """External Secrets' cert controller (``certcontroller`` of the same image, refused by the proxy like the rest):
+    the webhook's Secret (``--secret-name``/``--secret-namespace``) gets a CA and a serving certificate for the
+    webhook Service's DNS names (``ca.crt``, ``ca.key``, ``tls.crt``, ``tls.key``), and that CA goes into the
+    ``caBundle`` of the webhook configurations labelled ``external-secrets.io/component=webhook`` and of the CRD
+    conversion webhooks that call the Service (external-secrets v2.9.0 ``pkg/controllers/webhookconfig`` and
+    ``pkg/controllers/crds``)."""
+    done: list[str] = []
+    for deployment in client.list(DEPLOYMENTS):
+        containers = deployment["spec"]["template"]["spec"].get("containers") or []
+        args = next((c.get("args") or [] for c in containers if (c.get("args") or [""])[0] == "certcontroller"), None)
+        if args is None:
+            continue
+        flags = _flags(args)
+        namespace, name = flags.get("secret-namespace", ""), flags.get("secret-name", "")
+        service, service_ns = flags.get("service-name", ""), flags.get("service-namespace", "")
+        secret = client.get(SECRETS, name, namespace)
+        if secret is None:
+            continue  # the chart's (empty) Secret is not applied yet
+        data = secret.get("data") or {}
+        ca = signer_from({"tls.crt": data.get("ca.crt", ""), "tls.key": data.get("ca.key", "")})
+        if ca is None or "tls.crt" not in data:
+            ca_pems, _, _ = sign("external-secrets", [], None, is_ca=True, hours=24 * 3650)
+            ca = signer_from({k: base64.b64encode(v).decode() for k, v in ca_pems.items()})
+            assert ca is not None
+            dns = [f"{service}.{service_ns}.svc", f"{service}.{service_ns}.svc.cluster.local"]
+            pems, _, _ = sign(dns[0], dns, ca, hours=24 * 365)
+            pems["ca.key"] = ca_pems["tls.key"]
+            data = {k: base64.b64encode(v).decode() for k, v in pems.items()}
+            client.patch(SECRETS, name, {"data": data}, namespace)
+            done.append(f"wrote the webhook certificate into Secret {namespace}/{name}")
+        bundle = data["ca.crt"]
+        targets = [(VALIDATING_WEBHOOKS, o) for o in client.list(VALIDATING_WEBHOOKS, label_selector="external-secrets.io/component=webhook")]
+        targets += [(CRDS, o) for o in client.list(CRDS)
+                    if (((((o.get("spec") or {}).get("conversion") or {}).get("webhook") or {}).get("clientConfig") or {})
+                        .get("service") or {}).get("name") == service]
+        for resource, obj in targets:
+            if _put_with_ca_bundle(client, resource, obj, bundle):
+                done.append(f"injected the webhook CA into {obj['kind']} {obj['metadata']['name']}")
+    return done
+
+
 def external_secrets_pass(client: KubeClient) -> list[str]:
     """Stores Ready; each ExternalSecret's target Secret with random values, and its Ready status."""
     done: list[str] = []
@@ -117,7 +168,7 @@ def external_secrets_pass(client: KubeClient) -> list[str]:
 
 
 class _CA:
-    """One self-signed CA per stand-in process, signing every Certificate."""
+    """One self-signed CA per stand-in process, signing the Certificates of issuers it cannot play (ACME, Vault, …)."""
 
     def __init__(self) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
@@ -144,54 +195,123 @@ def _duration_hours(text: str | None, default: float) -> float:
     return total or default
 
 
-def issue(certificate: dict[str, Any]) -> tuple[dict[str, str], datetime.datetime, datetime.datetime]:
-    """The TLS Secret data for a Certificate, and its validity."""
-    if not _AUTHORITY:
-        _AUTHORITY.append(_CA())
-    ca = _AUTHORITY[0]
+Signer = tuple[Any, x509.Certificate]
+"""A CA's private key and certificate."""
+
+
+def sign(common_name: str, dns_names: list[str], signer: Signer | None, *, is_ca: bool = False, hours: float = 2160,
+         algorithm: str = "ECDSA", size: int = 256) -> tuple[dict[str, bytes], datetime.datetime, datetime.datetime]:
+    """PEM ``tls.crt``, ``tls.key`` and ``ca.crt`` of a new key and certificate signed by ``signer`` (None:
+    self-signed, its own ``ca.crt``), with its validity."""
+    key = (ec.generate_private_key(ec.SECP384R1() if size == 384 else ec.SECP256R1()) if algorithm.upper() == "ECDSA"
+           else rsa.generate_private_key(public_exponent=65537, key_size=size))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    not_after = now + datetime.timedelta(hours=hours)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(signer[1].subject if signer else subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=1)).not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True))
+    if is_ca:
+        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                                      encipher_only=False, decipher_only=False), critical=True)
+    if dns_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+    cert = builder.sign(signer[0] if signer else key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    ca_cert = signer[1] if signer else cert
+    return ({"tls.crt": cert.public_bytes(pem), "ca.crt": ca_cert.public_bytes(pem),
+             "tls.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}, now, not_after)
+
+
+def signer_from(data: dict[str, str]) -> Signer | None:
+    """The CA held in a TLS Secret's data (base64 ``tls.crt``/``tls.key``), or None when it holds none yet."""
+    try:
+        cert = x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))
+        key = serialization.load_pem_private_key(base64.b64decode(data["tls.key"]), password=None)
+    except (KeyError, ValueError):
+        return None
+    return key, cert
+
+
+def issue(certificate: dict[str, Any], signer: Signer | None = None) -> tuple[dict[str, str], datetime.datetime, datetime.datetime]:
+    """The TLS Secret data (base64) for a Certificate signed by ``signer`` (None: self-signed), and its validity."""
     spec = certificate.get("spec") or {}
     algorithm = ((spec.get("privateKey") or {}).get("algorithm") or "RSA").upper()
     size = int((spec.get("privateKey") or {}).get("size") or (256 if algorithm == "ECDSA" else 2048))
-    key = (ec.generate_private_key(ec.SECP384R1() if size == 384 else ec.SECP256R1()) if algorithm == "ECDSA"
-           else rsa.generate_private_key(public_exponent=65537, key_size=size))
     names = list(spec.get("dnsNames") or [])
     common = spec.get("commonName") or (names[0] if names else certificate["metadata"]["name"])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    not_after = now + datetime.timedelta(hours=_duration_hours(spec.get("duration"), 2160))
-    builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)]))
-               .issuer_name(ca.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now).not_valid_after(not_after)
-               .add_extension(x509.BasicConstraints(ca=bool(spec.get("isCA")), path_length=None), critical=True))
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-    cert = builder.sign(ca.key, hashes.SHA256())
-    pem = serialization.Encoding.PEM
-    data = {"tls.crt": cert.public_bytes(pem), "ca.crt": ca.cert.public_bytes(pem),
-            "tls.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}
-    return {k: base64.b64encode(v).decode() for k, v in data.items()}, now, not_after
+    data, not_before, not_after = sign(common, names, signer, is_ca=bool(spec.get("isCA")),
+                                       hours=_duration_hours(spec.get("duration"), 2160), algorithm=algorithm, size=size)
+    return {k: base64.b64encode(v).decode() for k, v in data.items()}, not_before, not_after
+
+
+def cluster_resource_namespace(client: KubeClient) -> str:
+    """Where cert-manager reads ClusterIssuers' Secrets: its controller's ``--cluster-resource-namespace``, by
+    default the controller's own namespace."""
+    for deployment in client.list(DEPLOYMENTS, label_selector="app.kubernetes.io/name=cert-manager,app.kubernetes.io/component=controller"):
+        for container in deployment["spec"]["template"]["spec"].get("containers") or []:
+            for arg in container.get("args") or []:
+                if str(arg).startswith("--cluster-resource-namespace="):
+                    value = str(arg).split("=", 1)[1]
+                    return deployment["metadata"]["namespace"] if "$(POD_NAMESPACE)" in value else value
+        return deployment["metadata"]["namespace"]
+    return "cert-manager"
+
+
+def _issuer(client: KubeClient, ref: dict[str, Any], namespace: str) -> tuple[dict[str, Any] | None, str]:
+    """The issuer a Certificate refers to, and the namespace its Secrets live in."""
+    if ref.get("kind") == "ClusterIssuer":
+        return client.get(CLUSTER_ISSUERS, ref.get("name", "")), cluster_resource_namespace(client)
+    return client.get(ISSUERS, ref.get("name", ""), namespace), namespace
+
+
+def _signer(client: KubeClient, issuer: dict[str, Any], secret_namespace: str) -> tuple[bool, Signer | None]:
+    """(whether the issuer can sign now, its CA) as cert-manager's issuers sign: ``selfSigned`` with the new key
+    itself (no CA), ``ca`` with the key pair in ``spec.ca.secretName``; any other type (ACME, Vault, …) with the
+    stand-in's CA."""
+    spec = issuer.get("spec") or {}
+    if "selfSigned" in spec:
+        return True, None
+    if "ca" in spec:
+        secret = client.get(SECRETS, spec["ca"].get("secretName", ""), secret_namespace)
+        found = signer_from((secret or {}).get("data") or {})
+        return found is not None, found
+    if not _AUTHORITY:
+        _AUTHORITY.append(_CA())
+    return True, (_AUTHORITY[0].key, _AUTHORITY[0].cert)
 
 
 def cert_manager_pass(client: KubeClient) -> list[str]:
-    """Issuers Ready; each Certificate's Secret issued and its Ready status."""
+    """Issuers Ready once they can sign; each Certificate's Secret issued by its issuer (and issued again when the
+    Secret is gone), with its Ready status."""
     done: list[str] = []
+    cluster_ns = cluster_resource_namespace(client) if _served(client, CLUSTER_ISSUERS) else ""
     for resource in (CLUSTER_ISSUERS, ISSUERS):
         if not _served(client, resource):
             continue
         for issuer in client.list(resource):
-            if not _ready(issuer):
-                _set_status(client, resource, issuer, {"conditions": [_condition("Ready", "True", "KeyPairVerified", "stand-in issuer",
+            namespace = issuer["metadata"].get("namespace") or cluster_ns
+            can_sign, _ = _signer(client, issuer, namespace)
+            if can_sign and not _ready(issuer):
+                _set_status(client, resource, issuer, {"conditions": [_condition("Ready", "True", "KeyPairVerified", "Signing CA verified",
                                                                                   issuer["metadata"].get("generation"))]})
                 done.append(f"{issuer['kind']} {issuer['metadata']['name']}: Ready")
     if not _served(client, CERTIFICATES):
         return done
     for cert in client.list(CERTIFICATES):
-        if _ready(cert):
-            continue
         meta, spec = cert["metadata"], cert.get("spec") or {}
-        issuer = spec.get("issuerRef") or {}
-        data, not_before, not_after = issue(cert)
-        annotations = {"cert-manager.io/certificate-name": meta["name"], "cert-manager.io/issuer-name": issuer.get("name", ""),
-                       "cert-manager.io/issuer-kind": issuer.get("kind", "Issuer"), "cert-manager.io/issuer-group": issuer.get("group", "cert-manager.io"),
+        if _ready(cert) and client.get(SECRETS, spec["secretName"], meta["namespace"]) is not None:
+            continue
+        ref = spec.get("issuerRef") or {}
+        issuer, secret_namespace = _issuer(client, ref, meta["namespace"])
+        if issuer is None or not _ready(issuer):
+            continue  # cert-manager waits for its issuer too
+        _, signer = _signer(client, issuer, secret_namespace)
+        data, not_before, not_after = issue(cert, signer)
+        annotations = {"cert-manager.io/certificate-name": meta["name"], "cert-manager.io/issuer-name": ref.get("name", ""),
+                       "cert-manager.io/issuer-kind": ref.get("kind", "Issuer"), "cert-manager.io/issuer-group": ref.get("group", "cert-manager.io"),
                        "cert-manager.io/alt-names": ",".join(spec.get("dnsNames") or []), "cert-manager.io/common-name": spec.get("commonName", "")}
         secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
                   "metadata": {"name": spec["secretName"], "namespace": meta["namespace"], "annotations": annotations,
@@ -204,8 +324,91 @@ def cert_manager_pass(client: KubeClient) -> list[str]:
                                                  "renewalTime": renew.strftime(fmt), "revision": 1, "conditions": [
                                                      _condition("Ready", "True", "Ready", "Certificate is up to date and has not expired",
                                                                 meta.get("generation"))]})
-        done.append(f"issued Certificate {meta['namespace']}/{meta['name']} into Secret {spec['secretName']}")
+        done.append(f"issued Certificate {meta['namespace']}/{meta['name']} into Secret {spec['secretName']} "
+                    f"({'self-signed' if signer is None else 'signed by ' + signer[1].subject.rfc4514_string()})")
     return done
+
+
+INJECT_FROM_CERTIFICATE = "cert-manager.io/inject-ca-from"
+INJECT_FROM_SECRET = "cert-manager.io/inject-ca-from-secret"
+ALLOW_DIRECT_INJECTION = "cert-manager.io/allow-direct-injection"
+VALIDATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", namespaced=False)
+MUTATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", namespaced=False)
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
+API_SERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices", namespaced=False)
+CA_BUNDLE_KINDS = {VALIDATING_WEBHOOKS: "ValidatingWebhookConfiguration", MUTATING_WEBHOOKS: "MutatingWebhookConfiguration",
+                   CRDS: "CustomResourceDefinition", API_SERVICES: "APIService"}
+
+
+def _put_with_ca_bundle(client: KubeClient, resource: Resource, obj: dict[str, Any], bundle: str) -> bool:
+    """Write ``bundle`` as the object's caBundle (list items carry no kind: set from the resource); whether it changed."""
+    obj["apiVersion"], obj["kind"] = f"{resource.group}/{resource.version}", CA_BUNDLE_KINDS[resource]
+    if not replace_ca_bundles(obj, bundle):
+        return False
+    client.request("PUT", resource.path(None, obj["metadata"]["name"]), obj)
+    return True
+
+
+def _injected_ca(client: KubeClient, annotations: dict[str, str]) -> str | None:
+    """The CA bundle (base64) cert-manager's CA injector would write for these annotations, or None (nothing to
+    inject yet). From a Certificate: the ``ca.crt`` of its Secret; from a Secret: its ``ca.crt`` only when the
+    Secret allows direct injection, as the injector requires."""
+    if INJECT_FROM_CERTIFICATE in annotations:
+        namespace, _, name = annotations[INJECT_FROM_CERTIFICATE].partition("/")
+        cert = client.get(CERTIFICATES, name, namespace) if _served(client, CERTIFICATES) else None
+        secret = client.get(SECRETS, cert["spec"]["secretName"], namespace) if cert else None
+    elif INJECT_FROM_SECRET in annotations:
+        namespace, _, name = annotations[INJECT_FROM_SECRET].partition("/")
+        secret = client.get(SECRETS, name, namespace)
+        if secret and (secret["metadata"].get("annotations") or {}).get(ALLOW_DIRECT_INJECTION) != "true":
+            return None
+    else:
+        return None
+    return ((secret or {}).get("data") or {}).get("ca.crt")
+
+
+def replace_ca_bundles(obj: dict[str, Any], bundle: str) -> bool:
+    """Set ``caBundle`` wherever the object's kind keeps one (webhooks' client configs, a CRD's conversion webhook,
+    an APIService); return whether anything changed."""
+    kind, changed = obj.get("kind"), False
+    configs: list[dict[str, Any]] = []
+    if kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        configs = [hook.setdefault("clientConfig", {}) for hook in obj.get("webhooks") or []]
+    elif kind == "CustomResourceDefinition":
+        webhook = ((obj.get("spec") or {}).get("conversion") or {}).get("webhook")
+        configs = [webhook.setdefault("clientConfig", {})] if webhook else []
+    elif kind == "APIService":
+        configs = [obj.setdefault("spec", {})]
+    for config in configs:
+        if config.get("caBundle") != bundle:
+            config["caBundle"], changed = bundle, True
+    return changed
+
+
+def ca_injector_pass(client: KubeClient) -> list[str]:
+    """cert-manager's CA injector: webhook configurations, CRDs and APIServices annotated
+    ``cert-manager.io/inject-ca-from`` (a Certificate) or ``inject-ca-from-secret`` get that CA as their caBundle."""
+    done: list[str] = []
+    for resource in (VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, CRDS, API_SERVICES):
+        for obj in client.list(resource):
+            annotations = obj["metadata"].get("annotations") or {}
+            if INJECT_FROM_CERTIFICATE not in annotations and INJECT_FROM_SECRET not in annotations:
+                continue
+            bundle = _injected_ca(client, annotations)
+            if bundle is None or not _put_with_ca_bundle(client, resource, obj, bundle):
+                continue
+            done.append(f"injected the CA into {obj['kind']} {obj['metadata']['name']}")
+    return done
+
+
+def external_secrets_passes(client: KubeClient) -> list[str]:
+    """The cert controller, then the controller."""
+    return external_secrets_cert_controller_pass(client) + external_secrets_pass(client)
+
+
+def cert_manager_passes(client: KubeClient) -> list[str]:
+    """The controller's issuing, then the CA injector."""
+    return cert_manager_pass(client) + ca_injector_pass(client)
 
 
 # --- Envoy Gateway --------------------------------------------------------------------------------------------
@@ -343,8 +546,8 @@ def keda_pass(client: KubeClient) -> list[str]:
 
 
 CONTROLLER_PASSES: dict[str, Callable[[KubeClient], list[str]]] = {
-    "external-secrets": external_secrets_pass,
-    "cert-manager": cert_manager_pass,
+    "external-secrets": external_secrets_passes,
+    "cert-manager": cert_manager_passes,
     "envoy-gateway": gateway_pass,
     "keda": keda_pass,
 }
