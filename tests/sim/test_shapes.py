@@ -50,3 +50,25 @@ def test_webhooks_and_api_services_without_backends_are_reported() -> None:
         ("conversion webhook of things.example.com", "-"),
     ]
     assert "rejected" in found[0].consequence and "unchecked" in found[1].consequence
+
+
+def test_a_scaled_environment_takes_the_planners_minimum_or_maximum_nodes(prod: Platform) -> None:
+    from plinth.sim.run import SizedEnvironment
+
+    sized = SizedEnvironment(prod, [], None, {"apps": (15, 22), "data": (3, 5)}, organisations=10_000)  # type: ignore[arg-type]
+    assert sized.node_counts("spec") == sized.node_counts("min") == {"apps": 15, "data": 3}
+    assert sized.node_counts("max") == {"apps": 22, "data": 5}
+    unscaled = SizedEnvironment(prod, [], None, {"apps": (15, 22)}, organisations=None)  # type: ignore[arg-type]
+    assert unscaled.node_counts("max") is None
+
+
+def test_the_external_secrets_stand_in_renders_templates_as_external_secrets_does() -> None:
+    from plinth.sim.standin_controllers import target_values
+
+    values = target_values(["password"], {"password": "{{ .password }}", "sasl": "scram_sha512", "tls": "enable",
+                                          "url": "postgres://app:{{ .password }}@db:5432/app", "hashed": "{{ .password | sha256 }}"})
+    assert set(values) == {"password", "sasl", "tls", "url", "hashed"}
+    assert (values["sasl"], values["tls"]) == ("scram_sha512", "enable")
+    assert values["url"] == f"postgres://app:{values['password']}@db:5432/app" and "{{" not in values["hashed"]
+    assert set(target_values(["username", "password"], {})) == {"username", "password"}
+    assert set(target_values(["backup_password"], {"backup_api_username": "backup-api"}, merge=True)) == {"backup_password", "backup_api_username"}

@@ -39,6 +39,8 @@ def test_controllers_make_prods_resources_healthy(sim_versions: SimVersions, pro
     hydration = hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)
     crds = [o.obj for o in hydration.objects if o.application in CHARTS and o.obj["kind"] == "CustomResourceDefinition"]
     objects = [r.obj for r in rendered if r.obj["kind"] in KINDS and not r.obj["kind"].startswith("Application")]
+    # cert-manager's controller: where ClusterIssuers keep their CA Secrets (its --cluster-resource-namespace)
+    objects += [o.obj for o in hydration.objects if o.key == "Deployment/platform-system/cert-manager"]
     with running_cluster(f"c{os.getpid()}", sim_versions) as cluster:
         report = apply_objects(cluster, crds + objects)
         assert not [r for r in report.results if r.status != APPLIED], [r for r in report.results if r.status != APPLIED][:5]
@@ -51,7 +53,10 @@ def test_controllers_make_prods_resources_healthy(sim_versions: SimVersions, pro
             assert _ready(es) == "True", es["metadata"]["name"]
             target = es["spec"]["target"].get("name") or es["metadata"]["name"]
             secret = client.get(SECRETS, target, es["metadata"]["namespace"])
-            assert secret is not None and set(secret["data"]) >= {d["secretKey"] for d in es["spec"].get("data") or []}
+            template = es["spec"]["target"].get("template") or {}
+            raw = {d["secretKey"] for d in es["spec"].get("data") or []}
+            wanted = (set(template["data"]) | (raw if template.get("mergePolicy") == "Merge" else set())) if template.get("data") else raw
+            assert secret is not None and set(secret["data"]) == wanted, es["metadata"]["name"]
         for cert in client.list(CERTIFICATES):
             assert _ready(cert) == "True", cert["metadata"]["name"]
             secret = client.get(SECRETS, cert["spec"]["secretName"], cert["metadata"]["namespace"])

@@ -164,7 +164,7 @@ def up_command(
     counts = None
     if orgs is not None:
         sized = _sized(spec, platform, orgs, cloud)
-        platform, counts = sized.platform, sized.node_counts()
+        platform, counts = sized.platform, sized.node_counts(nodes)
     try:
         running = any(SimCluster.load(name).alive().values())
     except SimError:

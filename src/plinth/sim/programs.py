@@ -86,6 +86,11 @@ OPERATOR_PROGRAMS = (
                note="KEDA's metrics server: the backend of the APIService v1beta1.external.metrics.k8s.io"),
     PodProgram("envoy-gateway", "Deployment", "envoy-gateway", "envoy-gateway", build="envoy-gateway"),
     PodProgram("redis-operator", "Deployment", "redis-operator", "redis-operator", build="redis-operator"),
+    PodProgram("kube-prometheus-stack-chart", "StatefulSet", "prometheus-kps-prometheus", "prometheus", system_binary="/usr/bin/prometheus",
+               argv=("--config.file=/dev/null", "--storage.tsdb.path=/tmp/prometheus", "--web.listen-address=:9090"),
+               note="Debian's Prometheus plays the query API of the StatefulSet the Prometheus Operator made (no scrape "
+                    "configuration: kwok's pods expose nothing, so every query answers an empty vector and KEDA's "
+                    "Prometheus triggers read 0)"),
     PodProgram("cert-manager", "Deployment", "cert-manager-webhook", "cert-manager-webhook", system_binary=sys.executable,
                argv_prefix=("-m", "plinth.sim.standin_webhook", "cert-manager"),
                note="stand-in webhook server (cert-manager's webhook is refused by the Go module proxy): dynamic serving "

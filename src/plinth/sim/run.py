@@ -75,10 +75,13 @@ class SizedEnvironment:
     plan: dict[str, tuple[int, int]]
     organisations: int | None = None
 
-    def node_counts(self) -> dict[str, int] | None:
+    def node_counts(self, nodes: str = "spec") -> dict[str, int] | None:
         """Nodes per pool a cluster for this environment is created with when it is scaled to a number of
-        organisations: the planner's count at minimum replicas (None unscaled: the pools' own counts apply)."""
-        return {pool: nodes[0] for pool, nodes in self.plan.items()} if self.organisations else None
+        organisations: the planner's count at maximum replicas for ``nodes="max"``, else at minimum replicas (a
+        scaled environment has no spec count of its own); None unscaled: the pools' own counts apply."""
+        if not self.organisations:
+            return None
+        return {pool: counts[1] if nodes == "max" else counts[0] for pool, counts in self.plan.items()}
 
 
 def sized_environment(spec: Path, platform: Platform, organisations: int | None = None,
@@ -153,7 +156,7 @@ def run(options: RunOptions, platform: Platform, versions: SimVersions, log: Cal
         supervisor = Supervisor(state_root())
         up_started = time.monotonic()
         cluster = start_cluster(f"{options.cluster_name}-sync", versions, supervisor)
-        nodes = spec_nodes(platform, provider=options.provider, count=options.nodes, counts=sized.node_counts())  # type: ignore[arg-type]
+        nodes = spec_nodes(platform, provider=options.provider, count=options.nodes, counts=sized.node_counts(options.nodes))  # type: ignore[arg-type]
         add_nodes(cluster, nodes)
         result.figures["cluster_start_seconds"] = round(time.monotonic() - up_started, 1)
         result.figures["nodes"] = len(nodes)

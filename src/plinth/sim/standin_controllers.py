@@ -5,8 +5,10 @@ for these kinds report Progressing until the controller writes a status).
 - **External Secrets** (v2.9.0 is refused by the Go module proxy): the cert controller's part (the webhook's
   certificate and CA bundles, ``external_secrets_cert_controller_pass``); a ``ClusterSecretStore``/``SecretStore``
   is marked Ready (there is no cloud secret manager to validate against: reported); each ``ExternalSecret``
-  gets its target Secret with one random value per ``spec.data[].secretKey`` (and per key of
-  ``spec.target.template.data``), owned by the ExternalSecret when ``creationPolicy`` is Owner, and the
+  gets its target Secret with one random value per ``spec.data[].secretKey`` (with a
+  ``spec.target.template``, its keys rendered: literals kept, ``{{ .key }}`` replaced; only those unless its
+  ``mergePolicy`` is Merge), owned by
+  the ExternalSecret when ``creationPolicy`` is Owner, and the
   status the operator writes (``Ready``/``SecretSynced``).
 - **cert-manager** (v1.21.1's command modules are refused by the proxy): an Issuer or ClusterIssuer is marked
   Ready once it can sign (a ``ca`` issuer when its key pair Secret exists); each ``Certificate`` gets its
@@ -35,6 +37,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -129,8 +132,28 @@ def external_secrets_cert_controller_pass(client: KubeClient) -> list[str]:
     return done
 
 
+_TEMPLATE_REFERENCE = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+
+
+def target_values(keys: list[str], template: dict[str, str], merge: bool = False) -> dict[str, str]:
+    """The target Secret's values: a random value per remote key (no cloud secret manager here), and each key of
+    ``spec.target.template.data`` rendered as External Secrets renders it: literal text kept, ``{{ .key }}``
+    replaced by that key's value; a template using anything else (functions, pipelines) gets a random value.
+    With a template, only its keys are kept unless ``merge`` (``template.mergePolicy: Merge``)."""
+    values = {key: secrets.token_urlsafe(24) for key in keys}
+    rendered: dict[str, str] = {}
+    for key, text in template.items():
+        remainder = _TEMPLATE_REFERENCE.sub("", str(text))
+        if "{{" in remainder:
+            rendered[key] = secrets.token_urlsafe(24)
+        else:
+            rendered[key] = _TEMPLATE_REFERENCE.sub(lambda m: values.setdefault(m.group(1), secrets.token_urlsafe(24)), str(text))
+    return {**({k: v for k, v in values.items() if merge or not template}), **rendered}
+
+
 def external_secrets_pass(client: KubeClient) -> list[str]:
-    """Stores Ready; each ExternalSecret's target Secret with random values, and its Ready status."""
+    """Stores Ready; each ExternalSecret's target Secret (random values for the remote keys, its template rendered),
+    and its Ready status."""
     done: list[str] = []
     for resource in (CLUSTER_SECRET_STORES, SECRET_STORES):
         if not _served(client, resource):
@@ -149,16 +172,17 @@ def external_secrets_pass(client: KubeClient) -> list[str]:
         target = spec.get("target") or {}
         name = target.get("name") or meta["name"]
         keys = [d["secretKey"] for d in spec.get("data") or [] if d.get("secretKey")]
-        keys += list(((target.get("template") or {}).get("data") or {}).keys())
+        template = (target.get("template") or {}).get("data") or {}
         if client.get(SECRETS, name, meta["namespace"]) is None:
+            values = target_values(keys, template, (target.get("template") or {}).get("mergePolicy") == "Merge")
             secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": (target.get("template") or {}).get("type", "Opaque"),
                                       "metadata": {"name": name, "namespace": meta["namespace"],
                                                    "labels": {"reconcile.external-secrets.io/managed": "true"}},
-                                      "data": {k: base64.b64encode(secrets.token_urlsafe(24).encode()).decode() for k in sorted(set(keys))}}
+                                      "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}}
             if target.get("creationPolicy", "Owner") == "Owner":
                 secret["metadata"]["ownerReferences"] = [_owner(es)]
             client.create(SECRETS, secret, meta["namespace"])
-            done.append(f"created Secret {meta['namespace']}/{name} ({len(set(keys))} keys) for ExternalSecret {meta['name']}")
+            done.append(f"created Secret {meta['namespace']}/{name} ({len(values)} keys) for ExternalSecret {meta['name']}")
         _set_status(client, EXTERNAL_SECRETS, es, {"binding": {"name": name}, "refreshTime": _now(), "conditions": [
             _condition("Ready", "True", "SecretSynced", "secret synced (stand-in: random values)")]})
     return done

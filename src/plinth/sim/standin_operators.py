@@ -5,18 +5,21 @@ Each stand-in creates the objects its operator creates for the tree's custom res
 labels and shapes read from that operator's source (cited per function; the commits are those the source
 index holds, the nearest it has to the pinned releases), so that what reaches the scheduler (pods, their
 labels, spread and anti-affinity, PVCs, PodDisruptionBudgets) is the operator's and not our belief about it.
-They do not do the operators' other work (configuration files, certificates, users, topic partitions); they
+They do not do the operators' other work (configuration files, certificates, ACLs, topic partitions; a KafkaUser
+gets only its Secret and status); they
 report the custom resource ready once its pods are Running and Ready, where the operator would also check
 the servers themselves.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import secrets
 from collections.abc import Callable
 from typing import Any
 
-from plinth.sim.kubeclient import PDBS, PODS, SERVICES, STATEFULSETS, ApiError, KubeClient, Resource
+from plinth.sim.kubeclient import PDBS, PODS, SECRETS, SERVICES, STATEFULSETS, ApiError, KubeClient, Resource
 
 MANAGER = "plinth-sim-standin"
 
@@ -397,8 +400,66 @@ def strimzi_pass(client: KubeClient) -> list[str]:
     return done
 
 
+KAFKA_USERS = Resource("kafka.strimzi.io", "v1", "kafkausers")
+
+
+def strimzi_user_pass(client: KubeClient) -> list[str]:
+    """The User Operator's part for SCRAM-SHA-512 users of a Ready Kafka: the user's Secret, named after the
+    KafkaUser, holding ``password`` (from ``spec.authentication.password.valueFrom.secretKeyRef`` when given, else
+    generated) and ``sasl.jaas.config``, labelled and owned as Strimzi does, and the status (``username``,
+    ``secret``, Ready). A password Secret that does not exist leaves the user NotReady, as the operator does.
+    From strimzi-kafka-operator 1.2.0 ``user-operator/src/main/java/io/strimzi/operator/user/model/KafkaUserModel.java``
+    (``generateSecret``, ``getScramUserName``). ACLs and quotas live in the brokers, which are kwok's fakes: not
+    applied, and not claimed."""
+    done: list[str] = []
+    if not _served(client, KAFKA_USERS) or not _served(client, KAFKAS):
+        return done
+    ready_clusters = {(k["metadata"]["namespace"], k["metadata"]["name"]) for k in client.list(KAFKAS)
+                      if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (k.get("status") or {}).get("conditions") or [])}
+    for user in client.list(KAFKA_USERS):
+        meta, spec = user["metadata"], user.get("spec") or {}
+        namespace, name = meta["namespace"], meta["name"]
+        cluster = (meta.get("labels") or {}).get("strimzi.io/cluster", "")
+        conditions = (user.get("status") or {}).get("conditions") or []
+        if (namespace, cluster) not in ready_clusters or any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            continue
+        authentication = spec.get("authentication") or {}
+        if authentication.get("type") not in (None, "scram-sha-512"):
+            continue
+        condition: dict[str, Any] = {"type": "Ready", "status": "True"}
+        if authentication.get("type") == "scram-sha-512":
+            ref = ((authentication.get("password") or {}).get("valueFrom") or {}).get("secretKeyRef")
+            password = secrets.token_urlsafe(24)
+            if ref:
+                source = client.get(SECRETS, ref.get("name", ""), namespace)
+                value = ((source or {}).get("data") or {}).get(ref.get("key", ""))
+                if value is None:
+                    condition = {"type": "NotReady", "status": "True", "reason": "InvalidResourceException",
+                                 "message": f"Secret {ref.get('name')} with requested user password does not exist or has no key {ref.get('key')}"}
+                else:
+                    password = base64.b64decode(value).decode()
+            if condition["type"] == "Ready" and client.get(SECRETS, name, namespace) is None:
+                jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{name}" password="{password}";'
+                client.create(SECRETS, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                        "metadata": {"name": name, "namespace": namespace, "ownerReferences": [_owner(user)],
+                                                     "labels": {"app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "strimzi-user-operator",
+                                                                "app.kubernetes.io/name": "strimzi-user-operator", "app.kubernetes.io/part-of": f"strimzi-{name}",
+                                                                "strimzi.io/cluster": cluster, "strimzi.io/kind": "KafkaUser"}},
+                                        "data": {"password": base64.b64encode(password.encode()).decode(),
+                                                 "sasl.jaas.config": base64.b64encode(jaas.encode()).decode()}}, namespace)
+                done.append(f"created Secret {namespace}/{name} for KafkaUser {name}")
+        status: dict[str, Any] = {"conditions": [condition], "observedGeneration": meta.get("generation")}
+        if condition["type"] == "Ready":
+            status.update({"username": name, "secret": name} if authentication else {"username": name})
+        if [c.get("type") for c in conditions] != [condition["type"]]:
+            client.patch(KAFKA_USERS, name, {"status": status}, namespace, sub="status")
+            done.append(f"KafkaUser {namespace}/{name}: {condition['type']}")
+    return done
+
+
 STANDIN_PASSES: list[tuple[str, Callable[[KubeClient], list[str]]]] = [
     ("clickhouse-operator", clickhouse_pass),
     ("strimzi", strimzi_pass),
+    ("strimzi-user-operator", strimzi_user_pass),
 ]
 """(name, one reconcile pass) of every stand-in operator."""
