@@ -62,6 +62,12 @@ def write_volumes(spec: dict) -> None:
             path.unlink()
         path.write_bytes(base64.b64decode(item["content"]))
         os.chmod(path, int(item.get("mode", 0o644)))
+    for item in spec.get("links", []):
+        path = Path(item["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        path.symlink_to(item["target"])
 
 
 def main() -> None:

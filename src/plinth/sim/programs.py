@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import platform
 import shutil
 import sys
 import time
@@ -31,6 +32,8 @@ from plinth.sim.takeover import TakeoverError, describe, expand, launcher_argv, 
 from plinth.sim.toolchain import ToolchainError
 
 
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+"""This machine's architecture as Go names it (the builds are native)."""
 MAX_STARTS = 6
 """Starts of one program before it is left failed (the kubelet would keep backing off)."""
 BACKOFF_SECONDS = 10.0
@@ -57,6 +60,8 @@ class PodProgram:
     env: tuple[tuple[str, str], ...] = ()
     drop_first_arg: bool = False
     """The container's first argument is the image's program (Argo CD's images), replaced like ``command[0]``."""
+    image_links: tuple[tuple[str, str], ...] = ()
+    """(path in the container, ``{binary}`` or a host path): files of the image the program reads, linked into its root."""
     note: str = ""
 
 
@@ -77,7 +82,10 @@ ARGOCD_PROGRAMS = (
 
 OPERATOR_PROGRAMS = (
     PodProgram("argo-rollouts", "Deployment", "argo-rollouts", "argo-rollouts", build="argo-rollouts"),
-    PodProgram("cloudnative-pg", "Deployment", "cloudnative-pg", "manager", build="cloudnative-pg"),
+    PodProgram("cloudnative-pg", "Deployment", "cloudnative-pg", "manager", build="cloudnative-pg",
+               image_links=((f"/operator/manager_{GOARCH}", "{binary}"),),
+               note="the image's per-architecture instance manager (/operator/manager_<arch>, which the operator hashes and "
+                    "reports in each Cluster's status) is the same build"),
     PodProgram("plugin-barman-cloud", "Deployment", "plugin-barman-cloud", "barman-cloud", build="plugin-barman-cloud"),
     PodProgram("kube-prometheus-stack-chart", "Deployment", "kps-operator", "kube-prometheus-stack", build="prometheus-operator"),
     PodProgram("keda", "Deployment", "keda-operator", "keda-operator", build="keda"),
@@ -370,6 +378,7 @@ class Programs:
         spec.env.update(env_overrides)
         if rule.argv is not None:
             spec.argv = [str(binary), *(expand(a, spec.env) for a in rule.argv)]
+        spec.links = [{"path": path, "target": target.replace("{binary}", str(binary))} for path, target in rule.image_links]
         if not spec.pod_ip:
             raise TakeoverError("the pod has no IP yet")
         pod_netns = attach_pod_network(self.cluster.netns, name, spec.pod_ip)

@@ -53,6 +53,7 @@ class ProgramSpec:
     env: dict[str, str]
     files: list[dict[str, Any]] = field(default_factory=list)
     dirs: list[str] = field(default_factory=list)
+    links: list[dict[str, str]] = field(default_factory=list)
     workdir: str = "/"
     notes: list[str] = field(default_factory=list)
 
@@ -292,7 +293,7 @@ def launcher_argv(cluster: SimCluster, spec: ProgramSpec, state: Path, pod_netns
     state.mkdir(parents=True, exist_ok=True)
     path = state / "podrun.json"
     payload = {"state": str(state), "binary": spec.binary, "argv": spec.argv, "env": spec.env, "files": spec.files,
-               "dirs": spec.dirs, "workdir": spec.workdir}
+               "dirs": spec.dirs, "workdir": spec.workdir, "links": spec.links}
     path.write_text(json.dumps(payload))
     path.chmod(0o600)
     network = ["nsenter", f"--net=/run/netns/{pod_netns}"] if pod_netns else []
