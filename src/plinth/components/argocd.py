@@ -118,10 +118,7 @@ def values(platform: Platform) -> dict[str, Any]:
                 "oidc.config": oidc_config(platform),
             },
             "rbac": {"policy.default": "", "policy.csv": rbac_policy(platform), "scopes": "[groups]"},
-            # Server-Side Diff (stable since Argo CD 3.1): the desired state is what a dry-run server-side apply
-            # returns, so fields the API server drops or defaults (a chart's empty `imagePullSecrets: []`, a CRD
-            # schema's empty `properties: {}`) are not reported OutOfSync forever, and admission answers at diff time.
-            "params": {"application.namespaces": cd.namespace, "controller.diff.server.side": "true"},
+            "params": {"application.namespaces": cd.namespace},
             "repositories": oci_repositories(platform),
         },
         "controller": {"replicas": replicas["controller"], "resources": _resources("controller"), "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}},

@@ -38,6 +38,9 @@ class HelmRelease:
     """Argo CD sync wave of the Application (operators and CRDs before what uses them)."""
     skip_crds: bool = False
     """Leave the chart's CRDs out (when another release owns them)."""
+    ignore_differences: tuple[dict[str, Any], ...] = ()
+    """Argo CD ``ignoreDifferences`` of its Application: fields the chart writes that the API server does not keep
+    (an empty list, an empty object), which server-side apply's diff would report OutOfSync forever."""
 
 
 @dataclass(frozen=True)

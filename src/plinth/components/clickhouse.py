@@ -308,7 +308,17 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": True, "namespaceScoped": True},
         **ds.operator_placement(platform),
-    }, sync_wave=-5)]
+    }, sync_wave=-5, ignore_differences=(EMPTY_LISTS_DROPPED,))]
+
+
+EMPTY_LISTS_DROPPED = {
+    "group": "apps", "kind": "Deployment", "name": "clickhouse-operator",
+    # The chart writes both lists even when empty; the API server keeps no empty list, so the structured-merge diff
+    # of server-side apply would report the Deployment OutOfSync forever (seen by Argo CD in `plinth sim sync`).
+    "jqPathExpressions": [".spec.template.spec.imagePullSecrets | select(. == [])",
+                          ".spec.template.spec.topologySpreadConstraints | select(. == [])"],
+}
+"""The operator Deployment's fields the chart writes empty and the API server does not keep."""
 
 
 def backup_freshness(platform: Platform) -> BackupFreshness:

@@ -108,7 +108,7 @@ def chart_application(platform: Platform, release: HelmRelease) -> KubeObject:
         # Argo CD takes OCI Helm repositories without the scheme, e.g. docker.io/envoyproxy.
         source["repoURL"] = chart.repo_url.removeprefix("oci://")
     return _application(platform, release.name, project_for(release.namespace), release.namespace, source,
-                        release.sync_wave, server_side=True)
+                        release.sync_wave, server_side=True, ignore_differences=release.ignore_differences)
 
 
 NARROWED_KINDS_ANNOTATION = "plinth.dev/kinds-in."
