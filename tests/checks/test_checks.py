@@ -94,6 +94,10 @@ UNPINNED_PLUGIN = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name":
 ORPHAN_EXTERNAL_SECRET = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "grafana-admin", "namespace": fx.MON},
                           "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "retired-secrets"}, "target": {"name": "grafana-admin"},
                                    "data": [{"secretKey": "password", "remoteRef": {"key": "grafana"}}]}}
+ORPHAN_CERTIFICATE = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "grafana-tls", "namespace": fx.MON},
+                      "spec": {"secretName": "grafana-tls", "dnsNames": ["grafana.platform-monitoring.svc"],
+                               "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "retired-ca"}}}
+"""A Certificate whose ClusterIssuer no Application applies."""
 
 STRAY_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-ghost", "namespace": fx.APPS},
                 "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ghost"}}, "policyTypes": ["Ingress"], "ingress": []}}
@@ -212,6 +216,8 @@ CASES: dict[str, Case] = {
     "PL-ARGO-007": Case("Application/platform-system/tempo", "chart tempo-distributed 1.0.0 was not hydrated", not_hydrated=True),
     "PL-ARGO-008": Case("Application/platform-system/apps", "the Application manages itself",
                         _set("Application", "apps", "spec.source.path", "kubernetes/prod/apps"), expect_field="spec.source.path"),
+    "PL-ARGO-009": Case("Certificate/platform-monitoring/grafana-tls", "ClusterIssuer retired-ca is not applied by any Application",
+                        _add(ORPHAN_CERTIFICATE), expect_field="spec.issuerRef"),
     "PL-OBS-001": Case("ConfigMap/platform-monitoring/dashboard-planted", "panel 'Orders' reads shop_orders_total, which nothing in prod produces",
                        break_hydrated=_plant("kube-prometheus-stack", PLANTED_DASHBOARD), expect_application="kube-prometheus-stack",
                        expect_field="data.planted.json:panels.0.targets.0.expr"),
@@ -454,3 +460,17 @@ def test_a_managed_store_no_size_holds_is_a_finding_not_a_crash(prod: Platform) 
     assert [f.message for f in findings] == [
         "no RDS for PostgreSQL size holds 64 vCPU and 16 GiB (the limits of datastores.postgres.resources); the largest Plinth "
         "knows is db.r6i.4xlarge"]
+
+
+def test_an_issuer_synced_after_its_certificates_is_found_on_the_real_tree(prod: Platform) -> None:
+    """The internal CA one wave after the stores whose certificates it issues: the app-of-apps would wait forever."""
+    from plinth.render.pipeline import render_platform
+
+    rendered = render_platform(prod)
+    for item in rendered:
+        if item.obj["kind"] == "Application" and item.obj["metadata"]["name"] == "internal-pki":
+            item.obj["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = "1"
+    ctx = CheckContext.for_hydration(prod, rendered, None)
+    findings = run_checks(ctx, [CHECKS["PL-ARGO-009"]])
+    assert {f"{f.obj.kind}/{f.obj.namespace}/{f.obj.name}" for f in findings} == {"Certificate/platform-data/plinth-kafka-listener-tls"}
+    assert "its ClusterIssuer platform-internal-ca only at Application wave 1" in findings[0].message

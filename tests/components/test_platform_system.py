@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 
 from plinth.components import (
+    app_services,
     argo_rollouts,
     cert_manager,
     envoy_gateway,
     external_dns,
     external_secrets,
+    internal_pki,
+    kafka,
     keda,
 )
 from plinth.components.registry import ALL_COMPONENTS
@@ -87,7 +90,7 @@ def test_envoy_proxy_replicas_spread_pdb_and_metrics(prod, tmp_path) -> None:
 
 def test_cert_manager_issuers_ca_chain_and_gateway_certificate(platforms) -> None:
     for env, platform in platforms.items():
-        objs = cert_manager.objects(platform)
+        objs = cert_manager.objects(platform) + internal_pki.objects(platform)
         issuers = _by_kind(objs, "ClusterIssuer")
         assert issuers["letsencrypt-staging"]["spec"]["acme"]["server"] == "https://acme-staging-v02.api.letsencrypt.org/directory"
         assert issuers["letsencrypt-production"]["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
@@ -102,6 +105,8 @@ def test_cert_manager_issuers_ca_chain_and_gateway_certificate(platforms) -> Non
         assert public["issuerRef"]["name"] == platform.edge.acme_issuer
         assert sorted(public["dnsNames"]) == sorted(envoy_gateway.public_hosts(platform).values())
     assert platforms["staging"].edge.acme_issuer == "letsencrypt-staging"
+    assert internal_pki.COMPONENT.sync_wave < min(c.sync_wave for c in (kafka.COMPONENT, app_services.COMPONENT)), \
+        "the internal CA is synced before the stores and services it issues certificates to"
 
 
 def test_external_dns_points_at_the_spec_zone_and_provider(platforms, tmp_path) -> None:

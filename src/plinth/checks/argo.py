@@ -240,6 +240,26 @@ def secret_stores_in_time(check: Check, ctx: CheckContext) -> Iterator[Finding]:
                                 f"{ctx.union.position(store).describe()} (Application {ctx.union.application_of(store)})")
 
 
+def issuers_in_time(check: Check, ctx: CheckContext) -> Iterator[Finding]:
+    """Every Certificate's Issuer or ClusterIssuer (cert-manager.io) exists in the same or an earlier wave: cert-manager
+    waits for it, and the app-of-apps waits for the Certificate's wave before it syncs the issuer's."""
+    for cert in ctx.of_kind("Certificate"):
+        ref = get(cert.obj, "spec.issuerRef", {}) or {}
+        if ref.get("group", "cert-manager.io") != "cert-manager.io":
+            continue  # an external issuer: its controller is not in the union
+        kind = ref.get("kind") or "Issuer"
+        namespace = cert.obj["metadata"].get("namespace") if kind == "Issuer" else None
+        issuer = ctx.find(kind, namespace, ref.get("name", ""))
+        if issuer is None:
+            yield check.finding(ctx, cert, "spec.issuerRef", f"{kind} {ref.get('name')} is not applied by any Application: "
+                                "the certificate is never issued")
+        elif not ctx.union.in_time(issuer, cert, same_wave_across=True):
+            yield check.finding(ctx, cert, "spec.issuerRef",
+                                f"{ctx.union.describe(cert)} is applied at {ctx.union.position(cert).describe()}, its {kind} "
+                                f"{ref.get('name')} only at {ctx.union.position(issuer).describe()} (Application "
+                                f"{ctx.union.application_of(issuer)}): the certificate waits and the wave never turns healthy")
+
+
 def _secret_data(obj: dict[str, Any]) -> dict[str, str]:
     data = {k: str(v) for k, v in (obj.get("stringData") or {}).items()}
     for key, value in (obj.get("data") or {}).items():
@@ -330,4 +350,7 @@ CHECKS = (
     Check("PL-ARGO-008", "error", "tree", "No Application syncs its own file",
           "Keep the root Application out of the folder it syncs (the bootstrap/ folder, applied once by hand), or exclude its file "
           "with spec.source.directory.exclude.", applications_not_self_managed),
+    Check("PL-ARGO-009", "error", "tree", "A Certificate's issuer is synced no later than it",
+          "Sync the Issuer or ClusterIssuer in a wave at or before every Application with Certificates it issues (the internal CA is "
+          "its own Application, internal-pki, for that reason).", issuers_in_time),
 )

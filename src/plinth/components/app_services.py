@@ -27,7 +27,7 @@ from typing import Any
 
 from plinth.components import alloy, delivery, iceberg_catalog
 from plinth.components.base import Component, KubeObject
-from plinth.components.cert_manager import INTERNAL_CA
+from plinth.components.internal_pki import INTERNAL_CA
 from plinth.components.envoy_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from plinth.components.envoy_gateway import PROXY_POD_LABELS, http_route
 from plinth.kube.conventions import DATASTORE_NAMES, MONITORING_NAMESPACE, PROMETHEUS_URL, uses_label

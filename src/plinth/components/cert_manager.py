@@ -3,8 +3,8 @@
 Public certificates: Let's Encrypt staging and production ClusterIssuers solving HTTP-01 through
 the Gateway API (cert-manager adds a temporary HTTPRoute to the public Gateway's HTTP listener; no
 cloud DNS credentials needed). The spec's ``edge.acme_issuer`` picks which one signs the gateway's
-certificate. Service-to-service TLS: a self-signed root signs one CA Certificate, and the CA
-ClusterIssuer ``platform-internal-ca`` issues workload certificates from it.
+certificate. Service-to-service TLS comes from the internal CA (``plinth.components.internal_pki``), synced
+earlier than the stores that use it.
 """
 
 from __future__ import annotations
@@ -34,11 +34,6 @@ ACME_SERVERS: dict[str, str] = {
     "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
 }
 """The two ACME endpoints; ``edge.acme_issuer`` names one of them."""
-SELF_SIGNED_ISSUER = "selfsigned-root"
-INTERNAL_CA = "platform-internal-ca"
-"""Name of the internal CA Certificate, its Secret and the CA ClusterIssuer workloads use."""
-INTERNAL_CA_DURATION = "87600h"
-"""Ten years: the root of service-to-service trust is rotated deliberately, not by expiry."""
 
 POD_REQUESTS: dict[str, tuple[int, int]] = {"controller": (100, 256), "webhook": (50, 64), "cainjector": (50, 256)}
 """CPU millicores and memory MiB per cert-manager pod (values and planner read this one table)."""
@@ -96,22 +91,6 @@ def acme_issuer(platform: Platform, name: str) -> KubeObject:
     }})
 
 
-def internal_ca(platform: Platform) -> list[KubeObject]:
-    """Self-signed root → CA Certificate → CA ClusterIssuer for service-to-service TLS."""
-    return [
-        k8s_object(CERT_API, "ClusterIssuer", SELF_SIGNED_ISSUER, labels=labels(COMPONENT_NAME, SELF_SIGNED_ISSUER), spec={"selfSigned": {}}),
-        k8s_object(CERT_API, "Certificate", INTERNAL_CA, NAMESPACE, labels=labels(COMPONENT_NAME, INTERNAL_CA), spec={
-            "isCA": True,
-            "commonName": f"{platform.name} internal CA ({platform.environment})",
-            "secretName": INTERNAL_CA,
-            "duration": INTERNAL_CA_DURATION,
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-            "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": SELF_SIGNED_ISSUER},
-        }),
-        k8s_object(CERT_API, "ClusterIssuer", INTERNAL_CA, labels=labels(COMPONENT_NAME, INTERNAL_CA), spec={"ca": {"secretName": INTERNAL_CA}}),
-    ]
-
-
 def gateway_certificate(platform: Platform) -> KubeObject:
     """The public Gateway's certificate: every public host, from the spec's ACME issuer."""
     return k8s_object(CERT_API, "Certificate", TLS_SECRET, NAMESPACE, labels=labels(COMPONENT_NAME, TLS_SECRET), spec={
@@ -123,8 +102,8 @@ def gateway_certificate(platform: Platform) -> KubeObject:
 
 
 def objects(platform: Platform) -> list[KubeObject]:
-    """ACME issuers (staging and production), the internal CA chain, the gateway's certificate."""
-    return [*(acme_issuer(platform, n) for n in sorted(ACME_SERVERS)), *internal_ca(platform), gateway_certificate(platform)]
+    """ACME issuers (staging and production) and the gateway's certificate (the internal CA is ``internal_pki``)."""
+    return [*(acme_issuer(platform, n) for n in sorted(ACME_SERVERS)), gateway_certificate(platform)]
 
 
 def alerts(platform: Platform) -> list[RuleGroup]:

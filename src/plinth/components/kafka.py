@@ -11,7 +11,7 @@ from typing import Any
 
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject
-from plinth.components.cert_manager import INTERNAL_CA
+from plinth.components.internal_pki import INTERNAL_CA
 from plinth.kube import datastores as ds
 from plinth.kube.conventions import DATASTORE_NAMES
 from plinth.kube.objects import k8s_object, labels
