@@ -39,6 +39,7 @@ import datetime
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -123,7 +124,7 @@ def external_secrets_cert_controller_pass(client: KubeClient) -> list[str]:
             done.append(f"wrote the webhook certificate into Secret {namespace}/{name}")
         bundle = data["ca.crt"]
         targets = [(VALIDATING_WEBHOOKS, o) for o in client.list(VALIDATING_WEBHOOKS, label_selector="external-secrets.io/component=webhook")]
-        targets += [(CRDS, o) for o in client.list(CRDS)
+        targets += [(CRDS, o) for o in (client.list(CRDS) if _crds_due("external-secrets-cert-controller") else [])
                     if (((((o.get("spec") or {}).get("conversion") or {}).get("webhook") or {}).get("clientConfig") or {})
                         .get("service") or {}).get("name") == service]
         for resource, obj in targets:
@@ -364,6 +365,20 @@ CA_BUNDLE_KINDS = {VALIDATING_WEBHOOKS: "ValidatingWebhookConfiguration", MUTATI
                    CRDS: "CustomResourceDefinition", API_SERVICES: "APIService"}
 
 
+CRD_SCAN_SECONDS = 30.0
+"""How often the passes read every CRD for CA bundles (CRDs are large; webhook configurations are read every pass)."""
+_last_crd_scan: dict[str, float] = {}
+
+
+def _crds_due(pass_name: str) -> bool:
+    """Whether ``pass_name`` reads the CRDs this time (at most every ``CRD_SCAN_SECONDS``)."""
+    now = time.monotonic()
+    if now - _last_crd_scan.get(pass_name, -CRD_SCAN_SECONDS) < CRD_SCAN_SECONDS:
+        return False
+    _last_crd_scan[pass_name] = now
+    return True
+
+
 def _put_with_ca_bundle(client: KubeClient, resource: Resource, obj: dict[str, Any], bundle: str) -> bool:
     """Write ``bundle`` as the object's caBundle (list items carry no kind: set from the resource); whether it changed."""
     obj["apiVersion"], obj["kind"] = f"{resource.group}/{resource.version}", CA_BUNDLE_KINDS[resource]
@@ -413,7 +428,8 @@ def ca_injector_pass(client: KubeClient) -> list[str]:
     """cert-manager's CA injector: webhook configurations, CRDs and APIServices annotated
     ``cert-manager.io/inject-ca-from`` (a Certificate) or ``inject-ca-from-secret`` get that CA as their caBundle."""
     done: list[str] = []
-    for resource in (VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, CRDS, API_SERVICES):
+    resources = (VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, API_SERVICES) + ((CRDS,) if _crds_due("ca-injector") else ())
+    for resource in resources:
         for obj in client.list(resource):
             annotations = obj["metadata"].get("annotations") or {}
             if INJECT_FROM_CERTIFICATE not in annotations and INJECT_FROM_SECRET not in annotations:
