@@ -407,10 +407,11 @@ class Programs:
                 selector = (service.get("spec") or {}).get("selector") or {}
                 for (ns, pod_name), _state in taken.items():
                     pod = pods.get(pod_name)
-                    if ns != namespace or pod is None or not _matches(pod["metadata"].get("labels") or {}, selector):
+                    ip = ((pod or {}).get("status") or {}).get("podIP")
+                    # a StatefulSet's pod recreated under the same name (its node lost) has no IP until it is scheduled
+                    if ns != namespace or pod is None or not ip or not _matches(pod["metadata"].get("labels") or {}, selector):
                         continue
                     svc = service["metadata"]["name"]
-                    ip = pod["status"]["podIP"]
                     for host in (svc, f"{svc}.{namespace}", f"{svc}.{namespace}.svc", f"{svc}.{namespace}.svc.cluster.local"):
                         entries[host] = ip
         write_hosts(self.cluster.netns, entries)
