@@ -50,3 +50,16 @@ def sim_cluster(sim_versions: SimVersions, prod: Platform) -> Iterator[SimCluste
     with running_cluster(f"t{os.getpid()}", sim_versions) as cluster:
         add_nodes(cluster, spec_nodes(prod))
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def prod_charts(prod: Platform):
+    """Prod rendered and its chart Applications hydrated from ../shared/charts (skips, saying so, without them)."""
+    from plinth.charts.workflow import hydrate_spec
+    from plinth.render.pipeline import render_platform
+    from tests.conftest import CHART_DIR, DEFAULT_SPEC
+
+    if not CHART_DIR.is_dir():
+        pytest.skip("needs ../shared/charts (the pinned charts' CRDs and objects; CI always has them)")
+    rendered = render_platform(prod)
+    return rendered, hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)

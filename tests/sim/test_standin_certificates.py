@@ -18,8 +18,6 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from plinth.charts.workflow import hydrate_spec
-from plinth.render.pipeline import render_platform
 from plinth.sim import standin_webhook
 from plinth.sim.apply import APPLIED, apply_objects
 from plinth.sim.cluster import running_cluster
@@ -28,7 +26,6 @@ from plinth.sim.standin_controllers import (MUTATING_WEBHOOKS, VALIDATING_WEBHOO
                                             sign, signer_from)
 from plinth.sim.toolchain import SimVersions
 from plinth.spec.model import Platform
-from tests.conftest import CHART_DIR, DEFAULT_SPEC
 
 KPS = "kube-prometheus-stack-chart"
 CERT_KINDS = {"Issuer", "Certificate", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
@@ -46,11 +43,8 @@ def _signed_by(cert_pem: str, ca_pem: str) -> bool:
 
 
 @pytest.mark.sim
-def test_issuer_chain_and_ca_injection_for_the_operator_webhook_and_external_secrets(sim_versions: SimVersions, prod: Platform) -> None:
-    if not CHART_DIR.is_dir():
-        pytest.skip("needs ../shared/charts (the pinned charts' objects; CI always has them)")
-    rendered = render_platform(prod)
-    hydration = hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)
+def test_issuer_chain_and_ca_injection_for_the_operator_webhook_and_external_secrets(sim_versions: SimVersions, prod: Platform, prod_charts) -> None:
+    rendered, hydration = prod_charts
     crds = [o.obj for o in hydration.objects if o.application in ("cert-manager", "external-secrets")
             and o.obj["kind"] == "CustomResourceDefinition"]
     kps = [o.obj for o in hydration.objects if o.application == KPS and o.obj["kind"] in CERT_KINDS]

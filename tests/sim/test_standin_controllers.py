@@ -9,8 +9,6 @@ import os
 import pytest
 from cryptography import x509
 
-from plinth.charts.workflow import hydrate_spec
-from plinth.render.pipeline import render_platform
 from plinth.sim.apply import APPLIED, apply_objects
 from plinth.sim.cloud import assign_load_balancers
 from plinth.sim.cluster import running_cluster
@@ -19,7 +17,6 @@ from plinth.sim.standin_controllers import (CERTIFICATES, EXTERNAL_SECRETS, GATE
                                             external_secrets_pass, gateway_pass, keda_pass)
 from plinth.sim.toolchain import SimVersions
 from plinth.spec.model import Platform
-from tests.conftest import CHART_DIR, DEFAULT_SPEC
 
 pytestmark = pytest.mark.sim
 
@@ -32,11 +29,8 @@ def _ready(obj: dict, kind: str = "Ready") -> str:
     return next((c["status"] for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), "")
 
 
-def test_controllers_make_prods_resources_healthy(sim_versions: SimVersions, prod: Platform) -> None:
-    if not CHART_DIR.is_dir():
-        pytest.skip("needs ../shared/charts (the CRDs of the pinned charts; CI always has them)")
-    rendered = render_platform(prod)
-    hydration = hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)
+def test_controllers_make_prods_resources_healthy(sim_versions: SimVersions, prod: Platform, prod_charts) -> None:
+    rendered, hydration = prod_charts
     crds = [o.obj for o in hydration.objects if o.application in CHARTS and o.obj["kind"] == "CustomResourceDefinition"]
     objects = [r.obj for r in rendered if r.obj["kind"] in KINDS and not r.obj["kind"].startswith("Application")]
     # cert-manager's controller: where ClusterIssuers keep their CA Secrets (its --cluster-resource-namespace)

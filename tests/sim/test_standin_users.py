@@ -8,15 +8,12 @@ import os
 
 import pytest
 
-from plinth.charts.workflow import hydrate_spec
-from plinth.render.pipeline import render_platform
 from plinth.sim.apply import APPLIED, apply_objects
 from plinth.sim.cluster import running_cluster
 from plinth.sim.kubeclient import SECRETS, cluster_client
 from plinth.sim.standin_operators import KAFKA_USERS, KAFKAS, strimzi_user_pass
 from plinth.sim.toolchain import SimVersions
 from plinth.spec.model import Platform
-from tests.conftest import CHART_DIR, DEFAULT_SPEC
 
 pytestmark = pytest.mark.sim
 
@@ -25,11 +22,8 @@ def _condition(obj: dict) -> str:
     return next((c["type"] for c in (obj.get("status") or {}).get("conditions") or [] if c.get("status") == "True"), "")
 
 
-def test_users_get_their_secret_once_the_cluster_is_ready(sim_versions: SimVersions, prod: Platform) -> None:
-    if not CHART_DIR.is_dir():
-        pytest.skip("needs ../shared/charts (the Strimzi CRDs; CI always has them)")
-    rendered = render_platform(prod)
-    hydration = hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)
+def test_users_get_their_secret_once_the_cluster_is_ready(sim_versions: SimVersions, prod: Platform, prod_charts) -> None:
+    rendered, hydration = prod_charts
     crds = [o.obj for o in hydration.objects if o.application == "strimzi-kafka-operator" and o.obj["kind"] == "CustomResourceDefinition"]
     users = [r.obj for r in rendered if r.obj["kind"] == "KafkaUser"]
     kafka = next(r.obj for r in rendered if r.obj["kind"] == "Kafka")

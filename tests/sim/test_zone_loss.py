@@ -10,8 +10,6 @@ import time
 
 import pytest
 
-from plinth.charts.workflow import hydrate_spec
-from plinth.render.pipeline import render_platform
 from plinth.sim.apply import apply_objects
 from plinth.sim.cloud import assign_load_balancers, provision
 from plinth.sim.cluster import running_cluster
@@ -21,7 +19,6 @@ from plinth.sim.standin_operators import clickhouse_pass, strimzi_pass
 from plinth.sim.toolchain import SimVersions
 from plinth.sim.zoneloss import lose_zone
 from plinth.spec.model import Platform
-from tests.conftest import CHART_DIR, DEFAULT_SPEC
 
 pytestmark = pytest.mark.sim
 
@@ -29,11 +26,8 @@ COMPONENTS = {"namespaces", "storage-classes", "kafka", "clickhouse"}
 STORES = ("kafka brokers", "kafka controllers", "clickhouse", "clickhouse keeper")
 
 
-def test_losing_a_zone_keeps_the_stores_quorum(sim_versions: SimVersions, prod: Platform) -> None:
-    if not CHART_DIR.is_dir():
-        pytest.skip("needs ../shared/charts (the Strimzi and ClickHouse operators' CRDs; CI always has them)")
-    rendered = render_platform(prod)
-    hydration = hydrate_spec(DEFAULT_SPEC, {"prod": prod}, rendered, CHART_DIR)
+def test_losing_a_zone_keeps_the_stores_quorum(sim_versions: SimVersions, prod: Platform, prod_charts) -> None:
+    rendered, hydration = prod_charts
     crds = [o.obj for o in hydration.objects if o.application in ("strimzi-kafka-operator", "clickhouse-operator")
             and o.obj["kind"] == "CustomResourceDefinition"]
     objects = [r.obj for r in rendered if r.component in COMPONENTS and r.obj["kind"] not in ("NetworkPolicy", "CronJob", "ExternalSecret",

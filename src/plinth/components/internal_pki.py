@@ -10,13 +10,14 @@ finish (found by ``plinth sim sync``: Kafka's listener certificate, wave 0, wait
 from __future__ import annotations
 
 from plinth.components.base import Component, KubeObject
+from plinth.components.cert_manager import CERT_API
+from plinth.components.cert_manager import NAMESPACE as CERT_MANAGER_NAMESPACE
 from plinth.kube.objects import k8s_object, labels
 from plinth.spec.model import Platform
 
 NAME = "internal-pki"
-NAMESPACE = "platform-system"
+NAMESPACE = CERT_MANAGER_NAMESPACE
 """cert-manager's namespace: its cluster resource namespace, where a ClusterIssuer's CA Secret must be."""
-CERT_API = "cert-manager.io/v1"
 SELF_SIGNED_ISSUER = "selfsigned-root"
 INTERNAL_CA = "platform-internal-ca"
 """Name of the internal CA Certificate, its Secret and the CA ClusterIssuer workloads use."""

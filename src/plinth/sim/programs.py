@@ -263,13 +263,7 @@ class Programs:
         workload = self._workload(namespace, state.rule)
         if workload is None:
             return
-        if namespace not in cache:
-            cache[namespace] = self._pods(namespace)
-        selector = _selector(workload)
-        ips = sorted(p["status"]["podIP"] for p in cache[namespace]
-                     if _matches(p["metadata"].get("labels") or {}, selector) and p["metadata"]["name"] != state.pod
-                     and p.get("status", {}).get("phase") == "Running" and p.get("status", {}).get("podIP")
-                     and p["metadata"].get("deletionTimestamp") is None)
+        ips = sorted(p["status"]["podIP"] for p in self._running_pods(cache, namespace, workload) if p["metadata"]["name"] != state.pod)
         if ips == state.replicas:
             return
         alias_pod_ips(self.cluster.netns, name, [ip for ip in ips if ip not in state.replicas],
@@ -359,14 +353,19 @@ class Programs:
     def _workload(self, namespace: str, rule: PodProgram) -> dict[str, Any] | None:
         return self.client.get(WORKLOADS[rule.kind], rule.name, namespace)
 
-    def _running_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any]) -> dict[str, Any] | None:
+    def _running_pods(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The workload's Running pods that have an IP and are not being deleted, by name."""
         if namespace not in cache:
             cache[namespace] = self._pods(namespace)
         selector = _selector(workload)
-        running = [p for p in cache[namespace]
-                   if _matches(p["metadata"].get("labels") or {}, selector) and p.get("status", {}).get("phase") == "Running"
-                   and p.get("status", {}).get("podIP") and p["metadata"].get("deletionTimestamp") is None]
-        return sorted(running, key=lambda p: p["metadata"]["name"])[0] if running else None
+        return sorted((p for p in cache[namespace]
+                       if _matches(p["metadata"].get("labels") or {}, selector) and p.get("status", {}).get("phase") == "Running"
+                       and p.get("status", {}).get("podIP") and p["metadata"].get("deletionTimestamp") is None),
+                      key=lambda p: p["metadata"]["name"])
+
+    def _running_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any]) -> dict[str, Any] | None:
+        running = self._running_pods(cache, namespace, workload)
+        return running[0] if running else None
 
     def _start(self, state: ProgramState, name: str, pod: dict[str, Any], binary: Path) -> None:
         rule = state.rule

@@ -113,9 +113,7 @@ def external_secrets_cert_controller_pass(client: KubeClient) -> list[str]:
         data = secret.get("data") or {}
         ca = signer_from({"tls.crt": data.get("ca.crt", ""), "tls.key": data.get("ca.key", "")})
         if ca is None or "tls.crt" not in data:
-            ca_pems, _, _ = sign("external-secrets", [], None, is_ca=True, hours=24 * 3650)
-            ca = signer_from({k: base64.b64encode(v).decode() for k, v in ca_pems.items()})
-            assert ca is not None
+            ca, ca_pems = new_ca("external-secrets")
             dns = [f"{service}.{service_ns}.svc", f"{service}.{service_ns}.svc.cluster.local"]
             pems, _, _ = sign(dns[0], dns, ca, hours=24 * 365)
             pems["ca.key"] = ca_pems["tls.key"]
@@ -173,10 +171,10 @@ def external_secrets_pass(client: KubeClient) -> list[str]:
         target = spec.get("target") or {}
         name = target.get("name") or meta["name"]
         keys = [d["secretKey"] for d in spec.get("data") or [] if d.get("secretKey")]
-        template = (target.get("template") or {}).get("data") or {}
+        template = target.get("template") or {}
         if client.get(SECRETS, name, meta["namespace"]) is None:
-            values = target_values(keys, template, (target.get("template") or {}).get("mergePolicy") == "Merge")
-            secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": (target.get("template") or {}).get("type", "Opaque"),
+            values = target_values(keys, template.get("data") or {}, template.get("mergePolicy") == "Merge")
+            secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": template.get("type", "Opaque"),
                                       "metadata": {"name": name, "namespace": meta["namespace"],
                                                    "labels": {"reconcile.external-secrets.io/managed": "true"}},
                                       "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}}
@@ -190,21 +188,6 @@ def external_secrets_pass(client: KubeClient) -> list[str]:
 
 
 # --- cert-manager ---------------------------------------------------------------------------------------------
-
-
-class _CA:
-    """One self-signed CA per stand-in process, signing the Certificates of issuers it cannot play (ACME, Vault, …)."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "plinth sim cert-manager stand-in CA")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
-                     .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(self.key, hashes.SHA256()))
-
-
-_AUTHORITY: list[_CA] = []
 
 
 def _duration_hours(text: str | None, default: float) -> float:
@@ -250,6 +233,17 @@ def sign(common_name: str, dns_names: list[str], signer: Signer | None, *, is_ca
              "tls.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}, now, not_after)
 
 
+def new_ca(common_name: str, hours: float = 24 * 3650) -> tuple[Signer, dict[str, bytes]]:
+    """A new self-signed CA: its key and certificate, and their PEM (``tls.crt``, ``tls.key``, ``ca.crt``)."""
+    pems, _, _ = sign(common_name, [], None, is_ca=True, hours=hours)
+    key = serialization.load_pem_private_key(pems["tls.key"], password=None)
+    return (key, x509.load_pem_x509_certificate(pems["tls.crt"])), pems
+
+
+_AUTHORITY: list[Signer] = []
+"""One CA per stand-in process, signing the Certificates of issuers it cannot play (ACME, Vault, …)."""
+
+
 def signer_from(data: dict[str, str]) -> Signer | None:
     """The CA held in a TLS Secret's data (base64 ``tls.crt``/``tls.key``), or None when it holds none yet."""
     try:
@@ -276,12 +270,12 @@ def cluster_resource_namespace(client: KubeClient) -> str:
     """Where cert-manager reads ClusterIssuers' Secrets: its controller's ``--cluster-resource-namespace``, by
     default the controller's own namespace."""
     for deployment in client.list(DEPLOYMENTS, label_selector="app.kubernetes.io/name=cert-manager,app.kubernetes.io/component=controller"):
+        own = deployment["metadata"]["namespace"]
         for container in deployment["spec"]["template"]["spec"].get("containers") or []:
-            for arg in container.get("args") or []:
-                if str(arg).startswith("--cluster-resource-namespace="):
-                    value = str(arg).split("=", 1)[1]
-                    return deployment["metadata"]["namespace"] if "$(POD_NAMESPACE)" in value else value
-        return deployment["metadata"]["namespace"]
+            value = _flags(container.get("args") or []).get("cluster-resource-namespace")
+            if value:
+                return own if "$(POD_NAMESPACE)" in value else value
+        return own
     return "cert-manager"
 
 
@@ -304,8 +298,8 @@ def _signer(client: KubeClient, issuer: dict[str, Any], secret_namespace: str) -
         found = signer_from((secret or {}).get("data") or {})
         return found is not None, found
     if not _AUTHORITY:
-        _AUTHORITY.append(_CA())
-    return True, (_AUTHORITY[0].key, _AUTHORITY[0].cert)
+        _AUTHORITY.append(new_ca("plinth sim cert-manager stand-in CA")[0])
+    return True, _AUTHORITY[0]
 
 
 def cert_manager_pass(client: KubeClient) -> list[str]:

@@ -414,14 +414,13 @@ def strimzi_user_pass(client: KubeClient) -> list[str]:
     done: list[str] = []
     if not _served(client, KAFKA_USERS) or not _served(client, KAFKAS):
         return done
-    ready_clusters = {(k["metadata"]["namespace"], k["metadata"]["name"]) for k in client.list(KAFKAS)
-                      if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (k.get("status") or {}).get("conditions") or [])}
+    ready_clusters = {(k["metadata"]["namespace"], k["metadata"]["name"]) for k in client.list(KAFKAS) if _ready(k)}
     for user in client.list(KAFKA_USERS):
         meta, spec = user["metadata"], user.get("spec") or {}
         namespace, name = meta["namespace"], meta["name"]
         cluster = (meta.get("labels") or {}).get("strimzi.io/cluster", "")
         conditions = (user.get("status") or {}).get("conditions") or []
-        if (namespace, cluster) not in ready_clusters or any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+        if (namespace, cluster) not in ready_clusters or _ready(user):
             continue
         authentication = spec.get("authentication") or {}
         if authentication.get("type") not in (None, "scram-sha-512"):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.sim.kubeclient import SECRETS, ApiError, KubeClient, in_cluster_client
-from plinth.sim.standin_controllers import ALLOW_DIRECT_INJECTION, sign, signer_from
+from plinth.sim.standin_controllers import ALLOW_DIRECT_INJECTION, new_ca, sign, signer_from
 
 CERT_WAIT_SECONDS = 2.0
 
@@ -98,7 +98,7 @@ def dynamic_serving_ca(client: KubeClient, namespace: str, name: str) -> dict[st
     data = (secret or {}).get("data") or {}
     if signer_from(data) is not None:
         return data
-    pems, _, _ = sign("cert-manager-webhook-ca", [], None, is_ca=True, hours=24 * 365)
+    _, pems = new_ca("cert-manager-webhook-ca", hours=24 * 365)
     data = {k: base64.b64encode(v).decode() for k, v in pems.items()}
     body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": data,
             "metadata": {"name": name, "namespace": namespace, "annotations": {ALLOW_DIRECT_INJECTION: "true"}}}
