@@ -402,7 +402,8 @@ def with_identities(platform: Platform, objects: list[dict[str, Any]]) -> list[d
     replication["kubernetesConfig"]["redisSecret"] = {"name": redis.PASSWORD_SECRET, "key": "password"}
     replication["acl"] = {"secret": {"secretName": redis.ACL_SECRET}}
     added = [*postgres.role_secrets(platform), *postgres.databases(platform), *clickhouse.secrets(platform)[:1],
-             *clickhouse.user_secrets(platform), *kafka.user_secrets(platform), *kafka.users(platform), redis.acl_secret(platform)]
+             *clickhouse.user_secrets(platform), *kafka.user_secrets(platform), *kafka.users(platform), redis.password_secret(platform),
+             redis.acl_secret(platform)]
     present = {(o["kind"], o["metadata"]["name"]) for o in objects}
     for name, svc in sorted(platform.services.items()):
         credentials = [o for o in services_component.service_objects(platform, name) if o["kind"] == "ExternalSecret"]

@@ -13,6 +13,7 @@ from plinth.charts.hydrate import HydratedObject
 from plinth.checks import ALL_CHECKS, CheckContext
 from plinth.checks.engine import run_checks
 from plinth.components import iceberg_catalog as ic
+from plinth.components import redis
 from plinth.spec.model import Platform
 from plinth.validate.schemas import SchemaStore
 from tests.checks import fixtures as fx
@@ -474,3 +475,18 @@ def test_an_issuer_synced_after_its_certificates_is_found_on_the_real_tree(prod:
     findings = run_checks(ctx, [CHECKS["PL-ARGO-009"]])
     assert {f"{f.obj.kind}/{f.obj.namespace}/{f.obj.name}" for f in findings} == {"Certificate/platform-data/plinth-kafka-listener-tls"}
     assert "its ClusterIssuer platform-internal-ca only at Application wave 1" in findings[0].message
+
+
+def test_inline_redis_configuration_where_the_operator_wants_a_config_map_name_is_found(prod: Platform) -> None:
+    """The OT redis-operator mounts the ConfigMap that ``additionalRedisConfig`` names: inline redis.conf lines
+    there make a volume no kubelet can mount (the simulated cluster showed the pod spec the operator wrote)."""
+    objects = fx.healthy_tree(prod)
+    _set("RedisReplication", "plinth-redis", "spec.redisConfig.additionalRedisConfig", "min-replicas-to-write 1\nappendonly yes\n")(objects)
+    findings = _findings(prod, objects, "PL-ARGO-004")
+    assert [(f.obj.key, f.field_path) for f in findings] == [("RedisReplication/platform-data/plinth-redis", "spec.redisConfig.additionalRedisConfig")]
+    assert "ConfigMap" in findings[0].message
+    objects = fx.healthy_tree(prod)
+    _set("RedisReplication", "plinth-redis", "spec.redisConfig.additionalRedisConfig", redis.CONFIG_MAP)(objects)
+    findings = _findings(prod, objects, "PL-ARGO-004")
+    assert [(f.obj.key, f.field_path) for f in findings] == [("RedisReplication/platform-data/plinth-redis", "spec.redisConfig.additionalRedisConfig")]
+    assert _findings(prod, [*objects, redis.config_map(prod)], "PL-ARGO-004") == []

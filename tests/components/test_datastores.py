@@ -88,7 +88,8 @@ def test_redis_topology_and_settings(prod, prod_objects) -> None:
     sent = prod_objects[("RedisSentinel", DATASTORE_NAMES["redis-sentinel"])]["spec"]
     assert repl["clusterSize"] == r.nodes == 3
     assert sent["clusterSize"] == r.sentinels == 3
-    config = repl["redisConfig"]["additionalRedisConfig"].splitlines()
+    assert repl["redisConfig"]["additionalRedisConfig"] == "plinth-redis-config"  # a ConfigMap's name: the operator mounts it
+    config = prod_objects[("ConfigMap", "plinth-redis-config")]["data"]["redis-additional.conf"].splitlines()
     assert "min-replicas-to-write 1" in config and "min-replicas-max-lag 10" in config
     assert "appendonly yes" in config and "appendfsync everysec" in config
     sc = sent["redisSentinelConfig"]

@@ -28,6 +28,10 @@ SENTINEL = DATASTORE_NAMES["redis-sentinel"]
 PASSWORD_SECRET = f"{REPLICATION}-password"
 """The ``default`` user's password: replication, Sentinel, the exporter and the operator use it; no service does."""
 ACL_SECRET = f"{REPLICATION}-acl"
+CONFIG_MAP = f"{REPLICATION}-config"
+"""ConfigMap of the replication's extra redis.conf lines: the operator mounts the ConfigMap that
+``redisConfig.additionalRedisConfig`` names at /etc/redis/external.conf.d and includes its ``CONFIG_KEY``."""
+CONFIG_KEY = "redis-additional.conf"
 """Secret with ``user.acl`` (the operator mounts it at /etc/redis/user.acl and turns ACL mode on)."""
 REDIS_API = "redis.redis.opstreelabs.in/v1beta2"
 OPERATOR = "redis"
@@ -53,8 +57,15 @@ def redis_directives(platform: Platform) -> dict[str, str]:
 
 
 def redis_config(platform: Platform) -> str:
-    """redis.conf lines of ``redis_directives`` (the RedisReplication's additionalRedisConfig)."""
+    """redis.conf lines of ``redis_directives`` (the ``CONFIG_MAP`` the RedisReplication includes)."""
     return "".join(f"{key} {value}\n" for key, value in redis_directives(platform).items())
+
+
+def config_map(platform: Platform) -> KubeObject:
+    """The ConfigMap ``redisConfig.additionalRedisConfig`` names (a ConfigMap's name, not inline configuration: the
+    operator mounts it as a volume, internal/k8sutils/statefulset.go getExternalConfig)."""
+    return k8s_object("v1", "ConfigMap", CONFIG_MAP, ds.DATA_NAMESPACE, labels=labels(NAME, CONFIG_MAP),
+                      data={CONFIG_KEY: redis_config(platform)})
 
 
 def sentinel_timers(platform: Platform) -> dict[str, int]:
@@ -99,7 +110,7 @@ def replication(platform: Platform) -> KubeObject:
             "resources": ds.resources(r.resources),
             "redisSecret": {"name": PASSWORD_SECRET, "key": "password"},
         },
-        "redisConfig": {"additionalRedisConfig": redis_config(platform)},
+        "redisConfig": {"additionalRedisConfig": CONFIG_MAP},
         "acl": {"secret": {"secretName": ACL_SECRET}},
         "redisExporter": _exporter(platform),
         "storage": {"volumeClaimTemplate": {"spec": {
@@ -157,6 +168,11 @@ def acl_lines(platform: Platform) -> list[str]:
     return lines
 
 
+def password_secret(platform: Platform) -> KubeObject:
+    """ExternalSecret of the default user's password (the replication's and the Sentinels' ``redisSecret``)."""
+    return external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"})
+
+
 def acl_secret(platform: Platform) -> KubeObject:
     """ExternalSecret writing ``user.acl`` from the default password and every service user's password (the same
     remote secrets the services read)."""
@@ -170,8 +186,7 @@ def acl_secret(platform: Platform) -> KubeObject:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
-    return [external_secret(platform, PASSWORD_SECRET, ds.DATA_NAMESPACE, NAME, {"password": "redis/default:password"}),
-            acl_secret(platform), replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
+    return [password_secret(platform), acl_secret(platform), config_map(platform), replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:

@@ -125,6 +125,28 @@ def operator_pod_references(obj: Obj) -> Iterator[Reference]:
             yield Reference("Secret", secret["name"], f"{path}.imagePullSecrets.{index}.name")
 
 
+REDIS_OPERATOR_FIELDS: tuple[tuple[str, str], ...] = (
+    ("ConfigMap", "spec.redisConfig.additionalRedisConfig"),
+    ("ConfigMap", "spec.redisSentinelConfig.additionalSentinelConfig"),
+    ("Secret", "spec.kubernetesConfig.redisSecret.name"),
+    ("Secret", "spec.acl.secret.secretName"),
+    ("Secret", "spec.redisSentinelConfig.redisReplicationPassword.secretKeyRef.name"),
+)
+"""Fields of the OT redis-operator's custom resources that name a ConfigMap or Secret the operator mounts into (or
+reads for) their pods: ``additionalRedisConfig`` is a ConfigMap's name, mounted as the ``external-config``
+volume (internal/k8sutils/statefulset.go, getExternalConfig), never inline configuration."""
+
+
+def redis_operator_references(obj: Obj) -> Iterator[Reference]:
+    """The names an OT redis-operator custom resource makes its pods refer to."""
+    if not str(obj.get("apiVersion", "")).startswith("redis.redis.opstreelabs.in/"):
+        return
+    for kind, path in REDIS_OPERATOR_FIELDS:
+        name = get(obj, path)
+        if isinstance(name, str) and name:
+            yield Reference(kind, name, path)
+
+
 def _claim(spec: Obj | None, path: str) -> Iterator[Reference]:
     if spec and spec.get("storageClassName"):
         yield Reference("StorageClass", spec["storageClassName"], f"{path}.storageClassName")
@@ -170,5 +192,6 @@ def references(obj: Obj) -> list[Reference]:
     """Every name the object's pods and claims refer to."""
     found = [ref for path, pod in pod_specs(obj) for ref in pod_references(pod, path)]
     found += list(operator_pod_references(obj))
+    found += list(redis_operator_references(obj))
     found += list(claim_references(obj))
     return [r for r in found if r.name]
