@@ -159,7 +159,7 @@ def run(scenario: Scenario, src: Path, timeout: float, memory_mib: int, cpu_seco
         code = "from plinth.cli import app; app(prog_name='plinth')"
         started = time.perf_counter()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+        cpu_before = usage.ru_utime + usage.ru_stime
         try:
             done = subprocess.run([sys.executable, "-c", code, *args], cwd=sandbox, env=env, capture_output=True, text=True,
                                   timeout=timeout, preexec_fn=_limit(memory_mib, cpu_seconds), errors="replace")

@@ -86,3 +86,8 @@ def test_zone_loss_keeps_the_promises(synced: RunResult) -> None:
     assert zone is not None
     failed = [f"{t['name']}: {t['right_after']} < {t['needed']} ({t['promise']})" for t in zone["targets"] if not t["held"]]
     assert not failed, "\n".join(failed)
+
+
+def test_every_pod_has_the_config_maps_and_secrets_it_names(synced: RunResult) -> None:
+    missing = [f"{f['object']} ({f['source']}): {f['message']}" for f in synced.cluster["findings"] if f["kind"] == "mount"]
+    assert not missing, "\n".join(missing)

@@ -275,12 +275,12 @@ class SimCluster:
         """Whether each recorded control-plane process is still the one started."""
         return {name: _pid_runs(pid, binary(self.versions, name)) for name, pid in self.pids.items()}
 
-    def record_program(self, name: str, pid: int, pod: str = "") -> None:
-        """Remember a program started for this cluster (stopped by ``stop``; ``pod``: the pod it plays), and save
-        the state."""
+    def record_program(self, name: str, pid: int, pod: str = "", uid: str = "") -> None:
+        """Remember a program started for this cluster (stopped by ``stop``; ``pod``, ``uid``: the pod it plays),
+        and save the state."""
         start = process_start_time(pid)
         if start is not None:
-            self.programs[name] = {"pid": pid, "start": start, **({"pod": pod} if pod else {})}
+            self.programs[name] = {"pid": pid, "start": start, **({"pod": pod} if pod else {}), **({"uid": uid} if uid else {})}
             self.save()
 
     def program_alive(self, name: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ class Finding:
     """One thing the cluster said that the tree should hear about."""
 
     kind: str
-    """scheduling, admission, api-refused, selector, pod-not-running."""
+    """scheduling, admission, api-refused, selector, pod-not-running, mount."""
     object: str
     message: str
     source: str = ""
@@ -322,6 +323,60 @@ def selector_findings(objects: dict[str, list[dict[str, Any]]]) -> list[Finding]
     return found
 
 
+def _pod_needs(pod: dict[str, Any]) -> Iterator[tuple[str, str, str | None, str]]:
+    """(kind, name, key or None, where) of every ConfigMap and Secret the kubelet needs to start the pod."""
+    spec = pod.get("spec") or {}
+    for volume in spec.get("volumes") or []:
+        where = f"volume {volume.get('name')}"
+        sources = [volume] + list((volume.get("projected") or {}).get("sources") or [])
+        for source in sources:
+            if "configMap" in source and not source["configMap"].get("optional"):
+                yield "ConfigMap", source["configMap"].get("name", ""), None, where
+            secret = source.get("secret")
+            if secret is not None and not secret.get("optional"):
+                yield "Secret", secret.get("secretName") or secret.get("name", ""), None, where
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        where = f"container {container.get('name')}"
+        for env in container.get("env") or []:
+            for kind, field_name in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                ref = (env.get("valueFrom") or {}).get(field_name)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), ref.get("key"), f"{where} env {env.get('name')}"
+        for source in container.get("envFrom") or []:
+            for kind, field_name in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                ref = source.get(field_name)
+                if ref and not ref.get("optional"):
+                    yield kind, ref.get("name", ""), None, f"{where} envFrom"
+
+
+def mount_findings(objects: dict[str, list[dict[str, Any]]]) -> list[Finding]:
+    """Pods that name a ConfigMap or Secret (or a key of one) that does not exist: a kubelet never starts them
+    (FailedMount, CreateContainerConfigError) while kwok runs every pod; one finding per owner and missing object."""
+    keys: dict[tuple[str, str, str], set[str]] = {}
+    for kind, resource in (("ConfigMap", "configmaps"), ("Secret", "secrets")):
+        for obj in objects.get(resource) or []:
+            meta = obj["metadata"]
+            keys[(kind, meta.get("namespace", ""), meta["name"])] = set(obj.get("data") or {}) | set(obj.get("binaryData") or {})
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for pod in objects["pods"]:
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        namespace = pod["metadata"]["namespace"]
+        owner = source_of(pod)
+        for kind, name, key, where in _pod_needs(pod):
+            have = keys.get((kind, namespace, name))
+            if have is not None and (key is None or key in have):
+                continue
+            message = (f"{where} needs {kind} {namespace}/{name}, which does not exist" if have is None
+                       else f"{where} needs key {key!r} of {kind} {namespace}/{name}, which has only {', '.join(sorted(have)) or 'no keys'}")
+            if (owner, message) in seen:
+                continue
+            seen.add((owner, message))
+            found.append(Finding("mount", _key(pod), f"{message}: the kubelet would never start the pod", owner))
+    return found
+
+
 def collect(cluster: SimCluster) -> dict[str, list[dict[str, Any]]]:
     """The objects the findings read, in one pass."""
     return {
@@ -331,6 +386,7 @@ def collect(cluster: SimCluster) -> dict[str, list[dict[str, Any]]]:
         "servicemonitors": _items(cluster, "servicemonitors.monitoring.coreos.com"),
         "podmonitors": _items(cluster, "podmonitors.monitoring.coreos.com"),
         "applications": _items(cluster, "applications.argoproj.io"),
+        "configmaps": _items(cluster, "configmaps"), "secrets": _items(cluster, "secrets"),
     }
 
 
@@ -343,5 +399,5 @@ def cluster_report(cluster: SimCluster, plan: dict[str, tuple[int, int]] | None 
     report = ClusterReport(pods=len(pods), running=phases.get("Running", 0), pending=phases.get("Pending", 0))
     report.pools = pool_use(objects["nodes"], pods, plan)
     report.findings = (scheduling_findings(pods) + admission_findings(objects["events"]) + refused_findings(objects["applications"])
-                       + selector_findings(objects))
+                       + selector_findings(objects) + mount_findings(objects))
     return report

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plinth.components import redis
 from plinth.procs import Supervisor
 from plinth.sim.cluster import SimCluster, alias_pod_ips, attach_pod_network, write_hosts
 from plinth.sim.kubeclient import DEPLOYMENTS, PODS, SERVICES, STATEFULSETS, Resource, cluster_client
@@ -62,6 +63,12 @@ class PodProgram:
     """The container's first argument is the image's program (Argo CD's images), replaced like ``command[0]``."""
     image_links: tuple[tuple[str, str], ...] = ()
     """(path in the container, ``{binary}`` or a host path): files of the image the program reads, linked into its root."""
+    image_files: tuple[tuple[str, str], ...] = ()
+    """(path in the container, content): files of the image the program reads or rewrites (a starting configuration)."""
+    per_pod: bool = False
+    """Every pod of the workload (a StatefulSet's, whose names are stable) gets its own program at its own IP, as
+    each member of a data store runs its own server; otherwise one program plays the workload and the other
+    replicas' IPs answer through it."""
     note: str = ""
 
 
@@ -112,6 +119,22 @@ OPERATOR_PROGRAMS = (
 )
 """The operators that run for real (their charts' Deployments, the containers' own arguments)."""
 
+DATA_PROGRAMS = (
+    PodProgram(redis.NAME, "StatefulSet", redis.REPLICATION, redis.REPLICATION, system_binary="/bin/sh", per_pod=True,
+               argv=("-c", "/operator agent bootstrap && exec redis-server /etc/redis/redis.conf"),
+               image_links=(("/operator", "{build:redis-operator}"),),
+               note="Debian's redis-server on the configuration the redis-operator's own bootstrap agent writes from the "
+                    "pod's environment and volumes (`operator agent bootstrap`, the Go port of the image's entrypoint), "
+                    "one server per pod: the operator then finds the master and sets up replication itself"),
+    PodProgram(redis.NAME, "StatefulSet", f"{redis.SENTINEL}-sentinel", f"{redis.SENTINEL}-sentinel", system_binary="/bin/sh",
+               per_pod=True, argv=("-c", "/operator agent bootstrap --sentinel && exec redis-sentinel /etc/redis/sentinel.conf"),
+               image_links=(("/operator", "{build:redis-operator}"),),
+               note="Debian's redis-sentinel on the configuration of the operator's bootstrap agent (the StatefulSet is "
+                    "named <RedisSentinel>-sentinel: api/redissentinel/v1beta2/redissentinel_types.go), one per pod: the "
+                    "operator registers the master with each"),
+)
+"""Data stores whose members run real servers, one per pod."""
+
 
 @dataclass
 class ProgramState:
@@ -130,11 +153,20 @@ class ProgramState:
     refresh_at: float = 0.0
     replicas: list[str] = field(default_factory=list)
     """IPs of the workload's other pods that answer through this program (``alias_pod_ips``)."""
+    pinned: str = ""
+    """For a per-pod rule: the one pod (by name) this state plays."""
+    uid: str = ""
+    """UID of the pod the program was started for: a pod recreated under the same name is another pod."""
 
     @property
     def key(self) -> str:
-        """``Kind/name`` of the workload."""
-        return f"{self.rule.kind}/{self.rule.name}"
+        """``Kind/name`` of the workload (and ``[pod]`` for a per-pod rule's state)."""
+        return f"{self.rule.kind}/{self.rule.name}" + (f"[{self.pinned}]" if self.pinned else "")
+
+    @property
+    def program(self) -> str:
+        """The name the cluster records the program under (``application.workload`` or ``application.pod``)."""
+        return f"{self.rule.application}.{self.pinned or self.rule.name}"
 
 
 def _selector(workload: dict[str, Any]) -> dict[str, str]:
@@ -143,6 +175,11 @@ def _selector(workload: dict[str, Any]) -> dict[str, str]:
 
 def _matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _service_names(name: str, namespace: str) -> tuple[str, ...]:
+    """The names a pod resolves for ``name`` in ``namespace`` (its search path and the full name)."""
+    return (name, f"{name}.{namespace}", f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local")
 
 
 class Programs:
@@ -155,17 +192,43 @@ class Programs:
         self.supervisor = supervisor
         self.namespace_of = namespace_of
         """Application name -> destination namespace."""
-        self.states = {f"{r.application}/{r.kind}/{r.name}": ProgramState(r) for r in rules}
+        self.states = {f"{r.application}/{r.kind}/{r.name}": ProgramState(r) for r in rules if not r.per_pod}
+        self.per_pod_rules = tuple(r for r in rules if r.per_pod)
         self.versions = versions
         self.extra_path = extra_path
         self.log = log
         self.binaries: dict[str, Path] = {}
         self.client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
+        for rule in self.per_pod_rules:
+            for name in self.cluster.programs:
+                if name.startswith(f"{rule.application}.{rule.name}-"):
+                    self._state_for_pod(rule, name.split(".", 1)[1])
         for key, state in self.states.items():  # programs a previous command started for this (detached) cluster
-            name = f"{state.rule.application}.{state.rule.name}"
+            name = state.program
             if self.cluster.program_alive(name):
                 state.status, state.pod = "running", str(self.cluster.programs[name].get("pod", ""))
+                state.uid = str(self.cluster.programs[name].get("uid", ""))
                 state.starts = 1
+
+    def _state_for_pod(self, rule: PodProgram, pod: str) -> ProgramState:
+        key = f"{rule.application}/{rule.kind}/{rule.name}/{pod}"
+        if key not in self.states:
+            self.states[key] = ProgramState(rule, pinned=pod)
+        return self.states[key]
+
+    def _expand_per_pod(self, cache: dict[str, list[dict[str, Any]]]) -> None:
+        """One state per pod of each per-pod rule's workload (a StatefulSet's pods keep their names)."""
+        for rule in self.per_pod_rules:
+            namespace = self.namespace_of.get(rule.application)
+            workload = self._workload(namespace, rule) if namespace else None
+            if namespace is None or workload is None:
+                continue
+            if namespace not in cache:
+                cache[namespace] = self._pods(namespace)
+            selector = _selector(workload)
+            for pod in cache[namespace]:
+                if _matches(pod["metadata"].get("labels") or {}, selector):
+                    self._state_for_pod(rule, pod["metadata"]["name"])
 
     def binary(self, rule: PodProgram) -> Path:
         """The program's binary (built or reused); ToolchainError when it cannot be built."""
@@ -190,6 +253,7 @@ class Programs:
         """Start or restart programs for their pods; return whether anything changed."""
         changed = False
         pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+        self._expand_per_pod(pods_by_ns)
         for key, state in self.states.items():
             rule = state.rule
             if state.status == "unavailable" and rule.kind != "Job":
@@ -205,7 +269,7 @@ class Programs:
             namespace = self.namespace_of.get(rule.application)
             if namespace is None:
                 continue
-            name = f"{rule.application}.{rule.name}"
+            name = state.program
             if rule.kind == "Job":
                 changed |= self._reconcile_job(state, name, namespace, pods_by_ns)
                 continue
@@ -214,9 +278,11 @@ class Programs:
                 state.status = "waiting"  # the kubelet retries a container it could not configure
             if state.status == "running" and self.cluster.program_alive(name):
                 pod = self._find_pod(pods_by_ns, namespace, state.pod)
-                if pod is not None and pod.get("metadata", {}).get("deletionTimestamp") is None:
+                meta = (pod or {}).get("metadata") or {}
+                if pod is not None and meta.get("deletionTimestamp") is None and (not state.uid or meta.get("uid") == state.uid):
                     self._refresh_volumes(state, name, pod)
-                    self._answer_for_replicas(state, name, namespace, pods_by_ns)
+                    if not state.pinned:
+                        self._answer_for_replicas(state, name, namespace, pods_by_ns)
                     continue
                 self.log(f"{state.key}: pod {state.pod} is gone; stopping its program")
                 self.cluster.stop_program(name)
@@ -233,7 +299,7 @@ class Programs:
             workload = self._workload(namespace, rule)
             if workload is None:
                 continue
-            pod = self._running_pod(pods_by_ns, namespace, workload)
+            pod = self._running_pod(pods_by_ns, namespace, workload, state.pinned)
             if pod is None:
                 continue
             try:
@@ -363,9 +429,21 @@ class Programs:
                        and p.get("status", {}).get("podIP") and p["metadata"].get("deletionTimestamp") is None),
                       key=lambda p: p["metadata"]["name"])
 
-    def _running_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any]) -> dict[str, Any] | None:
-        running = self._running_pods(cache, namespace, workload)
+    def _running_pod(self, cache: dict[str, list[dict[str, Any]]], namespace: str, workload: dict[str, Any],
+                     pinned: str = "") -> dict[str, Any] | None:
+        running = [p for p in self._running_pods(cache, namespace, workload) if not pinned or p["metadata"]["name"] == pinned]
         return running[0] if running else None
+
+    def _link_target(self, target: str, binary: Path) -> str:
+        """``{binary}``: the rule's program; ``{build:NAME}``: another program's build (an operator's binary whose
+        subcommand the image runs first, as an init container)."""
+        if target.startswith("{build:") and target.endswith("}"):
+            build = target[len("{build:"):-1]
+            built = built_binary(build, self.versions[build])
+            if built is None:
+                raise TakeoverError(f"{build} {self.versions[build]} is not built")
+            return str(built)
+        return target.replace("{binary}", str(binary))
 
     def _start(self, state: ProgramState, name: str, pod: dict[str, Any], binary: Path) -> None:
         rule = state.rule
@@ -377,42 +455,44 @@ class Programs:
         spec.env.update(env_overrides)
         if rule.argv is not None:
             spec.argv = [str(binary), *(expand(a, spec.env) for a in rule.argv)]
-        spec.links = [{"path": path, "target": target.replace("{binary}", str(binary))} for path, target in rule.image_links]
+        spec.links = [{"path": path, "target": self._link_target(target, binary)} for path, target in rule.image_links]
+        spec.files = [*spec.files, *({"path": path, "content": base64.b64encode(content.encode()).decode(), "mode": 0o644}
+                                     for path, content in rule.image_files)]
         if not spec.pod_ip:
             raise TakeoverError("the pod has no IP yet")
         pod_netns = attach_pod_network(self.cluster.netns, name, spec.pod_ip)
         state_dir = self.cluster.folder / "pods" / name
         argv = launcher_argv(self.cluster, spec, state_dir, pod_netns)
         self.supervisor.start(name, argv, as_service_user=False)
-        self.cluster.record_program(name, self.supervisor.processes[name].pid, spec.pod)
+        state.uid = str(pod["metadata"].get("uid", ""))
+        self.cluster.record_program(name, self.supervisor.processes[name].pid, spec.pod, state.uid)
         state.status, state.pod, state.command, state.message, state.replicas = "running", spec.pod, describe(spec), "", []
         state.starts += 1
         state.notes = spec.notes + ([rule.note] if rule.note else [])
         self.log(f"{state.key}: running {Path(spec.binary).name} as pod {spec.namespace}/{spec.pod} ({spec.pod_ip})")
 
     def update_hosts(self) -> None:
-        """Point each Service that selects a taken-over pod at that pod's IP in the namespace's hosts file."""
+        """Point each Service that selects a taken-over pod at that pod's IP in the namespace's hosts file (the
+        first such pod by name when several do), and a headless Service's per-pod names
+        (``pod.service.namespace.svc``) at each pod's own IP."""
         entries: dict[str, str] = {}
-        taken = {}
-        for state in self.states.values():
-            if state.status == "running":
-                taken[(self.namespace_of[state.rule.application], state.pod)] = state
-        if not taken:
-            return
-        namespaces = sorted({ns for ns, _ in taken})
-        for namespace in namespaces:
+        taken = sorted({(self.namespace_of[s.rule.application], s.pod) for s in self.states.values() if s.status == "running"})
+        for namespace in sorted({ns for ns, _ in taken}):
             pods = {p["metadata"]["name"]: p for p in self._pods(namespace)}
             for service in self.client.list(SERVICES, namespace):
-                selector = (service.get("spec") or {}).get("selector") or {}
-                for (ns, pod_name), _state in taken.items():
+                spec = service.get("spec") or {}
+                svc = service["metadata"]["name"]
+                for ns, pod_name in taken:
                     pod = pods.get(pod_name)
                     ip = ((pod or {}).get("status") or {}).get("podIP")
                     # a StatefulSet's pod recreated under the same name (its node lost) has no IP until it is scheduled
-                    if ns != namespace or pod is None or not ip or not _matches(pod["metadata"].get("labels") or {}, selector):
+                    if ns != namespace or pod is None or not ip or not _matches(pod["metadata"].get("labels") or {}, spec.get("selector") or {}):
                         continue
-                    svc = service["metadata"]["name"]
-                    for host in (svc, f"{svc}.{namespace}", f"{svc}.{namespace}.svc", f"{svc}.{namespace}.svc.cluster.local"):
-                        entries[host] = ip
+                    for host in _service_names(svc, namespace):
+                        entries.setdefault(host, ip)
+                    if spec.get("clusterIP") == "None":
+                        for host in _service_names(f"{pod_name}.{svc}", namespace):
+                            entries[host] = ip
         write_hosts(self.cluster.netns, entries)
 
     def unavailable(self) -> dict[str, str]:

@@ -23,7 +23,7 @@ from plinth.sim.findings import cluster_report
 from plinth.sim.kubeclient import cluster_client
 from plinth.sim.nodes import add_nodes, spec_nodes
 from plinth.sim.operators import OPERATORS, build_figures, built_binary, operator_version
-from plinth.sim.programs import ARGOCD_PROGRAMS, OPERATOR_PROGRAMS, Programs
+from plinth.sim.programs import ARGOCD_PROGRAMS, DATA_PROGRAMS, OPERATOR_PROGRAMS, Programs
 from plinth.sim.sync import run_sync
 from plinth.sim.toolchain import SimVersions, _tree_rss_kib
 from plinth.sim.zoneloss import lose_zone
@@ -208,7 +208,7 @@ def lose_zone_of(cluster_name: str, platform: Platform, zone: str, log: Callable
     namespace_of = {r.obj["metadata"]["name"]: ((r.obj.get("spec") or {}).get("destination") or {}).get("namespace", "")
                     for r in rendered if r.obj.get("kind") == "Application"}
     supervisor = Supervisor(cluster.folder / "logs")
-    programs = Programs(cluster, supervisor, namespace_of, ARGOCD_PROGRAMS + OPERATOR_PROGRAMS, program_versions(platform), log=log)
+    programs = Programs(cluster, supervisor, namespace_of, ARGOCD_PROGRAMS + OPERATOR_PROGRAMS + DATA_PROGRAMS, program_versions(platform), log=log)
     client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
     try:
         report = lose_zone(client, platform, zone, tick=programs.reconcile, log=log).to_dict()

@@ -34,7 +34,7 @@ from plinth.sim.cluster import SimCluster, _free_ports_in_netns
 from plinth.components.delivery import GATEWAY_PLUGIN
 from plinth.sim.kubeclient import ApiError, Resource, cluster_client
 from plinth.sim.operators import built_binary
-from plinth.sim.programs import ARGOCD_PROGRAMS, OPERATOR_PROGRAMS, Programs
+from plinth.sim.programs import ARGOCD_PROGRAMS, DATA_PROGRAMS, OPERATOR_PROGRAMS, Programs
 from plinth.sim.sources import Sources, chart_server_argv, git_daemon_argv, rewrite_objects, write_chart_repository, write_git_repository
 
 APPLICATIONS = Resource("argoproj.io", "v1alpha1", "applications")
@@ -235,7 +235,7 @@ def run_sync(cluster: SimCluster, supervisor: Supervisor, *, rendered: list[Rend
         log(f"  not applied: {item['key']}: {item['status']}: {item['message'][:300]}")
     namespace_of = {o["metadata"]["name"]: (o.get("spec") or {}).get("destination", {}).get("namespace", "")
                     for o in objects if o.get("kind") == "Application"}
-    programs = Programs(cluster, supervisor, namespace_of, ARGOCD_PROGRAMS + OPERATOR_PROGRAMS, versions,
+    programs = Programs(cluster, supervisor, namespace_of, ARGOCD_PROGRAMS + OPERATOR_PROGRAMS + DATA_PROGRAMS, versions,
                         extra_path=(str(helm.parent),), log=log)
     deadline = time.monotonic() + 600
     while not all(programs.states[f"argocd/{r.kind}/{r.name}"].status != "waiting" for r in ARGOCD_PROGRAMS):
