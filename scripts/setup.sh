@@ -83,7 +83,7 @@ if [ "$profile" = test ]; then
   .venv/bin/python -m plinth.sim.toolchain
   # `plinth sim sync` also needs Argo CD and the Go operators it runs, built from the Go module proxy (same cache):
   # `.venv/bin/python -m plinth.sim.operators argocd cloudnative-pg plugin-barman-cloud argo-rollouts gatewayapi-plugin
-  # keda keda-webhooks keda-adapter prometheus-operator redis-operator`. Not run here:
+  # keda keda-webhooks keda-adapter prometheus-operator redis-operator envoy-gateway`. Not run here:
   # the end-to-end sync test is not in the default test run yet (README, "Simulated cluster"), and a cold build of
   # them takes over an hour on two cores.
 fi

@@ -308,17 +308,17 @@ def charts(platform: Platform) -> list[HelmRelease]:
         "serviceMonitor": {"enabled": True},
         "rbac": {"create": True, "namespaceScoped": True},
         **ds.operator_placement(platform),
-    }, sync_wave=-5, ignore_differences=(EMPTY_LISTS_DROPPED,))]
+    }, sync_wave=-5, ignore_differences=(DEFAULTED_DIVISOR,))]
 
 
-EMPTY_LISTS_DROPPED = {
+DEFAULTED_DIVISOR = {
     "group": "apps", "kind": "Deployment", "name": "clickhouse-operator",
-    # The chart writes both lists even when empty; the API server keeps no empty list, so the structured-merge diff
-    # of server-side apply would report the Deployment OutOfSync forever (seen by Argo CD in `plinth sim sync`).
-    "jqPathExpressions": [".spec.template.spec.imagePullSecrets | select(. == [])",
-                          ".spec.template.spec.topologySpreadConstraints | select(. == [])"],
+    # The chart's resourceFieldRef env entries carry no divisor; the API server stores its default ("0"), which Argo CD's
+    # structured-merge diff (server-side apply) reads as drift, so the Application would stay OutOfSync forever
+    # (measured with Argo CD's own diff code against the simulated cluster's object).
+    "jqPathExpressions": ['.spec.template.spec.containers[].env[]?.valueFrom.resourceFieldRef.divisor | select(. == "0")'],
 }
-"""The operator Deployment's fields the chart writes empty and the API server does not keep."""
+"""The operator Deployment's field the API server defaults and the chart leaves out."""
 
 
 def backup_freshness(platform: Platform) -> BackupFreshness:
