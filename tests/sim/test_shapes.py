@@ -63,12 +63,30 @@ def test_a_scaled_environment_takes_the_planners_minimum_or_maximum_nodes(prod: 
 
 
 def test_the_external_secrets_stand_in_renders_templates_as_external_secrets_does() -> None:
+    import hashlib
+
     from plinth.sim.standin_controllers import target_values
 
-    values = target_values(["password"], {"password": "{{ .password }}", "sasl": "scram_sha512", "tls": "enable",
-                                          "url": "postgres://app:{{ .password }}@db:5432/app", "hashed": "{{ .password | sha256 }}"})
-    assert set(values) == {"password", "sasl", "tls", "url", "hashed"}
-    assert (values["sasl"], values["tls"]) == ("scram_sha512", "enable")
-    assert values["url"] == f"postgres://app:{values['password']}@db:5432/app" and "{{" not in values["hashed"]
-    assert set(target_values(["username", "password"], {})) == {"username", "password"}
-    assert set(target_values(["backup_password"], {"backup_api_username": "backup-api"}, merge=True)) == {"backup_password", "backup_api_username"}
+    values = target_values({"password": "s3cret"}, {"password": "{{ .password }}", "sasl": "scram_sha512", "tls": "enable",
+                                                    "url": "postgres://app:{{ .password }}@db:5432/app",
+                                                    "acl": "user default on #{{ .password | sha256sum }} ~* +@all",
+                                                    "other": "{{ .password | sha256 }}", "unknown": "{{ .missing }}"})
+    assert set(values) == {"password", "sasl", "tls", "url", "acl", "other", "unknown"}
+    assert (values["password"], values["sasl"], values["tls"]) == ("s3cret", "scram_sha512", "enable")
+    assert values["url"] == "postgres://app:s3cret@db:5432/app"
+    assert values["acl"] == f"user default on #{hashlib.sha256(b's3cret').hexdigest()} ~* +@all"
+    assert "{{" not in values["other"] and "{{" not in values["unknown"]  # what it cannot render gets a random value
+    assert set(target_values({"username": "u", "password": "p"}, {})) == {"username", "password"}
+    assert set(target_values({"backup_password": "p"}, {"backup_api_username": "backup-api"}, merge=True)) == {"backup_password", "backup_api_username"}
+
+
+def test_external_secrets_reading_one_remote_secret_agree() -> None:
+    from plinth.sim.standin_controllers import remote_values
+
+    store = {"kind": "ClusterSecretStore", "name": "platform"}
+    password = remote_values({"secretStoreRef": store, "data": [{"secretKey": "password", "remoteRef": {"key": "redis/default", "property": "password"}}]})
+    acl = remote_values({"secretStoreRef": {"kind": "ClusterSecretStore", "name": "identities"}, "data": [
+        {"secretKey": "default_password", "remoteRef": {"key": "redis/default", "property": "password"}, "sourceRef": {"storeRef": store}},
+        {"secretKey": "auth", "remoteRef": {"key": "auth/redis", "property": "password"}}]})
+    assert acl["default_password"] == password["password"]
+    assert acl["auth"] != password["password"] and len(acl["auth"]) >= 24

@@ -131,22 +131,67 @@ def external_secrets_cert_controller_pass(client: KubeClient) -> list[str]:
     return done
 
 
-_TEMPLATE_REFERENCE = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+_TEMPLATE_ACTION = re.compile(r"\{\{\s*\.(\w+)((?:\s*\|\s*\w+)*)\s*\}\}")
+TEMPLATE_FUNCTIONS: dict[str, Callable[[str], str]] = {
+    "sha256sum": lambda v: hashlib.sha256(v.encode()).hexdigest(),
+    "b64enc": lambda v: base64.b64encode(v.encode()).decode(),
+    "b64dec": lambda v: base64.b64decode(v.encode()).decode(errors="replace"),
+    "lower": str.lower, "upper": str.upper, "trim": str.strip,
+}
+"""The Sprig functions of External Secrets' v2 templates the stand-in renders in a pipeline (``{{ .key | sha256sum }}``)."""
+_SEED = secrets.token_bytes(32)
 
 
-def target_values(keys: list[str], template: dict[str, str], merge: bool = False) -> dict[str, str]:
-    """The target Secret's values: a random value per remote key (no cloud secret manager here), and each key of
-    ``spec.target.template.data`` rendered as External Secrets renders it: literal text kept, ``{{ .key }}``
-    replaced by that key's value; a template using anything else (functions, pipelines) gets a random value.
-    With a template, only its keys are kept unless ``merge`` (``template.mergePolicy: Merge``)."""
-    values = {key: secrets.token_urlsafe(24) for key in keys}
-    rendered: dict[str, str] = {}
-    for key, text in template.items():
-        remainder = _TEMPLATE_REFERENCE.sub("", str(text))
-        if "{{" in remainder:
-            rendered[key] = secrets.token_urlsafe(24)
-        else:
-            rendered[key] = _TEMPLATE_REFERENCE.sub(lambda m: values.setdefault(m.group(1), secrets.token_urlsafe(24)), str(text))
+def remote_value(store: str, key: str, prop: str = "") -> str:
+    """The value the secret manager holds at ``store``/``key``/``prop``: random (no cloud secret manager here), but the
+    same for every ExternalSecret that reads it, as with a real secret manager: two Secrets built from one remote
+    secret (a password and an ACL file hashing it) agree. Stable for the stand-in's lifetime."""
+    digest = hashlib.blake2b(f"{store}\0{key}\0{prop}".encode(), key=_SEED, digest_size=18).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def remote_values(spec: dict[str, Any]) -> dict[str, str]:
+    """Each ``spec.data`` entry's secretKey -> the remote value it reads (its own ``sourceRef.storeRef`` or the
+    ExternalSecret's store)."""
+    default_store = spec.get("secretStoreRef") or {}
+    values = {}
+    for entry in spec.get("data") or []:
+        if not entry.get("secretKey"):
+            continue
+        store = ((entry.get("sourceRef") or {}).get("storeRef")) or default_store
+        ref = entry.get("remoteRef") or {}
+        values[entry["secretKey"]] = remote_value(f"{store.get('kind', 'SecretStore')}/{store.get('name', '')}",
+                                                  str(ref.get("key", "")), str(ref.get("property", "")))
+    return values
+
+
+def render_template(text: str, values: dict[str, str]) -> str | None:
+    """``text`` rendered as External Secrets renders a v2 template: literal text kept, ``{{ .key }}`` replaced by the
+    key's value, piped through ``TEMPLATE_FUNCTIONS``; None when it uses anything else (other functions, control
+    structures) or a key it has no value for."""
+    failed = False
+
+    def action(match: re.Match[str]) -> str:
+        nonlocal failed
+        value = values.get(match.group(1))
+        functions = [f.strip() for f in match.group(2).split("|") if f.strip()]
+        if value is None or any(f not in TEMPLATE_FUNCTIONS for f in functions):
+            failed = True
+            return ""
+        for function in functions:
+            value = TEMPLATE_FUNCTIONS[function](value)
+        return value
+
+    rendered = _TEMPLATE_ACTION.sub(action, text)
+    return None if failed or "{{" in rendered else rendered
+
+
+def target_values(values: dict[str, str], template: dict[str, str], merge: bool = False) -> dict[str, str]:
+    """The target Secret's values from the remote ``values`` (secretKey -> value) and ``spec.target.template.data``
+    rendered (``render_template``); a template the stand-in cannot render gets a random value. With a template,
+    only its keys are kept unless ``merge`` (``template.mergePolicy: Merge``)."""
+    rendered = {key: render_template(str(text), values) for key, text in template.items()}
+    rendered = {key: value if value is not None else secrets.token_urlsafe(24) for key, value in rendered.items()}
     return {**({k: v for k, v in values.items() if merge or not template}), **rendered}
 
 
@@ -170,10 +215,9 @@ def external_secrets_pass(client: KubeClient) -> list[str]:
         meta, spec = es["metadata"], es.get("spec") or {}
         target = spec.get("target") or {}
         name = target.get("name") or meta["name"]
-        keys = [d["secretKey"] for d in spec.get("data") or [] if d.get("secretKey")]
         template = target.get("template") or {}
         if client.get(SECRETS, name, meta["namespace"]) is None:
-            values = target_values(keys, template.get("data") or {}, template.get("mergePolicy") == "Merge")
+            values = target_values(remote_values(spec), template.get("data") or {}, template.get("mergePolicy") == "Merge")
             secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": template.get("type", "Opaque"),
                                       "metadata": {"name": name, "namespace": meta["namespace"],
                                                    "labels": {"reconcile.external-secrets.io/managed": "true"}},
