@@ -115,7 +115,7 @@ def data_stores(platform: Platform) -> list[dict[str, Any]]:
     def redis_cr(kind: str, name: str, size: int) -> dict[str, Any]:
         return {"apiVersion": "redis.redis.opstreelabs.in/v1beta2", "kind": kind, "metadata": meta(name, DATA, {"plinth.dev/datastore": "redis"}),
                 "spec": {"clusterSize": size, "kubernetesConfig": {"image": f"quay.io/opstree/redis@{DIGEST}", "resources": req(d.redis.resources)},
-                         "topologySpreadConstraints": zone_spread({"app": name})}}
+                         "topologySpreadConstraints": zone_spread({"app": f"{name}-sentinel" if kind == "RedisSentinel" else name})}}
 
     def pool(name: str, role: str, replicas: int, resources: Any) -> dict[str, Any]:
         return {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaNodePool", "metadata": meta(name, DATA, {"strimzi.io/cluster": kafka}),

@@ -490,3 +490,15 @@ def test_inline_redis_configuration_where_the_operator_wants_a_config_map_name_i
     findings = _findings(prod, objects, "PL-ARGO-004")
     assert [(f.obj.key, f.field_path) for f in findings] == [("RedisReplication/platform-data/plinth-redis", "spec.redisConfig.additionalRedisConfig")]
     assert _findings(prod, [*objects, redis.config_map(prod)], "PL-ARGO-004") == []
+
+
+def test_sentinels_spread_on_the_custom_resources_name_are_not_spread(prod: Platform) -> None:
+    """The OT redis-operator labels Sentinel pods ``app: <RedisSentinel>-sentinel``: a spread on ``app: <RedisSentinel>``
+    selects none of them, and the real scheduler put all three Sentinels on one node (simulated sync)."""
+    objects = fx.healthy_tree(prod)
+    spec = fx.find(objects, "RedisSentinel", redis.SENTINEL)["spec"]
+    for constraint in spec["topologySpreadConstraints"]:
+        constraint["labelSelector"] = {"matchLabels": {"app": redis.SENTINEL}}
+    findings = _findings(prod, objects, "PL-HA-006")
+    assert [(f.obj.key, f.field_path) for f in findings] == [(f"RedisSentinel/platform-data/{redis.SENTINEL}", "spec.topologySpreadConstraints")]
+    assert "below a Sentinel majority" in findings[0].message

@@ -12,7 +12,7 @@ from __future__ import annotations
 from plinth.components.argocd import OPERATOR_CLUSTER_KINDS
 from plinth.components.base import Component, HelmRelease, KubeObject, in_cluster_only
 from plinth.kube import datastores as ds
-from plinth.kube.conventions import DATASTORE_NAMES
+from plinth.kube.conventions import DATASTORE_NAMES, REDIS_SENTINEL_APP
 from plinth.kube.objects import k8s_object, labels
 from plinth.kube.secrets import external_secret
 from plinth.monitoring.panels import Panel
@@ -25,6 +25,7 @@ NAME = "redis"
 STORE = "redis"
 REPLICATION = DATASTORE_NAMES["redis"]
 SENTINEL = DATASTORE_NAMES["redis-sentinel"]
+SENTINEL_APP = REDIS_SENTINEL_APP
 PASSWORD_SECRET = f"{REPLICATION}-password"
 """The ``default`` user's password: replication, Sentinel, the exporter and the operator use it; no service does."""
 ACL_SECRET = f"{REPLICATION}-acl"
@@ -143,14 +144,14 @@ def sentinel(platform: Platform) -> KubeObject:
             "parallelSyncs": str(timers["parallel-syncs"]),
         },
         "redisExporter": _exporter(platform),
-        **_common(platform, SENTINEL),
+        **_common(platform, SENTINEL_APP),
     })
 
 
-def pod_monitor(platform: Platform, name: str = REPLICATION) -> KubeObject:
-    """Scrapes redis_exporter on the pods of one Redis resource (the replication's or the Sentinels')."""
+def pod_monitor(platform: Platform, name: str = REPLICATION, app: str = REPLICATION) -> KubeObject:
+    """Scrapes redis_exporter on the pods of one Redis resource (the replication's or the Sentinels', ``app``)."""
     return k8s_object("monitoring.coreos.com/v1", "PodMonitor", name, ds.DATA_NAMESPACE, labels=labels(NAME, name), spec={
-        "selector": {"matchLabels": {"app": name}},
+        "selector": {"matchLabels": {"app": app}},
         "podMetricsEndpoints": [{"port": "redis-exporter"}],
     })
 
@@ -186,7 +187,7 @@ def acl_secret(platform: Platform) -> KubeObject:
 
 def objects(platform: Platform) -> list[KubeObject]:
     """Every Redis object of platform-data."""
-    return [password_secret(platform), acl_secret(platform), config_map(platform), replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL)]
+    return [password_secret(platform), acl_secret(platform), config_map(platform), replication(platform), sentinel(platform), pod_monitor(platform), pod_monitor(platform, SENTINEL, SENTINEL_APP)]
 
 
 def charts(platform: Platform) -> list[HelmRelease]:
@@ -249,7 +250,7 @@ def panels(platform: Platform) -> list[Panel]:
 def flows(platform: Platform) -> list[Flow]:
     """Redis: replicas follow the master, Sentinels watch the replicas and each other, the operator configures both."""
     ns = ds.DATA_NAMESPACE
-    replicas, sentinels = Pods.of(ns, {"app": REPLICATION}), Pods.of(ns, {"app": SENTINEL})
+    replicas, sentinels = Pods.of(ns, {"app": REPLICATION}), Pods.of(ns, {"app": SENTINEL_APP})
     operator = Pods.of(ns, {"name": "redis-operator", ds.OPERATOR_LABEL: OPERATOR})
     return [
         flow(replicas, replicas, REDIS_PORT, "replication from the master"),

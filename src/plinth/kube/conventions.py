@@ -40,10 +40,15 @@ DATASTORE_NAMES: dict[str, str] = {
 }
 """Object names of the data stores, shared by the data components, drills, checks and runbooks."""
 
+REDIS_SENTINEL_APP = f"{DATASTORE_NAMES['redis-sentinel']}-sentinel"
+"""The ``app`` label of the Sentinel pods (and their StatefulSet's name): the OT redis-operator names them
+``<RedisSentinel>-sentinel`` (internal/k8sutils/redis-sentinel.go, CreateRedisSentinelSetup), unlike the
+replication's pods, labelled with the RedisReplication's own name."""
+
 DATASTORE_CLIENT_PODS: dict[str, tuple[tuple[dict[str, str], tuple[int, ...]], ...]] = {
     "postgres": (({"cnpg.io/poolerName": f"{DATASTORE_NAMES['postgres']}-pooler-rw"}, (5432,)),),  # through PgBouncer
     "clickhouse": (({"clickhouse.altinity.com/chi": DATASTORE_NAMES["clickhouse"]}, (8123, 9000)),),
-    "redis": (({"app": DATASTORE_NAMES["redis"]}, (6379,)), ({"app": DATASTORE_NAMES["redis-sentinel"]}, (26379,))),
+    "redis": (({"app": DATASTORE_NAMES["redis"]}, (6379,)), ({"app": REDIS_SENTINEL_APP}, (26379,))),
     "kafka": (({"strimzi.io/cluster": DATASTORE_NAMES["kafka"], "strimzi.io/broker-role": "true"}, DATASTORE_PORTS["kafka"]),),
 }
 """The pods a client of each data store connects to (labels in platform-data) and on which ports: applications go

@@ -438,7 +438,9 @@ def _kafka(obj: Obj, ctx: _Context) -> list[PodGroup]:
 
 
 def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
-    """OT redis-operator RedisReplication / RedisSentinel / Redis: ``clusterSize`` pods labelled ``app: <name>`` (+ exporter)."""
+    """OT redis-operator RedisReplication / RedisSentinel / Redis: ``clusterSize`` pods (+ exporter) labelled as the
+    operator labels them (internal/controller/common/labels.go): ``app: <name>`` — ``<name>-sentinel`` for a
+    RedisSentinel, whose StatefulSet is so named — ``redis_setup_type`` and ``role``."""
     kind, ns, name = _meta(obj)
     spec = obj.get("spec") or {}
     containers = [{"resources": get(spec, "kubernetesConfig.resources", {}) or {}}]
@@ -447,7 +449,9 @@ def _redis(obj: Obj, ctx: _Context) -> list[PodGroup]:
         containers.append({"resources": exporter.get("resources") or {}})
     cpu, mem = pod_requests({"containers": containers}, ctx.defaults(ns))
     size = int(spec.get("clusterSize", 1))
-    labels = {"app": name, **(get(obj, "metadata.labels", {}) or {})}
+    setup = {"RedisSentinel": "sentinel", "RedisReplication": "replication"}.get(kind, "standalone")
+    app = f"{name}-sentinel" if kind == "RedisSentinel" else name
+    labels = {"app": app, "redis_setup_type": setup, "role": setup, **(get(obj, "metadata.labels", {}) or {})}
     claim = get(spec, "storage.volumeClaimTemplate")
     return [PodGroup(kind, ns, name, None, labels, size, size, cpu, mem, volume_gib=_claim_gib([claim] if claim else []),
                      node_pool=_node_pool(spec.get("nodeSelector"), spec.get("affinity")), tolerations=_tolerations(spec.get("tolerations")),

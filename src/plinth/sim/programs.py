@@ -126,11 +126,10 @@ DATA_PROGRAMS = (
                note="Debian's redis-server on the configuration the redis-operator's own bootstrap agent writes from the "
                     "pod's environment and volumes (`operator agent bootstrap`, the Go port of the image's entrypoint), "
                     "one server per pod: the operator then finds the master and sets up replication itself"),
-    PodProgram(redis.NAME, "StatefulSet", f"{redis.SENTINEL}-sentinel", f"{redis.SENTINEL}-sentinel", system_binary="/bin/sh",
+    PodProgram(redis.NAME, "StatefulSet", redis.SENTINEL_APP, redis.SENTINEL_APP, system_binary="/bin/sh",
                per_pod=True, argv=("-c", "/operator agent bootstrap --sentinel && exec redis-sentinel /etc/redis/sentinel.conf"),
                image_links=(("/operator", "{build:redis-operator}"),),
-               note="Debian's redis-sentinel on the configuration of the operator's bootstrap agent (the StatefulSet is "
-                    "named <RedisSentinel>-sentinel: api/redissentinel/v1beta2/redissentinel_types.go), one per pod: the "
+               note="Debian's redis-sentinel on the configuration of the operator's bootstrap agent, one per pod: the "
                     "operator registers the master with each"),
 )
 """Data stores whose members run real servers, one per pod."""
