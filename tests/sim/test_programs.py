@@ -84,6 +84,11 @@ def test_each_pod_of_a_data_store_runs_its_own_program(sim_cluster, tmp_path) ->
         for name, pod in pods.items():
             assert f"{pod['status']['podIP']} {name}.kv.{NAMESPACE}.svc.cluster.local\n" in hosts
         assert f"{pods['kv-0']['status']['podIP']} kv.{NAMESPACE}.svc\n" in hosts  # the first pod by name answers for the Service
+        # A later command on the same (detached) cluster finds each pod's program running, under its own rule only.
+        other = PodProgram("kv", "StatefulSet", "kv-0", "server", system_binary=sys.executable, per_pod=True)
+        again = Programs(sim_cluster, Supervisor(tmp_path), {"kv": NAMESPACE}, (RULE, other), {}, log=lambda _line: None)
+        assert sorted((s.key, s.status) for s in again.states.values()) == [("StatefulSet/kv[kv-0]", "running"),
+                                                                            ("StatefulSet/kv[kv-1]", "running")]
 
         # The pod deleted and recreated by the StatefulSet controller under its name is another pod: played again.
         old = pods["kv-0"]

@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -198,10 +199,11 @@ class Programs:
         self.log = log
         self.binaries: dict[str, Path] = {}
         self.client = cluster_client(str(cluster.folder), cluster.server, cluster.netns)
-        for rule in self.per_pod_rules:
+        for rule in self.per_pod_rules:  # a StatefulSet's pods: <workload>-<ordinal>
+            ordinal = re.compile(rf"{re.escape(rule.application)}\.({re.escape(rule.name)}-\d+)")
             for name in self.cluster.programs:
-                if name.startswith(f"{rule.application}.{rule.name}-"):
-                    self._state_for_pod(rule, name.split(".", 1)[1])
+                if match := ordinal.fullmatch(name):
+                    self._state_for_pod(rule, match.group(1))
         for key, state in self.states.items():  # programs a previous command started for this (detached) cluster
             name = state.program
             if self.cluster.program_alive(name):
