@@ -40,3 +40,4 @@ def test_a_missing_key_of_an_existing_secret_is_found() -> None:
     findings = mount_findings(_objects([_pod("redis-0", "redis", [], env)]))
     assert [f.message for f in findings] == ["container server env REDIS_PASSWORD needs key 'redis-password' of Secret "
                                              "data/redis-password, which has only password: the kubelet would never start the pod"]
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import sys
 import time
@@ -178,8 +179,14 @@ def all_done(statuses: list[ApplicationStatus], expected: int) -> bool:
     return len(statuses) >= expected and all(a.sync == "Synced" and a.health == "Healthy" for a in statuses)
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
 def _fingerprint(statuses: list[ApplicationStatus]) -> str:
-    return json.dumps([(a.name, a.sync, a.health, a.operation, a.operation_message, a.conditions, a.unhealthy) for a in statuses])
+    """What counts as a change for the quiet window: the Applications' states and messages with numbers masked (a
+    controller's retry repeats its error with a new source port or timestamp, which is not progress)."""
+    return _NUMBERS.sub("#", json.dumps([(a.name, a.sync, a.health, a.operation, a.operation_message, a.conditions, a.unhealthy)
+                                         for a in statuses]))
 
 
 def wait_for_sync(cluster: SimCluster, namespace: str, expected: int, programs: Programs, *, timeout_seconds: float,
