@@ -23,7 +23,7 @@ def test_a_volume_naming_a_missing_config_map_is_found_once_per_owner() -> None:
     pods = [_pod(f"redis-{i}", "redis", [inline, token]) for i in range(3)]
     findings = mount_findings(_objects(pods))
     assert [(f.kind, f.object, f.source) for f in findings] == [("mount", "Pod/data/redis-0", "created by StatefulSet/redis")]
-    assert "volume external-config needs ConfigMap data/min-replicas-to-write 1" in findings[0].message
+    assert "spec.volumes.0.configMap.name needs ConfigMap data/min-replicas-to-write 1" in findings[0].message
     assert "never start" in findings[0].message
 
 
@@ -38,6 +38,6 @@ def test_present_objects_optional_references_and_finished_pods_are_not_findings(
 def test_a_missing_key_of_an_existing_secret_is_found() -> None:
     env = [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-password", "key": "redis-password"}}}]
     findings = mount_findings(_objects([_pod("redis-0", "redis", [], env)]))
-    assert [f.message for f in findings] == ["container server env REDIS_PASSWORD needs key 'redis-password' of Secret "
+    assert [f.message for f in findings] == ["spec.containers.0.env.0.valueFrom.secretKeyRef.name needs key 'redis-password' of Secret "
                                              "data/redis-password, which has only password: the kubelet would never start the pod"]
 

@@ -40,6 +40,8 @@ class Reference:
     field_path: str
     optional: bool = False
     """``optional: true`` (a missing object is tolerated by the kubelet)."""
+    key: str | None = None
+    """The key an env ``secretKeyRef``/``configMapKeyRef`` reads (the kubelet needs it too)."""
 
     @property
     def namespaced(self) -> bool:
@@ -98,7 +100,8 @@ def pod_references(pod: Obj, path: str) -> Iterator[Reference]:
             for kind, key in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
                 ref = get(env, f"valueFrom.{key}")
                 if ref:
-                    yield Reference(kind, ref.get("name", ""), f"{where}.env.{index}.valueFrom.{key}.name", bool(ref.get("optional")))
+                    yield Reference(kind, ref.get("name", ""), f"{where}.env.{index}.valueFrom.{key}.name", bool(ref.get("optional")),
+                                    ref.get("key"))
 
 
 OPERATOR_POD_FIELDS: dict[str, str] = {"Prometheus": "spec", "Alertmanager": "spec", "ThanosRuler": "spec"}

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from plinth.quantities import mebibytes, millicores
+from plinth.kube.references import pod_references
 from plinth.sim.cluster import SimCluster
 
 TRACKING = "argocd.argoproj.io/tracking-id"
@@ -323,32 +323,6 @@ def selector_findings(objects: dict[str, list[dict[str, Any]]]) -> list[Finding]
     return found
 
 
-def _pod_needs(pod: dict[str, Any]) -> Iterator[tuple[str, str, str | None, str]]:
-    """(kind, name, key or None, where) of every ConfigMap and Secret the kubelet needs to start the pod."""
-    spec = pod.get("spec") or {}
-    for volume in spec.get("volumes") or []:
-        where = f"volume {volume.get('name')}"
-        sources = [volume] + list((volume.get("projected") or {}).get("sources") or [])
-        for source in sources:
-            if "configMap" in source and not source["configMap"].get("optional"):
-                yield "ConfigMap", source["configMap"].get("name", ""), None, where
-            secret = source.get("secret")
-            if secret is not None and not secret.get("optional"):
-                yield "Secret", secret.get("secretName") or secret.get("name", ""), None, where
-    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-        where = f"container {container.get('name')}"
-        for env in container.get("env") or []:
-            for kind, field_name in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
-                ref = (env.get("valueFrom") or {}).get(field_name)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), ref.get("key"), f"{where} env {env.get('name')}"
-        for source in container.get("envFrom") or []:
-            for kind, field_name in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-                ref = source.get(field_name)
-                if ref and not ref.get("optional"):
-                    yield kind, ref.get("name", ""), None, f"{where} envFrom"
-
-
 def mount_findings(objects: dict[str, list[dict[str, Any]]]) -> list[Finding]:
     """Pods that name a ConfigMap or Secret (or a key of one) that does not exist: a kubelet never starts them
     (FailedMount, CreateContainerConfigError) while kwok runs every pod; one finding per owner and missing object."""
@@ -364,12 +338,15 @@ def mount_findings(objects: dict[str, list[dict[str, Any]]]) -> list[Finding]:
             continue
         namespace = pod["metadata"]["namespace"]
         owner = source_of(pod)
-        for kind, name, key, where in _pod_needs(pod):
-            have = keys.get((kind, namespace, name))
-            if have is not None and (key is None or key in have):
+        for ref in pod_references(pod.get("spec") or {}, "spec"):
+            if ref.kind not in ("ConfigMap", "Secret") or ref.optional or ".imagePullSecrets." in ref.field_path:
                 continue
-            message = (f"{where} needs {kind} {namespace}/{name}, which does not exist" if have is None
-                       else f"{where} needs key {key!r} of {kind} {namespace}/{name}, which has only {', '.join(sorted(have)) or 'no keys'}")
+            have = keys.get((ref.kind, namespace, ref.name))
+            if have is not None and (ref.key is None or ref.key in have):
+                continue
+            where, what = ref.field_path, f"{ref.kind} {namespace}/{ref.name}"
+            message = (f"{where} needs {what}, which does not exist" if have is None
+                       else f"{where} needs key {ref.key!r} of {what}, which has only {', '.join(sorted(have)) or 'no keys'}")
             if (owner, message) in seen:
                 continue
             seen.add((owner, message))
